@@ -1,0 +1,208 @@
+//! The bank's read models. Maps are persistent (`imbl`), so a copy kept by the debugger shares
+//! structure with the live one instead of duplicating it.
+
+use chrono::{DateTime, Utc};
+use imbl::OrdMap;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use rewind_core::{ApplyError, DomainEvent, Projection, RecordedEvent};
+
+use crate::account::{AccountEvent, AccountStatus};
+use crate::order::OrderEvent;
+
+/// Balance and status per account.
+#[derive(Clone, Debug, Default)]
+pub struct AccountBalances {
+    accounts: OrdMap<String, AccountBalance>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountBalance {
+    pub holder: String,
+    pub currency: String,
+    pub balance_cents: i64,
+    pub status: AccountStatus,
+}
+
+impl Projection for AccountBalances {
+    const NAME: &'static str = "account_balances";
+
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        if event.stream_type != "BankAccount" {
+            return Ok(());
+        }
+        let typed = AccountEvent::decode(&event.event_type, &event.data)?;
+        if let AccountEvent::AccountOpened(opened) = &typed {
+            self.accounts.insert(
+                event.stream_id.clone(),
+                AccountBalance {
+                    holder: opened.holder.clone(),
+                    currency: opened.currency.clone(),
+                    balance_cents: 0,
+                    status: AccountStatus::Open,
+                },
+            );
+            return Ok(());
+        }
+        let Some(row) = self.accounts.get_mut(&event.stream_id) else {
+            // An event for an account that never opened: the aggregate reports it.
+            return Ok(());
+        };
+        match typed {
+            AccountEvent::MoneyDeposited(e) => row.balance_cents += e.amount_cents,
+            AccountEvent::MoneyWithdrawn(e) => row.balance_cents -= e.amount_cents,
+            AccountEvent::AccountFrozen(_) => row.status = AccountStatus::Frozen,
+            AccountEvent::AccountUnfrozen => row.status = AccountStatus::Open,
+            AccountEvent::AccountClosed => row.status = AccountStatus::Closed,
+            AccountEvent::AccountOpened(_) | AccountEvent::WithdrawalRejected(_) => {}
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> Value {
+        Value::Object(
+            self.accounts
+                .iter()
+                .map(|(id, row)| (id.clone(), serde_json::to_value(row).unwrap_or(Value::Null)))
+                .collect(),
+        )
+    }
+}
+
+impl AccountBalances {
+    pub fn balance(&self, account_id: &str) -> Option<&AccountBalance> {
+        self.accounts.get(account_id)
+    }
+}
+
+/// One row per order: who, how much, where it is in its life cycle, and when it got there.
+#[derive(Clone, Debug, Default)]
+pub struct OrderSummaries {
+    orders: OrdMap<String, OrderSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderSummary {
+    pub order_id: String,
+    pub customer_id: String,
+    pub total_cents: i64,
+    pub status: crate::order::OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl Projection for OrderSummaries {
+    const NAME: &'static str = "order_summaries";
+
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        use crate::order::OrderStatus;
+        if event.stream_type != "Order" {
+            return Ok(());
+        }
+        let typed = OrderEvent::decode(&event.event_type, &event.data)?;
+        if let OrderEvent::OrderCreated(created) = &typed {
+            self.orders.insert(
+                event.stream_id.clone(),
+                OrderSummary {
+                    order_id: event.stream_id.clone(),
+                    customer_id: created.customer_id.clone(),
+                    total_cents: created.total_cents,
+                    status: OrderStatus::Pending,
+                    created_at: event.recorded_at,
+                    confirmed_at: None,
+                    shipped_at: None,
+                    cancelled_at: None,
+                },
+            );
+            return Ok(());
+        }
+        let Some(row) = self.orders.get_mut(&event.stream_id) else {
+            return Ok(());
+        };
+        match typed {
+            OrderEvent::OrderConfirmed => {
+                row.status = OrderStatus::Confirmed;
+                row.confirmed_at = Some(event.recorded_at);
+            }
+            OrderEvent::OrderShipped => {
+                row.status = OrderStatus::Shipped;
+                row.shipped_at = Some(event.recorded_at);
+            }
+            OrderEvent::OrderCancelled(_) => {
+                row.status = OrderStatus::Cancelled;
+                row.cancelled_at = Some(event.recorded_at);
+            }
+            OrderEvent::OrderCreated(_) => {}
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> Value {
+        Value::Array(
+            self.orders
+                .values()
+                .map(|row| serde_json::to_value(row).unwrap_or(Value::Null))
+                .collect(),
+        )
+    }
+}
+
+/// Deposits and withdrawals per UTC day.
+#[derive(Clone, Debug, Default)]
+pub struct DailyTotals {
+    days: OrdMap<chrono::NaiveDate, DailyTotal>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DailyTotal {
+    pub deposits_cents: i64,
+    pub deposit_count: u64,
+    pub withdrawals_cents: i64,
+    pub withdrawal_count: u64,
+}
+
+impl Projection for DailyTotals {
+    const NAME: &'static str = "daily_totals";
+
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        if event.stream_type != "BankAccount"
+            || !matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn")
+        {
+            return Ok(());
+        }
+        let day = event.recorded_at.date_naive();
+        let total = self.days.entry(day).or_default();
+        match AccountEvent::decode(&event.event_type, &event.data)? {
+            AccountEvent::MoneyDeposited(e) => {
+                total.deposits_cents += e.amount_cents;
+                total.deposit_count += 1;
+            }
+            AccountEvent::MoneyWithdrawn(e) => {
+                total.withdrawals_cents += e.amount_cents;
+                total.withdrawal_count += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> Value {
+        Value::Array(
+            self.days
+                .iter()
+                .map(|(day, total)| {
+                    json!({
+                        "day": day.to_string(),
+                        "deposits_cents": total.deposits_cents,
+                        "deposit_count": total.deposit_count,
+                        "withdrawals_cents": total.withdrawals_cents,
+                        "withdrawal_count": total.withdrawal_count,
+                    })
+                })
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,325 @@
+//! The traits a domain implements, and the object-safe plug-in through which Rewind replays it.
+//!
+//! A domain crate (such as `rewind_bank`) implements the typed traits [`Aggregate`],
+//! [`DomainEvent`], [`Projection`] and [`Upcaster`]. It then exposes itself through one
+//! [`Domain`] object, so the engine and the app replay any stream without naming a concrete
+//! aggregate: states and payloads cross that boundary as JSON values.
+
+use std::fmt::Debug;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::event::RecordedEvent;
+
+/// An event-sourced aggregate: decides on commands, evolves by events. Both are pure.
+pub trait Aggregate: Default + Clone + Debug + Serialize + Send + Sync + 'static {
+    /// The `stream_type` its streams carry (`BankAccount`).
+    const STREAM_TYPE: &'static str;
+    type Command;
+    type Event: DomainEvent;
+    type Error: std::error::Error + PartialEq;
+
+    /// Validates `command` against the current state and returns the new events.
+    fn decide(&self, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+
+    /// Folds one event into the state. Returns an error, never panics, when the event cannot
+    /// follow the current state: the debugger shows that as a replay issue.
+    fn apply(&mut self, event: &Self::Event) -> Result<(), Self::Error>;
+
+    /// The domain invariants that `event` broke, moving the state from `before` to `after`.
+    ///
+    /// Only transitions are reported (a balance that *became* negative, not every event while it
+    /// stays negative), so the first violation is the event that did the damage.
+    fn broken_invariants(before: &Self, event: &Self::Event, after: &Self) -> Vec<Violation> {
+        let _ = (before, event, after);
+        Vec::new()
+    }
+}
+
+/// A typed event of a domain: knows its `event_type` name and current `schema_version`.
+pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+    /// The `event_type` written to the store (`MoneyDeposited`).
+    fn event_type(&self) -> &'static str;
+
+    /// The current schema version of this event type's payload.
+    fn schema_version(&self) -> u32 {
+        1
+    }
+
+    /// Decodes a stored payload (already upcast to the current schema version).
+    fn decode(event_type: &str, data: &Value) -> Result<Self, ApplyError>;
+
+    /// The payload as stored: the event's fields, without the type tag.
+    fn encode(&self) -> Value;
+}
+
+/// A read model built from events of any stream.
+pub trait Projection: Default + Clone + Send + Sync + 'static {
+    /// Stable name used on the command line and in the app (`account_balances`).
+    const NAME: &'static str;
+
+    /// Folds one (upcast) event into the read model. Events it does not care about are ignored.
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError>;
+
+    /// The read model as JSON, in a deterministic order.
+    fn state(&self) -> Value;
+}
+
+/// Moves one event type's payload exactly one `schema_version` forward.
+pub trait Upcaster: Send + Sync {
+    fn event_type(&self) -> &'static str;
+    /// The version this upcaster reads; it writes `source_version() + 1`.
+    fn source_version(&self) -> u32;
+    fn upcast(&self, data: &Value) -> Result<Value, UpcastError>;
+}
+
+/// A broken domain invariant, pinned by the caller to the event that broke it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Short stable name (`balance_never_negative`).
+    pub invariant: &'static str,
+    pub message: String,
+}
+
+/// Why an event could not be folded into a state.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ApplyError {
+    #[error("unknown event type `{event_type}` for {stream_type}")]
+    UnknownEventType { stream_type: String, event_type: String },
+    #[error("payload of `{event_type}` does not parse: {reason}")]
+    InvalidPayload { event_type: String, reason: String },
+    #[error("{event_type} rejected: {reason}")]
+    Rejected { event_type: String, reason: String },
+}
+
+/// Why an upcaster could not move a payload forward.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum UpcastError {
+    #[error("cannot upcast `{event_type}` from v{from_version}: {reason}")]
+    Failed {
+        event_type: String,
+        from_version: u32,
+        reason: String,
+    },
+    #[error("`{event_type}` has schema v{schema_version}, newer than this domain knows (v{latest})")]
+    FromTheFuture {
+        event_type: String,
+        schema_version: u32,
+        latest: u32,
+    },
+}
+
+/// One stream's aggregate state behind the object-safe boundary.
+pub trait AggregateState: Send + Sync + Debug {
+    /// Folds an (upcast) event; returns the invariants this event broke.
+    fn apply(&mut self, event: &RecordedEvent) -> Result<Vec<Violation>, ApplyError>;
+    /// The state as JSON (at least the fields the domain documents).
+    fn to_json(&self) -> Value;
+    fn clone_box(&self) -> Box<dyn AggregateState>;
+}
+
+impl Clone for Box<dyn AggregateState> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// One projection's read model behind the object-safe boundary.
+pub trait ProjectionState: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError>;
+    fn to_json(&self) -> Value;
+    fn clone_box(&self) -> Box<dyn ProjectionState>;
+}
+
+impl Clone for Box<dyn ProjectionState> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+impl<P: Projection> ProjectionState for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        Projection::apply(self, event)
+    }
+    fn to_json(&self) -> Value {
+        self.state()
+    }
+    fn clone_box(&self) -> Box<dyn ProjectionState> {
+        Box::new(self.clone())
+    }
+}
+
+/// Adapts a typed [`Aggregate`] to [`AggregateState`]: decodes each payload, applies it, and
+/// checks the invariants on the transition.
+#[derive(Clone, Debug, Default)]
+pub struct TypedAggregate<A: Aggregate>(pub A);
+
+impl<A: Aggregate> AggregateState for TypedAggregate<A>
+where
+    A::Error: ToString,
+{
+    fn apply(&mut self, event: &RecordedEvent) -> Result<Vec<Violation>, ApplyError> {
+        let typed = A::Event::decode(&event.event_type, &event.data)?;
+        let before = self.0.clone();
+        self.0.apply(&typed).map_err(|error| ApplyError::Rejected {
+            event_type: event.event_type.clone(),
+            reason: error.to_string(),
+        })?;
+        Ok(A::broken_invariants(&before, &typed, &self.0))
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+
+    fn clone_box(&self) -> Box<dyn AggregateState> {
+        Box::new(self.clone())
+    }
+}
+
+/// The outcome of folding one event of a stream, as [`Domain::replay_stream`] yields it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamStep {
+    pub stream_version: u64,
+    /// The state after this event, or why the event could not be applied (the state is then
+    /// the one before it).
+    pub state: Result<Value, ReplayError>,
+    pub violations: Vec<Violation>,
+}
+
+/// Why one event of a stream could not be replayed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Upcast(#[from] UpcastError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("no domain plug-in replays stream type `{stream_type}`")]
+    UnclaimedStreamType { stream_type: String },
+}
+
+/// A domain plug-in: how Rewind replays a domain without naming its types.
+///
+/// Object safe: the engine holds a `&dyn Domain` and the app a `Box<dyn Domain>`.
+pub trait Domain: Send + Sync {
+    /// Display name (`bank`).
+    fn name(&self) -> &str;
+
+    /// The stream types this domain replays.
+    fn stream_types(&self) -> Vec<&'static str>;
+
+    /// A fresh state for a new stream of `stream_type`, or `None` if this domain does not claim it.
+    fn new_aggregate(&self, stream_type: &str) -> Option<Box<dyn AggregateState>>;
+
+    /// Fresh projections, in display order.
+    fn projections(&self) -> Vec<Box<dyn ProjectionState>>;
+
+    /// The current schema version of `event_type`, or `None` if no upcaster knows it.
+    fn latest_schema_version(&self, event_type: &str) -> Option<u32>;
+
+    /// Upcasts the payload to the current schema version. `Ok(None)` means it already is current.
+    fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError>;
+
+    /// Replays a whole stream: the state as JSON after each event, or a typed error for it.
+    fn replay_stream(&self, events: &[RecordedEvent]) -> Vec<StreamStep> {
+        let Some(first) = events.first() else {
+            return Vec::new();
+        };
+        let Some(mut state) = self.new_aggregate(&first.stream_type) else {
+            let error = ReplayError::UnclaimedStreamType {
+                stream_type: first.stream_type.clone(),
+            };
+            return events
+                .iter()
+                .map(|event| StreamStep {
+                    stream_version: event.stream_version,
+                    state: Err(error.clone()),
+                    violations: Vec::new(),
+                })
+                .collect();
+        };
+        events
+            .iter()
+            .map(|event| {
+                let applied = self.upcast(event).map_err(ReplayError::from).and_then(|upcast| {
+                    let event = upcast.as_ref().unwrap_or(event);
+                    state.apply(event).map_err(ReplayError::from)
+                });
+                match applied {
+                    Ok(violations) => StreamStep {
+                        stream_version: event.stream_version,
+                        state: Ok(state.to_json()),
+                        violations,
+                    },
+                    Err(error) => StreamStep {
+                        stream_version: event.stream_version,
+                        state: Err(error),
+                        violations: Vec::new(),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// A chain of one-hop upcasters, applied until the payload is current.
+#[derive(Default)]
+pub struct UpcasterChain {
+    upcasters: Vec<Box<dyn Upcaster>>,
+}
+
+impl UpcasterChain {
+    #[must_use]
+    pub fn with(mut self, upcaster: impl Upcaster + 'static) -> Self {
+        self.upcasters.push(Box::new(upcaster));
+        self
+    }
+
+    /// The version the chain brings `event_type` to, or `None` if no upcaster knows it.
+    pub fn latest_version(&self, event_type: &str) -> Option<u32> {
+        self.upcasters
+            .iter()
+            .filter(|u| u.event_type() == event_type)
+            .map(|u| u.source_version() + 1)
+            .max()
+    }
+
+    /// Upcasts `event` hop by hop. `Ok(None)` when it is already current.
+    pub fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
+        let Some(latest) = self.latest_version(&event.event_type) else {
+            return Ok(None);
+        };
+        if event.schema_version == latest {
+            return Ok(None);
+        }
+        if event.schema_version > latest {
+            return Err(UpcastError::FromTheFuture {
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                latest,
+            });
+        }
+        let mut upcast = event.clone();
+        while upcast.schema_version < latest {
+            let hop = self
+                .upcasters
+                .iter()
+                .find(|u| u.event_type() == upcast.event_type && u.source_version() == upcast.schema_version)
+                .ok_or_else(|| UpcastError::Failed {
+                    event_type: upcast.event_type.clone(),
+                    from_version: upcast.schema_version,
+                    reason: "no upcaster for this version".into(),
+                })?;
+            upcast.data = hop.upcast(&upcast.data)?;
+            upcast.schema_version += 1;
+        }
+        Ok(Some(upcast))
+    }
+}

@@ -1,0 +1,24 @@
+//! `rewind_core`: the event-sourcing vocabulary every other Rewind crate speaks.
+//!
+//! - [`RecordedEvent`]: one immutable fact as a store holds it, normalized across formats.
+//! - The traits a domain implements: [`Aggregate`] (pure `decide`, fallible `apply`),
+//!   [`DomainEvent`], [`Projection`] and [`Upcaster`] (one `schema_version` hop each).
+//! - [`Domain`]: the object-safe plug-in through which the engine and the app replay any stream
+//!   as JSON states, without naming a concrete aggregate. [`GenericDomain`] replays streams no
+//!   domain claims; [`DomainSet`] routes each stream to the domain that claims it.
+//! - [`ReplayIssue`]: what can go wrong while replaying, pinned to a global position.
+//!
+//! It deliberately does no I/O and knows nothing of `SQLite`, files or `egui`.
+
+pub mod domain;
+pub mod event;
+pub mod generic;
+pub mod issue;
+
+pub use domain::{
+    Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ReplayError, StreamStep,
+    TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation,
+};
+pub use event::{GlobalPosition, RecordedEvent, metadata};
+pub use generic::{DomainSet, GenericDomain, GenericState};
+pub use issue::{ReplayIssue, ReplayIssueKind};

@@ -1,0 +1,57 @@
+//! Errors at the store boundary: what failed, why, and where.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot open {}: {reason}", path.display())]
+    Open { path: PathBuf, reason: String },
+
+    #[error("{} is not a Rewind event store: {reason}", path.display())]
+    NotAStore { path: PathBuf, reason: String },
+
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("SQLite error in {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("{}: bad event at global position {position}: column `{column}`: {reason}", path.display())]
+    BadRow {
+        path: PathBuf,
+        position: u64,
+        column: &'static str,
+        reason: String,
+    },
+
+    #[error("cannot read line {line} of {}: {reason}", path.display())]
+    BadLine { path: PathBuf, line: u64, reason: String },
+
+    #[error("concurrency conflict on {stream_id}: expected version {expected}, but the stream is at version {actual}")]
+    Concurrency {
+        stream_id: String,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error("stream {stream_id} already exists (at version {actual}); expected a new stream")]
+    StreamExists { stream_id: String, actual: u64 },
+
+    #[error("no stream named `{stream_id}` in {}", path.display())]
+    UnknownStream { path: PathBuf, stream_id: String },
+
+    #[error("cannot write {}: {reason}", path.display())]
+    Write { path: PathBuf, reason: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

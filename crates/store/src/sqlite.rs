@@ -1,0 +1,507 @@
+//! The native SQLite event store: one STRICT `events` table, a `snapshots` table for the write side.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::Value;
+use uuid::Uuid;
+
+use rewind_core::RecordedEvent;
+
+use crate::error::{Result, StoreError};
+use crate::source::{EventSource, StreamInfo};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    global_position INTEGER PRIMARY KEY,
+    stream_id       TEXT    NOT NULL,
+    stream_type     TEXT    NOT NULL,
+    stream_version  INTEGER NOT NULL,
+    event_id        TEXT    NOT NULL UNIQUE,
+    event_type      TEXT    NOT NULL,
+    schema_version  INTEGER NOT NULL,
+    recorded_at     TEXT    NOT NULL,
+    data            TEXT    NOT NULL,
+    metadata        TEXT    NOT NULL,
+    UNIQUE (stream_id, stream_version)
+) STRICT;
+CREATE TABLE IF NOT EXISTS snapshots (
+    stream_id      TEXT    NOT NULL,
+    stream_version INTEGER NOT NULL,
+    state          TEXT    NOT NULL,
+    PRIMARY KEY (stream_id, stream_version)
+) STRICT;
+";
+
+const COLUMNS: &str = "global_position, stream_id, stream_type, stream_version, event_id, event_type, \
+                       schema_version, recorded_at, data, metadata";
+
+/// The version a writer expects a stream to be at (optimistic concurrency).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream's version.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be at exactly this version.
+    Exact(u64),
+}
+
+/// An event to append; the store assigns its global position and stream version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub recorded_at: DateTime<Utc>,
+    pub data: Value,
+    pub metadata: Value,
+}
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// The stream's version after the append.
+    pub stream_version: u64,
+    /// Global positions of the events written (empty when every event was already stored).
+    pub positions: Vec<u64>,
+}
+
+/// A connection to a native Rewind SQLite store.
+pub struct SqliteStore {
+    connection: Connection,
+    path: PathBuf,
+    read_only: bool,
+}
+
+impl SqliteStore {
+    /// Creates (or opens for writing) a store at `path`, in WAL mode so readers never block.
+    pub fn create(path: &Path) -> Result<Self> {
+        let connection = Connection::open(path).map_err(|e| open_error(path, &e))?;
+        let store = Self {
+            connection,
+            path: path.to_owned(),
+            read_only: false,
+        };
+        store
+            .connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
+            .map_err(|e| store.sqlite(e))?;
+        store.connection.execute_batch(SCHEMA).map_err(|e| store.sqlite(e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for debugging: read-only, so the file is never modified.
+    ///
+    /// Works while another process writes (WAL readers see a consistent snapshot per query).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let metadata = std::fs::metadata(path).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            reason: io_reason(&e),
+        })?;
+        if metadata.is_dir() {
+            return Err(StoreError::Open {
+                path: path.to_owned(),
+                reason: "it is a directory".into(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
+        let store = Self {
+            connection,
+            path: path.to_owned(),
+            read_only: true,
+        };
+        store
+            .connection
+            .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 10000;")
+            .map_err(|e| store.not_a_store(&e))?;
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT name FROM pragma_table_info('events')")
+            .map_err(|e| self.not_a_store(&e))?;
+        let columns: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.not_a_store(&e))?;
+        if columns.is_empty() {
+            return Err(StoreError::NotAStore {
+                path: self.path.clone(),
+                reason: "it is a SQLite database, but it has no `events` table".into(),
+            });
+        }
+        let missing: Vec<&str> = COLUMNS
+            .split(", ")
+            .map(str::trim)
+            .filter(|wanted| !columns.iter().any(|c| c == wanted))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::NotAStore {
+                path: self.path.clone(),
+                reason: format!("its `events` table lacks the column(s) {}", missing.join(", ")),
+            })
+        }
+    }
+
+    /// Appends `events` to `stream_id`, all or none, if the stream is at `expected`.
+    ///
+    /// Events whose `event_id` is already stored are skipped (idempotent retries); if all of
+    /// them are, nothing is written and the expected version is not checked.
+    pub fn append(
+        &mut self,
+        stream_id: &str,
+        stream_type: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        // IMMEDIATE takes the write lock up front, so the version read below cannot go stale.
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let actual: u64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?1",
+                [stream_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sqlite)? as u64;
+        let mut fresh = Vec::with_capacity(events.len());
+        {
+            let mut known = tx
+                .prepare_cached("SELECT 1 FROM events WHERE event_id = ?1")
+                .map_err(sqlite)?;
+            for event in events {
+                if !known.exists([event.event_id.to_string()]).map_err(sqlite)? {
+                    fresh.push(event);
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(AppendOutcome {
+                stream_version: actual,
+                positions: Vec::new(),
+            });
+        }
+        match expected {
+            ExpectedVersion::NoStream if actual != 0 => {
+                return Err(StoreError::StreamExists {
+                    stream_id: stream_id.into(),
+                    actual,
+                });
+            }
+            ExpectedVersion::Exact(expected) if expected != actual => {
+                return Err(StoreError::Concurrency {
+                    stream_id: stream_id.into(),
+                    expected,
+                    actual,
+                });
+            }
+            _ => {}
+        }
+        let mut positions = Vec::with_capacity(fresh.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version, \
+                     recorded_at, data, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(sqlite)?;
+            for (offset, event) in fresh.iter().enumerate() {
+                insert
+                    .execute(params![
+                        stream_id,
+                        stream_type,
+                        (actual + 1 + offset as u64) as i64,
+                        event.event_id.to_string(),
+                        event.event_type,
+                        event.schema_version,
+                        format_time(event.recorded_at),
+                        event.data.to_string(),
+                        event.metadata.to_string(),
+                    ])
+                    .map_err(sqlite)?;
+                positions.push(tx.last_insert_rowid() as u64);
+            }
+        }
+        tx.commit().map_err(sqlite)?;
+        Ok(AppendOutcome {
+            stream_version: actual + fresh.len() as u64,
+            positions,
+        })
+    }
+
+    /// Writes already-recorded events as they are (positions and versions included), in one
+    /// transaction: the import and sample path.
+    pub fn insert_recorded(&mut self, events: &[RecordedEvent]) -> Result<()> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.connection.transaction().map_err(sqlite)?;
+        {
+            let mut insert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ))
+                .map_err(sqlite)?;
+            let mut uuid = Uuid::encode_buffer();
+            for event in events {
+                insert
+                    .execute(params![
+                        event.global_position as i64,
+                        event.stream_id,
+                        event.stream_type,
+                        event.stream_version as i64,
+                        event.event_id.hyphenated().encode_lower(&mut uuid) as &str,
+                        event.event_type,
+                        event.schema_version,
+                        format_time(event.recorded_at),
+                        event.data.to_string(),
+                        event.metadata.to_string(),
+                    ])
+                    .map_err(sqlite)?;
+            }
+        }
+        tx.commit().map_err(sqlite)
+    }
+
+    /// Folds the write-ahead log into the main file and leaves it in rollback-journal mode, so
+    /// the store is one self-contained file (for sample data and copies).
+    pub fn finish_as_single_file(self) -> Result<()> {
+        self.connection
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// Saves a snapshot of a stream's state (write side only; the debugger never reads them as truth).
+    pub fn save_snapshot(&self, stream_id: &str, stream_version: u64, state: &Value) -> Result<()> {
+        self.connection
+            .execute(
+                "INSERT OR REPLACE INTO snapshots (stream_id, stream_version, state) VALUES (?1, ?2, ?3)",
+                params![stream_id, stream_version as i64, state.to_string()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// The latest snapshot of a stream, if any.
+    pub fn latest_snapshot(&self, stream_id: &str) -> Result<Option<(u64, Value)>> {
+        let row: Option<(i64, String)> = self
+            .connection
+            .query_row(
+                "SELECT stream_version, state FROM snapshots WHERE stream_id = ?1 ORDER BY stream_version DESC LIMIT 1",
+                [stream_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        row.map(|(version, state)| {
+            serde_json::from_str(&state)
+                .map(|state| (version as u64, state))
+                .map_err(|e| StoreError::BadRow {
+                    path: self.path.clone(),
+                    position: version as u64,
+                    column: "snapshots.state",
+                    reason: e.to_string(),
+                })
+        })
+        .transpose()
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn sqlite(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn not_a_store(&self, error: &rusqlite::Error) -> StoreError {
+        StoreError::NotAStore {
+            path: self.path.clone(),
+            reason: sqlite_reason(error),
+        }
+    }
+
+    fn query_events(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<RecordedEvent>> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(|e| self.sqlite(e))?;
+        let mut rows = statement.query(params).map_err(|e| self.sqlite(e))?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
+            events.push(self.event_from_row(row)?);
+        }
+        Ok(events)
+    }
+
+    fn event_from_row(&self, row: &Row<'_>) -> Result<RecordedEvent> {
+        let position = row.get::<_, i64>(0).map_err(|e| self.sqlite(e))? as u64;
+        let bad = |column: &'static str, reason: String| StoreError::BadRow {
+            path: self.path.clone(),
+            position,
+            column,
+            reason,
+        };
+        let text = |index: usize, column: &'static str| -> Result<String> {
+            row.get::<_, String>(index).map_err(|e| bad(column, e.to_string()))
+        };
+        let integer = |index: usize, column: &'static str| -> Result<i64> {
+            row.get::<_, i64>(index).map_err(|e| bad(column, e.to_string()))
+        };
+        let event_id = text(4, "event_id")?;
+        let recorded_at = text(7, "recorded_at")?;
+        let data = text(8, "data")?;
+        let metadata = text(9, "metadata")?;
+        let stream_version = integer(3, "stream_version")?;
+        let schema_version = integer(6, "schema_version")?;
+        Ok(RecordedEvent {
+            global_position: position,
+            stream_id: text(1, "stream_id")?,
+            stream_type: text(2, "stream_type")?,
+            stream_version: u64::try_from(stream_version)
+                .map_err(|_| bad("stream_version", format!("{stream_version} is negative")))?,
+            event_id: Uuid::parse_str(&event_id)
+                .map_err(|e| bad("event_id", format!("`{event_id}` is not a UUID: {e}")))?,
+            event_type: text(5, "event_type")?,
+            schema_version: u32::try_from(schema_version)
+                .map_err(|_| bad("schema_version", format!("{schema_version} is out of range")))?,
+            recorded_at: parse_time(&recorded_at).map_err(|e| bad("recorded_at", e))?,
+            data: serde_json::from_str(&data).map_err(|e| bad("data", format!("not JSON: {e}")))?,
+            metadata: serde_json::from_str(&metadata).map_err(|e| bad("metadata", format!("not JSON: {e}")))?,
+        })
+    }
+}
+
+impl EventSource for SqliteStore {
+    fn describe(&self) -> String {
+        "Rewind SQLite store".into()
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn event_count(&self) -> Result<u64> {
+        self.connection
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.sqlite(e))
+    }
+
+    fn streams(&self) -> Result<Vec<StreamInfo>> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT stream_id, MIN(stream_type), COUNT(*), MIN(global_position), MAX(global_position), \
+                 MIN(recorded_at), MAX(recorded_at) FROM events GROUP BY stream_id ORDER BY MIN(global_position)",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(|e| self.sqlite(e))?;
+        let mut streams = Vec::new();
+        for row in rows {
+            let (stream_id, stream_type, count, first, last, first_at, last_at) = row.map_err(|e| self.sqlite(e))?;
+            let time = |text: &str, position: i64| {
+                parse_time(text).map_err(|reason| StoreError::BadRow {
+                    path: self.path.clone(),
+                    position: position as u64,
+                    column: "recorded_at",
+                    reason,
+                })
+            };
+            streams.push(StreamInfo {
+                first_recorded_at: time(&first_at, first)?,
+                last_recorded_at: time(&last_at, last)?,
+                stream_id,
+                stream_type,
+                event_count: count as u64,
+                first_position: first as u64,
+                last_position: last as u64,
+            });
+        }
+        Ok(streams)
+    }
+
+    fn read_stream(&self, stream_id: &str, up_to_version: Option<u64>) -> Result<Vec<RecordedEvent>> {
+        let limit = up_to_version.map_or(i64::MAX, |v| v.min(i64::MAX as u64) as i64);
+        self.query_events(
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version <= ?2 ORDER BY stream_version"
+            ),
+            params![stream_id, limit],
+        )
+    }
+
+    fn read_batch(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.query_events(
+            &format!("SELECT {COLUMNS} FROM events WHERE global_position > ?1 ORDER BY global_position LIMIT ?2"),
+            params![after_position.min(i64::MAX as u64) as i64, limit as i64],
+        )
+    }
+}
+
+/// RFC 3339 UTC with milliseconds and a `Z`: sorts as text in time order.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
+}
+
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => error.to_string(),
+    }
+}
+
+fn sqlite_reason(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => "it is not a SQLite database (or it is encrypted or corrupt)".into(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => "the SQLite database is corrupt".into(),
+        _ => error.to_string(),
+    }
+}
+
+fn open_error(path: &Path, error: &rusqlite::Error) -> StoreError {
+    StoreError::Open {
+        path: path.to_owned(),
+        reason: sqlite_reason(error),
+    }
+}

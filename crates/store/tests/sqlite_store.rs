@@ -1,0 +1,346 @@
+//! The native SQLite store: appends, concurrency, idempotency, reads, read-only opening.
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use chrono::{TimeZone, Utc};
+use rewind_store::{EventSource, ExpectedVersion, NewEvent, SqliteStore, StoreError, export_ndjson, open_store};
+use serde_json::json;
+use uuid::Uuid;
+
+fn new_event(event_type: &str, amount: i64) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::new_v4(),
+        event_type: event_type.into(),
+        schema_version: 1,
+        recorded_at: Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap(),
+        data: json!({ "amount_cents": amount }),
+        metadata: json!({ "correlation_id": "c-1" }),
+    }
+}
+
+fn store_in(dir: &Path) -> SqliteStore {
+    SqliteStore::create(&dir.join("events.sqlite")).expect("store is created")
+}
+
+#[test]
+fn appending_to_a_new_stream_numbers_versions_from_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_in(dir.path());
+    let outcome = store
+        .append(
+            "account-1",
+            "BankAccount",
+            ExpectedVersion::NoStream,
+            &[new_event("A", 1), new_event("B", 2)],
+        )
+        .unwrap();
+    assert_eq!(outcome.stream_version, 2);
+    assert_eq!(outcome.positions, [1, 2]);
+    let events = store.read_stream("account-1", None).unwrap();
+    assert_eq!(events.iter().map(|e| e.stream_version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(events[1].data, json!({ "amount_cents": 2 }));
+    assert_eq!(events[1].correlation_id(), Some("c-1"));
+}
+
+#[test]
+fn appending_with_a_stale_expected_version_fails_and_names_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_in(dir.path());
+    store
+        .append("s", "T", ExpectedVersion::Exact(0), &[new_event("A", 1)])
+        .unwrap();
+    let error = store
+        .append("s", "T", ExpectedVersion::Exact(0), &[new_event("B", 2)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Concurrency {
+                expected: 0,
+                actual: 1,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("expected version 0"));
+    assert_eq!(store.event_count().unwrap(), 1);
+}
+
+#[test]
+fn a_batch_is_written_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_in(dir.path());
+    // The second event repeats the first one's id inside the same batch: the insert of the
+    // second fails on the UNIQUE constraint after the first was inserted, and the whole
+    // batch rolls back.
+    let event = new_event("A", 1);
+    let batch = [new_event("B", 2), event.clone(), event];
+    assert!(store.append("s", "T", ExpectedVersion::NoStream, &batch).is_err());
+    assert!(store.read_stream("s", None).unwrap().is_empty());
+    assert_eq!(store.event_count().unwrap(), 0);
+    // A stale expected version writes nothing either.
+    store.append("s", "T", ExpectedVersion::NoStream, &[new_event("C", 3)]).unwrap();
+    assert!(store.append("s", "T", ExpectedVersion::Exact(5), &[new_event("D", 4)]).is_err());
+    assert_eq!(store.event_count().unwrap(), 1);
+}
+
+#[test]
+fn appending_an_already_stored_event_id_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_in(dir.path());
+    let event = new_event("A", 1);
+    store
+        .append("s", "T", ExpectedVersion::NoStream, std::slice::from_ref(&event))
+        .unwrap();
+    let retry = store.append("s", "T", ExpectedVersion::NoStream, &[event]).unwrap();
+    assert!(retry.positions.is_empty());
+    assert_eq!(retry.stream_version, 1);
+    assert_eq!(store.event_count().unwrap(), 1);
+}
+
+#[test]
+fn concurrent_writers_lose_nothing_and_every_loser_gets_a_concurrency_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    drop(SqliteStore::create(&path).unwrap());
+    let threads = 4;
+    let appends_each = 25;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let path = path.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let mut store = SqliteStore::create(&path).unwrap();
+                barrier.wait();
+                let (mut won, mut lost) = (0, 0);
+                while won < appends_each {
+                    let version = store.read_stream("shared", None).unwrap().len() as u64;
+                    match store.append(
+                        "shared",
+                        "T",
+                        ExpectedVersion::Exact(version),
+                        &[new_event("E", t as i64)],
+                    ) {
+                        Ok(_) => won += 1,
+                        Err(StoreError::Concurrency { expected, actual, .. }) => {
+                            assert_eq!(expected, version);
+                            assert!(actual > expected);
+                            lost += 1;
+                        }
+                        Err(other) => panic!("unexpected error: {other}"),
+                    }
+                }
+                (won, lost)
+            })
+        })
+        .collect();
+    let results: Vec<(u32, u32)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let events = store.read_stream("shared", None).unwrap();
+    assert_eq!(events.len(), threads * appends_each as usize);
+    let versions: Vec<u64> = events.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, (1..=events.len() as u64).collect::<Vec<_>>());
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids.len(), events.len());
+    assert_eq!(results.iter().map(|r| r.0).sum::<u32>() as usize, events.len());
+}
+
+#[test]
+fn streams_are_listed_with_counts_positions_and_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_in(dir.path());
+    store
+        .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1), new_event("A", 2)])
+        .unwrap();
+    store
+        .append("b", "U", ExpectedVersion::Any, &[new_event("B", 3)])
+        .unwrap();
+    let streams = store.streams().unwrap();
+    assert_eq!(streams.len(), 2);
+    assert_eq!(
+        (
+            streams[0].stream_id.as_str(),
+            streams[0].event_count,
+            streams[0].last_position
+        ),
+        ("a", 2, 2)
+    );
+    assert_eq!((streams[1].stream_type.as_str(), streams[1].first_position), ("U", 3));
+}
+
+#[test]
+fn reading_all_in_batches_returns_every_event_in_global_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_in(dir.path());
+    for i in 0..10 {
+        store
+            .append(&format!("s{}", i % 3), "T", ExpectedVersion::Any, &[new_event("E", i)])
+            .unwrap();
+    }
+    let mut positions = Vec::new();
+    store
+        .read_all(3, &mut |batch| {
+            positions.extend(batch.iter().map(|e| e.global_position));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(positions, (1..=10).collect::<Vec<_>>());
+    assert_eq!(store.read_stream("s0", Some(2)).unwrap().len(), 2);
+}
+
+#[test]
+fn opening_for_debugging_leaves_the_file_byte_for_byte_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let mut store = SqliteStore::create(&path).unwrap();
+    store
+        .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1)])
+        .unwrap();
+    store.finish_as_single_file().unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let reader = open_store(&path).unwrap();
+    reader.streams().unwrap();
+    reader.read_batch(0, 100).unwrap();
+    drop(reader);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_read_only_store_cannot_be_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    drop(SqliteStore::create(&path).unwrap());
+    let mut reader = SqliteStore::open_read_only(&path).unwrap();
+    assert!(
+        reader
+            .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1)])
+            .is_err()
+    );
+}
+
+#[test]
+fn a_reader_sees_events_a_writer_appends_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let mut writer = SqliteStore::create(&path).unwrap();
+    writer
+        .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1)])
+        .unwrap();
+    let reader = SqliteStore::open_read_only(&path).unwrap();
+    assert_eq!(reader.event_count().unwrap(), 1);
+    writer
+        .append("a", "T", ExpectedVersion::Exact(1), &[new_event("A", 2)])
+        .unwrap();
+    assert_eq!(reader.event_count().unwrap(), 2);
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error_naming_it() {
+    let error = open_store(Path::new("/nonexistent/bank.sqlite")).err().unwrap();
+    assert_eq!(error.to_string(), "cannot open /nonexistent/bank.sqlite: no such file");
+}
+
+#[test]
+fn a_file_that_is_not_a_store_says_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("picture.sqlite");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n0000").unwrap();
+    let error = open_store(&png).err().unwrap().to_string();
+    assert!(
+        error.contains("picture.sqlite") && error.contains("expected a SQLite event store"),
+        "{error}"
+    );
+
+    let empty = dir.path().join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(open_store(&empty).err().unwrap().to_string().contains("empty"));
+
+    let other = dir.path().join("other.sqlite");
+    rusqlite_free_create(&other);
+    let error = open_store(&other).err().unwrap().to_string();
+    assert!(error.contains("no `events` table"), "{error}");
+}
+
+/// A real SQLite database that holds something other than events.
+fn rusqlite_free_create(path: &Path) {
+    let connection = rusqlite::Connection::open(path).expect("database is created");
+    connection
+        .execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        .expect("table is created");
+}
+
+#[test]
+fn export_writes_one_event_per_line_and_the_export_reads_back_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let mut store = SqliteStore::create(&path).unwrap();
+    store
+        .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1), new_event("B", 2)])
+        .unwrap();
+    store
+        .append("b", "T", ExpectedVersion::Any, &[new_event("C", 3)])
+        .unwrap();
+    let out = dir.path().join("events.ndjson");
+    assert_eq!(export_ndjson(&store, &out).unwrap(), 3);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    for field in [
+        "global_position",
+        "stream_id",
+        "stream_type",
+        "stream_version",
+        "event_id",
+        "event_type",
+        "schema_version",
+        "recorded_at",
+        "data",
+        "metadata",
+    ] {
+        assert!(first.get(field).is_some(), "missing {field}");
+    }
+    let imported = open_store(&out).unwrap();
+    let mut original = Vec::new();
+    store
+        .read_all(100, &mut |b| {
+            original.extend(b);
+            Ok(())
+        })
+        .unwrap();
+    let mut round_trip = Vec::new();
+    imported
+        .read_all(100, &mut |b| {
+            round_trip.extend(b);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(original, round_trip);
+
+    // And import into a fresh SQLite store gives the same events again.
+    let copy = dir.path().join("copy.sqlite");
+    let mut copy_store = SqliteStore::create(&copy).unwrap();
+    copy_store.insert_recorded(&round_trip).unwrap();
+    let mut copied = Vec::new();
+    copy_store
+        .read_all(100, &mut |b| {
+            copied.extend(b);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(copied, original);
+}
+
+#[test]
+fn a_malformed_ndjson_line_is_reported_with_its_line_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.ndjson");
+    std::fs::write(&path, "\n{\"global_position\": 1,\n").unwrap();
+    let error = open_store(&path).err().unwrap().to_string();
+    assert!(
+        error.starts_with(&format!("cannot read line 2 of {}", path.display())),
+        "{error}"
+    );
+}

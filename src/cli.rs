@@ -1,0 +1,365 @@
+//! The command line: the same binary as the app.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use rewind_bank::sample::{SampleConfig, generate};
+use rewind_core::{Domain, RecordedEvent};
+use rewind_engine::Replay;
+use rewind_store::{EventSource, NdjsonWriter, SqliteStore, export_ndjson, format_time, open_store};
+
+use crate::domains;
+
+/// Rewind: a time-travel debugger for event-sourced systems.
+///
+/// With no command, opens the desktop app (on FILE, if given).
+#[derive(Debug, Parser)]
+#[command(name = "rewind", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A store to open in the desktop app (.sqlite or .ndjson).
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the streams of a store.
+    Streams {
+        store: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print events as NDJSON, in global order.
+    Events {
+        store: PathBuf,
+        /// Only this stream (in version order).
+        #[arg(long)]
+        stream: Option<String>,
+        /// Only events after this global position.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Print one stream's aggregate state at a version, position or time.
+    State(StateArgs),
+    /// Print a projection's state (at a global position, or at the end).
+    Projection {
+        store: PathBuf,
+        /// The projection: `account_balances`, `order_summaries` or `daily_totals`.
+        name: String,
+        #[arg(long)]
+        position: Option<u64>,
+    },
+    /// Replay everything, print each issue; exit 1 if there is any, 0 when clean.
+    Verify { store: PathBuf },
+    /// Export a store to NDJSON (one event per line).
+    Export {
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate the sample bank history: DIR/bank.sqlite and DIR/bank.ndjson.
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("at_point").args(["version", "position", "at"])))]
+pub struct StateArgs {
+    store: PathBuf,
+    #[arg(long)]
+    stream: String,
+    /// The stream version to stop at.
+    #[arg(long)]
+    version: Option<u64>,
+    /// The global position to stop at.
+    #[arg(long)]
+    position: Option<u64>,
+    /// The time to stop at (RFC 3339): the last event at or before it.
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 120)]
+    accounts: u32,
+    #[arg(long, default_value_t = 500)]
+    orders: u32,
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// About this many events (raises accounts and orders to match).
+    #[arg(long)]
+    events: Option<u64>,
+    /// Leave the planted incident out.
+    #[arg(long)]
+    clean: bool,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    force: bool,
+}
+
+/// What a command asks the process to exit with.
+pub enum Outcome {
+    Success,
+    /// `verify` found issues.
+    IssuesFound,
+}
+
+pub fn run(command: Command) -> Result<Outcome> {
+    match command {
+        Command::Streams { store, json } => streams(&store, json),
+        Command::Events {
+            store,
+            stream,
+            from,
+            limit,
+        } => events(&store, stream.as_deref(), from, limit),
+        Command::State(args) => state(&args),
+        Command::Projection { store, name, position } => projection(&store, &name, position),
+        Command::Verify { store } => verify(&store),
+        Command::Export { store, out } => export(&store, &out),
+        Command::Sample(args) => sample(&args),
+    }
+}
+
+fn open(path: &Path) -> Result<Box<dyn EventSource>> {
+    let source = open_store(path)?;
+    eprintln!("rewind: opened {} as {}", path.display(), source.describe());
+    Ok(source)
+}
+
+fn streams(path: &Path, as_json: bool) -> Result<Outcome> {
+    let source = open(path)?;
+    let streams = source.streams()?;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        serde_json::to_writer_pretty(&mut out, &streams)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:<20} {:<12} {:>7}  {:<24}  {:<24}",
+            "STREAM", "TYPE", "EVENTS", "FIRST", "LAST"
+        )?;
+        for s in &streams {
+            writeln!(
+                out,
+                "{:<20} {:<12} {:>7}  {:<24}  {:<24}",
+                s.stream_id,
+                s.stream_type,
+                s.event_count,
+                format_time(s.first_recorded_at),
+                format_time(s.last_recorded_at)
+            )?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>) -> Result<Outcome> {
+    let source = open(path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut written = 0;
+    let mut write = |events: &[RecordedEvent], out: &mut dyn Write| -> Result<bool> {
+        for event in events {
+            if written >= limit {
+                return Ok(false);
+            }
+            serde_json::to_writer(&mut *out, event)?;
+            writeln!(out)?;
+            written += 1;
+        }
+        Ok(true)
+    };
+    if let Some(stream_id) = stream {
+        let events = source.read_stream(stream_id, None)?;
+        if events.is_empty() {
+            bail!("no stream named `{stream_id}` in {}", path.display());
+        }
+        let events: Vec<_> = events.into_iter().filter(|e| e.global_position > from).collect();
+        write(&events, &mut out)?;
+    } else {
+        let mut after = from;
+        loop {
+            let batch = source.read_batch(after, 4096)?;
+            let Some(last) = batch.last() else { break };
+            after = last.global_position;
+            if !write(&batch, &mut out)? {
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Success)
+}
+
+fn state(args: &StateArgs) -> Result<Outcome> {
+    let source = open(&args.store)?;
+    let all = source.read_stream(&args.stream, args.version)?;
+    if all.is_empty() {
+        bail!("no stream named `{}` in {}", args.stream, args.store.display());
+    }
+    let events: Vec<RecordedEvent> = all
+        .into_iter()
+        .filter(|e| args.position.is_none_or(|p| e.global_position <= p))
+        .filter(|e| args.at.is_none_or(|at| e.recorded_at <= at))
+        .collect();
+    let domain = domains();
+    let mut replay = Replay::new(&domain);
+    for event in &events {
+        replay.apply(event);
+    }
+    let stream = replay.stream(&args.stream);
+    let output = json!({
+        "stream_id": args.stream,
+        "stream_type": events.first().map(|e| e.stream_type.clone()),
+        "stream_version": stream.map_or(0, |s| s.version),
+        "global_position": stream.map_or(0, |s| s.position),
+        "state": stream.map_or(Value::Null, |s| s.state.to_json()),
+        "generic": events.first().is_some_and(|e| domain.is_generic(&e.stream_type)),
+        "issues": replay.issues(),
+    });
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(Outcome::Success)
+}
+
+fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome> {
+    let domain = domains();
+    let names: Vec<&str> = domain.projections().iter().map(|p| p.name()).collect();
+    if !names.contains(&name) {
+        bail!("no projection named `{name}`; known: {}", names.join(", "));
+    }
+    let source = open(path)?;
+    let mut replay = Replay::new(&domain);
+    let end = position.unwrap_or(u64::MAX);
+    source.read_all(8192, &mut |batch| {
+        for event in batch.iter().take_while(|e| e.global_position <= end) {
+            replay.apply(event);
+        }
+        Ok(())
+    })?;
+    let output = json!({
+        "projection": name,
+        "global_position": replay.position(),
+        "state": replay.projection_state(name),
+    });
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(Outcome::Success)
+}
+
+fn verify(path: &Path) -> Result<Outcome> {
+    let source = open(path)?;
+    let domain = domains();
+    let mut replay = Replay::new(&domain);
+    let started = Instant::now();
+    source.read_all(8192, &mut |batch| {
+        for event in &batch {
+            replay.apply(event);
+        }
+        Ok(())
+    })?;
+    let elapsed = started.elapsed();
+    let mut out = std::io::stdout().lock();
+    for issue in replay.issues() {
+        writeln!(
+            out,
+            "{:>10}  {:<16} {:<20} {}",
+            issue.position,
+            issue.stream_id,
+            issue.kind.label(),
+            issue.message
+        )?;
+    }
+    let count = replay.event_count();
+    eprintln!(
+        "rewind: replayed {count} events in {:.2} s ({:.0} events/s): {} issue(s)",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64().max(1e-9),
+        replay.issues().len()
+    );
+    Ok(if replay.issues().is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::IssuesFound
+    })
+}
+
+fn export(path: &Path, out: &Path) -> Result<Outcome> {
+    let source = open(path)?;
+    let count = export_ndjson(source.as_ref(), out)?;
+    eprintln!("rewind: wrote {count} events to {}", out.display());
+    Ok(Outcome::Success)
+}
+
+fn sample(args: &SampleArgs) -> Result<Outcome> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create directory {}", args.out.display()))?;
+    let sqlite_path = args.out.join("bank.sqlite");
+    let ndjson_path = args.out.join("bank.ndjson");
+    for path in [&sqlite_path, &ndjson_path] {
+        if path.exists() {
+            if !args.force {
+                bail!("{} already exists; pass --force to overwrite it", path.display());
+            }
+            std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    let config = SampleConfig {
+        seed: args.seed,
+        accounts: args.accounts,
+        orders: args.orders,
+        days: args.days,
+        events: args.events,
+        clean: args.clean,
+    };
+    let started = Instant::now();
+    let mut store = SqliteStore::create(&sqlite_path)?;
+    let file =
+        std::fs::File::create(&ndjson_path).with_context(|| format!("cannot create {}", ndjson_path.display()))?;
+    let mut ndjson = NdjsonWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), &ndjson_path);
+    let summary = generate(&config, |batch| -> rewind_store::Result<()> {
+        store.insert_recorded(&batch)?;
+        ndjson.write_all(&batch)
+    })?;
+    ndjson.finish()?;
+    store.finish_as_single_file()?;
+    let elapsed = started.elapsed();
+    eprintln!(
+        "rewind: wrote {} events ({} accounts, {} orders, {} rejected payments, {} legacy v1 events) to {} and {} in {:.2} s ({:.0} events/s)",
+        summary.events,
+        summary.accounts,
+        summary.orders,
+        summary.rejected_payments,
+        summary.legacy_events,
+        sqlite_path.display(),
+        ndjson_path.display(),
+        elapsed.as_secs_f64(),
+        summary.events as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    if let Some(incident) = &summary.incident {
+        eprintln!(
+            "rewind: planted incident: {} withdrawn twice from {} (reference {}) at positions {} and {}",
+            incident.amount_cents,
+            incident.account_id,
+            incident.reference,
+            incident.first_position,
+            incident.duplicate_position
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,21 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use rewind::cli::{Cli, Outcome, run};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(command) => run(command),
+        None => rewind::app::run_native(cli.file).map(|()| Outcome::Success),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::IssuesFound) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("rewind: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

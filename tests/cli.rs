@@ -1,0 +1,199 @@
+//! The command line, run as a user would, on the bundled sample data.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::util::{json, rewind, sample_dir, sample_ndjson, sample_sqlite, stderr, stdout};
+
+/// The planted incident's position, as `sample-data/README.md` names it.
+fn readme_incident_position() -> u64 {
+    let readme = std::fs::read_to_string(sample_dir().join("README.md")).expect("sample-data/README.md exists");
+    let marker = "duplicate withdrawal is at global position ";
+    let at = readme.find(marker).expect("the README names the incident position") + marker.len();
+    readme[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+}
+
+#[test]
+fn verify_finds_the_planted_incident_at_the_position_the_readme_names_and_nothing_else() {
+    for store in [sample_sqlite(), sample_ndjson()] {
+        let output = rewind(&["verify", store.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let position: u64 = lines[0].split_whitespace().next().unwrap().parse().unwrap();
+        assert_eq!(position, readme_incident_position());
+        assert!(lines[0].contains("balance_never_negative") || lines[0].contains("invariant_violated"));
+    }
+}
+
+#[test]
+fn verify_of_a_clean_sample_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let made = rewind(&["sample", "--out", out, "--clean", "--accounts", "40", "--orders", "100"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let output = rewind(&["verify", dir.path().join("bank.sqlite").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert_eq!(stdout(&output), "");
+}
+
+/// Balance per account computed straight from the events table in SQL (v1 deposits are in
+/// major units, v2 in cents).
+fn balances_in_sql() -> BTreeMap<String, i64> {
+    let connection = rusqlite::Connection::open_with_flags(sample_sqlite(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("sample opens");
+    let mut statement = connection
+        .prepare(
+            "SELECT stream_id, SUM(CASE
+                 WHEN event_type = 'MoneyDeposited' AND schema_version = 1 THEN CAST(ROUND(json_extract(data, '$.amount') * 100) AS INTEGER)
+                 WHEN event_type = 'MoneyDeposited' THEN json_extract(data, '$.amount_cents')
+                 WHEN event_type = 'MoneyWithdrawn' THEN -json_extract(data, '$.amount_cents')
+                 ELSE 0 END)
+             FROM events WHERE stream_type = 'BankAccount' GROUP BY stream_id",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn state_and_projection_balances_agree_with_sums_computed_in_sql() {
+    let expected = balances_in_sql();
+    assert!(expected.len() >= 100);
+    assert!(expected.values().any(|&b| b < 0), "the incident leaves one balance negative");
+
+    let projection = rewind(&["projection", sample_sqlite().to_str().unwrap(), "account_balances"]);
+    assert!(projection.status.success(), "{}", stderr(&projection));
+    let projected: BTreeMap<String, i64> = json(&projection)["state"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, row)| (id.clone(), row["balance_cents"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(projected, expected);
+
+    for (stream, balance) in expected.iter().step_by(12) {
+        let output = rewind(&["state", sample_sqlite().to_str().unwrap(), "--stream", stream]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(json(&output)["state"]["balance_cents"].as_i64(), Some(*balance), "{stream}");
+    }
+}
+
+#[test]
+fn state_prints_the_documented_fields_at_a_version_a_position_and_a_time() {
+    let store = sample_sqlite();
+    let store = store.to_str().unwrap();
+    let at_version = json(&rewind(&["state", store, "--stream", "account-0001", "--version", "2"]));
+    for field in ["stream_id", "stream_type", "stream_version", "global_position", "state", "issues"] {
+        assert!(at_version.get(field).is_some(), "missing {field}: {at_version}");
+    }
+    assert_eq!(at_version["stream_version"], 2);
+    assert_eq!(at_version["stream_type"], "BankAccount");
+    assert_eq!(at_version["state"]["status"], "open");
+
+    let position = at_version["global_position"].as_u64().unwrap();
+    let at_position = json(&rewind(&["state", store, "--stream", "account-0001", "--position", &position.to_string()]));
+    assert_eq!(at_position["stream_version"], 2);
+    assert_eq!(at_position["state"], at_version["state"]);
+
+    let events = stdout(&rewind(&["events", store, "--stream", "account-0001", "--limit", "2"]));
+    let second: Value = serde_json::from_str(events.lines().nth(1).unwrap()).unwrap();
+    let at_time = json(&rewind(&["state", store, "--stream", "account-0001", "--at", second["recorded_at"].as_str().unwrap()]));
+    assert_eq!(at_time["stream_version"], 2);
+}
+
+#[test]
+fn streams_lists_every_stream_with_its_counts() {
+    let output = rewind(&["streams", sample_sqlite().to_str().unwrap(), "--json"]);
+    assert!(output.status.success());
+    assert!(stderr(&output).contains("Rewind SQLite store"), "the reader is named on stderr");
+    let streams = json(&output);
+    let streams = streams.as_array().unwrap();
+    let total: u64 = streams.iter().map(|s| s["event_count"].as_u64().unwrap()).sum();
+    let ndjson_lines = std::fs::read_to_string(sample_ndjson()).unwrap().lines().count() as u64;
+    assert_eq!(total, ndjson_lines);
+    assert!(streams.iter().any(|s| s["stream_type"] == "Order"));
+    let table = stdout(&rewind(&["streams", sample_ndjson().to_str().unwrap()]));
+    assert!(table.starts_with("STREAM"));
+    assert_eq!(table.lines().count(), streams.len() + 1);
+}
+
+#[test]
+fn events_prints_ndjson_from_a_position_with_a_limit() {
+    let output = rewind(&["events", sample_sqlite().to_str().unwrap(), "--from", "100", "--limit", "5"]);
+    let positions: Vec<u64> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["global_position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(positions, [101, 102, 103, 104, 105]);
+}
+
+#[test]
+fn export_writes_the_same_events_as_the_bundled_ndjson() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export.ndjson");
+    let output = rewind(&["export", sample_sqlite().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let parse = |text: String| -> Vec<Value> { text.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
+    assert_eq!(parse(std::fs::read_to_string(&out).unwrap()), parse(std::fs::read_to_string(sample_ndjson()).unwrap()));
+}
+
+#[test]
+fn sample_writes_identical_events_to_sqlite_and_ndjson_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let made = rewind(&["sample", "--out", out, "--events", "3000", "--seed", "9"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let summary = json(&made);
+    assert!(summary["events"].as_u64().unwrap() >= 3000);
+    let from_sqlite = stdout(&rewind(&["events", dir.path().join("bank.sqlite").to_str().unwrap()]));
+    let from_ndjson = stdout(&rewind(&["events", dir.path().join("bank.ndjson").to_str().unwrap()]));
+    assert_eq!(from_sqlite, from_ndjson);
+
+    let again = rewind(&["sample", "--out", out]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+}
+
+#[test]
+fn a_missing_file_gets_one_line_naming_it_and_exit_code_two() {
+    let output = rewind(&["streams", "/no/such/bank.sqlite"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output), "rewind: error: cannot open /no/such/bank.sqlite: no such file\n");
+}
+
+#[test]
+fn a_corrupt_file_gets_a_clear_error_and_exit_code_two() {
+    let dir = tempfile::tempdir().unwrap();
+    // A SQLite header followed by garbage.
+    let corrupt = dir.path().join("corrupt.sqlite");
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend(std::iter::repeat_n(0xAB_u8, 4096));
+    std::fs::write(&corrupt, bytes).unwrap();
+    let output = rewind(&["verify", corrupt.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("corrupt.sqlite"), "{message}");
+
+    let bad_json = dir.path().join("bad.ndjson");
+    std::fs::write(&bad_json, "{\"global_position\": 1}\n").unwrap();
+    let output = rewind(&["verify", bad_json.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot read line 1 of"), "{}", stderr(&output));
+}
+
+#[test]
+fn an_unknown_stream_or_projection_is_an_error_not_an_empty_answer() {
+    let store = sample_sqlite();
+    let output = rewind(&["state", store.to_str().unwrap(), "--stream", "account-9999"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no stream named `account-9999`"));
+    let output = rewind(&["projection", store.to_str().unwrap(), "balances"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("account_balances"));
+}
