@@ -140,7 +140,10 @@ impl App {
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
-        let finished = self.loading.as_ref().and_then(|loading| loading.receiver.try_recv().ok());
+        let finished = self
+            .loading
+            .as_ref()
+            .and_then(|loading| loading.receiver.try_recv().ok());
         if let (Some(result), Some(loading)) = (finished, self.loading.take()) {
             match result {
                 Ok(session) => {
@@ -205,8 +208,7 @@ fn load(input: &StoreInput, progress: &Progress) -> Result<Session, String> {
             Ok(())
         })
         .map_err(|e| e.to_string())?;
-    let domain = crate::domains();
-    let mut replay = Replay::new(&domain);
+    let mut replay = Replay::with_capacity(Arc::new(crate::domains()), events.len());
     let mut by_stream: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, event) in events.iter().enumerate() {
         replay.apply(event);

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -70,6 +71,15 @@ pub enum Command {
     },
     /// Generate the sample bank history: DIR/bank.sqlite and DIR/bank.ndjson.
     Sample(SampleArgs),
+    /// Measure index build, seeks (global and per stream), peak memory and full replay.
+    Bench {
+        store: PathBuf,
+        /// Random seeks of each kind.
+        #[arg(long, default_value_t = 1000)]
+        seeks: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +143,16 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Verify { store } => verify(&store),
         Command::Export { store, out } => export(&store, &out),
         Command::Sample(args) => sample(&args),
+        Command::Bench { store, seeks, json } => {
+            let source = open(&store)?;
+            let report = crate::bench::run(source.as_ref(), seeks)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(Outcome::Success)
+        }
     }
 }
 
@@ -219,8 +239,8 @@ fn state(args: &StateArgs) -> Result<Outcome> {
         .filter(|e| args.position.is_none_or(|p| e.global_position <= p))
         .filter(|e| args.at.is_none_or(|at| e.recorded_at <= at))
         .collect();
-    let domain = domains();
-    let mut replay = Replay::new(&domain);
+    let domain = Arc::new(domains());
+    let mut replay = Replay::new(domain.clone());
     for event in &events {
         replay.apply(event);
     }
@@ -245,7 +265,7 @@ fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome>
         bail!("no projection named `{name}`; known: {}", names.join(", "));
     }
     let source = open(path)?;
-    let mut replay = Replay::new(&domain);
+    let mut replay = Replay::new(Arc::new(domain));
     let end = position.unwrap_or(u64::MAX);
     source.read_all(8192, &mut |batch| {
         for event in batch.iter().take_while(|e| e.global_position <= end) {
@@ -264,8 +284,7 @@ fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome>
 
 fn verify(path: &Path) -> Result<Outcome> {
     let source = open(path)?;
-    let domain = domains();
-    let mut replay = Replay::new(&domain);
+    let mut replay = Replay::with_capacity(Arc::new(domains()), source.event_count()? as usize);
     let started = Instant::now();
     source.read_all(8192, &mut |batch| {
         for event in &batch {

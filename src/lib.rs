@@ -5,7 +5,9 @@
 //! domains returned by [`domains`].
 
 pub mod app;
+pub mod bench;
 pub mod cli;
+pub mod fetch;
 
 use rewind_core::DomainSet;
 

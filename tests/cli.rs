@@ -11,7 +11,12 @@ fn readme_incident_position() -> u64 {
     let readme = std::fs::read_to_string(sample_dir().join("README.md")).expect("sample-data/README.md exists");
     let marker = "duplicate withdrawal is at global position ";
     let at = readme.find(marker).expect("the README names the incident position") + marker.len();
-    readme[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+    readme[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
 }
 
 #[test]
@@ -52,11 +57,11 @@ fn balances_in_sql() -> BTreeMap<String, i64> {
                  ELSE 0 END)
              FROM events WHERE stream_type = 'BankAccount' GROUP BY stream_id",
         )
-        .unwrap();
+        .expect("the query prepares");
     statement
         .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+        .expect("the query runs")
+        .map(|row| row.expect("a row reads"))
         .collect()
 }
 
@@ -64,7 +69,10 @@ fn balances_in_sql() -> BTreeMap<String, i64> {
 fn state_and_projection_balances_agree_with_sums_computed_in_sql() {
     let expected = balances_in_sql();
     assert!(expected.len() >= 100);
-    assert!(expected.values().any(|&b| b < 0), "the incident leaves one balance negative");
+    assert!(
+        expected.values().any(|&b| b < 0),
+        "the incident leaves one balance negative"
+    );
 
     let projection = rewind(&["projection", sample_sqlite().to_str().unwrap(), "account_balances"]);
     assert!(projection.status.success(), "{}", stderr(&projection));
@@ -79,7 +87,11 @@ fn state_and_projection_balances_agree_with_sums_computed_in_sql() {
     for (stream, balance) in expected.iter().step_by(12) {
         let output = rewind(&["state", sample_sqlite().to_str().unwrap(), "--stream", stream]);
         assert!(output.status.success(), "{}", stderr(&output));
-        assert_eq!(json(&output)["state"]["balance_cents"].as_i64(), Some(*balance), "{stream}");
+        assert_eq!(
+            json(&output)["state"]["balance_cents"].as_i64(),
+            Some(*balance),
+            "{stream}"
+        );
     }
 }
 
@@ -88,7 +100,14 @@ fn state_prints_the_documented_fields_at_a_version_a_position_and_a_time() {
     let store = sample_sqlite();
     let store = store.to_str().unwrap();
     let at_version = json(&rewind(&["state", store, "--stream", "account-0001", "--version", "2"]));
-    for field in ["stream_id", "stream_type", "stream_version", "global_position", "state", "issues"] {
+    for field in [
+        "stream_id",
+        "stream_type",
+        "stream_version",
+        "global_position",
+        "state",
+        "issues",
+    ] {
         assert!(at_version.get(field).is_some(), "missing {field}: {at_version}");
     }
     assert_eq!(at_version["stream_version"], 2);
@@ -96,13 +115,27 @@ fn state_prints_the_documented_fields_at_a_version_a_position_and_a_time() {
     assert_eq!(at_version["state"]["status"], "open");
 
     let position = at_version["global_position"].as_u64().unwrap();
-    let at_position = json(&rewind(&["state", store, "--stream", "account-0001", "--position", &position.to_string()]));
+    let at_position = json(&rewind(&[
+        "state",
+        store,
+        "--stream",
+        "account-0001",
+        "--position",
+        &position.to_string(),
+    ]));
     assert_eq!(at_position["stream_version"], 2);
     assert_eq!(at_position["state"], at_version["state"]);
 
     let events = stdout(&rewind(&["events", store, "--stream", "account-0001", "--limit", "2"]));
     let second: Value = serde_json::from_str(events.lines().nth(1).unwrap()).unwrap();
-    let at_time = json(&rewind(&["state", store, "--stream", "account-0001", "--at", second["recorded_at"].as_str().unwrap()]));
+    let at_time = json(&rewind(&[
+        "state",
+        store,
+        "--stream",
+        "account-0001",
+        "--at",
+        second["recorded_at"].as_str().unwrap(),
+    ]));
     assert_eq!(at_time["stream_version"], 2);
 }
 
@@ -110,7 +143,10 @@ fn state_prints_the_documented_fields_at_a_version_a_position_and_a_time() {
 fn streams_lists_every_stream_with_its_counts() {
     let output = rewind(&["streams", sample_sqlite().to_str().unwrap(), "--json"]);
     assert!(output.status.success());
-    assert!(stderr(&output).contains("Rewind SQLite store"), "the reader is named on stderr");
+    assert!(
+        stderr(&output).contains("Rewind SQLite store"),
+        "the reader is named on stderr"
+    );
     let streams = json(&output);
     let streams = streams.as_array().unwrap();
     let total: u64 = streams.iter().map(|s| s["event_count"].as_u64().unwrap()).sum();
@@ -124,10 +160,21 @@ fn streams_lists_every_stream_with_its_counts() {
 
 #[test]
 fn events_prints_ndjson_from_a_position_with_a_limit() {
-    let output = rewind(&["events", sample_sqlite().to_str().unwrap(), "--from", "100", "--limit", "5"]);
+    let output = rewind(&[
+        "events",
+        sample_sqlite().to_str().unwrap(),
+        "--from",
+        "100",
+        "--limit",
+        "5",
+    ]);
     let positions: Vec<u64> = stdout(&output)
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap()["global_position"].as_u64().unwrap())
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["global_position"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(positions, [101, 102, 103, 104, 105]);
 }
@@ -136,10 +183,18 @@ fn events_prints_ndjson_from_a_position_with_a_limit() {
 fn export_writes_the_same_events_as_the_bundled_ndjson() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("export.ndjson");
-    let output = rewind(&["export", sample_sqlite().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let output = rewind(&[
+        "export",
+        sample_sqlite().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let parse = |text: String| -> Vec<Value> { text.lines().map(|l| serde_json::from_str(l).unwrap()).collect() };
-    assert_eq!(parse(std::fs::read_to_string(&out).unwrap()), parse(std::fs::read_to_string(sample_ndjson()).unwrap()));
+    assert_eq!(
+        parse(std::fs::read_to_string(&out).unwrap()),
+        parse(std::fs::read_to_string(sample_ndjson()).unwrap())
+    );
 }
 
 #[test]
@@ -163,7 +218,10 @@ fn sample_writes_identical_events_to_sqlite_and_ndjson_and_refuses_to_overwrite(
 fn a_missing_file_gets_one_line_naming_it_and_exit_code_two() {
     let output = rewind(&["streams", "/no/such/bank.sqlite"]);
     assert_eq!(output.status.code(), Some(2));
-    assert_eq!(stderr(&output), "rewind: error: cannot open /no/such/bank.sqlite: no such file\n");
+    assert_eq!(
+        stderr(&output),
+        "rewind: error: cannot open /no/such/bank.sqlite: no such file\n"
+    );
 }
 
 #[test]

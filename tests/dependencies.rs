@@ -9,7 +9,11 @@ fn core_bank_and_engine_depend_on_no_gui_and_no_database() {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .expect("cargo runs");
-        assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let tree = String::from_utf8_lossy(&output.stdout);
         for forbidden in ["egui", "eframe", "winit", "rusqlite", "wgpu"] {
             assert!(

@@ -165,7 +165,9 @@ impl BankService {
         })?;
         let correlation_id = match correlation_id {
             Some(id) => {
-                self.order_correlation.entry(order_id.to_owned()).or_insert_with(|| id.to_owned());
+                self.order_correlation
+                    .entry(order_id.to_owned())
+                    .or_insert_with(|| id.to_owned());
                 Some(id)
             }
             None => self.order_correlation.get(order_id).map(String::as_str),

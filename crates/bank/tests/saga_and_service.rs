@@ -6,7 +6,10 @@ use rewind_bank::order::OrderItem;
 use rewind_bank::{AccountStatus, BankService, OrderOutcome, OrderStatus};
 
 fn service() -> BankService {
-    BankService::new(7, Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("valid time"))
+    BankService::new(
+        7,
+        Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("valid time"),
+    )
 }
 
 fn open_with(service: &mut BankService, account: &str, cents: i64) {

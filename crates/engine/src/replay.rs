@@ -1,9 +1,11 @@
 //! Full replay: every event in global order through the domain, collecting issues.
 //!
 //! This is the reference the rest of the engine is measured against: `rewind verify` runs it
-//! over a whole store, and state reached through checkpoints must equal what it computes.
+//! over a whole store, the engine's builder runs it while indexing, and state reached through
+//! checkpoints must equal what it computes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -16,18 +18,22 @@ use rewind_core::{
 /// One stream's replayed state.
 #[derive(Clone, Debug)]
 pub struct StreamReplay {
+    pub stream_id: String,
     pub stream_type: String,
     pub state: Box<dyn AggregateState>,
-    /// The last stream version seen (0 before the first event).
+    /// The highest stream version seen (0 before the first event).
     pub version: u64,
     /// The global position of the last event applied to it.
     pub position: u64,
+    /// How many of its events were replayed.
+    pub events: u64,
 }
 
 /// Replays events one by one; never stops at bad data.
-pub struct Replay<'d> {
-    domain: &'d dyn Domain,
-    streams: HashMap<String, StreamReplay>,
+pub struct Replay {
+    domain: Arc<dyn Domain>,
+    streams: Vec<StreamReplay>,
+    lookup: HashMap<String, u32>,
     projections: Vec<Box<dyn ProjectionState>>,
     seen_event_ids: HashSet<Uuid>,
     last_recorded_at: Option<DateTime<Utc>>,
@@ -36,13 +42,19 @@ pub struct Replay<'d> {
     position: u64,
 }
 
-impl<'d> Replay<'d> {
-    pub fn new(domain: &'d dyn Domain) -> Self {
+impl Replay {
+    pub fn new(domain: Arc<dyn Domain>) -> Self {
+        Self::with_capacity(domain, 0)
+    }
+
+    /// A replay expecting about `events` events (sizes the duplicate-id set once).
+    pub fn with_capacity(domain: Arc<dyn Domain>, events: usize) -> Self {
         Self {
-            domain,
-            streams: HashMap::new(),
             projections: domain.projections(),
-            seen_event_ids: HashSet::new(),
+            domain,
+            streams: Vec::new(),
+            lookup: HashMap::new(),
+            seen_event_ids: HashSet::with_capacity(events),
             last_recorded_at: None,
             issues: Vec::new(),
             events: 0,
@@ -51,7 +63,29 @@ impl<'d> Replay<'d> {
     }
 
     /// Folds one event into its stream's state and every projection, recording any issue.
-    pub fn apply(&mut self, event: &RecordedEvent) {
+    /// Returns the stream's index (streams are numbered in order of first appearance).
+    pub fn apply(&mut self, event: &RecordedEvent) -> u32 {
+        let next = self.streams.len() as u32;
+        let stream = *self.lookup.entry(event.stream_id.clone()).or_insert(next);
+        if stream == next {
+            self.streams.push(StreamReplay {
+                stream_id: event.stream_id.clone(),
+                stream_type: event.stream_type.clone(),
+                // A stream no domain claims still replays, through the generic fold.
+                state: self
+                    .domain
+                    .new_aggregate(&event.stream_type)
+                    .unwrap_or_else(|| Box::new(GenericState::default())),
+                version: 0,
+                position: 0,
+                events: 0,
+            });
+        }
+        self.apply_to(stream as usize, event);
+        stream
+    }
+
+    fn apply_to(&mut self, stream: usize, event: &RecordedEvent) {
         self.events += 1;
         self.position = event.global_position;
         let issue = |kind: ReplayIssueKind, message: String| ReplayIssue {
@@ -71,7 +105,10 @@ impl<'d> Replay<'d> {
         {
             self.issues.push(issue(
                 ReplayIssueKind::TimeWentBackwards,
-                format!("recorded_at {} is before the previous event's {last}", event.recorded_at),
+                format!(
+                    "recorded_at {} is before the previous event's {last}",
+                    event.recorded_at
+                ),
             ));
         }
         self.last_recorded_at = Some(
@@ -79,20 +116,8 @@ impl<'d> Replay<'d> {
                 .map_or(event.recorded_at, |t| t.max(event.recorded_at)),
         );
 
-        let domain = self.domain;
-        let stream = self
-            .streams
-            .entry(event.stream_id.clone())
-            .or_insert_with(|| StreamReplay {
-                stream_type: event.stream_type.clone(),
-                // A stream no domain claims still replays, through the generic fold.
-                state: domain
-                    .new_aggregate(&event.stream_type)
-                    .unwrap_or_else(|| Box::new(GenericState::default())),
-                version: 0,
-                position: 0,
-            });
-        let expected = stream.version + 1;
+        let replay = &mut self.streams[stream];
+        let expected = replay.version + 1;
         if event.stream_version > expected {
             self.issues.push(issue(
                 ReplayIssueKind::VersionGap {
@@ -101,7 +126,7 @@ impl<'d> Replay<'d> {
                 },
                 format!(
                     "stream version jumps from {} to {}",
-                    stream.version, event.stream_version
+                    replay.version, event.stream_version
                 ),
             ));
         } else if event.stream_version < expected {
@@ -110,13 +135,14 @@ impl<'d> Replay<'d> {
                     expected,
                     found: event.stream_version,
                 },
-                format!("stream version {} again after {}", event.stream_version, stream.version),
+                format!("stream version {} again after {}", event.stream_version, replay.version),
             ));
         }
-        stream.version = stream.version.max(event.stream_version);
-        stream.position = event.global_position;
+        replay.version = replay.version.max(event.stream_version);
+        replay.position = event.global_position;
+        replay.events += 1;
 
-        let upcast = match domain.upcast(event) {
+        let upcast = match self.domain.upcast(event) {
             Ok(upcast) => upcast,
             Err(error) => {
                 self.issues
@@ -125,7 +151,7 @@ impl<'d> Replay<'d> {
             }
         };
         let event = upcast.as_ref().unwrap_or(event);
-        let aggregate_ok = match stream.state.apply(event) {
+        let aggregate_ok = match replay.state.apply(event) {
             Ok(violations) => {
                 for violation in violations {
                     self.issues.push(issue(
@@ -174,11 +200,32 @@ impl<'d> Replay<'d> {
     }
 
     pub fn stream(&self, stream_id: &str) -> Option<&StreamReplay> {
-        self.streams.get(stream_id)
+        self.lookup.get(stream_id).map(|&i| &self.streams[i as usize])
+    }
+
+    /// A stream by its index (as returned by [`Replay::apply`]).
+    pub fn stream_at(&self, stream: u32) -> Option<&StreamReplay> {
+        self.streams.get(stream as usize)
+    }
+
+    pub fn streams(&self) -> &[StreamReplay] {
+        &self.streams
     }
 
     pub fn aggregate_state(&self, stream_id: &str) -> Option<Value> {
-        self.streams.get(stream_id).map(|s| s.state.to_json())
+        self.stream(stream_id).map(|s| s.state.to_json())
+    }
+
+    pub fn domain(&self) -> &dyn Domain {
+        self.domain.as_ref()
+    }
+
+    pub fn domain_arc(&self) -> Arc<dyn Domain> {
+        Arc::clone(&self.domain)
+    }
+
+    pub fn projections(&self) -> &[Box<dyn ProjectionState>] {
+        &self.projections
     }
 
     pub fn projection_names(&self) -> Vec<&'static str> {

@@ -38,6 +38,32 @@ pub trait EventSource: Send {
     /// Up to `limit` events with a global position above `after_position`, in global order.
     fn read_batch(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>>;
 
+    /// The events with global positions in `from..=to`, in global order.
+    fn read_between(&self, from: u64, to: u64) -> Result<Vec<RecordedEvent>> {
+        if to < from {
+            return Ok(Vec::new());
+        }
+        // Positions may have gaps, so at most `to - from + 1` events are in the range.
+        let limit = usize::try_from(to - from).unwrap_or(usize::MAX).saturating_add(1);
+        let mut events = self.read_batch(from.saturating_sub(1), limit)?;
+        events.retain(|e| e.global_position <= to);
+        Ok(events)
+    }
+
+    /// The events at these global positions (ascending), in global order; positions with no
+    /// event are left out.
+    fn read_positions(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>> {
+        let mut events = Vec::with_capacity(positions.len());
+        let mut run_start = 0;
+        for i in 1..=positions.len() {
+            if i == positions.len() || positions[i] != positions[i - 1] + 1 {
+                events.extend(self.read_between(positions[run_start], positions[i - 1])?);
+                run_start = i;
+            }
+        }
+        Ok(events)
+    }
+
     /// Every event in global order, handed over in batches. Stops early when `each` fails.
     fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
         let mut after = 0;

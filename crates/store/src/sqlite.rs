@@ -464,6 +464,18 @@ impl EventSource for SqliteStore {
         )
     }
 
+    fn read_positions(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>> {
+        // One statement whatever the count: the positions travel as a JSON array.
+        let list = serde_json::to_string(positions).unwrap_or_else(|_| "[]".into());
+        self.query_events(
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE global_position IN (SELECT value FROM json_each(?1)) \
+                 ORDER BY global_position"
+            ),
+            [list],
+        )
+    }
+
     fn read_batch(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
         self.query_events(
             &format!("SELECT {COLUMNS} FROM events WHERE global_position > ?1 ORDER BY global_position LIMIT ?2"),

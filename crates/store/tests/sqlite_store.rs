@@ -81,8 +81,14 @@ fn a_batch_is_written_whole_or_not_at_all() {
     assert!(store.read_stream("s", None).unwrap().is_empty());
     assert_eq!(store.event_count().unwrap(), 0);
     // A stale expected version writes nothing either.
-    store.append("s", "T", ExpectedVersion::NoStream, &[new_event("C", 3)]).unwrap();
-    assert!(store.append("s", "T", ExpectedVersion::Exact(5), &[new_event("D", 4)]).is_err());
+    store
+        .append("s", "T", ExpectedVersion::NoStream, &[new_event("C", 3)])
+        .unwrap();
+    assert!(
+        store
+            .append("s", "T", ExpectedVersion::Exact(5), &[new_event("D", 4)])
+            .is_err()
+    );
     assert_eq!(store.event_count().unwrap(), 1);
 }
 

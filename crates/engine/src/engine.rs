@@ -1,0 +1,441 @@
+//! The time-travel engine: index, checkpoints, and state at any cursor.
+//!
+//! Building the engine is one pass over the store in global order (the `rewind verify` pass):
+//! every event is folded, issues are collected, headers are indexed, and checkpoints are kept.
+//! After that, the state at any position comes from the nearest checkpoint plus a short replay
+//! of events fetched from the app through [`EventFetch`]; the engine itself does no I/O.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, RecordedEvent, ReplayIssue};
+
+use crate::diff::{FieldChange, diff};
+use crate::index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
+use crate::replay::Replay;
+
+/// Where the engine gets payloads when a seek needs them (the app reads them from the store).
+pub trait EventFetch {
+    /// Events whose global position is in `from..=to`, in global order.
+    fn events_between(&self, from: u64, to: u64) -> Result<Vec<RecordedEvent>, FetchError>;
+    /// The events at exactly these global positions (ascending), in global order.
+    fn events_at(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>, FetchError>;
+}
+
+/// A fetch that failed: the store could not be read.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("cannot read events from the store: {0}")]
+pub struct FetchError(pub String);
+
+/// Events the store handed back do not match the index built from it.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum SeekError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("the store changed since it was indexed: expected the event at position {position}")]
+    StoreChanged { position: u64 },
+}
+
+/// The selected aggregate at a cursor.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AggregateAt {
+    pub stream_id: String,
+    pub stream_type: String,
+    /// How many of the stream's events are at or before the cursor.
+    pub events_applied: usize,
+    /// The stream version of the last of them (0 before the stream's first event).
+    pub stream_version: u64,
+    /// Global position of that event (0 before it).
+    pub position: u64,
+    pub state: Value,
+    /// Replayed by the generic plug-in (no domain claims the stream type).
+    pub generic: bool,
+}
+
+/// The event that last changed a field (see [`Engine::blame`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Blame {
+    pub ordinal: Ordinal,
+    pub position: u64,
+    pub stream_version: u64,
+    pub event_type: String,
+    /// The value before that event (`None`: the field did not exist).
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// Tuning, chosen from the store's size unless set.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    /// Keep every projection's state every this many events (global order).
+    pub projection_interval: usize,
+    /// Keep an aggregate's state every this many events of its stream.
+    pub stream_interval: usize,
+}
+
+impl EngineConfig {
+    /// Intervals for a store of `event_count` events: short replays for small stores, bounded
+    /// checkpoint memory for big ones.
+    pub fn for_size(event_count: u64) -> Self {
+        let projection_interval = (event_count / 512).clamp(256, 8192) as usize;
+        Self {
+            projection_interval,
+            stream_interval: 64,
+        }
+    }
+}
+
+struct StreamCheckpoints {
+    /// `(number of stream events applied, state after them)`, every `stream_interval` events.
+    states: Vec<(u32, Arc<dyn AggregateState>)>,
+}
+
+/// Builds an [`Engine`] from events handed over in global order.
+pub struct EngineBuilder {
+    config: EngineConfig,
+    index: TimelineIndex,
+    /// The full replay: folds every event, collects issues; checkpoints are taken from it.
+    replay: Replay,
+    stream_checkpoints: Vec<StreamCheckpoints>,
+    projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
+}
+
+impl EngineBuilder {
+    /// A builder expecting about `expected_events` events (0 if unknown).
+    pub fn new(domain: Arc<dyn Domain>, config: EngineConfig, expected_events: usize) -> Self {
+        let replay = Replay::with_capacity(domain, expected_events);
+        Self {
+            config,
+            index: TimelineIndex::default(),
+            stream_checkpoints: Vec::new(),
+            projection_checkpoints: vec![(0, replay.projections().to_vec())],
+            replay,
+        }
+    }
+
+    /// Adds the next events in global order.
+    pub fn push(&mut self, events: &[RecordedEvent]) {
+        for event in events {
+            self.push_one(event);
+        }
+    }
+
+    fn push_one(&mut self, event: &RecordedEvent) {
+        let (ordinal, stream) = self.index.push(event);
+        let issues_before = self.replay.issues().len();
+        // Both number streams in order of first appearance, so the indexes agree.
+        let replayed = self.replay.apply(event);
+        debug_assert_eq!(replayed, stream);
+        let Some(replay) = self.replay.stream_at(stream) else {
+            return;
+        };
+        if stream as usize == self.stream_checkpoints.len() {
+            let initial = self
+                .replay
+                .domain()
+                .new_aggregate(&event.stream_type)
+                .unwrap_or_else(|| Box::new(GenericState::default()));
+            self.stream_checkpoints.push(StreamCheckpoints {
+                states: vec![(0, Arc::from(initial))],
+            });
+        }
+        if (replay.events as usize).is_multiple_of(self.config.stream_interval) {
+            let state: Arc<dyn AggregateState> = Arc::from(replay.state.clone_box());
+            self.stream_checkpoints[stream as usize]
+                .states
+                .push((replay.events as u32, state));
+        }
+        let new_issues = &self.replay.issues()[issues_before..];
+        if !new_issues.is_empty() {
+            let violation = new_issues.iter().any(|i| i.kind.is_invariant_violation());
+            self.index.flag(ordinal, EventHeader::HAS_ISSUE);
+            if violation {
+                self.index.flag(ordinal, EventHeader::VIOLATION);
+            }
+        }
+        if (ordinal + 1).is_multiple_of(self.config.projection_interval) {
+            self.projection_checkpoints
+                .push((ordinal + 1, self.replay.projections().to_vec()));
+        }
+    }
+
+    pub fn event_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn finish(mut self) -> Engine {
+        self.index.shrink();
+        let final_states = self
+            .replay
+            .streams()
+            .iter()
+            .map(|s| Arc::from(s.state.clone_box()))
+            .collect();
+        let domain = self.replay.domain_arc();
+        Engine {
+            domain,
+            config: self.config,
+            index: self.index,
+            stream_checkpoints: self.stream_checkpoints,
+            final_states,
+            projection_checkpoints: self.projection_checkpoints,
+            issues: self.replay.into_issues(),
+        }
+    }
+}
+
+/// An indexed store, ready to answer "what did the world look like here".
+pub struct Engine {
+    domain: Arc<dyn Domain>,
+    config: EngineConfig,
+    index: TimelineIndex,
+    stream_checkpoints: Vec<StreamCheckpoints>,
+    /// Each stream's state after all its events (the state at the end of the timeline).
+    final_states: Vec<Arc<dyn AggregateState>>,
+    /// `(ordinal, projections after the first `ordinal` events)`.
+    projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
+    issues: Vec<ReplayIssue>,
+}
+
+impl Engine {
+    pub fn index(&self) -> &TimelineIndex {
+        &self.index
+    }
+
+    pub fn config(&self) -> EngineConfig {
+        self.config
+    }
+
+    pub fn domain(&self) -> &dyn Domain {
+        self.domain.as_ref()
+    }
+
+    /// Every replay issue, in global order.
+    pub fn issues(&self) -> &[ReplayIssue] {
+        &self.issues
+    }
+
+    /// The first event that broke a domain invariant: where it went wrong.
+    pub fn first_violation(&self) -> Option<&ReplayIssue> {
+        self.issues.iter().find(|i| i.kind.is_invariant_violation())
+    }
+
+    /// Issues with positions in `from..=to`.
+    pub fn issues_between(&self, from: u64, to: u64) -> &[ReplayIssue] {
+        let start = self.issues.partition_point(|i| i.position < from);
+        let end = self.issues.partition_point(|i| i.position <= to);
+        &self.issues[start..end]
+    }
+
+    pub fn projection_names(&self) -> Vec<&'static str> {
+        self.projection_checkpoints
+            .first()
+            .map(|(_, p)| p.iter().map(|p| p.name()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The aggregate state of `stream` after every one of its events at or before `cursor`
+    /// (`None` for a cursor before the timeline's start: pass `None`).
+    pub fn aggregate_at(
+        &self,
+        stream: StreamIdx,
+        cursor: Option<Ordinal>,
+        fetch: &dyn EventFetch,
+    ) -> Result<Option<AggregateAt>, SeekError> {
+        let Some(entry) = self.index.stream(stream) else {
+            return Ok(None);
+        };
+        let applied = cursor.map_or(0, |c| self.index.stream_index_at(stream, c).map_or(0, |i| i + 1));
+        let state: Box<dyn AggregateState> = if applied == entry.ordinals.len() {
+            self.final_states[stream as usize].clone_box()
+        } else {
+            let checkpoints = &self.stream_checkpoints[stream as usize].states;
+            let at = checkpoints.partition_point(|(count, _)| *count as usize <= applied) - 1;
+            let (count, base) = &checkpoints[at];
+            let mut state = base.clone_box();
+            let positions: Vec<u64> = entry.ordinals[*count as usize..applied]
+                .iter()
+                .map(|&o| self.index.headers()[o as usize].position)
+                .collect();
+            if !positions.is_empty() {
+                let events = fetch.events_at(&positions)?;
+                check_positions(&events, &positions)?;
+                for event in &events {
+                    self.fold_aggregate(state.as_mut(), event);
+                }
+            }
+            state
+        };
+        let last = applied
+            .checked_sub(1)
+            .map(|i| self.index.headers()[entry.ordinals[i] as usize]);
+        Ok(Some(AggregateAt {
+            stream_id: entry.stream_id.clone(),
+            stream_type: entry.stream_type.clone(),
+            events_applied: applied,
+            stream_version: last.map_or(0, |h| u64::from(h.stream_version)),
+            position: last.map_or(0, |h| h.position),
+            state: state.to_json(),
+            generic: !self.domain.stream_types().contains(&entry.stream_type.as_str()),
+        }))
+    }
+
+    /// Every projection's state after the events up to and including `cursor`.
+    pub fn projections_at(
+        &self,
+        cursor: Option<Ordinal>,
+        fetch: &dyn EventFetch,
+    ) -> Result<Vec<(&'static str, Value)>, SeekError> {
+        let applied = cursor.map_or(0, |c| (c + 1).min(self.index.len()));
+        let at = self
+            .projection_checkpoints
+            .partition_point(|(count, _)| *count <= applied)
+            - 1;
+        let (count, base) = &self.projection_checkpoints[at];
+        let mut projections = base.clone();
+        if *count < applied {
+            let headers = self.index.headers();
+            let from = headers[*count].position;
+            let to = headers[applied - 1].position;
+            let events = fetch.events_between(from, to)?;
+            let expected: Vec<u64> = headers[*count..applied].iter().map(|h| h.position).collect();
+            check_positions(&events, &expected)?;
+            for event in &events {
+                if let Ok(upcast) = self.domain.upcast(event) {
+                    let event = upcast.as_ref().unwrap_or(event);
+                    for projection in &mut projections {
+                        let _ = projection.apply(event);
+                    }
+                }
+            }
+        }
+        Ok(projections.iter().map(|p| (p.name(), p.to_json())).collect())
+    }
+
+    /// The change the event at `cursor` made to its own stream's aggregate, field by field.
+    pub fn event_change(&self, cursor: Ordinal, fetch: &dyn EventFetch) -> Result<Vec<FieldChange>, SeekError> {
+        let Some(header) = self.index.header(cursor) else {
+            return Ok(Vec::new());
+        };
+        let stream = header.stream;
+        let index_in_stream = self.index.stream_index_at(stream, cursor).unwrap_or(0);
+        let before = match index_in_stream.checked_sub(1) {
+            Some(previous) => {
+                let ordinal = self.index.streams()[stream as usize].ordinals[previous] as usize;
+                self.aggregate_at(stream, Some(ordinal), fetch)?
+            }
+            None => self.aggregate_at(stream, None, fetch)?,
+        };
+        let after = self.aggregate_at(stream, Some(cursor), fetch)?;
+        Ok(match (before, after) {
+            (Some(before), Some(after)) => diff(&before.state, &after.state),
+            _ => Vec::new(),
+        })
+    }
+
+    /// Blame: the last event of `stream` at or before `cursor` that changed the field at
+    /// `pointer` (a JSON pointer into the aggregate state, e.g. `/balance_cents`).
+    ///
+    /// Walks back one checkpoint interval at a time, replaying each, so the cost is the
+    /// distance to the change, not the stream's length.
+    pub fn blame(
+        &self,
+        stream: StreamIdx,
+        cursor: Ordinal,
+        pointer: &str,
+        fetch: &dyn EventFetch,
+    ) -> Result<Option<Blame>, SeekError> {
+        let Some(entry) = self.index.stream(stream) else {
+            return Ok(None);
+        };
+        let applied = self.index.stream_index_at(stream, cursor).map_or(0, |i| i + 1);
+        let checkpoints = &self.stream_checkpoints[stream as usize].states;
+        let mut end = applied;
+        let mut at = checkpoints
+            .partition_point(|(count, _)| (*count as usize) < applied.max(1))
+            .saturating_sub(1);
+        loop {
+            let (start, base) = &checkpoints[at];
+            let start = *start as usize;
+            let mut state = base.clone_box();
+            let positions: Vec<u64> = entry.ordinals[start..end]
+                .iter()
+                .map(|&o| self.index.headers()[o as usize].position)
+                .collect();
+            let events = if positions.is_empty() {
+                Vec::new()
+            } else {
+                fetch.events_at(&positions)?
+            };
+            check_positions(&events, &positions)?;
+            let mut value = state.to_json().pointer(pointer).cloned();
+            let mut last_change = None;
+            for (offset, event) in events.iter().enumerate() {
+                self.fold_aggregate(state.as_mut(), event);
+                let now = state.to_json().pointer(pointer).cloned();
+                if now != value {
+                    last_change = Some((start + offset, value.take(), now.clone()));
+                }
+                value = now;
+            }
+            if let Some((index_in_stream, old, new)) = last_change {
+                let ordinal = entry.ordinals[index_in_stream] as usize;
+                let header = self.index.headers()[ordinal];
+                return Ok(Some(Blame {
+                    ordinal,
+                    position: header.position,
+                    stream_version: u64::from(header.stream_version),
+                    event_type: self.index.event_type_name(header.event_type).to_owned(),
+                    old,
+                    new,
+                }));
+            }
+            if at == 0 {
+                return Ok(None);
+            }
+            end = start;
+            at -= 1;
+        }
+    }
+
+    /// Folds one event into an aggregate exactly as a full replay does: upcast, then apply;
+    /// an event that fails either leaves the state as it was.
+    fn fold_aggregate(&self, state: &mut dyn AggregateState, event: &RecordedEvent) {
+        if let Ok(upcast) = self.domain.upcast(event) {
+            let _ = state.apply(upcast.as_ref().unwrap_or(event));
+        }
+    }
+
+    /// Approximate heap bytes of the index (checkpoints share structure and are not counted).
+    pub fn index_bytes(&self) -> usize {
+        self.index.heap_bytes()
+    }
+
+    /// Number of projection and stream checkpoints kept.
+    pub fn checkpoint_counts(&self) -> (usize, usize) {
+        (
+            self.projection_checkpoints.len(),
+            self.stream_checkpoints.iter().map(|s| s.states.len()).sum(),
+        )
+    }
+}
+
+fn check_positions(events: &[RecordedEvent], expected: &[u64]) -> Result<(), SeekError> {
+    if events.len() != expected.len() {
+        let missing = expected
+            .iter()
+            .find(|p| !events.iter().any(|e| e.global_position == **p))
+            .copied()
+            .unwrap_or_default();
+        return Err(SeekError::StoreChanged { position: missing });
+    }
+    for (event, &position) in events.iter().zip(expected) {
+        if event.global_position != position {
+            return Err(SeekError::StoreChanged { position });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Playback: the cursor and how it moves. It changes only through [`TimelineCommand`]s, which
+//! the GUI sends once per frame (the shape of Rerun's `TimeControl`).
+
+use crate::index::{Ordinal, StreamIdx, TimelineIndex};
+
+/// What the cursor steps through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorMode {
+    /// Every stream, interleaved by global position.
+    Global,
+    /// One stream, by stream version.
+    Stream(StreamIdx),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimelineCommand {
+    /// Put the cursor on the event at this ordinal (clamped).
+    SeekTo(Ordinal),
+    /// Put the cursor on the event at this global position, or the last one before it.
+    SeekToPosition(u64),
+    /// The last event recorded at or before this time (milliseconds since the Unix epoch).
+    SeekToTime(i64),
+    StepForward,
+    StepBack,
+    /// Step this many events (negative: back), in the current mode.
+    StepBy(i64),
+    JumpToStart,
+    JumpToEnd,
+    SetPlaying(bool),
+    TogglePlaying,
+    /// Events per second while playing at 1×; the multiplier is applied on top.
+    SetSpeed(f32),
+    /// Play with the recorded time between events (scaled by the speed).
+    SetAsRecorded(bool),
+    SetMode(CursorMode),
+}
+
+/// The cursor over an index: always on an event (or nowhere, for an empty store).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    cursor: Option<Ordinal>,
+    mode: CursorMode,
+    playing: bool,
+    speed: f32,
+    as_recorded: bool,
+    /// Fractional progress while playing (events, or recorded milliseconds when as recorded).
+    carry: f64,
+}
+
+/// Events per second at 1× speed.
+pub const BASE_EVENTS_PER_SECOND: f64 = 10.0;
+
+impl Timeline {
+    /// A timeline at the start of `index`.
+    pub fn new(index: &TimelineIndex) -> Self {
+        Self {
+            cursor: (!index.is_empty()).then_some(0),
+            mode: CursorMode::Global,
+            playing: false,
+            speed: 1.0,
+            as_recorded: false,
+            carry: 0.0,
+        }
+    }
+
+    pub fn cursor(&self) -> Option<Ordinal> {
+        self.cursor
+    }
+
+    pub fn mode(&self) -> CursorMode {
+        self.mode
+    }
+
+    pub fn is_playing(&self) -> bool {
+        self.playing
+    }
+
+    pub fn speed(&self) -> f32 {
+        self.speed
+    }
+
+    pub fn is_as_recorded(&self) -> bool {
+        self.as_recorded
+    }
+
+    pub fn handle(&mut self, index: &TimelineIndex, command: TimelineCommand) {
+        let last = index.len().checked_sub(1);
+        let Some(last) = last else {
+            self.cursor = None;
+            return;
+        };
+        match command {
+            TimelineCommand::SeekTo(ordinal) => self.cursor = Some(ordinal.min(last)),
+            TimelineCommand::SeekToPosition(position) => {
+                self.cursor = Some(index.ordinal_at_or_before_position(position).unwrap_or(0));
+            }
+            TimelineCommand::SeekToTime(ms) => {
+                let time = chrono::DateTime::from_timestamp_millis(ms).unwrap_or(chrono::DateTime::UNIX_EPOCH);
+                self.cursor = Some(index.ordinal_at_or_before_time(time).unwrap_or(0));
+            }
+            TimelineCommand::StepForward => self.step(index, 1),
+            TimelineCommand::StepBack => self.step(index, -1),
+            TimelineCommand::StepBy(n) => self.step(index, n),
+            TimelineCommand::JumpToStart => {
+                self.cursor = Some(match self.mode {
+                    CursorMode::Global => 0,
+                    CursorMode::Stream(s) => index
+                        .stream(s)
+                        .and_then(|e| e.ordinals.first())
+                        .map_or(0, |&o| o as usize),
+                });
+            }
+            TimelineCommand::JumpToEnd => {
+                self.cursor = Some(match self.mode {
+                    CursorMode::Global => last,
+                    CursorMode::Stream(s) => index
+                        .stream(s)
+                        .and_then(|e| e.ordinals.last())
+                        .map_or(last, |&o| o as usize),
+                });
+                self.playing = false;
+            }
+            TimelineCommand::SetPlaying(playing) => {
+                self.playing = playing;
+                self.carry = 0.0;
+            }
+            TimelineCommand::TogglePlaying => {
+                self.playing = !self.playing;
+                self.carry = 0.0;
+            }
+            TimelineCommand::SetSpeed(speed) => self.speed = speed.clamp(0.25, 64.0),
+            TimelineCommand::SetAsRecorded(as_recorded) => self.as_recorded = as_recorded,
+            TimelineCommand::SetMode(mode) => {
+                self.mode = mode;
+                if let (CursorMode::Stream(s), Some(cursor)) = (mode, self.cursor) {
+                    // Land on the stream's event at or before the cursor (or its first).
+                    let entry = index.stream(s);
+                    let at = index.stream_index_at(s, cursor).unwrap_or(0);
+                    if let Some(&o) = entry.and_then(|e| e.ordinals.get(at)) {
+                        self.cursor = Some(o as usize);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves `n` events in the current mode (clamped at both ends).
+    fn step(&mut self, index: &TimelineIndex, n: i64) {
+        let Some(cursor) = self.cursor else { return };
+        let last = index.len().saturating_sub(1);
+        self.cursor = Some(match self.mode {
+            CursorMode::Global => (cursor as i64 + n).clamp(0, last as i64) as usize,
+            CursorMode::Stream(s) => {
+                let Some(entry) = index.stream(s) else { return };
+                let here = index.stream_index_at(s, cursor);
+                let target = match here {
+                    // Before the stream's first event: a step forward lands on it.
+                    None if n > 0 => n - 1,
+                    None => return,
+                    Some(i) => i as i64 + n,
+                };
+                let target = target.clamp(0, entry.ordinals.len() as i64 - 1) as usize;
+                entry.ordinals[target] as usize
+            }
+        });
+    }
+
+    /// Advances playback by `dt_seconds` of wall time. Returns whether the cursor moved.
+    pub fn tick(&mut self, index: &TimelineIndex, dt_seconds: f64) -> bool {
+        if !self.playing {
+            return false;
+        }
+        let Some(cursor) = self.cursor else { return false };
+        let before = self.cursor;
+        if self.as_recorded && self.mode == CursorMode::Global {
+            // Move through recorded time at `speed` × wall time.
+            self.carry += dt_seconds * 1000.0 * f64::from(self.speed);
+            let now = index.header(cursor).map_or(0, |h| h.recorded_at_ms);
+            let target = now.saturating_add(self.carry as i64);
+            let mut next = cursor;
+            while let Some(h) = index.header(next + 1) {
+                if h.recorded_at_ms > target {
+                    break;
+                }
+                next += 1;
+            }
+            if next != cursor {
+                let moved = index.header(next).map_or(0, |h| h.recorded_at_ms) - now;
+                self.carry -= moved as f64;
+                self.cursor = Some(next);
+            }
+        } else {
+            self.carry += dt_seconds * BASE_EVENTS_PER_SECOND * f64::from(self.speed);
+            let whole = self.carry.floor();
+            if whole >= 1.0 {
+                self.carry -= whole;
+                self.step(index, whole as i64);
+            }
+        }
+        if self.at_end(index) {
+            self.playing = false;
+        }
+        self.cursor != before
+    }
+
+    fn at_end(&self, index: &TimelineIndex) -> bool {
+        let Some(cursor) = self.cursor else { return true };
+        match self.mode {
+            CursorMode::Global => cursor + 1 >= index.len(),
+            CursorMode::Stream(s) => index
+                .stream(s)
+                .and_then(|e| e.ordinals.last())
+                .is_none_or(|&o| o as usize <= cursor),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Property: the state reached through checkpoints equals a full replay from zero.
+#![allow(clippy::comparison_chain, clippy::single_match_else)] // Test data reads better as written.
+
+mod support;
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use rewind_bank::BankDomain;
+use rewind_core::{Domain, DomainSet, RecordedEvent};
+use rewind_engine::{EngineBuilder, EngineConfig, Replay};
+use serde_json::{Value, json};
+use support::MemoryFetch;
+
+/// A random event for one of a few account and order streams, including legacy, malformed
+/// and out-of-order ones.
+fn arb_event() -> impl Strategy<Value = (u8, u8, i64)> {
+    (0u8..6, 0u8..12, 1i64..50_000)
+}
+
+fn make(history: &[(u8, u8, i64)]) -> Vec<RecordedEvent> {
+    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("valid");
+    let mut versions = [0u64; 6];
+    history
+        .iter()
+        .enumerate()
+        .map(|(i, &(stream, kind, amount))| {
+            let s = stream as usize;
+            versions[s] += 1;
+            let (stream_id, stream_type, event_type, schema_version, data) = if stream < 4 {
+                let (t, v, d): (&str, u32, Value) = match kind {
+                    0 | 1 => ("AccountOpened", 1, json!({"holder": "Ada", "currency": "EUR"})),
+                    2..=4 => ("MoneyDeposited", 2, json!({"amount_cents": amount, "reference": "r"})),
+                    5 => ("MoneyDeposited", 1, json!({"amount": amount as f64 / 100.0})),
+                    6 | 7 => ("MoneyWithdrawn", 1, json!({"amount_cents": amount, "reference": "w"})),
+                    8 => ("AccountFrozen", 1, json!({"reason": "x"})),
+                    9 => ("AccountUnfrozen", 1, json!({})),
+                    10 => ("AccountClosed", 1, json!({})),
+                    _ => ("MoneyDeposited", 2, json!({"amount_cents": "not a number"})),
+                };
+                (format!("account-{stream}"), "BankAccount", t, v, d)
+            } else if stream == 4 {
+                let (t, d) = match kind % 4 {
+                    0 => (
+                        "OrderCreated",
+                        json!({"customer_id": "c", "account_id": "account-0",
+                        "items": [{"product_id": "p", "product_name": "P", "quantity": 2, "unit_price_cents": amount}],
+                        "total_cents": if kind == 4 { amount } else { 2 * amount }}),
+                    ),
+                    1 => ("OrderConfirmed", json!({})),
+                    2 => ("OrderShipped", json!({})),
+                    _ => ("OrderCancelled", json!({"reason": "r"})),
+                };
+                (
+                    "order-1".to_owned(),
+                    "Order",
+                    t,
+                    if t == "OrderCreated" { 2 } else { 1 },
+                    d,
+                )
+            } else {
+                (
+                    "thing-1".to_owned(),
+                    "Thing",
+                    "ThingChanged",
+                    1,
+                    json!({"n": amount, "k": {"x": kind}}),
+                )
+            };
+            RecordedEvent {
+                global_position: i as u64 * 2 + 1,
+                stream_id,
+                stream_type: stream_type.into(),
+                stream_version: versions[s],
+                event_id: uuid::Uuid::from_u128(i as u128 + 1),
+                event_type: event_type.into(),
+                schema_version,
+                recorded_at: start + Duration::seconds(i as i64),
+                data,
+                metadata: json!({}),
+            }
+        })
+        .collect()
+}
+
+fn domain() -> Arc<dyn Domain> {
+    Arc::new(DomainSet::new(vec![Box::new(BankDomain::default())]))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn state_via_checkpoints_equals_full_replay(
+        history in prop::collection::vec(arb_event(), 1..120),
+        cursors in prop::collection::vec(any::<prop::sample::Index>(), 1..12),
+        projection_interval in 1usize..9,
+        stream_interval in 1usize..5,
+    ) {
+        let events = make(&history);
+        let mut builder = EngineBuilder::new(domain(), EngineConfig { projection_interval, stream_interval }, events.len());
+        builder.push(&events);
+        let engine = builder.finish();
+        let fetch = MemoryFetch(&events);
+
+        for cursor in cursors {
+            let cursor = cursor.index(events.len());
+            let mut replay = Replay::new(domain());
+            for event in &events[..=cursor] {
+                replay.apply(event);
+            }
+            for (stream, entry) in engine.index().streams().iter().enumerate() {
+                let at = engine.aggregate_at(stream as u32, Some(cursor), &fetch).unwrap().unwrap();
+                let expected = replay.aggregate_state(&entry.stream_id);
+                match expected {
+                    Some(state) => prop_assert_eq!(&at.state, &state, "{} at {}", entry.stream_id, cursor),
+                    None => prop_assert_eq!(at.events_applied, 0),
+                }
+            }
+            let projections = engine.projections_at(Some(cursor), &fetch).unwrap();
+            for (name, state) in projections {
+                prop_assert_eq!(Some(state), replay.projection_state(name), "{} at {}", name, cursor);
+            }
+        }
+        // And the issues the builder found are the full replay's.
+        let mut replay = Replay::new(domain());
+        for event in &events {
+            replay.apply(event);
+        }
+        prop_assert_eq!(engine.issues(), replay.issues());
+    }
+}

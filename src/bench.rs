@@ -1,0 +1,206 @@
+//! `rewind bench`: index build, seeks and full replay on a real store, measured.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use rewind_core::Domain;
+use rewind_engine::{Engine, EngineBuilder, EngineConfig, Replay};
+use rewind_store::EventSource;
+
+use crate::fetch::StoreFetch;
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub store: String,
+    pub events: u64,
+    pub streams: usize,
+    pub index_build_s: f64,
+    pub index_events_per_s: f64,
+    pub index_bytes: usize,
+    pub projection_interval: usize,
+    pub projection_checkpoints: usize,
+    pub stream_checkpoints: usize,
+    pub peak_rss_bytes: Option<u64>,
+    pub global_seek: Latency,
+    pub stream_seek: Latency,
+    pub longest_stream: String,
+    pub longest_stream_events: usize,
+    pub longest_stream_seek: Latency,
+    pub full_replay_s: f64,
+    pub full_replay_events_per_s: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latency {
+    fn from(mut samples: Vec<Duration>) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+        Self {
+            samples: samples.len(),
+            p50_ms: at(0.5),
+            p95_ms: at(0.95),
+            p99_ms: at(0.99),
+            max_ms: at(1.0),
+        }
+    }
+}
+
+/// Builds the engine over `source`, reading it in batches; `progress` gets events done.
+pub fn build_engine(
+    source: &dyn EventSource,
+    domain: Arc<dyn Domain>,
+    progress: &mut dyn FnMut(usize) -> rewind_store::Result<()>,
+) -> rewind_store::Result<Engine> {
+    let total = source.event_count()?;
+    let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
+    source.read_all(8192, &mut |batch| {
+        builder.push(&batch);
+        progress(builder.event_count())
+    })?;
+    Ok(builder.finish())
+}
+
+pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
+    let domain: Arc<dyn Domain> = Arc::new(crate::domains());
+    let started = Instant::now();
+    let engine = build_engine(source, Arc::clone(&domain), &mut |_| Ok(()))?;
+    let index_build = started.elapsed();
+    let events = engine.index().len();
+    let fetch = StoreFetch(source);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+
+    let mut global = Vec::with_capacity(seeks);
+    for _ in 0..seeks.min(events) {
+        let cursor = rng.random_range(0..events);
+        let stream = engine.index().headers()[cursor].stream;
+        let t = Instant::now();
+        let aggregate = engine.aggregate_at(stream, Some(cursor), &fetch)?;
+        let projections = engine.projections_at(Some(cursor), &fetch)?;
+        global.push(t.elapsed());
+        std::hint::black_box((aggregate, projections));
+    }
+
+    let streams = engine.index().streams().len();
+    let mut stream_seeks = Vec::with_capacity(seeks);
+    for _ in 0..seeks.min(events) {
+        let stream = rng.random_range(0..streams) as u32;
+        let entry = &engine.index().streams()[stream as usize];
+        let cursor = entry.ordinals[rng.random_range(0..entry.ordinals.len())] as usize;
+        let t = Instant::now();
+        std::hint::black_box(engine.aggregate_at(stream, Some(cursor), &fetch)?);
+        stream_seeks.push(t.elapsed());
+    }
+
+    let (longest, longest_entry) = engine
+        .index()
+        .streams()
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, s)| s.ordinals.len())
+        .map(|(i, s)| (i as u32, s))
+        .ok_or_else(|| anyhow::anyhow!("the store has no events"))?;
+    let mut longest_seeks = Vec::with_capacity(seeks);
+    for _ in 0..seeks.min(events) {
+        let cursor = longest_entry.ordinals[rng.random_range(0..longest_entry.ordinals.len())] as usize;
+        let t = Instant::now();
+        std::hint::black_box(engine.aggregate_at(longest, Some(cursor), &fetch)?);
+        longest_seeks.push(t.elapsed());
+    }
+
+    let started = Instant::now();
+    let mut replay = Replay::with_capacity(domain, events);
+    source.read_all(8192, &mut |batch| {
+        for event in &batch {
+            replay.apply(event);
+        }
+        Ok(())
+    })?;
+    let full_replay = started.elapsed();
+    let (projection_checkpoints, stream_checkpoints) = engine.checkpoint_counts();
+
+    Ok(BenchReport {
+        store: source.location(),
+        events: events as u64,
+        streams,
+        index_build_s: index_build.as_secs_f64(),
+        index_events_per_s: events as f64 / index_build.as_secs_f64().max(1e-9),
+        index_bytes: engine.index_bytes(),
+        projection_interval: engine.config().projection_interval,
+        projection_checkpoints,
+        stream_checkpoints,
+        peak_rss_bytes: peak_rss_bytes(),
+        global_seek: Latency::from(global),
+        stream_seek: Latency::from(stream_seeks),
+        longest_stream: longest_entry.stream_id.clone(),
+        longest_stream_events: longest_entry.ordinals.len(),
+        longest_stream_seek: Latency::from(longest_seeks),
+        full_replay_s: full_replay.as_secs_f64(),
+        full_replay_events_per_s: replay.event_count() as f64 / full_replay.as_secs_f64().max(1e-9),
+    })
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), if the platform tells.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lat = |l: &Latency| {
+            format!(
+                "p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({} seeks)",
+                l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.samples
+            )
+        };
+        writeln!(f, "store            {}", self.store)?;
+        writeln!(f, "events           {} in {} streams", self.events, self.streams)?;
+        writeln!(
+            f,
+            "index build      {:.2} s ({:.0} events/s), index {:.1} MiB",
+            self.index_build_s,
+            self.index_events_per_s,
+            self.index_bytes as f64 / 1_048_576.0
+        )?;
+        writeln!(
+            f,
+            "checkpoints      {} projection (every {} events), {} stream",
+            self.projection_checkpoints, self.projection_interval, self.stream_checkpoints
+        )?;
+        if let Some(rss) = self.peak_rss_bytes {
+            writeln!(f, "peak RSS         {:.1} MiB", rss as f64 / 1_048_576.0)?;
+        }
+        writeln!(f, "global seek      {}", lat(&self.global_seek))?;
+        writeln!(f, "stream seek      {}", lat(&self.stream_seek))?;
+        writeln!(
+            f,
+            "longest stream   {} ({} events): {}",
+            self.longest_stream,
+            self.longest_stream_events,
+            lat(&self.longest_stream_seek)
+        )?;
+        write!(
+            f,
+            "full replay      {:.2} s ({:.0} events/s)",
+            self.full_replay_s, self.full_replay_events_per_s
+        )
+    }
+}
