@@ -1,256 +1,445 @@
-//! The desktop app: open a store, pick a stream, step through its history.
+//! The desktop app: open a store, browse streams, scrub the timeline, watch state change.
 //!
-//! Opening runs on a background thread that reports progress; the UI thread never does I/O.
+//! Panels read the [`View`] and the latest [`SeekResult`]; everything that changes something
+//! is an [`AppCommand`], handled once per frame. Opening, indexing and seeking run on the
+//! session's background thread (`session.rs`); the UI thread never reads the file.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, channel};
 
-use egui::{Color32, RichText};
+use egui::{Key, Modifiers, RichText};
 use serde::{Deserialize, Serialize};
 
-use rewind_core::{Domain, RecordedEvent, ReplayIssue, StreamStep};
-use rewind_engine::Replay;
-use rewind_store::{EventSource, NdjsonStore, StreamInfo, open_store};
+use rewind_core::Domain;
+use rewind_engine::{CursorMode, Ordinal, Query, StreamIdx, Timeline, TimelineCommand};
 
-/// The bundled sample history, opened by "Load sample bank data" without touching the disk.
-const SAMPLE_NDJSON: &[u8] = include_bytes!("../sample-data/bank.ndjson");
-const SAMPLE_NAME: &str = "sample bank data";
+use crate::panels;
+use crate::session::{Job, JobResult, Opening, SeekRequest, SeekResult, Session, StoreInput, open};
+use crate::theme;
 
 /// Preferences kept between runs. Never domain or engine types.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Prefs {
     pub recent_files: Vec<PathBuf>,
+    /// `None`: follow the system.
+    pub dark_mode: Option<bool>,
+    pub last_store: Option<PathBuf>,
 }
 
-/// Where a store comes from.
-#[derive(Clone, Debug)]
-pub enum StoreInput {
-    File(PathBuf),
-    Sample,
+/// Something the user asked for; the single place menus, buttons and keys go through.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AppCommand {
+    Open(StoreInput),
+    PickFile,
+    CloseStore,
+    CancelOpening,
+    Timeline(TimelineCommand),
+    SelectStream(Option<StreamIdx>),
+    /// Seek to an event and select its stream.
+    SeekAndSelect(Ordinal),
+    Pin,
+    Unpin,
+    FindFirstViolation,
+    /// List the events that share this correlation id.
+    FindCorrelated(String),
+    /// Jump to the event with this id (a causation link).
+    FindEvent(String),
+    SetTheme(Option<bool>),
+    SetTab(Tab),
 }
 
-impl StoreInput {
-    fn name(&self) -> String {
-        match self {
-            Self::File(path) => path.display().to_string(),
-            Self::Sample => SAMPLE_NAME.into(),
-        }
+impl AppCommand {
+    /// The keyboard shortcuts, one table for the handler and the help text.
+    pub const SHORTCUTS: &[(&str, &str)] = &[
+        ("Space", "play / pause"),
+        ("Left / Right", "step back / forward"),
+        ("Shift + Left / Right", "step 100 back / forward"),
+        ("Home / End", "jump to start / end"),
+    ];
+
+    fn from_keys(input: &mut egui::InputState) -> Vec<Self> {
+        let mut commands = Vec::new();
+        let mut key = |modifiers: Modifiers, key: Key, command: TimelineCommand| {
+            if input.consume_key(modifiers, key) {
+                commands.push(Self::Timeline(command));
+            }
+        };
+        key(Modifiers::SHIFT, Key::ArrowRight, TimelineCommand::StepBy(100));
+        key(Modifiers::SHIFT, Key::ArrowLeft, TimelineCommand::StepBy(-100));
+        key(Modifiers::NONE, Key::Space, TimelineCommand::TogglePlaying);
+        key(Modifiers::NONE, Key::ArrowRight, TimelineCommand::StepForward);
+        key(Modifiers::NONE, Key::ArrowLeft, TimelineCommand::StepBack);
+        key(Modifiers::NONE, Key::Home, TimelineCommand::JumpToStart);
+        key(Modifiers::NONE, Key::End, TimelineCommand::JumpToEnd);
+        commands
     }
 }
 
-/// An opened store, fully indexed in memory.
-pub struct Session {
-    pub name: String,
-    pub format: String,
-    pub events: Vec<RecordedEvent>,
-    pub streams: Vec<StreamInfo>,
-    by_stream: HashMap<String, Vec<usize>>,
-    pub issues: Vec<ReplayIssue>,
-    selected: Option<SelectedStream>,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tab {
+    #[default]
+    State,
+    Projections,
+    Issues,
 }
 
-/// The stream being inspected, replayed once on selection.
-struct SelectedStream {
-    stream_id: String,
-    steps: Vec<StreamStep>,
-    /// Indexes into `Session::events`, in version order.
-    events: Vec<usize>,
-    /// 0-based index of the step the cursor is on.
-    cursor: usize,
+/// How the app asks for a file: a native dialog, or something scripted in tests.
+pub trait FileDialog: Send + Sync {
+    /// Runs off the UI thread; `None` when cancelled.
+    fn pick(&self) -> Option<PathBuf>;
 }
 
-struct Loading {
-    input: StoreInput,
-    progress: Arc<Progress>,
-    receiver: Receiver<Result<Session, String>>,
+/// The native dialog through rfd (the XDG portal on Linux).
+pub struct NativeDialog;
+
+impl FileDialog for NativeDialog {
+    fn pick(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("Event stores", &["sqlite", "sqlite3", "db", "ndjson", "jsonl", "json"])
+            .add_filter("All files", &["*"])
+            .pick_file()
+    }
 }
 
-#[derive(Default)]
-struct Progress {
-    done: AtomicU64,
-    total: AtomicU64,
-    cancel: AtomicBool,
+/// UI state of an opened session. Never persisted.
+pub struct View {
+    pub timeline: Timeline,
+    pub selected_stream: Option<StreamIdx>,
+    pub pinned: Option<Ordinal>,
+    pub diff_mode: bool,
+    pub tab: Tab,
+    pub result: Option<SeekResult>,
+    last_request: Option<SeekRequest>,
+    /// Rows of the event list on screen last frame (payloads are fetched for them).
+    pub visible_rows: (Ordinal, Ordinal),
+    /// The cursor moved by something other than the event list: scroll the list to it.
+    pub scroll_to_cursor: bool,
+    pub streams: panels::streams::StreamsState,
+    pub timeline_view: panels::timeline::TrackView,
+    pub position_text: String,
+    pub position_error: Option<String>,
+    pub related: Option<(String, Vec<Ordinal>)>,
+    next_job_id: u64,
+    pending_search: Option<(u64, SearchPurpose)>,
+    pub status: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+enum SearchPurpose {
+    Correlated(String),
+    Event(String),
+}
+
+impl View {
+    fn new(session: &Session) -> Self {
+        Self {
+            timeline: Timeline::new(session.engine.index()),
+            selected_stream: None,
+            pinned: None,
+            diff_mode: false,
+            tab: Tab::State,
+            result: None,
+            last_request: None,
+            visible_rows: (0, 0),
+            scroll_to_cursor: true,
+            streams: panels::streams::StreamsState::default(),
+            timeline_view: panels::timeline::TrackView::default(),
+            position_text: String::new(),
+            position_error: None,
+            related: None,
+            next_job_id: 0,
+            pending_search: None,
+            status: None,
+        }
+    }
+
+    /// The stream whose state is shown: the selected one, or the current event's.
+    pub fn state_stream(&self, session: &Session) -> Option<StreamIdx> {
+        self.selected_stream.or_else(|| {
+            self.timeline
+                .cursor()
+                .and_then(|c| session.engine.index().header(c))
+                .map(|h| h.stream)
+        })
+    }
 }
 
 pub struct App {
     prefs: Prefs,
+    domain: Arc<dyn Domain>,
+    dialog: Arc<dyn FileDialog>,
+    opening: Option<Opening>,
     session: Option<Session>,
-    loading: Option<Loading>,
+    view: Option<View>,
     error: Option<String>,
     file_dialog: Option<Receiver<Option<PathBuf>>>,
-    /// A store the UI asked to open this frame.
-    pending: Option<StoreInput>,
+    commands: Vec<AppCommand>,
+    /// Where to put the cursor once the store passed on the command line is open.
+    pub initial_position: Option<u64>,
 }
 
 impl App {
-    pub fn new(prefs: Prefs, open: Option<StoreInput>, ctx: &egui::Context) -> Self {
+    pub fn new(prefs: Prefs, dialog: Arc<dyn FileDialog>, open: Option<StoreInput>, ctx: &egui::Context) -> Self {
+        if let Some(dark) = prefs.dark_mode {
+            ctx.set_theme(if dark { egui::Theme::Dark } else { egui::Theme::Light });
+        }
         let mut app = Self {
             prefs,
+            domain: Arc::new(crate::domains()),
+            dialog,
+            opening: None,
             session: None,
-            loading: None,
+            view: None,
             error: None,
             file_dialog: None,
-            pending: None,
+            commands: Vec::new(),
+            initial_position: None,
         };
         if let Some(input) = open {
-            app.open(input, ctx);
+            app.start_opening(input, ctx);
         }
         app
+    }
+
+    pub fn prefs(&self) -> &Prefs {
+        &self.prefs
     }
 
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
     }
 
+    pub fn view(&self) -> Option<&View> {
+        self.view.as_ref()
+    }
+
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
 
-    pub fn is_loading(&self) -> bool {
-        self.loading.is_some()
+    /// Whether the state shown is the state at the cursor (no seek in flight).
+    pub fn seek_settled(&self) -> bool {
+        let (Some(session), Some(view)) = (&self.session, &self.view) else {
+            return false;
+        };
+        view.result.as_ref().is_some_and(|r| {
+            r.cursor == view.timeline.cursor() && r.stream == view.state_stream(session) && r.pinned == view.pinned
+        })
     }
 
-    /// Starts opening a store on a background thread.
-    pub fn open(&mut self, input: StoreInput, ctx: &egui::Context) {
-        let progress = Arc::new(Progress::default());
-        let (sender, receiver) = channel();
-        let thread_progress = Arc::clone(&progress);
-        let thread_input = input.clone();
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("rewind-open".into()).spawn(move || {
-            let result = load(&thread_input, &thread_progress);
-            let _ = sender.send(result);
-            ctx.request_repaint();
-        });
-        match spawned {
-            Ok(_) => {
+    pub fn is_opening(&self) -> bool {
+        self.opening.is_some()
+    }
+
+    /// Queues a command, as a click would.
+    pub fn command(&mut self, command: AppCommand) {
+        self.commands.push(command);
+    }
+
+    fn start_opening(&mut self, input: StoreInput, ctx: &egui::Context) {
+        let repaint_ctx = ctx.clone();
+        match open(
+            input,
+            Arc::clone(&self.domain),
+            Arc::new(move || repaint_ctx.request_repaint()),
+        ) {
+            Ok(opening) => {
                 self.error = None;
-                self.loading = Some(Loading {
-                    input,
-                    progress,
-                    receiver,
+                self.opening = Some(opening);
+            }
+            Err(message) => self.error = Some(message),
+        }
+    }
+
+    fn handle(&mut self, command: AppCommand, ctx: &egui::Context) {
+        match command {
+            AppCommand::Open(input) => self.start_opening(input, ctx),
+            AppCommand::PickFile => {
+                if self.file_dialog.is_none() {
+                    let (sender, receiver) = channel();
+                    let dialog = Arc::clone(&self.dialog);
+                    let ctx = ctx.clone();
+                    // The dialog blocks until the user answers: never on the UI thread.
+                    let spawned = std::thread::Builder::new()
+                        .name("rewind-file-dialog".into())
+                        .spawn(move || {
+                            let _ = sender.send(dialog.pick());
+                            ctx.request_repaint();
+                        });
+                    match spawned {
+                        Ok(_) => self.file_dialog = Some(receiver),
+                        Err(e) => self.error = Some(format!("cannot open a file dialog: {e}")),
+                    }
+                }
+            }
+            AppCommand::CloseStore => {
+                self.session = None;
+                self.view = None;
+            }
+            AppCommand::CancelOpening => {
+                if let Some(opening) = &self.opening {
+                    opening.cancel();
+                }
+            }
+            AppCommand::SetTheme(dark) => {
+                self.prefs.dark_mode = dark;
+                ctx.set_theme(match dark {
+                    Some(true) => egui::ThemePreference::Dark,
+                    Some(false) => egui::ThemePreference::Light,
+                    None => egui::ThemePreference::System,
                 });
             }
-            Err(e) => self.error = Some(format!("cannot start loading: {e}")),
+            other => {
+                let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
+                    return;
+                };
+                handle_view_command(session, view, other);
+            }
         }
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
-        let finished = self
-            .loading
-            .as_ref()
-            .and_then(|loading| loading.receiver.try_recv().ok());
-        if let (Some(result), Some(loading)) = (finished, self.loading.take()) {
+        if let Some(result) = self.opening.as_ref().and_then(Opening::poll) {
+            let opening = self.opening.take();
             match result {
                 Ok(session) => {
-                    if let StoreInput::File(path) = &loading.input {
-                        self.prefs.recent_files.retain(|p| p != path);
+                    if let Some(StoreInput::File(path)) = opening.map(|o| o.input) {
+                        self.prefs.recent_files.retain(|p| p != &path);
                         self.prefs.recent_files.insert(0, path.clone());
                         self.prefs.recent_files.truncate(10);
+                        self.prefs.last_store = Some(path);
                     }
+                    let mut view = View::new(&session);
+                    if let Some(position) = self.initial_position.take()
+                        && let Some(ordinal) = session.engine.index().ordinal_at_or_before_position(position)
+                    {
+                        handle_view_command(&session, &mut view, AppCommand::SeekAndSelect(ordinal));
+                    }
+                    self.view = Some(view);
                     self.session = Some(session);
                 }
                 Err(message) => self.error = Some(message),
             }
         }
-        let picked = self.file_dialog.as_ref().and_then(|dialog| dialog.try_recv().ok());
-        if let Some(picked) = picked {
+        if let Some(picked) = self.file_dialog.as_ref().and_then(|d| d.try_recv().ok()) {
             self.file_dialog = None;
             if let Some(path) = picked {
-                self.open(StoreInput::File(path), ctx);
+                self.start_opening(StoreInput::File(path), ctx);
+            }
+        }
+        if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
+            for result in session.poll() {
+                match result {
+                    JobResult::Seek(result) => view.result = Some(*result),
+                    JobResult::Search { id, result } => {
+                        let Some((pending, purpose)) = view.pending_search.take() else {
+                            continue;
+                        };
+                        if pending != id {
+                            view.pending_search = Some((pending, purpose));
+                            continue;
+                        }
+                        match (purpose, result) {
+                            (SearchPurpose::Correlated(id), Ok(found)) => view.related = Some((id, found)),
+                            (SearchPurpose::Event(id), Ok(found)) => match found.first() {
+                                Some(&ordinal) => {
+                                    handle_view_command(session, view, AppCommand::SeekAndSelect(ordinal));
+                                }
+                                None => view.status = Some(format!("no event with id {id} in this store")),
+                            },
+                            (_, Err(message)) => view.status = Some(message),
+                        }
+                    }
+                }
             }
         }
     }
 
-    fn pick_file(&mut self, ctx: &egui::Context) {
-        let (sender, receiver) = channel();
-        let ctx = ctx.clone();
-        // The native dialog blocks: it runs off the UI thread.
-        let _ = std::thread::Builder::new()
-            .name("rewind-file-dialog".into())
-            .spawn(move || {
-                let picked = rfd::FileDialog::new()
-                    .add_filter("Event stores", &["sqlite", "db", "sqlite3", "ndjson", "jsonl", "json"])
-                    .pick_file();
-                let _ = sender.send(picked);
-                ctx.request_repaint();
+    /// Sends the seek the current frame needs, if it differs from the last one.
+    fn request_seek(&mut self) {
+        let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
+            return;
+        };
+        let len = session.engine.index().len();
+        let (from, to) = view.visible_rows;
+        let request = SeekRequest {
+            cursor: view.timeline.cursor(),
+            stream: view.state_stream(session),
+            pinned: view.pinned,
+            window: (from.min(len), to.min(len)),
+        };
+        if view.last_request.as_ref() != Some(&request) {
+            session.send(Job::Seek(request.clone()));
+            view.last_request = Some(request);
+        }
+    }
+}
+
+fn handle_view_command(session: &Session, view: &mut View, command: AppCommand) {
+    let index = session.engine.index();
+    match command {
+        AppCommand::Timeline(command) => {
+            view.timeline.handle(index, command);
+            view.scroll_to_cursor = true;
+        }
+        AppCommand::SelectStream(stream) => {
+            view.selected_stream = stream;
+            view.pinned = None;
+            match stream {
+                Some(s) if view.timeline.mode() != CursorMode::Global => {
+                    view.timeline
+                        .handle(index, TimelineCommand::SetMode(CursorMode::Stream(s)));
+                }
+                None => view
+                    .timeline
+                    .handle(index, TimelineCommand::SetMode(CursorMode::Global)),
+                Some(_) => {}
+            }
+        }
+        AppCommand::SeekAndSelect(ordinal) => {
+            view.timeline.handle(index, TimelineCommand::SeekTo(ordinal));
+            view.selected_stream = index.header(ordinal).map(|h| h.stream);
+            view.scroll_to_cursor = true;
+        }
+        AppCommand::Pin => view.pinned = view.timeline.cursor(),
+        AppCommand::Unpin => {
+            view.pinned = None;
+            view.diff_mode = false;
+        }
+        AppCommand::FindFirstViolation => match session.engine.first_violation() {
+            Some(issue) => {
+                if let Some(ordinal) = index.ordinal_at_or_before_position(issue.position) {
+                    handle_view_command(session, view, AppCommand::SeekAndSelect(ordinal));
+                    view.tab = Tab::State;
+                    view.status = Some(format!("first violation: {}", issue.message));
+                }
+            }
+            None => view.status = Some("no invariant is violated anywhere in this store".into()),
+        },
+        AppCommand::FindCorrelated(correlation_id) => {
+            view.next_job_id += 1;
+            view.pending_search = Some((view.next_job_id, SearchPurpose::Correlated(correlation_id.clone())));
+            session.send(Job::Search {
+                id: view.next_job_id,
+                query: Query {
+                    correlation_id: Some(correlation_id),
+                    ..Query::default()
+                },
             });
-        self.file_dialog = Some(receiver);
-    }
-}
-
-/// Opens, reads and replays a store (background thread).
-fn load(input: &StoreInput, progress: &Progress) -> Result<Session, String> {
-    let source: Box<dyn EventSource> = match input {
-        StoreInput::File(path) => open_store(path).map_err(|e| e.to_string())?,
-        StoreInput::Sample => {
-            Box::new(NdjsonStore::from_reader(Path::new(SAMPLE_NAME), SAMPLE_NDJSON).map_err(|e| e.to_string())?)
         }
-    };
-    let total = source.event_count().map_err(|e| e.to_string())?;
-    progress.total.store(total, Ordering::Relaxed);
-    let streams = source.streams().map_err(|e| e.to_string())?;
-    let mut events = Vec::with_capacity(total as usize);
-    source
-        .read_all(8192, &mut |batch| {
-            if progress.cancel.load(Ordering::Relaxed) {
-                return Err(rewind_store::StoreError::Open {
-                    path: PathBuf::from(input.name()),
-                    reason: "cancelled".into(),
-                });
-            }
-            events.extend(batch);
-            progress.done.store(events.len() as u64, Ordering::Relaxed);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-    let mut replay = Replay::with_capacity(Arc::new(crate::domains()), events.len());
-    let mut by_stream: HashMap<String, Vec<usize>> = HashMap::new();
-    for (index, event) in events.iter().enumerate() {
-        replay.apply(event);
-        by_stream.entry(event.stream_id.clone()).or_default().push(index);
-    }
-    for indexes in by_stream.values_mut() {
-        indexes.sort_by_key(|&i| events[i].stream_version);
-    }
-    Ok(Session {
-        name: input.name(),
-        format: source.describe(),
-        events,
-        streams,
-        by_stream,
-        issues: replay.into_issues(),
-        selected: None,
-    })
-}
-
-impl Session {
-    fn select(&mut self, stream_id: &str) {
-        let indexes = self.by_stream.get(stream_id).cloned().unwrap_or_default();
-        let events: Vec<RecordedEvent> = indexes.iter().map(|&i| self.events[i].clone()).collect();
-        let steps = crate::domains().replay_stream(&events);
-        self.selected = Some(SelectedStream {
-            stream_id: stream_id.to_owned(),
-            steps,
-            events: indexes,
-            cursor: 0,
-        });
-    }
-
-    pub fn selected_stream(&self) -> Option<&str> {
-        self.selected.as_ref().map(|s| s.stream_id.as_str())
-    }
-
-    /// The selected stream's version at the cursor.
-    pub fn cursor_version(&self) -> Option<u64> {
-        self.selected
-            .as_ref()
-            .and_then(|s| s.steps.get(s.cursor))
-            .map(|step| step.stream_version)
+        AppCommand::FindEvent(event_id) => {
+            view.next_job_id += 1;
+            view.pending_search = Some((view.next_job_id, SearchPurpose::Event(event_id.clone())));
+            session.send(Job::FindEvent {
+                id: view.next_job_id,
+                event_id,
+            });
+        }
+        AppCommand::SetTab(tab) => view.tab = tab,
+        _ => {}
     }
 }
 
@@ -258,70 +447,61 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll(&ctx);
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        if let Some(path) = dropped.into_iter().next() {
-            self.open(StoreInput::File(path), &ctx);
+
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(path) = dropped.into_iter().find(|p| !p.as_os_str().is_empty()) {
+            self.commands.push(AppCommand::Open(StoreInput::File(path)));
+        }
+        if self.session.is_some() && !ctx.text_edit_focused() {
+            let keys = ctx.input_mut(AppCommand::from_keys);
+            self.commands.extend(keys);
         }
 
-        egui::Panel::top("top_bar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("Rewind");
-                if ui.button("Open file…").clicked() {
-                    self.pick_file(&ctx);
-                }
-                if ui.button("Load sample bank data").clicked() {
-                    self.open(StoreInput::Sample, &ctx);
-                }
-                if let Some(session) = &self.session {
-                    ui.separator();
-                    ui.label(format!(
-                        "{} · {} · {} events · {} streams · {} issues",
-                        session.name,
-                        session.format,
-                        session.events.len(),
-                        session.streams.len(),
-                        session.issues.len()
-                    ));
-                }
-            });
-        });
-
-        if let Some(error) = &self.error {
+        self.top_bar(ui);
+        if let Some(error) = self.error.clone() {
             egui::Panel::bottom("error_bar").show(ui, |ui| {
-                ui.colored_label(Color32::from_rgb(0xd0, 0x40, 0x40), format!("Error: {error}"));
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::VIOLATION));
+                    if ui.small_button("Dismiss").clicked() {
+                        self.error = None;
+                    }
+                });
             });
         }
 
-        if let Some(loading) = &self.loading {
-            let done = loading.progress.done.load(Ordering::Relaxed);
-            let total = loading.progress.total.load(Ordering::Relaxed).max(1);
+        if let Some(opening) = &self.opening {
+            let cancel = opening_screen(ui, opening);
+            if cancel {
+                self.commands.push(AppCommand::CancelOpening);
+            }
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        } else if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
+            let playing_moved = view
+                .timeline
+                .tick(session.engine.index(), f64::from(ctx.input(|i| i.stable_dt)).min(0.1));
+            if playing_moved {
+                view.scroll_to_cursor = true;
+            }
+            if view.timeline.is_playing() {
+                ctx.request_repaint();
+            }
+            let mut commands = Vec::new();
+            panels::status_bar(ui, session, view);
+            panels::timeline::show(ui, session, view, &mut commands);
+            panels::streams::show(ui, session, view, &mut commands);
             egui::CentralPanel::default().show(ui, |ui| {
-                ui.label(format!("Opening {}…", loading.input.name()));
-                ui.add(egui::ProgressBar::new(done as f32 / total as f32).text(format!("{done} / {total} events")));
-                if ui.button("Cancel").clicked() {
-                    loading.progress.cancel.store(true, Ordering::Relaxed);
-                }
+                panels::events::show(ui, session, view, &mut commands);
+                panels::details(ui, session, view, &mut commands);
             });
-            ctx.request_repaint_after(std::time::Duration::from_millis(50));
-            return;
+            self.commands.extend(commands);
+        } else {
+            start_screen(ui, &self.prefs.recent_files, &mut self.commands);
         }
 
-        match &mut self.session {
-            None => start_screen(ui, &self.prefs.recent_files.clone(), &mut |input| {
-                self.pending = Some(input);
-            }),
-            Some(session) => session_ui(ui, session),
+        for command in std::mem::take(&mut self.commands) {
+            self.handle(command, &ctx);
         }
-        if let Some(input) = self.pending.take() {
-            self.open(input, &ctx);
-        }
+        self.request_seek();
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -329,22 +509,70 @@ impl eframe::App for App {
     }
 }
 
-fn start_screen(ui: &mut egui::Ui, recent: &[PathBuf], open: &mut dyn FnMut(StoreInput)) {
+impl App {
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("Rewind").strong());
+                ui.separator();
+                if ui
+                    .button("Open file…")
+                    .on_hover_text("Open a SQLite store or an NDJSON export")
+                    .clicked()
+                {
+                    self.commands.push(AppCommand::PickFile);
+                }
+                if ui.button("Load sample bank data").clicked() {
+                    self.commands.push(AppCommand::Open(StoreInput::Sample));
+                }
+                if self.session.is_some() && ui.button("Close").clicked() {
+                    self.commands.push(AppCommand::CloseStore);
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let dark = ui.ctx().theme() == egui::Theme::Dark;
+                    let label = if dark { "Light theme" } else { "Dark theme" };
+                    if ui
+                        .button(label)
+                        .on_hover_text("Switch the theme (follows the system until you do)")
+                        .clicked()
+                    {
+                        self.commands.push(AppCommand::SetTheme(Some(!dark)));
+                    }
+                    ui.menu_button("Keys", |ui| {
+                        for (keys, what) in AppCommand::SHORTCUTS {
+                            ui.label(format!("{keys}: {what}"));
+                        }
+                    });
+                });
+            });
+        });
+    }
+}
+
+fn start_screen(ui: &mut egui::Ui, recent: &[PathBuf], commands: &mut Vec<AppCommand>) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.vertical_centered(|ui| {
-            ui.add_space(40.0);
-            ui.heading("Open an event store to start debugging");
-            ui.label("A Rewind SQLite store or NDJSON export. Drop a file on the window, or use Open file….");
-            ui.add_space(12.0);
-            if ui.button("Load sample bank data").clicked() {
-                open(StoreInput::Sample);
+            ui.add_space(ui.available_height() * 0.18);
+            ui.heading(RichText::new("Rewind").size(32.0).strong());
+            ui.label("A time-travel debugger for event-sourced systems");
+            ui.add_space(24.0);
+            let button =
+                |text: &str| egui::Button::new(RichText::new(text).size(16.0)).min_size(egui::vec2(260.0, 36.0));
+            if ui.add(button("Open file…")).clicked() {
+                commands.push(AppCommand::PickFile);
             }
+            ui.add_space(6.0);
+            if ui.add(button("Load sample bank data")).clicked() {
+                commands.push(AppCommand::Open(StoreInput::Sample));
+            }
+            ui.add_space(10.0);
+            ui.label(RichText::new("or drop a .sqlite or .ndjson file on this window").weak());
             if !recent.is_empty() {
-                ui.add_space(20.0);
+                ui.add_space(28.0);
                 ui.label(RichText::new("Recent files").strong());
                 for path in recent {
                     if ui.link(path.display().to_string()).clicked() {
-                        open(StoreInput::File(path.clone()));
+                        commands.push(AppCommand::Open(StoreInput::File(path.clone())));
                     }
                 }
             }
@@ -352,129 +580,51 @@ fn start_screen(ui: &mut egui::Ui, recent: &[PathBuf], open: &mut dyn FnMut(Stor
     });
 }
 
-fn session_ui(ui: &mut egui::Ui, session: &mut Session) {
-    let mut select = None;
-    egui::Panel::left("streams")
-        .resizable(true)
-        .default_size(280.0)
-        .show(ui, |ui| {
-            ui.heading("Streams");
-            let selected = session.selected_stream().map(str::to_owned);
-            egui_extras::TableBuilder::new(ui)
-                .striped(true)
-                .column(egui_extras::Column::auto().at_least(120.0))
-                .column(egui_extras::Column::auto())
-                .column(egui_extras::Column::remainder())
-                .header(20.0, |mut header| {
-                    header.col(|ui| {
-                        ui.strong("Stream");
-                    });
-                    header.col(|ui| {
-                        ui.strong("Type");
-                    });
-                    header.col(|ui| {
-                        ui.strong("Events");
-                    });
-                })
-                .body(|body| {
-                    body.rows(20.0, session.streams.len(), |mut row| {
-                        let stream = &session.streams[row.index()];
-                        row.col(|ui| {
-                            let is_selected = selected.as_deref() == Some(stream.stream_id.as_str());
-                            if ui.selectable_label(is_selected, &stream.stream_id).clicked() {
-                                select = Some(stream.stream_id.clone());
-                            }
-                        });
-                        row.col(|ui| {
-                            ui.label(&stream.stream_type);
-                        });
-                        row.col(|ui| {
-                            ui.label(stream.event_count.to_string());
-                        });
-                    });
-                });
-        });
-    if let Some(stream_id) = select {
-        session.select(&stream_id);
-    }
-
+/// Returns whether the user asked to cancel.
+fn opening_screen(ui: &mut egui::Ui, opening: &Opening) -> bool {
+    let done = opening.progress.done.load(Ordering::Relaxed);
+    let total = opening.progress.total.load(Ordering::Relaxed);
+    let seconds = opening.started.elapsed().as_secs_f64().max(1e-3);
+    let mut cancel = false;
     egui::CentralPanel::default().show(ui, |ui| {
-        let Some(selected) = &mut session.selected else {
-            ui.label("Select a stream to replay it.");
-            return;
-        };
-        ui.heading(&selected.stream_id);
-        let last = selected.steps.len().saturating_sub(1);
-        ui.horizontal(|ui| {
-            if ui.button("⏮ Start").clicked() {
-                selected.cursor = 0;
-            }
-            if ui.button("◀ Step back").clicked() {
-                selected.cursor = selected.cursor.saturating_sub(1);
-            }
-            if ui.button("Step forward ▶").clicked() {
-                selected.cursor = (selected.cursor + 1).min(last);
-            }
-            if ui.button("End ⏭").clicked() {
-                selected.cursor = last;
-            }
-            let mut version = selected.cursor + 1;
-            let slider = egui::Slider::new(&mut version, 1..=last + 1).text("stream version");
-            if ui.add(slider).changed() {
-                selected.cursor = version - 1;
-            }
-        });
-        ui.separator();
-        let Some(step) = selected.steps.get(selected.cursor) else {
-            return;
-        };
-        let event = &session.events[selected.events[selected.cursor]];
-        ui.label(format!(
-            "v{} · position {} · {} · {}",
-            event.stream_version, event.global_position, event.event_type, event.recorded_at
-        ));
-        ui.columns(2, |columns| {
-            columns[0].strong("State after this event");
-            match &step.state {
-                Ok(state) => {
-                    columns[0].monospace(serde_json::to_string_pretty(state).unwrap_or_default());
-                }
-                Err(error) => {
-                    columns[0].colored_label(Color32::from_rgb(0xd0, 0x40, 0x40), error.to_string());
-                }
-            }
-            for violation in &step.violations {
-                columns[0].colored_label(Color32::from_rgb(0xd0, 0x40, 0x40), &violation.message);
-            }
-            columns[1].strong("Event payload");
-            columns[1].monospace(serde_json::to_string_pretty(&event.data).unwrap_or_default());
-            columns[1].strong("Metadata");
-            columns[1].monospace(serde_json::to_string_pretty(&event.metadata).unwrap_or_default());
+        ui.vertical_centered(|ui| {
+            ui.add_space(ui.available_height() * 0.3);
+            ui.heading(format!("Opening {}", opening.input.name()));
+            ui.add_space(8.0);
+            let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
+            ui.add(egui::ProgressBar::new(fraction).desired_width(420.0).text(format!(
+                "{done} / {total} events indexed · {:.0} events/s",
+                done as f64 / seconds
+            )));
+            ui.add_space(8.0);
+            cancel = ui.button("Cancel").clicked();
         });
     });
+    cancel
 }
 
 /// Opens the desktop window.
-pub fn run_native(file: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run_native(file: Option<PathBuf>, position: Option<u64>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Rewind")
-            .with_inner_size([1280.0, 800.0]),
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
     eframe::run_native(
         "Rewind",
         options,
         Box::new(move |creation| {
-            let prefs = creation
+            let prefs: Prefs = creation
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(App::new(
-                prefs,
-                file.map(StoreInput::File),
-                &creation.egui_ctx,
-            )))
+            let open = file.map(StoreInput::File);
+            let mut app = App::new(prefs, Arc::new(NativeDialog), open, &creation.egui_ctx);
+            app.initial_position = position;
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))

@@ -27,6 +27,9 @@ pub struct Cli {
     pub command: Option<Command>,
     /// A store to open in the desktop app (.sqlite or .ndjson).
     pub file: Option<PathBuf>,
+    /// Open the app with the cursor on this global position (and its stream selected).
+    #[arg(long, requires = "file")]
+    pub position: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

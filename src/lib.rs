@@ -8,6 +8,10 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod fetch;
+pub mod panels;
+pub mod session;
+pub mod theme;
+pub mod widgets;
 
 use rewind_core::DomainSet;
 

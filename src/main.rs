@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(command) => run(command),
-        None => rewind::app::run_native(cli.file).map(|()| Outcome::Success),
+        None => rewind::app::run_native(cli.file, cli.position).map(|()| Outcome::Success),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! Integration tests of the app and the CLI. This file only indexes them.
 
+mod app;
 mod cli;
 mod dependencies;
 mod util;

@@ -323,10 +323,10 @@ impl Aggregate for BankAccount {
             broken.push(Violation {
                 invariant: "balance_never_negative",
                 message: format!(
-                    "balance went negative: {} → {} cents after {}",
+                    "balance went negative after {}: from {} to {} cents",
+                    event.event_type(),
                     before.balance_cents,
-                    after.balance_cents,
-                    event.event_type()
+                    after.balance_cents
                 ),
             });
         }

@@ -1,0 +1,116 @@
+//! The event list: every event (or the filtered ones) in a virtualized table, the current one
+//! highlighted, click to seek.
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use rewind_engine::{Ordinal, TimelineCommand};
+
+use crate::app::{AppCommand, View};
+use crate::session::Session;
+use crate::theme;
+use crate::widgets::short;
+
+/// The most payloads fetched for the rows on screen.
+const MAX_WINDOW: usize = 400;
+
+pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+    egui::Panel::top("events")
+        .resizable(true)
+        .default_size(250.0)
+        .min_size(120.0)
+        .show(ui, |ui| {
+            let index = session.engine.index();
+            ui.horizontal(|ui| {
+                ui.heading("Events");
+                ui.label(RichText::new(format!("{} in global order", index.len())).weak());
+                if let Some(header) = view.timeline.cursor().and_then(|c| index.header(c)) {
+                    ui.separator();
+                    ui.label(RichText::new(super::timeline::describe(session, header)).strong());
+                }
+            });
+            let headers = index.headers();
+            let cursor = view.timeline.cursor();
+            let rows = index.len();
+            let payloads = view
+                .result
+                .as_ref()
+                .map(|r| r.window_events.as_slice())
+                .unwrap_or_default();
+            let mut table = TableBuilder::new(ui)
+                .id_salt("events_table")
+                .striped(true)
+                .sense(egui::Sense::click())
+                .max_scroll_height(f32::INFINITY)
+                .column(Column::exact(14.0))
+                .column(Column::initial(70.0).at_least(50.0))
+                .column(Column::initial(170.0).at_least(100.0).clip(true))
+                .column(Column::initial(120.0).at_least(80.0).clip(true))
+                .column(Column::initial(150.0).at_least(80.0).clip(true))
+                .column(Column::remainder().at_least(100.0).clip(true));
+            if view.scroll_to_cursor
+                && let Some(c) = cursor
+            {
+                table = table.scroll_to_row(c, Some(egui::Align::Center));
+                view.scroll_to_cursor = false;
+            }
+            let mut shown: Option<(Ordinal, Ordinal)> = None;
+            table
+                .header(theme::ROW_HEIGHT, |mut header| {
+                    for label in ["", "Position", "Recorded at", "Stream", "Type", "Payload"] {
+                        header.col(|ui| {
+                            ui.strong(label);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(theme::ROW_HEIGHT, rows, |mut row| {
+                        let ordinal = row.index();
+                        shown =
+                            Some(shown.map_or((ordinal, ordinal + 1), |(a, b)| (a.min(ordinal), b.max(ordinal + 1))));
+                        let header = headers[ordinal];
+                        row.set_selected(cursor == Some(ordinal));
+                        row.col(|ui| {
+                            if header.flags & rewind_engine::EventHeader::VIOLATION != 0 {
+                                ui.label(RichText::new("⚠").color(theme::VIOLATION))
+                                    .on_hover_text("An invariant broke here");
+                            } else if header.flags & rewind_engine::EventHeader::HAS_ISSUE != 0 {
+                                ui.label(RichText::new("⚠").color(theme::ISSUE))
+                                    .on_hover_text("A replay issue here");
+                            }
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(header.position.to_string()).selectable(false));
+                        });
+                        row.col(|ui| {
+                            ui.add(
+                                egui::Label::new(header.recorded_at().format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                                    .selectable(false),
+                            );
+                        });
+                        row.col(|ui| {
+                            ui.add(
+                                egui::Label::new(index.stream(header.stream).map_or("?", |e| e.stream_id.as_str()))
+                                    .selectable(false),
+                            );
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(index.event_type_name(header.event_type)).selectable(false));
+                        });
+                        row.col(|ui| {
+                            let payload = payloads
+                                .binary_search_by_key(&header.position, |e| e.global_position)
+                                .ok()
+                                .map_or_else(|| "…".to_owned(), |i| short(&payloads[i].data));
+                            ui.add(egui::Label::new(RichText::new(payload).monospace().weak()).selectable(false));
+                        });
+                        if row.response().clicked() {
+                            commands.push(AppCommand::Timeline(TimelineCommand::SeekTo(ordinal)));
+                        }
+                    });
+                });
+            if let Some((from, to)) = shown {
+                view.visible_rows = (from, to.min(from + MAX_WINDOW));
+            }
+        });
+}

@@ -1,0 +1,458 @@
+//! The panels of an opened store. Each reads the session and view and pushes commands.
+
+pub mod events;
+pub mod streams;
+pub mod timeline;
+
+use std::collections::HashMap;
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+use serde_json::Value;
+
+use rewind_engine::{FieldChange, Ordinal};
+
+use crate::app::{AppCommand, Tab, View};
+use crate::session::Session;
+use crate::theme;
+use crate::widgets::{changes_by_path, json_tree, short};
+
+pub fn status_bar(ui: &mut Ui, session: &Session, view: &View) {
+    egui::Panel::bottom("status_bar").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let index = session.engine.index();
+            ui.label(format!(
+                "{} · read as {} · {} events · {} streams · {} issue(s) · indexed in {:.2} s",
+                session.name(),
+                session.format,
+                index.len(),
+                index.streams().len(),
+                session.engine.issues().len(),
+                session.build_seconds
+            ));
+            if let Some(result) = &view.result {
+                ui.separator();
+                ui.label(RichText::new(format!("seek {:.1} ms", result.took_ms)).weak());
+                if let Some(error) = &result.error {
+                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::VIOLATION));
+                }
+            }
+            if let Some(status) = &view.status {
+                ui.separator();
+                ui.label(RichText::new(status).color(theme::CHANGED));
+            }
+        });
+    });
+}
+
+/// Below the event list: the inspector on the left, state / projections / issues on the right.
+pub fn details(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+    egui::Panel::left("inspector")
+        .resizable(true)
+        .default_size(ui.available_width() * 0.42)
+        .min_size(220.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("inspector_scroll")
+                .auto_shrink(false)
+                .show(ui, |ui| {
+                    inspector(ui, session, view, commands);
+                });
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.horizontal(|ui| {
+            for (tab, label) in [
+                (Tab::State, "State"),
+                (Tab::Projections, "Projections"),
+                (Tab::Issues, "Issues"),
+            ] {
+                let label = if tab == Tab::Issues {
+                    format!("{label} ({})", session.engine.issues().len())
+                } else {
+                    label.to_owned()
+                };
+                if ui
+                    .selectable_label(view.tab == tab, RichText::new(label).strong())
+                    .clicked()
+                {
+                    commands.push(AppCommand::SetTab(tab));
+                }
+            }
+        });
+        ui.separator();
+        match view.tab {
+            Tab::State => state(ui, session, view, commands),
+            Tab::Projections => projections(ui, view),
+            Tab::Issues => issues(ui, session, view, commands),
+        }
+    });
+}
+
+fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+    ui.heading("Event");
+    let Some(result) = &view.result else {
+        ui.label("…");
+        return;
+    };
+    let Some(event) = &result.event else {
+        ui.label("No event at the cursor.");
+        return;
+    };
+    egui::Grid::new("event_fields")
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            let mut row = |name: &str, value: String| {
+                ui.label(RichText::new(name).weak());
+                ui.label(value);
+                ui.end_row();
+            };
+            row("type", event.event_type.clone());
+            row(
+                "stream",
+                format!("{} ({}) v{}", event.stream_id, event.stream_type, event.stream_version),
+            );
+            row("position", event.global_position.to_string());
+            row(
+                "recorded at",
+                event.recorded_at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+            );
+            row("event id", event.event_id.to_string());
+            row("schema", format!("v{}", event.schema_version));
+        });
+    ui.horizontal_wrapped(|ui| {
+        if let Some(correlation) = event.correlation_id()
+            && ui
+                .link(format!("correlation {}", abbreviate(correlation)))
+                .on_hover_text("List every event of this correlation")
+                .clicked()
+        {
+            commands.push(AppCommand::FindCorrelated(correlation.to_owned()));
+        }
+        if let Some(causation) = event.causation_id()
+            && ui
+                .link(format!("caused by {}", abbreviate(causation)))
+                .on_hover_text("Jump to the event that caused this one")
+                .clicked()
+        {
+            commands.push(AppCommand::FindEvent(causation.to_owned()));
+        }
+        if event.correlation_id().is_none() && event.causation_id().is_none() {
+            ui.label(RichText::new("no correlation or causation id").weak());
+        }
+    });
+    if let Some((id, related)) = &view.related
+        && event.correlation_id() == Some(id.as_str())
+    {
+        ui.label(RichText::new(format!("{} events share this correlation:", related.len())).weak());
+        let index = session.engine.index();
+        for &ordinal in related.iter().take(50) {
+            let Some(header) = index.header(ordinal) else { continue };
+            let text = format!(
+                "{} · {} · {}",
+                header.position,
+                index.stream(header.stream).map_or("?", |e| e.stream_id.as_str()),
+                index.event_type_name(header.event_type)
+            );
+            if ui
+                .selectable_label(view.timeline.cursor() == Some(ordinal), text)
+                .clicked()
+            {
+                commands.push(AppCommand::SeekAndSelect(ordinal));
+            }
+        }
+    }
+    ui.separator();
+    if let Some(upcast) = &result.upcast {
+        ui.label(RichText::new("Payload (upcast from an older schema)").strong());
+        ui.columns(2, |columns| {
+            columns[0].label(RichText::new(format!("stored, v{}", event.schema_version)).weak());
+            json_tree(&mut columns[0], "stored_payload", &event.data, &HashMap::new());
+            columns[1].label(RichText::new(format!("upcast, v{}", upcast.schema_version)).weak());
+            json_tree(&mut columns[1], "upcast_payload", &upcast.data, &HashMap::new());
+        });
+    } else {
+        ui.label(RichText::new("Payload").strong());
+        json_tree(ui, "payload", &event.data, &HashMap::new());
+    }
+    ui.add_space(6.0);
+    ui.label(RichText::new("Metadata").strong());
+    json_tree(ui, "metadata", &event.metadata, &HashMap::new());
+}
+
+fn abbreviate(id: &str) -> String {
+    if id.len() > 13 {
+        format!("{}…", &id[..8])
+    } else {
+        id.to_owned()
+    }
+}
+
+fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+    let Some(result) = &view.result else { return };
+    let Some(aggregate) = &result.aggregate else {
+        ui.label("Select a stream to see its state.");
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.heading(&aggregate.stream_id);
+        ui.label(RichText::new(&aggregate.stream_type).weak());
+        if aggregate.generic {
+            ui.label(RichText::new("generic: fold of the payloads").color(theme::ISSUE))
+                .on_hover_text("No domain plug-in claims this stream type; each field shows its latest value");
+        }
+        if view.selected_stream.is_none() {
+            ui.label(RichText::new("following the cursor").weak())
+                .on_hover_text("Select a stream to keep watching it");
+        }
+    });
+    ui.label(format!(
+        "after {} of its events · version {} · position {}",
+        aggregate.events_applied, aggregate.stream_version, aggregate.position
+    ));
+    ui.horizontal(|ui| {
+        let can_diff = view.pinned.is_some();
+        ui.add_enabled_ui(can_diff, |ui| {
+            ui.checkbox(&mut view.diff_mode, "Diff with pinned position")
+                .on_disabled_hover_text("Pin a position first (Pin, in the timeline bar)");
+        });
+        if view.selected_stream.is_none()
+            && ui.button("Keep watching this stream").clicked()
+            && let Some(stream) = session.engine.index().stream_idx(&aggregate.stream_id)
+        {
+            commands.push(AppCommand::SelectStream(Some(stream)));
+        }
+    });
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("state_scroll")
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            if view.diff_mode
+                && let Some(pinned) = &result.pinned_aggregate
+            {
+                let changes = rewind_engine::diff(&pinned.state, &aggregate.state);
+                ui.label(RichText::new(format!("From pinned position {} to the cursor:", pinned.position)).strong());
+                if changes.is_empty() {
+                    ui.label("No field differs.");
+                }
+                change_table(ui, &changes);
+                ui.separator();
+            }
+            if !result.aggregate_changes.is_empty() {
+                ui.label(RichText::new("Changed by this event:").color(theme::CHANGED));
+            }
+            let changes = changes_by_path(&result.aggregate_changes);
+            json_tree(ui, "state", &aggregate.state, &changes);
+        });
+}
+
+fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
+    egui::Grid::new(ui.next_auto_id())
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            for change in changes {
+                match change {
+                    FieldChange::Changed { path, old, new } => {
+                        ui.monospace(path);
+                        ui.monospace(short(old));
+                        ui.monospace(RichText::new(format!("-> {}", short(new))).color(theme::CHANGED));
+                    }
+                    FieldChange::Added { path, new } => {
+                        ui.monospace(path);
+                        ui.monospace("(absent)");
+                        ui.monospace(RichText::new(format!("-> {}", short(new))).color(theme::CHANGED));
+                    }
+                    FieldChange::Removed { path, old } => {
+                        ui.monospace(path);
+                        ui.monospace(short(old));
+                        ui.monospace(RichText::new("-> (removed)").color(theme::REMOVED));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}
+
+fn projections(ui: &mut Ui, view: &View) {
+    let Some(result) = &view.result else { return };
+    egui::ScrollArea::vertical()
+        .id_salt("projections_scroll")
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for (i, (name, state)) in result.projections.iter().enumerate() {
+                let changes = result.projection_changes.get(i).map(Vec::as_slice).unwrap_or_default();
+                let changed_rows: Vec<&str> = changes.iter().filter_map(|c| c.path().split('/').nth(1)).collect();
+                let title = if changed_rows.is_empty() {
+                    RichText::new(*name).strong()
+                } else {
+                    RichText::new(format!("{name} · {} row(s) changed by this event", changed_rows.len()))
+                        .strong()
+                        .color(theme::CHANGED)
+                };
+                egui::CollapsingHeader::new(title)
+                    .id_salt(name)
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        projection_table(ui, name, state, &changed_rows);
+                    });
+            }
+        });
+}
+
+/// A projection as a table: an object of rows keyed by id, or an array of rows.
+fn projection_table(ui: &mut Ui, name: &str, state: &Value, changed: &[&str]) {
+    let rows: Vec<(String, &Value)> = match state {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+        other => {
+            ui.monospace(short(other));
+            return;
+        }
+    };
+    if rows.is_empty() {
+        ui.label(RichText::new("empty").weak());
+        return;
+    }
+    let keyed = state.is_object();
+    let columns: Vec<String> = rows[0]
+        .1
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let first_changed = rows.iter().position(|(k, _)| changed.contains(&k.as_str()));
+    let dark = ui.visuals().dark_mode;
+    let mut table = TableBuilder::new(ui)
+        .id_salt(("projection", name))
+        .striped(true)
+        .max_scroll_height(260.0)
+        .vscroll(true);
+    if let Some(row) = first_changed {
+        table = table.scroll_to_row(row, Some(egui::Align::Center));
+    }
+    if keyed {
+        table = table.column(Column::auto().at_least(90.0));
+    }
+    for _ in &columns {
+        table = table.column(Column::auto().at_least(60.0).clip(true));
+    }
+    table = table.column(Column::remainder());
+    table
+        .header(theme::ROW_HEIGHT, |mut header| {
+            if keyed {
+                header.col(|ui| {
+                    ui.strong("id");
+                });
+            }
+            for column in &columns {
+                header.col(|ui| {
+                    ui.strong(column);
+                });
+            }
+            header.col(|_| {});
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
+                let (key, value) = &rows[row.index()];
+                let is_changed = changed.contains(&key.as_str());
+                let paint = |ui: &mut Ui| {
+                    if is_changed {
+                        ui.painter().rect_filled(ui.max_rect(), 0.0, theme::highlight(dark));
+                    }
+                };
+                if keyed {
+                    row.col(|ui| {
+                        paint(ui);
+                        ui.label(key);
+                    });
+                }
+                for column in &columns {
+                    row.col(|ui| {
+                        paint(ui);
+                        let cell = value.get(column).map_or(String::new(), |v| match v {
+                            Value::String(s) => s.clone(),
+                            Value::Null => "—".into(),
+                            other => other.to_string(),
+                        });
+                        ui.label(cell);
+                    });
+                }
+                row.col(|ui| paint(ui));
+            });
+        });
+}
+
+fn issues(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+    let engine = &session.engine;
+    ui.horizontal(|ui| {
+        if ui
+            .button("Find first violation")
+            .on_hover_text("Jump to the first event that broke an invariant")
+            .clicked()
+        {
+            commands.push(AppCommand::FindFirstViolation);
+        }
+        let violations = engine
+            .issues()
+            .iter()
+            .filter(|i| i.kind.is_invariant_violation())
+            .count();
+        ui.label(format!(
+            "{} issue(s), {violations} invariant violation(s)",
+            engine.issues().len()
+        ));
+    });
+    if engine.issues().is_empty() {
+        ui.label("Replay found no issue: every event applied and every invariant held.");
+        return;
+    }
+    let cursor_position = view
+        .timeline
+        .cursor()
+        .and_then(|c| engine.index().header(c))
+        .map(|h| h.position);
+    TableBuilder::new(ui)
+        .id_salt("issues_table")
+        .striped(true)
+        .sense(egui::Sense::click())
+        .column(Column::initial(70.0))
+        .column(Column::initial(110.0).clip(true))
+        .column(Column::initial(150.0).clip(true))
+        .column(Column::remainder().clip(true))
+        .header(theme::ROW_HEIGHT, |mut header| {
+            for label in ["Position", "Stream", "Kind", "Message"] {
+                header.col(|ui| {
+                    ui.strong(label);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, engine.issues().len(), |mut row| {
+                let issue = &engine.issues()[row.index()];
+                row.set_selected(cursor_position == Some(issue.position));
+                let colour = if issue.kind.is_invariant_violation() {
+                    theme::VIOLATION
+                } else {
+                    theme::ISSUE
+                };
+                row.col(|ui| {
+                    ui.add(egui::Label::new(issue.position.to_string()).selectable(false));
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&issue.stream_id).selectable(false));
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(RichText::new(issue.kind.label()).color(colour)).selectable(false));
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&issue.message).selectable(false));
+                });
+                if row.response().clicked()
+                    && let Some(ordinal) = engine.index().ordinal_at_or_before_position(issue.position)
+                {
+                    commands.push(AppCommand::SeekAndSelect(ordinal as Ordinal));
+                }
+            });
+        });
+}

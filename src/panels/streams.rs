@@ -1,0 +1,196 @@
+//! The streams panel: every stream with type, count and time span; filter, sort, select.
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use rewind_engine::StreamIdx;
+
+use crate::app::{AppCommand, View};
+use crate::session::Session;
+use crate::theme;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortBy {
+    #[default]
+    FirstSeen,
+    Stream,
+    Type,
+    Events,
+    Last,
+}
+
+#[derive(Default)]
+pub struct StreamsState {
+    pub filter: String,
+    pub type_filter: Option<String>,
+    pub sort: SortBy,
+    pub descending: bool,
+    /// Streams in display order, rebuilt when the filter or sort changes.
+    rows: Vec<StreamIdx>,
+    rows_key: Option<(String, Option<String>, SortBy, bool)>,
+}
+
+impl StreamsState {
+    fn refresh(&mut self, session: &Session) {
+        let key = (
+            self.filter.clone(),
+            self.type_filter.clone(),
+            self.sort,
+            self.descending,
+        );
+        if self.rows_key.as_ref() == Some(&key) {
+            return;
+        }
+        let index = session.engine.index();
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<StreamIdx> = (0..index.streams().len() as StreamIdx)
+            .filter(|&s| {
+                let entry = &index.streams()[s as usize];
+                (needle.is_empty() || entry.stream_id.to_lowercase().contains(&needle))
+                    && self.type_filter.as_ref().is_none_or(|t| &entry.stream_type == t)
+            })
+            .collect();
+        let streams = index.streams();
+        let last_ms = |s: StreamIdx| {
+            streams[s as usize]
+                .ordinals
+                .last()
+                .map_or(0, |&o| index.headers()[o as usize].recorded_at_ms)
+        };
+        match self.sort {
+            SortBy::FirstSeen => {}
+            SortBy::Stream => rows.sort_by(|&a, &b| streams[a as usize].stream_id.cmp(&streams[b as usize].stream_id)),
+            SortBy::Type => {
+                rows.sort_by(|&a, &b| streams[a as usize].stream_type.cmp(&streams[b as usize].stream_type));
+            }
+            SortBy::Events => rows.sort_by_key(|&s| streams[s as usize].ordinals.len()),
+            SortBy::Last => rows.sort_by_key(|&s| last_ms(s)),
+        }
+        if self.descending {
+            rows.reverse();
+        }
+        self.rows = rows;
+        self.rows_key = Some(key);
+    }
+
+    /// The streams shown, in order (for tests and keyboard navigation).
+    pub fn rows(&self) -> &[StreamIdx] {
+        &self.rows
+    }
+}
+
+pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+    egui::Panel::left("streams")
+        .resizable(true)
+        .default_size(380.0)
+        .min_size(240.0)
+        .show(ui, |ui| {
+            let index = session.engine.index();
+            ui.add_space(4.0);
+            ui.horizontal(|ui| {
+                ui.heading("Streams");
+                ui.label(RichText::new(format!("{}", index.streams().len())).weak());
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label("Filter");
+                ui.add(
+                    egui::TextEdit::singleline(&mut view.streams.filter)
+                        .hint_text("stream id")
+                        .desired_width(130.0),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Show streams whose id contains this text");
+                let mut types: Vec<&str> = index.streams().iter().map(|s| s.stream_type.as_str()).collect();
+                types.sort_unstable();
+                types.dedup();
+                let selected = view.streams.type_filter.clone().unwrap_or_else(|| "All types".into());
+                egui::ComboBox::from_id_salt("stream_type_filter")
+                    .selected_text(selected)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut view.streams.type_filter, None, "All types");
+                        for t in types {
+                            ui.selectable_value(&mut view.streams.type_filter, Some(t.to_owned()), t);
+                        }
+                    });
+                if view.selected_stream.is_some()
+                    && ui
+                        .small_button("Clear")
+                        .on_hover_text("Follow the cursor's stream")
+                        .clicked()
+                {
+                    commands.push(AppCommand::SelectStream(None));
+                }
+            });
+            view.streams.refresh(session);
+            let selected = view.selected_stream;
+            let headers = index.headers();
+            let mut sort_clicked = None;
+            TableBuilder::new(ui)
+                .id_salt("streams_table")
+                .striped(true)
+                .sense(egui::Sense::click())
+                .column(Column::initial(130.0).at_least(80.0).clip(true))
+                .column(Column::initial(90.0).at_least(50.0).clip(true))
+                .column(Column::initial(56.0).at_least(40.0))
+                .column(Column::remainder().at_least(80.0).clip(true))
+                .header(theme::ROW_HEIGHT, |mut header| {
+                    for (label, sort) in [
+                        ("Stream", SortBy::Stream),
+                        ("Type", SortBy::Type),
+                        ("Events", SortBy::Events),
+                        ("Last event", SortBy::Last),
+                    ] {
+                        header.col(|ui| {
+                            let arrow = match (view.streams.sort == sort, view.streams.descending) {
+                                (true, false) => " ⏶",
+                                (true, true) => " ⏷",
+                                _ => "",
+                            };
+                            if ui
+                                .button(RichText::new(format!("{label}{arrow}")).strong())
+                                .on_hover_text("Sort")
+                                .clicked()
+                            {
+                                sort_clicked = Some(sort);
+                            }
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(theme::ROW_HEIGHT, view.streams.rows.len(), |mut row| {
+                        let stream = view.streams.rows[row.index()];
+                        let entry = &index.streams()[stream as usize];
+                        row.set_selected(selected == Some(stream));
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(&entry.stream_id).selectable(false));
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(&entry.stream_type).selectable(false));
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));
+                        });
+                        row.col(|ui| {
+                            let last = entry.ordinals.last().map(|&o| headers[o as usize].recorded_at());
+                            ui.add(
+                                egui::Label::new(
+                                    last.map_or(String::new(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                                )
+                                .selectable(false),
+                            );
+                        });
+                        if row.response().clicked() {
+                            commands.push(AppCommand::SelectStream(Some(stream)));
+                        }
+                    });
+                });
+            if let Some(sort) = sort_clicked {
+                if view.streams.sort == sort {
+                    view.streams.descending = !view.streams.descending;
+                } else {
+                    view.streams.sort = sort;
+                    view.streams.descending = false;
+                }
+            }
+        });
+}

@@ -1,0 +1,366 @@
+//! An opened store: indexed on a background thread, then served by the same thread.
+//!
+//! The thread that opens the store keeps it (a SQLite connection belongs to one thread) and,
+//! once the engine is built, answers the UI's seek requests: the UI thread never reads the
+//! file. The UI sends the request it wants for the current frame; the worker always answers
+//! the newest one and skips the rest, so dragging the playhead never queues up work.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::time::Instant;
+
+use serde_json::Value;
+
+use rewind_core::{Domain, RecordedEvent};
+use rewind_engine::{AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, StreamIdx, diff};
+use rewind_store::{EventSource, NdjsonStore, open_store};
+
+use crate::fetch::StoreFetch;
+
+/// The bundled sample history, opened by "Load sample bank data" without touching the disk.
+pub const SAMPLE_NDJSON: &[u8] = include_bytes!("../sample-data/bank.ndjson");
+pub const SAMPLE_NAME: &str = "sample bank data";
+
+/// Where a store comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreInput {
+    File(PathBuf),
+    Sample,
+}
+
+impl StoreInput {
+    pub fn name(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Sample => SAMPLE_NAME.into(),
+        }
+    }
+}
+
+/// Progress of an opening, shared with the UI.
+#[derive(Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+    pub cancel: AtomicBool,
+}
+
+/// What the UI wants to see this frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeekRequest {
+    pub cursor: Option<Ordinal>,
+    pub stream: Option<StreamIdx>,
+    /// A pinned position to diff the selected aggregate against.
+    pub pinned: Option<Ordinal>,
+    /// Rows of the event list whose payloads to fetch.
+    pub window: (Ordinal, Ordinal),
+}
+
+/// What the worker found for a [`SeekRequest`].
+#[derive(Clone, Debug, Default)]
+pub struct SeekResult {
+    pub cursor: Option<Ordinal>,
+    pub stream: Option<StreamIdx>,
+    pub pinned: Option<Ordinal>,
+    pub aggregate: Option<AggregateAt>,
+    /// What the event at the cursor changed in the selected aggregate (empty if it belongs to
+    /// another stream).
+    pub aggregate_changes: Vec<FieldChange>,
+    pub pinned_aggregate: Option<AggregateAt>,
+    pub projections: Vec<(&'static str, Value)>,
+    /// Per projection, what the event at the cursor changed.
+    pub projection_changes: Vec<Vec<FieldChange>>,
+    pub event: Option<RecordedEvent>,
+    /// The event after upcasting, when its schema was old.
+    pub upcast: Option<RecordedEvent>,
+    pub window: (Ordinal, Ordinal),
+    pub window_events: Vec<RecordedEvent>,
+    pub took_ms: f64,
+    pub error: Option<String>,
+}
+
+/// Work the UI asks of the worker besides seeking.
+#[derive(Clone, Debug)]
+pub enum Job {
+    Seek(SeekRequest),
+    /// Find the ordinals of events matching a query (correlation links, filters).
+    Search {
+        id: u64,
+        query: Query,
+    },
+    /// Find the event with this event id.
+    FindEvent {
+        id: u64,
+        event_id: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub enum JobResult {
+    Seek(Box<SeekResult>),
+    Search {
+        id: u64,
+        result: Result<Vec<Ordinal>, String>,
+    },
+}
+
+/// An opened, indexed store.
+pub struct Session {
+    pub input: StoreInput,
+    pub format: String,
+    pub engine: Arc<Engine>,
+    pub build_seconds: f64,
+    jobs: Sender<Job>,
+    results: Receiver<JobResult>,
+}
+
+impl Session {
+    pub fn name(&self) -> String {
+        self.input.name()
+    }
+
+    pub fn send(&self, job: Job) {
+        // The worker only stops when the session is dropped.
+        let _ = self.jobs.send(job);
+    }
+
+    /// Results that arrived since the last call.
+    pub fn poll(&self) -> Vec<JobResult> {
+        let mut results = Vec::new();
+        loop {
+            match self.results.try_recv() {
+                Ok(result) => results.push(result),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return results,
+            }
+        }
+    }
+}
+
+/// Opening in progress.
+pub struct Opening {
+    pub input: StoreInput,
+    pub progress: Arc<Progress>,
+    pub started: Instant,
+    receiver: Receiver<Result<Session, String>>,
+}
+
+impl Opening {
+    /// The session, or the error, once the worker is done.
+    pub fn poll(&self) -> Option<Result<Session, String>> {
+        self.receiver.try_recv().ok()
+    }
+
+    pub fn cancel(&self) {
+        self.progress.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts opening `input` on a background thread that then serves the session.
+pub fn open(
+    input: StoreInput,
+    domain: Arc<dyn Domain>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+) -> Result<Opening, String> {
+    let progress = Arc::new(Progress::default());
+    let (session_sender, receiver) = channel();
+    let thread_progress = Arc::clone(&progress);
+    let thread_input = input.clone();
+    std::thread::Builder::new()
+        .name("rewind-store".into())
+        .spawn(move || {
+            let source = match open_source(&thread_input) {
+                Ok(source) => source,
+                Err(message) => {
+                    let _ = session_sender.send(Err(message));
+                    repaint();
+                    return;
+                }
+            };
+            let started = Instant::now();
+            let engine = match build(source.as_ref(), domain, &thread_progress, &*repaint) {
+                Ok(engine) => Arc::new(engine),
+                Err(message) => {
+                    let _ = session_sender.send(Err(message));
+                    repaint();
+                    return;
+                }
+            };
+            let (jobs, job_receiver) = channel();
+            let (result_sender, results) = channel();
+            let session = Session {
+                input: thread_input,
+                format: source.describe(),
+                engine: Arc::clone(&engine),
+                build_seconds: started.elapsed().as_secs_f64(),
+                jobs,
+                results,
+            };
+            if session_sender.send(Ok(session)).is_err() {
+                return;
+            }
+            repaint();
+            serve(&engine, source.as_ref(), &job_receiver, &result_sender, &*repaint);
+        })
+        .map_err(|e| format!("cannot start a thread to open the store: {e}"))?;
+    Ok(Opening {
+        input,
+        progress,
+        started: Instant::now(),
+        receiver,
+    })
+}
+
+fn open_source(input: &StoreInput) -> Result<Box<dyn EventSource>, String> {
+    match input {
+        StoreInput::File(path) => open_store(path).map_err(|e| e.to_string()),
+        StoreInput::Sample => NdjsonStore::from_reader(Path::new(SAMPLE_NAME), SAMPLE_NDJSON)
+            .map(|store| Box::new(store) as Box<dyn EventSource>)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn build(
+    source: &dyn EventSource,
+    domain: Arc<dyn Domain>,
+    progress: &Progress,
+    repaint: &dyn Fn(),
+) -> Result<Engine, String> {
+    let total = source.event_count().map_err(|e| e.to_string())?;
+    progress.total.store(total, Ordering::Relaxed);
+    let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
+    let cancelled = "cancelled";
+    let result = source.read_all(8192, &mut |batch| {
+        if progress.cancel.load(Ordering::Relaxed) {
+            return Err(rewind_store::StoreError::Open {
+                path: PathBuf::from(source.location()),
+                reason: cancelled.into(),
+            });
+        }
+        builder.push(&batch);
+        progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
+        repaint();
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok(builder.finish()),
+        Err(_) if progress.cancel.load(Ordering::Relaxed) => {
+            Err(format!("opening {} was cancelled", source.location()))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Answers jobs until the session is dropped; of several waiting seeks only the newest runs.
+fn serve(
+    engine: &Engine,
+    source: &dyn EventSource,
+    jobs: &Receiver<Job>,
+    results: &Sender<JobResult>,
+    repaint: &dyn Fn(),
+) {
+    let fetch = StoreFetch(source);
+    while let Ok(first) = jobs.recv() {
+        let mut pending = vec![first];
+        while let Ok(job) = jobs.try_recv() {
+            pending.push(job);
+        }
+        let newest_seek = pending.iter().rposition(|j| matches!(j, Job::Seek(_)));
+        for (i, job) in pending.into_iter().enumerate() {
+            let result = match job {
+                Job::Seek(request) if Some(i) == newest_seek => {
+                    JobResult::Seek(Box::new(seek(engine, &fetch, &request)))
+                }
+                Job::Seek(_) => continue,
+                Job::Search { id, query } => JobResult::Search {
+                    id,
+                    result: engine.search(&query, &fetch).map_err(|e| e.to_string()),
+                },
+                Job::FindEvent { id, event_id } => {
+                    let query = Query {
+                        text: Some(event_id.clone()),
+                        ..Query::default()
+                    };
+                    let result = engine.search(&query, &fetch).map_err(|e| e.to_string()).map(|found| {
+                        found
+                            .into_iter()
+                            .filter(|&o| {
+                                let position = engine.index().headers()[o].position;
+                                source
+                                    .read_positions(&[position])
+                                    .ok()
+                                    .and_then(|mut e| e.pop())
+                                    .is_some_and(|e| e.event_id.to_string() == event_id)
+                            })
+                            .collect()
+                    });
+                    JobResult::Search { id, result }
+                }
+            };
+            if results.send(result).is_err() {
+                return;
+            }
+            repaint();
+        }
+    }
+}
+
+fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> SeekResult {
+    let started = Instant::now();
+    let mut result = SeekResult {
+        cursor: request.cursor,
+        stream: request.stream,
+        pinned: request.pinned,
+        window: request.window,
+        ..SeekResult::default()
+    };
+    let outcome = (|| -> Result<(), rewind_engine::SeekError> {
+        let cursor = request.cursor;
+        if let Some(stream) = request.stream {
+            result.aggregate = engine.aggregate_at(stream, cursor, fetch)?;
+            if let Some(c) = cursor
+                && engine.index().headers()[c].stream == stream
+            {
+                result.aggregate_changes = engine.event_change(c, fetch)?;
+            }
+            if let Some(pinned) = request.pinned {
+                result.pinned_aggregate = engine.aggregate_at(stream, Some(pinned), fetch)?;
+            }
+        }
+        let before = engine.projections_at(cursor.and_then(|c| c.checked_sub(1)), fetch)?;
+        let after = engine.projections_at(cursor, fetch)?;
+        result.projection_changes = before
+            .iter()
+            .zip(&after)
+            .map(|((_, old), (_, new))| if cursor.is_some() { diff(old, new) } else { Vec::new() })
+            .collect();
+        result.projections = after;
+        if let Some(c) = cursor {
+            let position = engine.index().headers()[c].position;
+            let event = fetch
+                .0
+                .read_positions(&[position])
+                .map_err(|e| rewind_engine::FetchError(e.to_string()))?
+                .pop();
+            if let Some(event) = &event {
+                result.upcast = engine.domain().upcast(event).ok().flatten();
+            }
+            result.event = event;
+        }
+        let (from, to) = request.window;
+        let headers = engine.index().headers();
+        if from < to && to <= headers.len() {
+            result.window_events = fetch
+                .0
+                .read_between(headers[from].position, headers[to - 1].position)
+                .map_err(|e| rewind_engine::FetchError(e.to_string()))?;
+        }
+        Ok(())
+    })();
+    if let Err(error) = outcome {
+        result.error = Some(error.to_string());
+    }
+    result.took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    result
+}

@@ -1,0 +1,30 @@
+//! Colours and sizes, in one place.
+
+use egui::Color32;
+
+/// A field or row the current event changed.
+pub const CHANGED: Color32 = Color32::from_rgb(0xE0, 0x9A, 0x1F);
+/// A field the current event removed.
+pub const REMOVED: Color32 = Color32::from_rgb(0xC0, 0x50, 0x50);
+/// A broken invariant.
+pub const VIOLATION: Color32 = Color32::from_rgb(0xE0, 0x3C, 0x3C);
+/// Any other replay issue.
+pub const ISSUE: Color32 = Color32::from_rgb(0xE8, 0x8A, 0x2A);
+/// The playhead.
+pub const PLAYHEAD: Color32 = Color32::from_rgb(0x3D, 0x8B, 0xFD);
+/// A pinned position.
+pub const PINNED: Color32 = Color32::from_rgb(0x9B, 0x6B, 0xE0);
+/// The density graph.
+pub const DENSITY: Color32 = Color32::from_rgb(0x5A, 0x9E, 0x8F);
+
+pub const TIMELINE_TRACK_HEIGHT: f32 = 64.0;
+pub const ROW_HEIGHT: f32 = 20.0;
+
+/// Background of a highlighted (changed or current) table row.
+pub fn highlight(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgba_unmultiplied(0xE0, 0x9A, 0x1F, 40)
+    } else {
+        Color32::from_rgba_unmultiplied(0xE0, 0x9A, 0x1F, 60)
+    }
+}

@@ -1,0 +1,139 @@
+//! Reusable widgets: a collapsible JSON tree that highlights changed fields.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use egui::{RichText, Ui};
+use serde_json::Value;
+
+use rewind_engine::FieldChange;
+
+use crate::theme;
+
+/// Changes by JSON pointer, for highlighting.
+pub fn changes_by_path(changes: &[FieldChange]) -> HashMap<&str, &FieldChange> {
+    changes.iter().map(|c| (c.path(), c)).collect()
+}
+
+/// Shows `value` as a tree; fields in `changes` are highlighted with their previous value.
+pub fn json_tree<S: BuildHasher>(ui: &mut Ui, id: &str, value: &Value, changes: &HashMap<&str, &FieldChange, S>) {
+    node(ui, id, None, "", value, changes, 0);
+}
+
+fn node<S: BuildHasher>(
+    ui: &mut Ui,
+    id: &str,
+    key: Option<&str>,
+    path: &str,
+    value: &Value,
+    changes: &HashMap<&str, &FieldChange, S>,
+    depth: usize,
+) {
+    let changed_inside = changes.keys().any(|p| p.starts_with(path) && p.len() > path.len());
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let label = format!("{}{{{}}}", key.map(|k| format!("{k}: ")).unwrap_or_default(), map.len());
+            let text = if changed_inside {
+                RichText::new(label).color(theme::CHANGED)
+            } else {
+                RichText::new(label)
+            };
+            let header = egui::CollapsingHeader::new(text)
+                .id_salt((id, path))
+                .default_open(depth < 2 || changed_inside);
+            header.show(ui, |ui| {
+                for (k, v) in map {
+                    let child = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    node(ui, id, Some(k), &child, v, changes, depth + 1);
+                }
+            });
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let label = format!("{}[{}]", key.map(|k| format!("{k}: ")).unwrap_or_default(), items.len());
+            let text = if changed_inside {
+                RichText::new(label).color(theme::CHANGED)
+            } else {
+                RichText::new(label)
+            };
+            egui::CollapsingHeader::new(text)
+                .id_salt((id, path))
+                .default_open(depth < 1 || changed_inside)
+                .show(ui, |ui| {
+                    for (i, v) in items.iter().enumerate() {
+                        node(
+                            ui,
+                            id,
+                            Some(&i.to_string()),
+                            &format!("{path}/{i}"),
+                            v,
+                            changes,
+                            depth + 1,
+                        );
+                    }
+                });
+        }
+        leaf => {
+            let text = format!("{}{}", key.map(|k| format!("{k}: ")).unwrap_or_default(), short(leaf));
+            match changes.get(path) {
+                Some(FieldChange::Changed { old, .. }) => {
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new(text).monospace().color(theme::CHANGED).strong());
+                        ui.label(RichText::new(format!("was {}", short(old))).monospace().weak());
+                    });
+                }
+                Some(FieldChange::Added { .. }) => {
+                    ui.label(
+                        RichText::new(format!("{text}  (new)"))
+                            .monospace()
+                            .color(theme::CHANGED)
+                            .strong(),
+                    );
+                }
+                _ => {
+                    ui.label(RichText::new(text).monospace());
+                }
+            }
+        }
+    }
+    // Fields removed by the change have no node of their own in the new value.
+    if path.is_empty() || value.is_object() {
+        for change in changes.values() {
+            if let FieldChange::Removed { path: removed, old } = change
+                && parent(removed) == path
+            {
+                ui.label(
+                    RichText::new(format!("{}: {} (removed)", last_key(removed), short(old)))
+                        .monospace()
+                        .color(theme::REMOVED),
+                );
+            }
+        }
+    }
+}
+
+fn parent(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+fn last_key(path: &str) -> &str {
+    path.rfind('/').map_or(path, |i| &path[i + 1..])
+}
+
+/// A value on one line, shortened.
+pub fn short(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(119).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// Cents as money: `-1416.43`.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", (cents / 100).abs(), (cents % 100).abs())
+}
