@@ -47,6 +47,8 @@ pub enum AppCommand {
     FindCorrelated(String),
     /// Jump to the event with this id (a causation link).
     FindEvent(String),
+    /// Apply the event list's filter (or clear it when it is empty).
+    ApplyFilter,
     SetTheme(Option<bool>),
     SetTab(Tab),
 }
@@ -122,6 +124,7 @@ pub struct View {
     pub position_text: String,
     pub position_error: Option<String>,
     pub related: Option<(String, Vec<Ordinal>)>,
+    pub filter: EventFilter,
     next_job_id: u64,
     pending_search: Option<(u64, SearchPurpose)>,
     pub status: Option<String>,
@@ -131,6 +134,19 @@ pub struct View {
 enum SearchPurpose {
     Correlated(String),
     Event(String),
+    Filter,
+}
+
+/// The event list's filter: by type (from the index) and by payload text or condition.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub event_type: Option<u16>,
+    /// Text anywhere in the payload, or a condition such as `amount_cents > 100000`.
+    pub text: String,
+    /// The matching events, once the search is done; `None` shows every event.
+    pub matches: Option<Vec<Ordinal>>,
+    pub searching: bool,
+    pub error: Option<String>,
 }
 
 impl View {
@@ -150,6 +166,7 @@ impl View {
             position_text: String::new(),
             position_error: None,
             related: None,
+            filter: EventFilter::default(),
             next_job_id: 0,
             pending_search: None,
             status: None,
@@ -344,6 +361,13 @@ impl App {
                         }
                         match (purpose, result) {
                             (SearchPurpose::Correlated(id), Ok(found)) => view.related = Some((id, found)),
+                            (SearchPurpose::Filter, result) => {
+                                view.filter.searching = false;
+                                match result {
+                                    Ok(found) => view.filter.matches = Some(found),
+                                    Err(message) => view.filter.error = Some(message),
+                                }
+                            }
                             (SearchPurpose::Event(id), Ok(found)) => match found.first() {
                                 Some(&ordinal) => {
                                     handle_view_command(session, view, AppCommand::SeekAndSelect(ordinal));
@@ -439,6 +463,40 @@ fn handle_view_command(session: &Session, view: &mut View, command: AppCommand) 
             });
         }
         AppCommand::SetTab(tab) => view.tab = tab,
+        AppCommand::ApplyFilter => {
+            view.filter.error = None;
+            let text = view.filter.text.trim().to_owned();
+            if text.is_empty() && view.filter.event_type.is_none() {
+                view.filter.matches = None;
+                view.filter.searching = false;
+                return;
+            }
+            let mut query = Query {
+                event_types: view.filter.event_type.into_iter().collect(),
+                ..Query::default()
+            };
+            if !text.is_empty() {
+                let looks_like_condition = ["<", ">", "=", " contains "].iter().any(|op| text.contains(op));
+                if looks_like_condition {
+                    match rewind_engine::Condition::parse(&text) {
+                        Ok(condition) => query.condition = Some(condition),
+                        Err(error) => {
+                            view.filter.error = Some(error.to_string());
+                            return;
+                        }
+                    }
+                } else {
+                    query.text = Some(text);
+                }
+            }
+            view.next_job_id += 1;
+            view.pending_search = Some((view.next_job_id, SearchPurpose::Filter));
+            view.filter.searching = true;
+            session.send(Job::Search {
+                id: view.next_job_id,
+                query,
+            });
+        }
         _ => {}
     }
 }

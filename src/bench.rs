@@ -13,6 +13,7 @@ use rewind_engine::{Engine, EngineBuilder, EngineConfig, Replay};
 use rewind_store::EventSource;
 
 use crate::fetch::StoreFetch;
+use crate::session::SeekRequest;
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -89,11 +90,19 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     for _ in 0..seeks.min(events) {
         let cursor = rng.random_range(0..events);
         let stream = engine.index().headers()[cursor].stream;
+        // Exactly what the app asks for when the playhead lands here.
+        let request = SeekRequest {
+            cursor: Some(cursor),
+            stream: Some(stream),
+            pinned: None,
+            window: (cursor, (cursor + 30).min(events)),
+        };
         let t = Instant::now();
-        let aggregate = engine.aggregate_at(stream, Some(cursor), &fetch)?;
-        let projections = engine.projections_at(Some(cursor), &fetch)?;
+        let result = crate::session::seek(&engine, &fetch, &request);
         global.push(t.elapsed());
-        std::hint::black_box((aggregate, projections));
+        if let Some(error) = result.error {
+            anyhow::bail!("seek to {cursor} failed: {error}");
+        }
     }
 
     let streams = engine.index().streams().len();

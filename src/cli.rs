@@ -349,16 +349,35 @@ fn sample(args: &SampleArgs) -> Result<Outcome> {
         clean: args.clean,
     };
     let started = Instant::now();
-    let mut store = SqliteStore::create(&sqlite_path)?;
+    let store = SqliteStore::create_for_bulk_load(&sqlite_path)?;
     let file =
         std::fs::File::create(&ndjson_path).with_context(|| format!("cannot create {}", ndjson_path.display()))?;
     let mut ndjson = NdjsonWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), &ndjson_path);
-    let summary = generate(&config, |batch| -> rewind_store::Result<()> {
-        store.insert_recorded(&batch)?;
-        ndjson.write_all(&batch)
-    })?;
+    // Two cores: this thread generates and writes NDJSON while another inserts into SQLite.
+    let (batches, received) = std::sync::mpsc::sync_channel::<Arc<Vec<RecordedEvent>>>(4);
+    let writer = std::thread::Builder::new()
+        .name("rewind-sample-sqlite".into())
+        .spawn(move || {
+            let mut store = store;
+            for batch in received {
+                store.insert_recorded(&batch)?;
+            }
+            store.finish_bulk_load()
+        })?;
+    let generated = generate(&config, |batch| -> anyhow::Result<()> {
+        ndjson.write_all(&batch)?;
+        batches
+            .send(Arc::new(batch))
+            .map_err(|_| anyhow::anyhow!("the SQLite writer stopped"))
+    });
+    drop(batches);
+    let written = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the SQLite writer panicked"))?;
+    // The writer's own error says why it stopped; report it before the generator's.
+    written?;
+    let summary = generated?;
     ndjson.finish()?;
-    store.finish_as_single_file()?;
     let elapsed = started.elapsed();
     eprintln!(
         "rewind: wrote {} events ({} accounts, {} orders, {} rejected payments, {} legacy v1 events) to {} and {} in {:.2} s ({:.0} events/s)",

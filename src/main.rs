@@ -4,6 +4,11 @@ use clap::Parser;
 
 use rewind::cli::{Cli, Outcome, run};
 
+// Replay and generation allocate many small JSON values, often freed on another thread than
+// the one that made them; mimalloc handles both far better than glibc's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -14,7 +14,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use rewind_core::{Domain, RecordedEvent};
-use rewind_engine::{AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, StreamIdx, diff};
+use rewind_engine::{
+    AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, RowChange, StreamIdx,
+};
 use rewind_store::{EventSource, NdjsonStore, open_store};
 
 use crate::fetch::StoreFetch;
@@ -69,9 +71,7 @@ pub struct SeekResult {
     /// another stream).
     pub aggregate_changes: Vec<FieldChange>,
     pub pinned_aggregate: Option<AggregateAt>,
-    pub projections: Vec<(&'static str, Value)>,
-    /// Per projection, what the event at the cursor changed.
-    pub projection_changes: Vec<Vec<FieldChange>>,
+    pub projections: Vec<ProjectionView>,
     pub event: Option<RecordedEvent>,
     /// The event after upcasting, when its schema was old.
     pub upcast: Option<RecordedEvent>,
@@ -80,6 +80,20 @@ pub struct SeekResult {
     pub took_ms: f64,
     pub error: Option<String>,
 }
+
+/// The part of a projection the UI shows: its size, what the cursor's event changed, and a
+/// window of rows (around the first changed row).
+#[derive(Clone, Debug, Default)]
+pub struct ProjectionView {
+    pub name: &'static str,
+    pub row_count: usize,
+    pub changes: Vec<RowChange>,
+    pub window_start: usize,
+    pub rows: Vec<(String, Value)>,
+}
+
+/// Rows of each projection sent to the UI.
+pub const PROJECTION_WINDOW: usize = 100;
 
 /// Work the UI asks of the worker besides seeking.
 #[derive(Clone, Debug)]
@@ -306,7 +320,9 @@ fn serve(
     }
 }
 
-fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> SeekResult {
+/// What the UI shows at a cursor: the selected aggregate and what the event changed, every
+/// projection's changed rows and a window of rows, the event and the rows of the event list.
+pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> SeekResult {
     let started = Instant::now();
     let mut result = SeekResult {
         cursor: request.cursor,
@@ -328,14 +344,25 @@ fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> SeekR
                 result.pinned_aggregate = engine.aggregate_at(stream, Some(pinned), fetch)?;
             }
         }
-        let before = engine.projections_at(cursor.and_then(|c| c.checked_sub(1)), fetch)?;
-        let after = engine.projections_at(cursor, fetch)?;
-        result.projection_changes = before
-            .iter()
-            .zip(&after)
-            .map(|((_, old), (_, new))| if cursor.is_some() { diff(old, new) } else { Vec::new() })
+        result.projections = engine
+            .projections_around(cursor, fetch)?
+            .into_iter()
+            .map(|projection| {
+                let first_changed = projection
+                    .changes
+                    .first()
+                    .and_then(|c| projection.state.row(&c.key))
+                    .map(|r| r.0);
+                let window_start = first_changed.map_or(0, |i| i.saturating_sub(10));
+                ProjectionView {
+                    name: projection.name,
+                    row_count: projection.state.row_count(),
+                    rows: projection.state.rows(window_start, PROJECTION_WINDOW),
+                    window_start,
+                    changes: projection.changes,
+                }
+            })
             .collect();
-        result.projections = after;
         if let Some(c) = cursor {
             let position = engine.index().headers()[c].position;
             let event = fetch

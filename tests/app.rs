@@ -222,3 +222,39 @@ fn opening_a_corrupt_file_shows_the_error_and_the_app_keeps_running() {
         .click();
     step_until(&mut harness, "the sample to open", |app| app.session().is_some());
 }
+
+#[test]
+fn filtering_the_event_list_by_payload_finds_the_duplicate_payout() {
+    let mut harness = loaded_sample();
+    harness.get_by_label("Find").focus();
+    harness.step();
+    harness.get_by_label("Find").type_text("legacy-payout");
+    harness.step();
+    harness.get_by_label("Filter").click();
+    step_until(&mut harness, "the filter", |app| {
+        app.view().is_some_and(|v| v.filter.matches.is_some())
+    });
+    let matches = harness.state().view().unwrap().filter.matches.clone().unwrap();
+    assert_eq!(matches.len(), 2, "the payout and its duplicate");
+    assert!(harness.query_by_label("2 matching event(s)").is_some());
+
+    // A condition on a payload field works the same way.
+    harness.get_by_label("Clear filter").click();
+    harness.step();
+    harness.get_by_label("Find").focus();
+    harness.step();
+    harness.get_by_label("Find").type_text("amount_cents > 280000");
+    harness.step();
+    harness.get_by_label("Filter").click();
+    step_until(&mut harness, "the condition filter", |app| {
+        app.view()
+            .is_some_and(|v| v.filter.matches.is_some() && !v.filter.searching)
+    });
+    let found = harness.state().view().unwrap().filter.matches.clone().unwrap();
+    let session = harness.state().session().unwrap();
+    let positions: Vec<u64> = found
+        .iter()
+        .map(|&o| session.engine.index().headers()[o].position)
+        .collect();
+    assert!(positions.contains(&1758) && positions.contains(&1759), "{positions:?}");
+}

@@ -29,9 +29,11 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                     ui.label(RichText::new(super::timeline::describe(session, header)).strong());
                 }
             });
+            filter_bar(ui, session, view, commands);
             let headers = index.headers();
             let cursor = view.timeline.cursor();
-            let rows = index.len();
+            let matches = view.filter.matches.as_deref();
+            let rows = matches.map_or(index.len(), <[Ordinal]>::len);
             let payloads = view
                 .result
                 .as_ref()
@@ -51,7 +53,8 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             if view.scroll_to_cursor
                 && let Some(c) = cursor
             {
-                table = table.scroll_to_row(c, Some(egui::Align::Center));
+                let row = matches.map_or(c, |m| m.partition_point(|&o| o < c).min(m.len().saturating_sub(1)));
+                table = table.scroll_to_row(row, Some(egui::Align::Center));
                 view.scroll_to_cursor = false;
             }
             let mut shown: Option<(Ordinal, Ordinal)> = None;
@@ -65,7 +68,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 })
                 .body(|body| {
                     body.rows(theme::ROW_HEIGHT, rows, |mut row| {
-                        let ordinal = row.index();
+                        let ordinal = matches.map_or(row.index(), |m| m[row.index()]);
                         shown =
                             Some(shown.map_or((ordinal, ordinal + 1), |(a, b)| (a.min(ordinal), b.max(ordinal + 1))));
                         let header = headers[ordinal];
@@ -113,4 +116,52 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 view.visible_rows = (from, to.min(from + MAX_WINDOW));
             }
         });
+}
+
+fn filter_bar(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+    let index = session.engine.index();
+    ui.horizontal(|ui| {
+        let selected = view
+            .filter
+            .event_type
+            .map_or("All event types", |t| index.event_type_name(t))
+            .to_owned();
+        let before = view.filter.event_type;
+        egui::ComboBox::from_id_salt("event_type_filter")
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut view.filter.event_type, None, "All event types");
+                for (i, name) in index.event_types().iter().enumerate() {
+                    ui.selectable_value(&mut view.filter.event_type, Some(i as u16), name);
+                }
+            });
+        let label = ui.label("Find");
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut view.filter.text)
+                    .hint_text("text, or amount_cents > 100000")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Text anywhere in the payload or metadata, or a condition on a payload field; Enter to filter",
+            );
+        let entered = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Filter").clicked() || entered || before != view.filter.event_type {
+            commands.push(AppCommand::ApplyFilter);
+        }
+        if view.filter.matches.is_some() && ui.button("Clear filter").clicked() {
+            view.filter.text.clear();
+            view.filter.event_type = None;
+            commands.push(AppCommand::ApplyFilter);
+        }
+        if view.filter.searching {
+            ui.spinner();
+        } else if let Some(matches) = &view.filter.matches {
+            ui.label(RichText::new(format!("{} matching event(s)", matches.len())).weak());
+        }
+        if let Some(error) = &view.filter.error {
+            ui.label(RichText::new(error).color(theme::VIOLATION));
+        }
+    });
 }

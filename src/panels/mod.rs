@@ -281,70 +281,78 @@ fn projections(ui: &mut Ui, view: &View) {
         .id_salt("projections_scroll")
         .auto_shrink(false)
         .show(ui, |ui| {
-            for (i, (name, state)) in result.projections.iter().enumerate() {
-                let changes = result.projection_changes.get(i).map(Vec::as_slice).unwrap_or_default();
-                let changed_rows: Vec<&str> = changes.iter().filter_map(|c| c.path().split('/').nth(1)).collect();
-                let title = if changed_rows.is_empty() {
-                    RichText::new(*name).strong()
+            for projection in &result.projections {
+                let title = if projection.changes.is_empty() {
+                    RichText::new(format!("{} · {} rows", projection.name, projection.row_count)).strong()
                 } else {
-                    RichText::new(format!("{name} · {} row(s) changed by this event", changed_rows.len()))
-                        .strong()
-                        .color(theme::CHANGED)
+                    RichText::new(format!(
+                        "{} · {} rows · {} changed by this event",
+                        projection.name,
+                        projection.row_count,
+                        projection.changes.len()
+                    ))
+                    .strong()
+                    .color(theme::CHANGED)
                 };
                 egui::CollapsingHeader::new(title)
-                    .id_salt(name)
+                    .id_salt(projection.name)
                     .default_open(true)
                     .show(ui, |ui| {
-                        projection_table(ui, name, state, &changed_rows);
+                        for change in &projection.changes {
+                            let old = change.before.clone().unwrap_or(Value::Null);
+                            let new = change.after.clone().unwrap_or(Value::Null);
+                            ui.label(RichText::new(format!("{}:", change.key)).color(theme::CHANGED));
+                            let changes = rewind_engine::diff(&old, &new);
+                            if change.before.is_none() {
+                                ui.label(RichText::new(format!("  new row {}", short(&new))).monospace());
+                            } else {
+                                change_table(ui, &changes);
+                            }
+                        }
+                        projection_table(ui, projection);
                     });
             }
         });
 }
 
-/// A projection as a table: an object of rows keyed by id, or an array of rows.
-fn projection_table(ui: &mut Ui, name: &str, state: &Value, changed: &[&str]) {
-    let rows: Vec<(String, &Value)> = match state {
-        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
-        Value::Array(items) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
-        other => {
-            ui.monospace(short(other));
-            return;
-        }
-    };
-    if rows.is_empty() {
+/// A window of a projection's rows as a table, changed rows highlighted.
+fn projection_table(ui: &mut Ui, projection: &crate::session::ProjectionView) {
+    if projection.rows.is_empty() {
         ui.label(RichText::new("empty").weak());
         return;
     }
-    let keyed = state.is_object();
-    let columns: Vec<String> = rows[0]
+    let changed: Vec<&str> = projection.changes.iter().map(|c| c.key.as_str()).collect();
+    let columns: Vec<String> = projection.rows[0]
         .1
         .as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
-    let first_changed = rows.iter().position(|(k, _)| changed.contains(&k.as_str()));
+    let end = projection.window_start + projection.rows.len();
+    ui.label(
+        RichText::new(format!(
+            "rows {}–{} of {}",
+            projection.window_start + 1,
+            end,
+            projection.row_count
+        ))
+        .weak(),
+    );
     let dark = ui.visuals().dark_mode;
     let mut table = TableBuilder::new(ui)
-        .id_salt(("projection", name))
+        .id_salt(("projection", projection.name))
         .striped(true)
         .max_scroll_height(260.0)
-        .vscroll(true);
-    if let Some(row) = first_changed {
-        table = table.scroll_to_row(row, Some(egui::Align::Center));
-    }
-    if keyed {
-        table = table.column(Column::auto().at_least(90.0));
-    }
+        .vscroll(true)
+        .column(Column::auto().at_least(90.0));
     for _ in &columns {
         table = table.column(Column::auto().at_least(60.0).clip(true));
     }
     table = table.column(Column::remainder());
     table
         .header(theme::ROW_HEIGHT, |mut header| {
-            if keyed {
-                header.col(|ui| {
-                    ui.strong("id");
-                });
-            }
+            header.col(|ui| {
+                ui.strong("key");
+            });
             for column in &columns {
                 header.col(|ui| {
                     ui.strong(column);
@@ -353,20 +361,18 @@ fn projection_table(ui: &mut Ui, name: &str, state: &Value, changed: &[&str]) {
             header.col(|_| {});
         })
         .body(|body| {
-            body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
-                let (key, value) = &rows[row.index()];
+            body.rows(theme::ROW_HEIGHT, projection.rows.len(), |mut row| {
+                let (key, value) = &projection.rows[row.index()];
                 let is_changed = changed.contains(&key.as_str());
                 let paint = |ui: &mut Ui| {
                     if is_changed {
                         ui.painter().rect_filled(ui.max_rect(), 0.0, theme::highlight(dark));
                     }
                 };
-                if keyed {
-                    row.col(|ui| {
-                        paint(ui);
-                        ui.label(key);
-                    });
-                }
+                row.col(|ui| {
+                    paint(ui);
+                    ui.label(key);
+                });
                 for column in &columns {
                     row.col(|ui| {
                         paint(ui);

@@ -92,7 +92,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 ui.label(RichText::new(format!("{}", index.streams().len())).weak());
             });
             ui.horizontal(|ui| {
-                let label = ui.label("Filter");
+                let label = ui.label("Filter streams");
                 ui.add(
                     egui::TextEdit::singleline(&mut view.streams.filter)
                         .hint_text("stream id")

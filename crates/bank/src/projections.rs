@@ -1,6 +1,8 @@
 //! The bank's read models. Maps are persistent (`imbl`), so a copy kept by the debugger shares
 //! structure with the live one instead of duplicating it.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use imbl::OrdMap;
 use serde::Serialize;
@@ -14,7 +16,7 @@ use crate::order::OrderEvent;
 /// Balance and status per account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountBalances {
-    accounts: OrdMap<String, AccountBalance>,
+    accounts: OrdMap<String, Arc<AccountBalance>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -36,12 +38,12 @@ impl Projection for AccountBalances {
         if let AccountEvent::AccountOpened(opened) = &typed {
             self.accounts.insert(
                 event.stream_id.clone(),
-                AccountBalance {
+                Arc::new(AccountBalance {
                     holder: opened.holder.clone(),
                     currency: opened.currency.clone(),
                     balance_cents: 0,
                     status: AccountStatus::Open,
-                },
+                }),
             );
             return Ok(());
         }
@@ -49,6 +51,7 @@ impl Projection for AccountBalances {
             // An event for an account that never opened: the aggregate reports it.
             return Ok(());
         };
+        let row = Arc::make_mut(row);
         match typed {
             AccountEvent::MoneyDeposited(e) => row.balance_cents += e.amount_cents,
             AccountEvent::MoneyWithdrawn(e) => row.balance_cents -= e.amount_cents,
@@ -64,22 +67,52 @@ impl Projection for AccountBalances {
         Value::Object(
             self.accounts
                 .iter()
-                .map(|(id, row)| (id.clone(), serde_json::to_value(row).unwrap_or(Value::Null)))
+                .map(|(id, row)| (id.clone(), to_json(row.as_ref())))
                 .collect(),
         )
+    }
+
+    fn row_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        self.accounts
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|(id, row)| (id.clone(), to_json(row.as_ref())))
+            .collect()
+    }
+
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        let row = self.accounts.get(key)?;
+        Some((self.accounts.range(..key.to_owned()).count(), to_json(row.as_ref())))
+    }
+
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        if event.stream_type == "BankAccount" {
+            vec![event.stream_id.clone()]
+        } else {
+            Vec::new()
+        }
     }
 }
 
 impl AccountBalances {
     pub fn balance(&self, account_id: &str) -> Option<&AccountBalance> {
-        self.accounts.get(account_id)
+        self.accounts.get(account_id).map(AsRef::as_ref)
     }
+}
+
+fn to_json<T: Serialize>(row: &T) -> Value {
+    serde_json::to_value(row).unwrap_or(Value::Null)
 }
 
 /// One row per order: who, how much, where it is in its life cycle, and when it got there.
 #[derive(Clone, Debug, Default)]
 pub struct OrderSummaries {
-    orders: OrdMap<String, OrderSummary>,
+    orders: OrdMap<String, Arc<OrderSummary>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -106,7 +139,7 @@ impl Projection for OrderSummaries {
         if let OrderEvent::OrderCreated(created) = &typed {
             self.orders.insert(
                 event.stream_id.clone(),
-                OrderSummary {
+                Arc::new(OrderSummary {
                     order_id: event.stream_id.clone(),
                     customer_id: created.customer_id.clone(),
                     total_cents: created.total_cents,
@@ -115,13 +148,14 @@ impl Projection for OrderSummaries {
                     confirmed_at: None,
                     shipped_at: None,
                     cancelled_at: None,
-                },
+                }),
             );
             return Ok(());
         }
         let Some(row) = self.orders.get_mut(&event.stream_id) else {
             return Ok(());
         };
+        let row = Arc::make_mut(row);
         match typed {
             OrderEvent::OrderConfirmed => {
                 row.status = OrderStatus::Confirmed;
@@ -141,12 +175,33 @@ impl Projection for OrderSummaries {
     }
 
     fn state(&self) -> Value {
-        Value::Array(
-            self.orders
-                .values()
-                .map(|row| serde_json::to_value(row).unwrap_or(Value::Null))
-                .collect(),
-        )
+        Value::Array(self.orders.values().map(|row| to_json(row.as_ref())).collect())
+    }
+
+    fn row_count(&self) -> usize {
+        self.orders.len()
+    }
+
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        self.orders
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|(id, row)| (id.clone(), to_json(row.as_ref())))
+            .collect()
+    }
+
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        let row = self.orders.get(key)?;
+        Some((self.orders.range(..key.to_owned()).count(), to_json(row.as_ref())))
+    }
+
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        if event.stream_type == "Order" {
+            vec![event.stream_id.clone()]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -190,19 +245,44 @@ impl Projection for DailyTotals {
     }
 
     fn state(&self) -> Value {
-        Value::Array(
-            self.days
-                .iter()
-                .map(|(day, total)| {
-                    json!({
-                        "day": day.to_string(),
-                        "deposits_cents": total.deposits_cents,
-                        "deposit_count": total.deposit_count,
-                        "withdrawals_cents": total.withdrawals_cents,
-                        "withdrawal_count": total.withdrawal_count,
-                    })
-                })
-                .collect(),
-        )
+        Value::Array(self.days.iter().map(|(day, total)| day_json(*day, total)).collect())
     }
+
+    fn row_count(&self) -> usize {
+        self.days.len()
+    }
+
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        self.days
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|(day, total)| (day.to_string(), day_json(*day, total)))
+            .collect()
+    }
+
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        let day: chrono::NaiveDate = key.parse().ok()?;
+        let total = self.days.get(&day)?;
+        Some((self.days.range(..day).count(), day_json(day, total)))
+    }
+
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        let money = matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn");
+        if event.stream_type == "BankAccount" && money {
+            vec![event.recorded_at.date_naive().to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+fn day_json(day: chrono::NaiveDate, total: &DailyTotal) -> Value {
+    json!({
+        "day": day.to_string(),
+        "deposits_cents": total.deposits_cents,
+        "deposit_count": total.deposit_count,
+        "withdrawals_cents": total.withdrawals_cents,
+        "withdrawal_count": total.withdrawal_count,
+    })
 }

@@ -282,10 +282,10 @@ impl Generator {
             holder,
             currency: currency.into(),
         };
-        if self.bank.handle_account(&id, &open, None, None).is_ok() {
+        if self.bank.execute_account(&id, &open, None, None).is_ok() {
             let amount_cents = self.rng.random_range(50..2_000) * 100 + self.rng.random_range(0..100);
             let reference = self.reference("initial");
-            let _ = self.bank.handle_account(
+            let _ = self.bank.execute_account(
                 &id,
                 &AccountCommand::DepositMoney {
                     amount_cents,
@@ -304,7 +304,7 @@ impl Generator {
         let amount_cents = self.rng.random_range(10..800) * 100 + self.rng.random_range(0..100);
         let reference = self.reference("dep");
         // Refused on frozen or closed accounts; a real teller would see the error.
-        let _ = self.bank.handle_account(
+        let _ = self.bank.execute_account(
             &account_id(n),
             &AccountCommand::DepositMoney {
                 amount_cents,
@@ -330,10 +330,10 @@ impl Generator {
             amount_cents,
             reference,
         };
-        let _ = self.bank.handle_account(&id, &command, None, None);
+        let _ = self.bank.execute_account(&id, &command, None, None);
         if self.rng.random_bool(0.05) {
             // A client retried after a timeout: the reference makes the retry a no-op.
-            let _ = self.bank.handle_account(&id, &command, None, None);
+            let _ = self.bank.execute_account(&id, &command, None, None);
         }
     }
 
@@ -378,7 +378,7 @@ impl Generator {
         {
             let _ = self
                 .bank
-                .handle_order(&order_id, &crate::order::OrderCommand::ShipOrder, None, None);
+                .execute_order(&order_id, &crate::order::OrderCommand::ShipOrder, None, None);
         }
     }
 
@@ -392,7 +392,7 @@ impl Generator {
             "customer request"
         };
         let freeze = AccountCommand::FreezeAccount { reason: reason.into() };
-        if self.bank.handle_account(&account_id(n), &freeze, None, None).is_ok() {
+        if self.bank.execute_account(&account_id(n), &freeze, None, None).is_ok() {
             self.frozen.push(n);
         }
     }
@@ -405,7 +405,7 @@ impl Generator {
         let n = self.frozen.remove(0);
         let _ = self
             .bank
-            .handle_account(&account_id(n), &AccountCommand::UnfreezeAccount, None, None);
+            .execute_account(&account_id(n), &AccountCommand::UnfreezeAccount, None, None);
     }
 
     fn close(&mut self) {
@@ -429,13 +429,13 @@ impl Generator {
                 amount_cents: balance,
                 reference,
             };
-            if self.bank.handle_account(&id, &payout, None, None).is_err() {
+            if self.bank.execute_account(&id, &payout, None, None).is_err() {
                 return;
             }
         }
         if self
             .bank
-            .handle_account(&id, &AccountCommand::CloseAccount, None, None)
+            .execute_account(&id, &AccountCommand::CloseAccount, None, None)
             .is_ok()
         {
             self.closed += 1;

@@ -5,12 +5,13 @@
 //! Commands that carry a reference are idempotent: the same deposit or withdrawal reference on
 //! the same account is recorded once.
 
-use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -65,10 +66,10 @@ impl BankService {
     /// A service whose event ids come from `seed` and whose clock starts at `now`.
     pub fn new(seed: u64, now: DateTime<Utc>) -> Self {
         Self {
-            accounts: HashMap::new(),
-            orders: HashMap::new(),
-            processed_references: HashSet::new(),
-            order_correlation: HashMap::new(),
+            accounts: HashMap::default(),
+            orders: HashMap::default(),
+            processed_references: HashSet::default(),
+            order_correlation: HashMap::default(),
             next_position: 1,
             now,
             last_recorded_at: None,
@@ -113,7 +114,7 @@ impl BankService {
         self.next_position - 1
     }
 
-    /// Runs `command` against an account and records the events it decides.
+    /// Runs `command` against an account and records the events it decides; returns them.
     pub fn handle_account(
         &mut self,
         account_id: &str,
@@ -121,6 +122,20 @@ impl BankService {
         correlation_id: Option<&str>,
         causation_id: Option<&str>,
     ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let range = self.execute_account(account_id, command, correlation_id, causation_id)?;
+        Ok(self.recorded[range].to_vec())
+    }
+
+    /// Like [`Self::handle_account`], but returns where the new events sit among the pending
+    /// ones instead of copies (the sample generator records millions).
+    pub fn execute_account(
+        &mut self,
+        account_id: &str,
+        command: &AccountCommand,
+        correlation_id: Option<&str>,
+        causation_id: Option<&str>,
+    ) -> Result<Range<usize>, ServiceError> {
+        let start = self.recorded.len();
         let reference = match command {
             AccountCommand::DepositMoney { reference, .. } | AccountCommand::WithdrawMoney { reference, .. }
                 if !reference.is_empty() =>
@@ -133,7 +148,7 @@ impl BankService {
             .as_ref()
             .is_some_and(|key| self.processed_references.contains(key))
         {
-            return Ok(Vec::new());
+            return Ok(start..start);
         }
         let stream = self.accounts.entry(account_id.to_owned()).or_default();
         let events = stream.state.decide(command).map_err(|error| ServiceError::Account {
@@ -144,13 +159,13 @@ impl BankService {
             self.processed_references.insert(key);
         }
         let meta = metadata(correlation_id, causation_id);
-        Ok(events
-            .iter()
-            .map(|event| self.record_account_event(account_id, event, meta.clone()))
-            .collect())
+        for event in &events {
+            self.record_account_event(account_id, event, meta.clone());
+        }
+        Ok(start..self.recorded.len())
     }
 
-    /// Runs `command` against an order and records the events it decides.
+    /// Runs `command` against an order and records the events it decides; returns them.
     pub fn handle_order(
         &mut self,
         order_id: &str,
@@ -158,6 +173,19 @@ impl BankService {
         correlation_id: Option<&str>,
         causation_id: Option<&str>,
     ) -> Result<Vec<RecordedEvent>, ServiceError> {
+        let range = self.execute_order(order_id, command, correlation_id, causation_id)?;
+        Ok(self.recorded[range].to_vec())
+    }
+
+    /// Like [`Self::handle_order`], but returns where the new events sit among the pending ones.
+    pub fn execute_order(
+        &mut self,
+        order_id: &str,
+        command: &OrderCommand,
+        correlation_id: Option<&str>,
+        causation_id: Option<&str>,
+    ) -> Result<Range<usize>, ServiceError> {
+        let start = self.recorded.len();
         let stream = self.orders.entry(order_id.to_owned()).or_default();
         let events = stream.state.decide(command).map_err(|error| ServiceError::Order {
             stream_id: order_id.to_owned(),
@@ -173,17 +201,15 @@ impl BankService {
             None => self.order_correlation.get(order_id).map(String::as_str),
         };
         let meta = metadata(correlation_id, causation_id);
-        Ok(events
-            .into_iter()
-            .map(|event| {
-                let stream = self.orders.entry(order_id.to_owned()).or_default();
-                // Decided events always apply to the state they were decided on.
-                let _ = stream.state.apply(&event);
-                stream.version += 1;
-                let version = stream.version;
-                self.record(order_id, Order::STREAM_TYPE, version, &event, meta.clone())
-            })
-            .collect())
+        for event in events {
+            let stream = self.orders.entry(order_id.to_owned()).or_default();
+            // Decided events always apply to the state they were decided on.
+            let _ = stream.state.apply(&event);
+            stream.version += 1;
+            let version = stream.version;
+            self.record(order_id, Order::STREAM_TYPE, version, &event, meta.clone());
+        }
+        Ok(start..self.recorded.len())
     }
 
     /// Creates an order and runs the payment saga to its end.
@@ -200,8 +226,8 @@ impl BankService {
             account_id: account_id.to_owned(),
             items,
         };
-        let created = self.handle_order(order_id, &command, Some(&correlation_id), None)?;
-        let Some(order_created) = created.into_iter().next() else {
+        let created = self.execute_order(order_id, &command, Some(&correlation_id), None)?;
+        let Some(order_created) = self.recorded.get(created.start).cloned() else {
             return Err(ServiceError::Order {
                 stream_id: order_id.to_owned(),
                 error: OrderError::NotCreated,
@@ -220,7 +246,7 @@ impl BankService {
         };
         match self.run_account(&pay) {
             Ok(withdrawn) => {
-                let Some(money_withdrawn) = withdrawn.first() else {
+                let Some(money_withdrawn) = self.recorded.get(withdrawn.start).filter(|_| !withdrawn.is_empty()) else {
                     // Already paid under this reference: the saga step was a retry.
                     return Ok(OrderOutcome::Confirmed);
                 };
@@ -236,8 +262,8 @@ impl BankService {
                 let record = PaymentSaga::on_payment_refused(&current, &pay.stream_id, amount_cents, &reason);
                 // A closed account records nothing; the order is then cancelled because of itself.
                 let cause = match self.run_account(&record) {
-                    Ok(rejected) => rejected.into_iter().next().unwrap_or_else(|| current.clone()),
-                    Err(_) => current.clone(),
+                    Ok(rejected) if !rejected.is_empty() => self.recorded[rejected.start].clone(),
+                    _ => current.clone(),
                 };
                 let cancel = PaymentSaga::on_rejection_recorded(order_id, &cause);
                 self.run_order(&cancel)?;
@@ -250,11 +276,12 @@ impl BankService {
     /// Appends an account event without asking the aggregate: what a legacy writer that
     /// bypassed the domain's checks did. The event is still folded into the state.
     pub fn append_unchecked(&mut self, account_id: &str, event: &AccountEvent) -> RecordedEvent {
-        self.record_account_event(account_id, event, metadata(None, None))
+        let index = self.record_account_event(account_id, event, metadata(None, None));
+        self.recorded[index].clone()
     }
 
-    fn run_account(&mut self, step: &SagaCommand<AccountCommand>) -> Result<Vec<RecordedEvent>, ServiceError> {
-        self.handle_account(
+    fn run_account(&mut self, step: &SagaCommand<AccountCommand>) -> Result<Range<usize>, ServiceError> {
+        self.execute_account(
             &step.stream_id,
             &step.command,
             step.correlation_id.as_deref(),
@@ -262,8 +289,8 @@ impl BankService {
         )
     }
 
-    fn run_order(&mut self, step: &SagaCommand<OrderCommand>) -> Result<Vec<RecordedEvent>, ServiceError> {
-        self.handle_order(
+    fn run_order(&mut self, step: &SagaCommand<OrderCommand>) -> Result<Range<usize>, ServiceError> {
+        self.execute_order(
             &step.stream_id,
             &step.command,
             step.correlation_id.as_deref(),
@@ -271,12 +298,7 @@ impl BankService {
         )
     }
 
-    fn record_account_event(
-        &mut self,
-        account_id: &str,
-        event: &AccountEvent,
-        meta: serde_json::Value,
-    ) -> RecordedEvent {
+    fn record_account_event(&mut self, account_id: &str, event: &AccountEvent, meta: serde_json::Value) -> usize {
         let stream = self.accounts.entry(account_id.to_owned()).or_default();
         // Facts are folded even when they break a rule; `apply` refuses only what cannot be
         // folded, which decided events never are.
@@ -293,7 +315,7 @@ impl BankService {
         stream_version: u64,
         event: &E,
         meta: serde_json::Value,
-    ) -> RecordedEvent {
+    ) -> usize {
         let recorded_at = match self.last_recorded_at {
             Some(last) if last >= self.now => last + Duration::milliseconds(1),
             _ => self.now,
@@ -322,8 +344,8 @@ impl BankService {
             metadata: meta,
         };
         self.next_position += 1;
-        self.recorded.push(recorded.clone());
-        recorded
+        self.recorded.push(recorded);
+        self.recorded.len() - 1
     }
 
     fn new_uuid(&mut self) -> Uuid {

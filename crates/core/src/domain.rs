@@ -66,6 +66,46 @@ pub trait Projection: Default + Clone + Send + Sync + 'static {
 
     /// The read model as JSON, in a deterministic order.
     fn state(&self) -> Value;
+
+    /// The number of rows. The defaults below work from [`Self::state`]; a projection with
+    /// many rows overrides them so a debugger can show a few rows without building them all.
+    fn row_count(&self) -> usize {
+        rows_of(&self.state()).len()
+    }
+
+    /// Rows `start..start + count` as `(key, row)`, in display order.
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        rows_of(&self.state()).into_iter().skip(start).take(count).collect()
+    }
+
+    /// The row with this key, and its index in display order.
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        rows_of(&self.state())
+            .into_iter()
+            .enumerate()
+            .find(|(_, (k, _))| k == key)
+            .map(|(i, (_, v))| (i, v))
+    }
+
+    /// The keys of the rows `event` changes (so a debugger can show them before and after).
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        let _ = event;
+        Vec::new()
+    }
+}
+
+/// A projection's JSON state as keyed rows: an object's entries, an array's items by index,
+/// or a single row for anything else.
+pub fn rows_of(state: &Value) -> Vec<(String, Value)> {
+    match state {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v.clone()))
+            .collect(),
+        other => vec![(String::new(), other.clone())],
+    }
 }
 
 /// Moves one event type's payload exactly one `schema_version` forward.
@@ -133,6 +173,10 @@ pub trait ProjectionState: Send + Sync {
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError>;
     fn to_json(&self) -> Value;
     fn clone_box(&self) -> Box<dyn ProjectionState>;
+    fn row_count(&self) -> usize;
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)>;
+    fn row(&self, key: &str) -> Option<(usize, Value)>;
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String>;
 }
 
 impl Clone for Box<dyn ProjectionState> {
@@ -153,6 +197,18 @@ impl<P: Projection> ProjectionState for P {
     }
     fn clone_box(&self) -> Box<dyn ProjectionState> {
         Box::new(self.clone())
+    }
+    fn row_count(&self) -> usize {
+        Projection::row_count(self)
+    }
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        Projection::rows(self, start, count)
+    }
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        Projection::row(self, key)
+    }
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        Projection::keys_for(self, event)
     }
 }
 

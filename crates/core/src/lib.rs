@@ -17,7 +17,7 @@ pub mod issue;
 
 pub use domain::{
     Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ReplayError, StreamStep,
-    TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation,
+    TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, rows_of,
 };
 pub use event::{GlobalPosition, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};

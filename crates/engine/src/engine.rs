@@ -55,6 +55,22 @@ pub struct AggregateAt {
     pub generic: bool,
 }
 
+/// A projection at a cursor (see [`Engine::projections_around`]).
+pub struct ProjectionAt {
+    pub name: &'static str,
+    pub state: Box<dyn ProjectionState>,
+    /// The rows the cursor's event changed.
+    pub changes: Vec<RowChange>,
+}
+
+/// One projection row before and after an event (`None`: the row did not exist).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RowChange {
+    pub key: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
 /// The event that last changed a field (see [`Engine::blame`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Blame {
@@ -80,7 +96,7 @@ impl EngineConfig {
     /// Intervals for a store of `event_count` events: short replays for small stores, bounded
     /// checkpoint memory for big ones.
     pub fn for_size(event_count: u64) -> Self {
-        let projection_interval = (event_count / 512).clamp(256, 8192) as usize;
+        let projection_interval = (event_count / 256).clamp(256, 8192) as usize;
         Self {
             projection_interval,
             stream_interval: 64,
@@ -283,36 +299,76 @@ impl Engine {
         }))
     }
 
-    /// Every projection's state after the events up to and including `cursor`.
+    /// Every projection's state after the events up to and including `cursor`, as JSON.
     pub fn projections_at(
         &self,
         cursor: Option<Ordinal>,
         fetch: &dyn EventFetch,
     ) -> Result<Vec<(&'static str, Value)>, SeekError> {
+        Ok(self
+            .projections_around(cursor, fetch)?
+            .into_iter()
+            .map(|p| (p.name, p.state.to_json()))
+            .collect())
+    }
+
+    /// Every projection after the events up to and including `cursor`, with the rows the
+    /// cursor's event changed (before and after it). The states are handles: ask them for the
+    /// rows you show instead of turning a million-row read model into JSON.
+    pub fn projections_around(
+        &self,
+        cursor: Option<Ordinal>,
+        fetch: &dyn EventFetch,
+    ) -> Result<Vec<ProjectionAt>, SeekError> {
         let applied = cursor.map_or(0, |c| (c + 1).min(self.index.len()));
+        // Start from a checkpoint before the cursor's event, so its changes can be watched.
+        let before_last = applied.saturating_sub(1);
         let at = self
             .projection_checkpoints
-            .partition_point(|(count, _)| *count <= applied)
+            .partition_point(|(count, _)| *count <= before_last)
             - 1;
         let (count, base) = &self.projection_checkpoints[at];
         let mut projections = base.clone();
+        let mut changes = vec![Vec::new(); projections.len()];
         if *count < applied {
             let headers = self.index.headers();
-            let from = headers[*count].position;
-            let to = headers[applied - 1].position;
-            let events = fetch.events_between(from, to)?;
+            let events = fetch.events_between(headers[*count].position, headers[applied - 1].position)?;
             let expected: Vec<u64> = headers[*count..applied].iter().map(|h| h.position).collect();
             check_positions(&events, &expected)?;
-            for event in &events {
-                if let Ok(upcast) = self.domain.upcast(event) {
-                    let event = upcast.as_ref().unwrap_or(event);
-                    for projection in &mut projections {
+            if let Some((last, earlier)) = events.split_last() {
+                for event in earlier {
+                    if let Ok(upcast) = self.domain.upcast(event) {
+                        let event = upcast.as_ref().unwrap_or(event);
+                        for projection in &mut projections {
+                            let _ = projection.apply(event);
+                        }
+                    }
+                }
+                if let Ok(upcast) = self.domain.upcast(last) {
+                    let event = upcast.as_ref().unwrap_or(last);
+                    for (projection, changes) in projections.iter_mut().zip(&mut changes) {
+                        let keys = projection.keys_for(event);
+                        let before: Vec<Option<Value>> = keys.iter().map(|k| projection.row(k).map(|r| r.1)).collect();
                         let _ = projection.apply(event);
+                        for (key, before) in keys.into_iter().zip(before) {
+                            let after = projection.row(&key).map(|r| r.1);
+                            if before != after {
+                                changes.push(RowChange { key, before, after });
+                            }
+                        }
                     }
                 }
             }
         }
-        Ok(projections.iter().map(|p| (p.name(), p.to_json())).collect())
+        Ok(projections
+            .into_iter()
+            .zip(changes)
+            .map(|(state, changes)| ProjectionAt {
+                name: state.name(),
+                state,
+                changes,
+            })
+            .collect())
     }
 
     /// The change the event at `cursor` made to its own stream's aggregate, field by field.

@@ -4,9 +4,8 @@
 //! Everything the timeline draws (density, markers, seeks by position, version or time) is
 //! answered from headers alone.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap as HashMap;
 
 use rewind_core::RecordedEvent;
 

@@ -19,7 +19,9 @@ pub mod search;
 pub mod timeline;
 
 pub use diff::{FieldChange, diff};
-pub use engine::{AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, SeekError};
+pub use engine::{
+    AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, ProjectionAt, RowChange, SeekError,
+};
 pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
 pub use replay::{Replay, StreamReplay, issue_kind};
 pub use search::{Condition, ConditionError, Op, Query};

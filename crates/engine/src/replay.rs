@@ -4,10 +4,10 @@
 //! over a whole store, the engine's builder runs it while indexing, and state reached through
 //! checkpoints must equal what it computes.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -53,8 +53,8 @@ impl Replay {
             projections: domain.projections(),
             domain,
             streams: Vec::new(),
-            lookup: HashMap::new(),
-            seen_event_ids: HashSet::with_capacity(events),
+            lookup: HashMap::default(),
+            seen_event_ids: HashSet::with_capacity_and_hasher(events, rustc_hash::FxBuildHasher),
             last_recorded_at: None,
             issues: Vec::new(),
             events: 0,

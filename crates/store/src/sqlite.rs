@@ -12,19 +12,18 @@ use rewind_core::RecordedEvent;
 use crate::error::{Result, StoreError};
 use crate::source::{EventSource, StreamInfo};
 
-const SCHEMA: &str = "
+const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
     global_position INTEGER PRIMARY KEY,
     stream_id       TEXT    NOT NULL,
     stream_type     TEXT    NOT NULL,
     stream_version  INTEGER NOT NULL,
-    event_id        TEXT    NOT NULL UNIQUE,
+    event_id        TEXT    NOT NULL,
     event_type      TEXT    NOT NULL,
     schema_version  INTEGER NOT NULL,
     recorded_at     TEXT    NOT NULL,
     data            TEXT    NOT NULL,
-    metadata        TEXT    NOT NULL,
-    UNIQUE (stream_id, stream_version)
+    metadata        TEXT    NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS snapshots (
     stream_id      TEXT    NOT NULL,
@@ -32,6 +31,13 @@ CREATE TABLE IF NOT EXISTS snapshots (
     state          TEXT    NOT NULL,
     PRIMARY KEY (stream_id, stream_version)
 ) STRICT;
+";
+
+/// `UNIQUE (stream_id, stream_version)` and `UNIQUE (event_id)`, as named indexes so a bulk
+/// load can build them once at the end (a sort) instead of a random insert per event.
+const INDEXES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events (stream_id, stream_version);
+CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);
 ";
 
 const COLUMNS: &str = "global_position, stream_id, stream_type, stream_version, event_id, event_type, \
@@ -88,8 +94,40 @@ impl SqliteStore {
             .connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
             .map_err(|e| store.sqlite(e))?;
-        store.connection.execute_batch(SCHEMA).map_err(|e| store.sqlite(e))?;
+        store.connection.execute_batch(TABLES).map_err(|e| store.sqlite(e))?;
+        store.connection.execute_batch(INDEXES).map_err(|e| store.sqlite(e))?;
         Ok(store)
+    }
+
+    /// Creates a new store for one writer loading many events with [`Self::insert_recorded`]:
+    /// no write-ahead log, no fsync per commit, a large page cache, and the unique indexes
+    /// built once by [`Self::finish_bulk_load`]. Only for files rebuilt from scratch if the
+    /// load fails (the sample generator, imports).
+    pub fn create_for_bulk_load(path: &Path) -> Result<Self> {
+        let connection = Connection::open(path).map_err(|e| open_error(path, &e))?;
+        let store = Self {
+            connection,
+            path: path.to_owned(),
+            read_only: false,
+        };
+        store
+            .connection
+            .execute_batch(
+                "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -524288; \
+                 PRAGMA temp_store = MEMORY;",
+            )
+            .map_err(|e| store.sqlite(e))?;
+        store.connection.execute_batch(TABLES).map_err(|e| store.sqlite(e))?;
+        Ok(store)
+    }
+
+    /// Builds the unique indexes (failing if the loaded events repeat an event id or a stream
+    /// version) and leaves the file in rollback-journal mode, self-contained.
+    pub fn finish_bulk_load(self) -> Result<()> {
+        self.connection.execute_batch(INDEXES).map_err(|e| self.sqlite(e))?;
+        self.connection
+            .execute_batch("PRAGMA journal_mode = DELETE;")
+            .map_err(|e| self.sqlite(e))
     }
 
     /// Opens an existing store for debugging: read-only, so the file is never modified.
