@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use rewind_core::Domain;
-use rewind_engine::{Engine, EngineBuilder, EngineConfig, Replay};
+use rewind_engine::Replay;
 use rewind_store::EventSource;
 
 use crate::fetch::StoreFetch;
@@ -62,25 +62,12 @@ impl Latency {
     }
 }
 
-/// Builds the engine over `source`, reading it in batches; `progress` gets events done.
-pub fn build_engine(
-    source: &dyn EventSource,
-    domain: Arc<dyn Domain>,
-    progress: &mut dyn FnMut(usize) -> rewind_store::Result<()>,
-) -> rewind_store::Result<Engine> {
-    let total = source.event_count()?;
-    let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
-    source.read_all(8192, &mut |batch| {
-        builder.push(&batch);
-        progress(builder.event_count())
-    })?;
-    Ok(builder.finish())
-}
-
 pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     let domain: Arc<dyn Domain> = Arc::new(crate::domains());
     let started = Instant::now();
-    let engine = build_engine(source, Arc::clone(&domain), &mut |_| Ok(()))?;
+    let progress = crate::session::Progress::default();
+    let engine = crate::session::build_engine(source, Arc::clone(&domain), &progress, &|| {})?
+        .ok_or_else(|| anyhow::anyhow!("indexing stopped"))?;
     let index_build = started.elapsed();
     let events = engine.index().len();
     let fetch = StoreFetch(source);
@@ -133,13 +120,16 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     }
 
     let started = Instant::now();
-    let mut replay = Replay::with_capacity(domain, events);
-    source.read_all(8192, &mut |batch| {
-        for event in &batch {
-            replay.apply(event);
+    let replay = crate::session::fold_all(source, &mut || true, |batches| {
+        let mut replay = Replay::with_capacity(domain, events);
+        for batch in batches {
+            for event in &batch {
+                replay.apply(event);
+            }
         }
-        Ok(())
-    })?;
+        replay
+    })?
+    .ok_or_else(|| anyhow::anyhow!("replay stopped"))?;
     let full_replay = started.elapsed();
     let (projection_checkpoints, stream_checkpoints) = engine.checkpoint_counts();
 

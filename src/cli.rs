@@ -287,14 +287,18 @@ fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome>
 
 fn verify(path: &Path) -> Result<Outcome> {
     let source = open(path)?;
-    let mut replay = Replay::with_capacity(Arc::new(domains()), source.event_count()? as usize);
+    let expected = source.event_count()? as usize;
     let started = Instant::now();
-    source.read_all(8192, &mut |batch| {
-        for event in &batch {
-            replay.apply(event);
+    let replay = crate::session::fold_all(source.as_ref(), &mut || true, |batches| {
+        let mut replay = Replay::with_capacity(Arc::new(domains()), expected);
+        for batch in batches {
+            for event in &batch {
+                replay.apply(event);
+            }
         }
-        Ok(())
-    })?;
+        replay
+    })?
+    .ok_or_else(|| anyhow::anyhow!("replay stopped"))?;
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     for issue in replay.issues() {

@@ -235,33 +235,77 @@ fn open_source(input: &StoreInput) -> Result<Box<dyn EventSource>, String> {
     }
 }
 
+/// Reads every event of `source` on this thread and hands the batches, in global order, to
+/// `fold` on a second thread: reading and parsing overlap with folding (two cores).
+/// Stops early when `keep_going` says so after a batch.
+pub fn fold_all<T: Send>(
+    source: &dyn EventSource,
+    keep_going: &mut dyn FnMut() -> bool,
+    fold: impl FnOnce(&mut dyn Iterator<Item = Vec<RecordedEvent>>) -> T + Send,
+) -> rewind_store::Result<Option<T>> {
+    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
+    std::thread::scope(|scope| {
+        let folder = scope.spawn(move || fold(&mut received.into_iter()));
+        let mut stopped = false;
+        let read = source.read_all(8192, &mut |batch| {
+            if batches.send(batch).is_err() || !keep_going() {
+                stopped = true;
+                return Err(rewind_store::StoreError::Open {
+                    path: PathBuf::from(source.location()),
+                    reason: "stopped".into(),
+                });
+            }
+            Ok(())
+        });
+        drop(batches);
+        let folded = folder.join();
+        match (read, folded) {
+            (Ok(()), Ok(value)) => Ok(Some(value)),
+            (Err(_), _) if stopped => Ok(None),
+            (Err(error), _) => Err(error),
+            (Ok(()), Err(_)) => Err(rewind_store::StoreError::Open {
+                path: PathBuf::from(source.location()),
+                reason: "replay stopped unexpectedly".into(),
+            }),
+        }
+    })
+}
+
+/// Builds the engine over `source` with progress; `None` if cancelled through `progress`.
+pub fn build_engine(
+    source: &dyn EventSource,
+    domain: Arc<dyn Domain>,
+    progress: &Progress,
+    repaint: &dyn Fn(),
+) -> rewind_store::Result<Option<Engine>> {
+    let total = source.event_count()?;
+    progress.total.store(total, Ordering::Relaxed);
+    fold_all(
+        source,
+        &mut || {
+            repaint();
+            !progress.cancel.load(Ordering::Relaxed)
+        },
+        |batches| {
+            let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
+            for batch in batches {
+                builder.push(&batch);
+                progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
+            }
+            builder.finish()
+        },
+    )
+}
+
 fn build(
     source: &dyn EventSource,
     domain: Arc<dyn Domain>,
     progress: &Progress,
     repaint: &dyn Fn(),
 ) -> Result<Engine, String> {
-    let total = source.event_count().map_err(|e| e.to_string())?;
-    progress.total.store(total, Ordering::Relaxed);
-    let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
-    let cancelled = "cancelled";
-    let result = source.read_all(8192, &mut |batch| {
-        if progress.cancel.load(Ordering::Relaxed) {
-            return Err(rewind_store::StoreError::Open {
-                path: PathBuf::from(source.location()),
-                reason: cancelled.into(),
-            });
-        }
-        builder.push(&batch);
-        progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
-        repaint();
-        Ok(())
-    });
-    match result {
-        Ok(()) => Ok(builder.finish()),
-        Err(_) if progress.cancel.load(Ordering::Relaxed) => {
-            Err(format!("opening {} was cancelled", source.location()))
-        }
+    match build_engine(source, domain, progress, repaint) {
+        Ok(Some(engine)) => Ok(engine),
+        Ok(None) => Err(format!("opening {} was cancelled", source.location())),
         Err(e) => Err(e.to_string()),
     }
 }

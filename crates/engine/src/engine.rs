@@ -96,7 +96,7 @@ impl EngineConfig {
     /// Intervals for a store of `event_count` events: short replays for small stores, bounded
     /// checkpoint memory for big ones.
     pub fn for_size(event_count: u64) -> Self {
-        let projection_interval = (event_count / 256).clamp(256, 8192) as usize;
+        let projection_interval = (event_count / 256).clamp(256, 65_536) as usize;
         Self {
             projection_interval,
             stream_interval: 64,
@@ -149,14 +149,8 @@ impl EngineBuilder {
             return;
         };
         if stream as usize == self.stream_checkpoints.len() {
-            let initial = self
-                .replay
-                .domain()
-                .new_aggregate(&event.stream_type)
-                .unwrap_or_else(|| Box::new(GenericState::default()));
-            self.stream_checkpoints.push(StreamCheckpoints {
-                states: vec![(0, Arc::from(initial))],
-            });
+            // No checkpoint for a fresh stream: its initial state is made on demand.
+            self.stream_checkpoints.push(StreamCheckpoints { states: Vec::new() });
         }
         if (replay.events as usize).is_multiple_of(self.config.stream_interval) {
             let state: Arc<dyn AggregateState> = Arc::from(replay.state.clone_box());
@@ -184,13 +178,9 @@ impl EngineBuilder {
 
     pub fn finish(mut self) -> Engine {
         self.index.shrink();
-        let final_states = self
-            .replay
-            .streams()
-            .iter()
-            .map(|s| Arc::from(s.state.clone_box()))
-            .collect();
         let domain = self.replay.domain_arc();
+        let (streams, issues) = self.replay.into_parts();
+        let final_states = streams.into_iter().map(|s| Arc::from(s.state)).collect();
         Engine {
             domain,
             config: self.config,
@@ -198,7 +188,7 @@ impl EngineBuilder {
             stream_checkpoints: self.stream_checkpoints,
             final_states,
             projection_checkpoints: self.projection_checkpoints,
-            issues: self.replay.into_issues(),
+            issues,
         }
     }
 }
@@ -268,11 +258,11 @@ impl Engine {
         let state: Box<dyn AggregateState> = if applied == entry.ordinals.len() {
             self.final_states[stream as usize].clone_box()
         } else {
-            let checkpoints = &self.stream_checkpoints[stream as usize].states;
-            let at = checkpoints.partition_point(|(count, _)| *count as usize <= applied) - 1;
-            let (count, base) = &checkpoints[at];
-            let mut state = base.clone_box();
-            let positions: Vec<u64> = entry.ordinals[*count as usize..applied]
+            let at = self.stream_checkpoints[stream as usize]
+                .states
+                .partition_point(|(count, _)| *count as usize <= applied);
+            let (count, mut state) = self.stream_checkpoint(stream, at);
+            let positions: Vec<u64> = entry.ordinals[count..applied]
                 .iter()
                 .map(|&o| self.index.headers()[o as usize].position)
                 .collect();
@@ -408,15 +398,13 @@ impl Engine {
             return Ok(None);
         };
         let applied = self.index.stream_index_at(stream, cursor).map_or(0, |i| i + 1);
-        let checkpoints = &self.stream_checkpoints[stream as usize].states;
         let mut end = applied;
-        let mut at = checkpoints
-            .partition_point(|(count, _)| (*count as usize) < applied.max(1))
-            .saturating_sub(1);
+        // The last checkpoint strictly before `applied` (virtual index 0 is the initial state).
+        let mut at = self.stream_checkpoints[stream as usize]
+            .states
+            .partition_point(|(count, _)| (*count as usize) < applied);
         loop {
-            let (start, base) = &checkpoints[at];
-            let start = *start as usize;
-            let mut state = base.clone_box();
+            let (start, mut state) = self.stream_checkpoint(stream, at);
             let positions: Vec<u64> = entry.ordinals[start..end]
                 .iter()
                 .map(|&o| self.index.headers()[o as usize].position)
@@ -457,6 +445,26 @@ impl Engine {
         }
     }
 
+    /// Checkpoint `at` of a stream: 0 is the initial state, `i` the `i`-th state kept.
+    /// Returns how many of the stream's events it includes, and a copy to fold into.
+    fn stream_checkpoint(&self, stream: StreamIdx, at: usize) -> (usize, Box<dyn AggregateState>) {
+        match at
+            .checked_sub(1)
+            .and_then(|i| self.stream_checkpoints[stream as usize].states.get(i))
+        {
+            Some((count, state)) => (*count as usize, state.clone_box()),
+            None => {
+                let stream_type = self.index.stream(stream).map_or("", |e| e.stream_type.as_str());
+                (
+                    0,
+                    self.domain
+                        .new_aggregate(stream_type)
+                        .unwrap_or_else(|| Box::new(GenericState::default())),
+                )
+            }
+        }
+    }
+
     /// Folds one event into an aggregate exactly as a full replay does: upcast, then apply;
     /// an event that fails either leaves the state as it was.
     fn fold_aggregate(&self, state: &mut dyn AggregateState, event: &RecordedEvent) {
@@ -474,7 +482,7 @@ impl Engine {
     pub fn checkpoint_counts(&self) -> (usize, usize) {
         (
             self.projection_checkpoints.len(),
-            self.stream_checkpoints.iter().map(|s| s.states.len()).sum(),
+            self.stream_checkpoints.iter().map(|s| s.states.len()).sum::<usize>(),
         )
     }
 }

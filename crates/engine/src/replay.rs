@@ -199,6 +199,11 @@ impl Replay {
         self.issues
     }
 
+    /// The streams' final states and the issues, without copying them.
+    pub fn into_parts(self) -> (Vec<StreamReplay>, Vec<ReplayIssue>) {
+        (self.streams, self.issues)
+    }
+
     pub fn stream(&self, stream_id: &str) -> Option<&StreamReplay> {
         self.lookup.get(stream_id).map(|&i| &self.streams[i as usize])
     }
