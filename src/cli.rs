@@ -72,6 +72,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import a store (an NDJSON export, or another store) into a new native SQLite store.
+    Import {
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Generate the sample bank history: DIR/bank.sqlite and DIR/bank.ndjson.
     Sample(SampleArgs),
     /// Measure index build, seeks (global and per stream), peak memory and full replay.
@@ -145,6 +151,7 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Projection { store, name, position } => projection(&store, &name, position),
         Command::Verify { store } => verify(&store),
         Command::Export { store, out } => export(&store, &out),
+        Command::Import { store, out } => import(&store, &out),
         Command::Sample(args) => sample(&args),
         Command::Bench { store, seeks, json } => {
             let source = open(&store)?;
@@ -329,6 +336,26 @@ fn export(path: &Path, out: &Path) -> Result<Outcome> {
     let source = open(path)?;
     let count = export_ndjson(source.as_ref(), out)?;
     eprintln!("rewind: wrote {count} events to {}", out.display());
+    Ok(Outcome::Success)
+}
+
+fn import(path: &Path, out: &Path) -> Result<Outcome> {
+    if out.exists() {
+        bail!("{} already exists; importing never overwrites a store", out.display());
+    }
+    let source = open(path)?;
+    let mut store = SqliteStore::create_for_bulk_load(out)?;
+    let mut count = 0;
+    let written = source.read_all(8192, &mut |batch| {
+        count += batch.len();
+        store.insert_recorded(&batch)
+    });
+    if let Err(error) = written.and_then(|()| store.finish_bulk_load()) {
+        // A half-written store is worse than none.
+        let _ = std::fs::remove_file(out);
+        return Err(error).with_context(|| format!("cannot import {} into {}", path.display(), out.display()));
+    }
+    eprintln!("rewind: imported {count} events into {}", out.display());
     Ok(Outcome::Success)
 }
 

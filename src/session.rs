@@ -258,8 +258,8 @@ pub fn fold_all<T: Send>(
             Ok(())
         });
         drop(batches);
-        let folded = folder.join();
-        match (read, folded) {
+        let fold_result = folder.join();
+        match (read, fold_result) {
             (Ok(()), Ok(value)) => Ok(Some(value)),
             (Err(_), _) if stopped => Ok(None),
             (Err(error), _) => Err(error),

@@ -255,3 +255,26 @@ fn an_unknown_stream_or_projection_is_an_error_not_an_empty_answer() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("account_balances"));
 }
+
+#[test]
+fn import_of_the_ndjson_export_gives_a_store_with_the_same_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("imported.sqlite");
+    let output = rewind(&[
+        "import",
+        sample_ndjson().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let imported = stdout(&rewind(&["events", out.to_str().unwrap()]));
+    let original = stdout(&rewind(&["events", sample_sqlite().to_str().unwrap()]));
+    assert_eq!(imported, original);
+    let again = rewind(&[
+        "import",
+        sample_ndjson().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2), "never overwrites");
+}

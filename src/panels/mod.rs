@@ -98,6 +98,21 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
         ui.label("No event at the cursor.");
         return;
     };
+    for issue in session
+        .engine
+        .issues_between(event.global_position, event.global_position)
+    {
+        let colour = if issue.kind.is_invariant_violation() {
+            theme::VIOLATION
+        } else {
+            theme::ISSUE
+        };
+        ui.label(
+            RichText::new(format!("⚠ {}: {}", issue.kind.label(), issue.message))
+                .color(colour)
+                .strong(),
+        );
+    }
     egui::Grid::new("event_fields")
         .num_columns(2)
         .spacing([12.0, 4.0])
@@ -210,6 +225,25 @@ fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
         "after {} of its events · version {} · position {}",
         aggregate.events_applied, aggregate.stream_version, aggregate.position
     ));
+    if let Some(position) = result
+        .event
+        .as_ref()
+        .map(|e| e.global_position)
+        .filter(|&p| p == aggregate.position)
+    {
+        for issue in session
+            .engine
+            .issues_between(position, position)
+            .iter()
+            .filter(|i| i.kind.is_invariant_violation())
+        {
+            ui.label(
+                RichText::new(format!("⚠ this event broke an invariant: {}", issue.message))
+                    .color(theme::VIOLATION)
+                    .strong(),
+            );
+        }
+    }
     ui.horizontal(|ui| {
         let can_diff = view.pinned.is_some();
         ui.add_enabled_ui(can_diff, |ui| {

@@ -173,10 +173,8 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         row.col(|ui| {
                             let last = entry.ordinals.last().map(|&o| headers[o as usize].recorded_at());
                             ui.add(
-                                egui::Label::new(
-                                    last.map_or(String::new(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
-                                )
-                                .selectable(false),
+                                egui::Label::new(last.map_or(String::new(), |t| t.format("%Y-%m-%d").to_string()))
+                                    .selectable(false),
                             );
                         });
                         if row.response().clicked() {

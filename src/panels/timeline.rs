@@ -114,7 +114,7 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
         let response = ui
             .add(edit)
             .labelled_by(label.id)
-            .on_hover_text("A global position (1759) or a time (2024-02-26T05:00:00Z); Enter to go");
+            .on_hover_text("A global position (1759), a stream version in stream mode (v21), or a time (2024-02-26T05:00:00Z); Enter to go");
         let go = ui.button("Go").clicked();
         if go || (response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
             match parse_position(&view.position_text) {
@@ -150,9 +150,12 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
     commands.extend(timeline_commands.into_iter().map(AppCommand::Timeline));
 }
 
-/// A position (`1759`) or an RFC 3339 time.
+/// A position (`1759`), a stream version (`v21`, in stream mode) or an RFC 3339 time.
 pub fn parse_position(text: &str) -> Result<TimelineCommand, String> {
     let text = text.trim();
+    if let Some(version) = text.strip_prefix('v').and_then(|v| v.parse::<u64>().ok()) {
+        return Ok(TimelineCommand::SeekToVersion(version));
+    }
     if let Ok(position) = text.parse::<u64>() {
         return Ok(TimelineCommand::SeekToPosition(position));
     }
@@ -164,7 +167,9 @@ pub fn parse_position(text: &str) -> Result<TimelineCommand, String> {
     {
         return Ok(TimelineCommand::SeekToTime(time.and_utc().timestamp_millis()));
     }
-    Err(format!("`{text}` is neither a position nor an RFC 3339 time"))
+    Err(format!(
+        "`{text}` is not a position (1759), a version (v21) or an RFC 3339 time"
+    ))
 }
 
 fn track(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {

@@ -448,21 +448,18 @@ impl Engine {
     /// Checkpoint `at` of a stream: 0 is the initial state, `i` the `i`-th state kept.
     /// Returns how many of the stream's events it includes, and a copy to fold into.
     fn stream_checkpoint(&self, stream: StreamIdx, at: usize) -> (usize, Box<dyn AggregateState>) {
-        match at
+        let kept = at
             .checked_sub(1)
-            .and_then(|i| self.stream_checkpoints[stream as usize].states.get(i))
-        {
-            Some((count, state)) => (*count as usize, state.clone_box()),
-            None => {
-                let stream_type = self.index.stream(stream).map_or("", |e| e.stream_type.as_str());
-                (
-                    0,
-                    self.domain
-                        .new_aggregate(stream_type)
-                        .unwrap_or_else(|| Box::new(GenericState::default())),
-                )
-            }
+            .and_then(|i| self.stream_checkpoints[stream as usize].states.get(i));
+        if let Some((count, state)) = kept {
+            return (*count as usize, state.clone_box());
         }
+        let stream_type = self.index.stream(stream).map_or("", |e| e.stream_type.as_str());
+        let initial = self
+            .domain
+            .new_aggregate(stream_type)
+            .unwrap_or_else(|| Box::new(GenericState::default()));
+        (0, initial)
     }
 
     /// Folds one event into an aggregate exactly as a full replay does: upcast, then apply;

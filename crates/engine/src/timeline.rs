@@ -20,6 +20,8 @@ pub enum TimelineCommand {
     SeekToPosition(u64),
     /// The last event recorded at or before this time (milliseconds since the Unix epoch).
     SeekToTime(i64),
+    /// In stream mode, the stream's event at this version (or the last one before it).
+    SeekToVersion(u64),
     StepForward,
     StepBack,
     /// Step this many events (negative: back), in the current mode.
@@ -97,6 +99,19 @@ impl Timeline {
             TimelineCommand::SeekToTime(ms) => {
                 let time = chrono::DateTime::from_timestamp_millis(ms).unwrap_or(chrono::DateTime::UNIX_EPOCH);
                 self.cursor = Some(index.ordinal_at_or_before_time(time).unwrap_or(0));
+            }
+            TimelineCommand::SeekToVersion(version) => {
+                if let CursorMode::Stream(s) = self.mode
+                    && let Some(entry) = index.stream(s)
+                {
+                    let headers = index.headers();
+                    let at = entry
+                        .ordinals
+                        .partition_point(|&o| u64::from(headers[o as usize].stream_version) <= version);
+                    if let Some(&o) = entry.ordinals.get(at.saturating_sub(1)) {
+                        self.cursor = Some(o as usize);
+                    }
+                }
             }
             TimelineCommand::StepForward => self.step(index, 1),
             TimelineCommand::StepBack => self.step(index, -1),
@@ -212,5 +227,81 @@ impl Timeline {
                 .and_then(|e| e.ordinals.last())
                 .is_none_or(|&o| o as usize <= cursor),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewind_core::RecordedEvent;
+
+    /// Events alternating between two streams, one second apart.
+    fn index(count: u64) -> TimelineIndex {
+        let mut index = TimelineIndex::default();
+        for i in 0..count {
+            let event = RecordedEvent {
+                global_position: i + 1,
+                stream_id: format!("s{}", i % 2),
+                stream_type: "T".into(),
+                stream_version: i / 2 + 1,
+                event_id: uuid::Uuid::from_u128(u128::from(i) + 1),
+                event_type: "E".into(),
+                schema_version: 1,
+                recorded_at: chrono::DateTime::from_timestamp(i as i64, 0).unwrap_or_default(),
+                data: serde_json::json!({}),
+                metadata: serde_json::json!({}),
+            };
+            index.push(&event);
+        }
+        index
+    }
+
+    #[test]
+    fn steps_clamp_at_both_ends_and_seeks_find_the_event_at_or_before() {
+        let index = index(10);
+        let mut timeline = Timeline::new(&index);
+        timeline.handle(&index, TimelineCommand::StepBack);
+        assert_eq!(timeline.cursor(), Some(0));
+        timeline.handle(&index, TimelineCommand::StepBy(100));
+        assert_eq!(timeline.cursor(), Some(9));
+        timeline.handle(&index, TimelineCommand::SeekToPosition(5));
+        assert_eq!(timeline.cursor(), Some(4));
+        timeline.handle(&index, TimelineCommand::SeekToTime(7_500));
+        assert_eq!(timeline.cursor(), Some(7));
+    }
+
+    #[test]
+    fn in_stream_mode_steps_and_version_seeks_stay_on_the_stream() {
+        let index = index(10);
+        let mut timeline = Timeline::new(&index);
+        timeline.handle(&index, TimelineCommand::SetMode(CursorMode::Stream(1)));
+        assert_eq!(timeline.cursor(), Some(1), "the cursor lands on the first event of s1");
+        timeline.handle(&index, TimelineCommand::StepForward);
+        assert_eq!(timeline.cursor(), Some(3), "the next event of s1, skipping s0's");
+        timeline.handle(&index, TimelineCommand::SeekToVersion(4));
+        assert_eq!(timeline.cursor(), Some(7));
+        timeline.handle(&index, TimelineCommand::JumpToEnd);
+        assert_eq!(timeline.cursor(), Some(9));
+    }
+
+    #[test]
+    fn playing_advances_with_time_and_stops_at_the_end() {
+        let index = index(10);
+        let mut timeline = Timeline::new(&index);
+        timeline.handle(&index, TimelineCommand::SetSpeed(2.0));
+        timeline.handle(&index, TimelineCommand::SetPlaying(true));
+        assert!(timeline.tick(&index, 0.25), "2x of 10 events/s for 0.25 s is 5 events");
+        assert_eq!(timeline.cursor(), Some(5));
+        timeline.tick(&index, 10.0);
+        assert_eq!(timeline.cursor(), Some(9));
+        assert!(!timeline.is_playing());
+
+        // As recorded: one recorded second per wall second at 1x.
+        timeline.handle(&index, TimelineCommand::JumpToStart);
+        timeline.handle(&index, TimelineCommand::SetSpeed(1.0));
+        timeline.handle(&index, TimelineCommand::SetAsRecorded(true));
+        timeline.handle(&index, TimelineCommand::SetPlaying(true));
+        timeline.tick(&index, 2.5);
+        assert_eq!(timeline.cursor(), Some(2));
     }
 }

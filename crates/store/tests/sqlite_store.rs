@@ -350,3 +350,20 @@ fn a_malformed_ndjson_line_is_reported_with_its_line_number() {
         "{error}"
     );
 }
+
+#[test]
+fn the_write_side_saves_and_loads_its_latest_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    assert_eq!(store.latest_snapshot("account-1").unwrap(), None);
+    store
+        .save_snapshot("account-1", 10, &json!({"balance_cents": 100}))
+        .unwrap();
+    store
+        .save_snapshot("account-1", 20, &json!({"balance_cents": 250}))
+        .unwrap();
+    assert_eq!(
+        store.latest_snapshot("account-1").unwrap(),
+        Some((20, json!({"balance_cents": 250})))
+    );
+}
