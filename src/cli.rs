@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use rewind_bank::sample::{SampleConfig, generate};
 use rewind_core::{Domain, RecordedEvent};
 use rewind_engine::Replay;
-use rewind_store::{EventSource, NdjsonWriter, SqliteStore, export_ndjson, format_time, open_store};
+use rewind_store::{EncodedEvent, EventSource, NdjsonWriter, SqliteStore, export_ndjson, format_time, open_store};
 
 use crate::domains;
 
@@ -385,20 +385,24 @@ fn sample(args: &SampleArgs) -> Result<Outcome> {
         std::fs::File::create(&ndjson_path).with_context(|| format!("cannot create {}", ndjson_path.display()))?;
     let mut ndjson = NdjsonWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), &ndjson_path);
     // Two cores: this thread generates and writes NDJSON while another inserts into SQLite.
-    let (batches, received) = std::sync::mpsc::sync_channel::<Arc<Vec<RecordedEvent>>>(4);
+    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<EncodedEvent>>(4);
     let writer = std::thread::Builder::new()
         .name("rewind-sample-sqlite".into())
         .spawn(move || {
             let mut store = store;
             for batch in received {
-                store.insert_recorded(&batch)?;
+                store.insert_encoded(&batch)?;
             }
-            store.finish_bulk_load()
+            let indexing = Instant::now();
+            store.finish_bulk_load()?;
+            Ok::<_, rewind_store::StoreError>(indexing.elapsed())
         })?;
     let generated = generate(&config, |batch| -> anyhow::Result<()> {
-        ndjson.write_all(&batch)?;
+        // Each payload is serialized once, for both files.
+        let encoded: Vec<EncodedEvent> = batch.into_iter().map(EncodedEvent::new).collect();
+        ndjson.write_encoded(&encoded)?;
         batches
-            .send(Arc::new(batch))
+            .send(encoded)
             .map_err(|_| anyhow::anyhow!("the SQLite writer stopped"))
     });
     drop(batches);
@@ -406,7 +410,8 @@ fn sample(args: &SampleArgs) -> Result<Outcome> {
         .join()
         .map_err(|_| anyhow::anyhow!("the SQLite writer panicked"))?;
     // The writer's own error says why it stopped; report it before the generator's.
-    written?;
+    let indexing = written?;
+    eprintln!("rewind: built the SQLite indexes in {:.2} s", indexing.as_secs_f64());
     let summary = generated?;
     ndjson.finish()?;
     let elapsed = started.elapsed();

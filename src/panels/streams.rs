@@ -82,7 +82,7 @@ impl StreamsState {
 pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
     egui::Panel::left("streams")
         .resizable(true)
-        .default_size(380.0)
+        .default_size(450.0)
         .min_size(240.0)
         .show(ui, |ui| {
             let index = session.engine.index();
@@ -129,16 +129,18 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 .id_salt("streams_table")
                 .striped(true)
                 .sense(egui::Sense::click())
-                .column(Column::initial(130.0).at_least(80.0).clip(true))
+                .column(Column::initial(110.0).at_least(80.0).clip(true))
                 .column(Column::initial(90.0).at_least(50.0).clip(true))
                 .column(Column::initial(56.0).at_least(40.0))
+                .column(Column::initial(84.0).at_least(60.0).clip(true))
                 .column(Column::remainder().at_least(80.0).clip(true))
                 .header(theme::ROW_HEIGHT, |mut header| {
                     for (label, sort) in [
                         ("Stream", SortBy::Stream),
                         ("Type", SortBy::Type),
                         ("Events", SortBy::Events),
-                        ("Last event", SortBy::Last),
+                        ("First", SortBy::FirstSeen),
+                        ("Last", SortBy::Last),
                     ] {
                         header.col(|ui| {
                             let arrow = match (view.streams.sort == sort, view.streams.descending) {
@@ -169,6 +171,12 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));
+                        });
+                        row.col(|ui| {
+                            let first = entry.ordinals.first().map(|&o| headers[o as usize].recorded_at());
+                            let text = first.map_or(String::new(), |t| t.format("%Y-%m-%d").to_string());
+                            ui.add(egui::Label::new(text).selectable(false))
+                                .on_hover_text(first.map_or(String::new(), |t| t.to_rfc3339()));
                         });
                         row.col(|ui| {
                             let last = entry.ordinals.last().map(|&o| headers[o as usize].recorded_at());

@@ -19,4 +19,4 @@ pub mod sqlite;
 pub use error::{Result, StoreError};
 pub use ndjson::{NdjsonStore, NdjsonWriter, export_ndjson, read_events};
 pub use source::{EventSource, StoreFormat, StreamInfo, detect_format, open_store};
-pub use sqlite::{AppendOutcome, ExpectedVersion, NewEvent, SqliteStore, format_time};
+pub use sqlite::{AppendOutcome, EncodedEvent, ExpectedVersion, NewEvent, SqliteStore, format_time};

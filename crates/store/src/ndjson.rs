@@ -8,6 +8,7 @@ use rewind_core::RecordedEvent;
 
 use crate::error::{Result, StoreError};
 use crate::source::{EventSource, StreamInfo};
+use crate::sqlite::EncodedEvent;
 
 /// An NDJSON export held in memory, indexed by stream.
 pub struct NdjsonStore {
@@ -127,12 +128,44 @@ impl<W: Write> NdjsonWriter<W> {
         Ok(())
     }
 
+    /// Writes events whose payloads are already serialized; the bytes are exactly what
+    /// [`Self::write_all`] writes for the same events.
+    pub fn write_encoded(&mut self, events: &[EncodedEvent]) -> Result<()> {
+        for encoded in events {
+            write_line(&mut self.writer, encoded).map_err(|e| StoreError::Write {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
     pub fn finish(mut self) -> Result<()> {
         self.writer.flush().map_err(|e| StoreError::Write {
             path: self.path.clone(),
             reason: e.to_string(),
         })
     }
+}
+
+/// One NDJSON line, fields in `RecordedEvent`'s order, payloads pasted in as they are.
+fn write_line<W: Write>(out: &mut W, encoded: &EncodedEvent) -> std::io::Result<()> {
+    let event = &encoded.event;
+    write!(out, "{{\"global_position\":{},\"stream_id\":", event.global_position)?;
+    serde_json::to_writer(&mut *out, &event.stream_id)?;
+    out.write_all(b",\"stream_type\":")?;
+    serde_json::to_writer(&mut *out, &event.stream_type)?;
+    write!(out, ",\"stream_version\":{},\"event_id\":", event.stream_version)?;
+    serde_json::to_writer(&mut *out, &event.event_id)?;
+    out.write_all(b",\"event_type\":")?;
+    serde_json::to_writer(&mut *out, &event.event_type)?;
+    write!(out, ",\"schema_version\":{},\"recorded_at\":", event.schema_version)?;
+    serde_json::to_writer(&mut *out, &event.recorded_at)?;
+    out.write_all(b",\"data\":")?;
+    out.write_all(encoded.data.as_bytes())?;
+    out.write_all(b",\"metadata\":")?;
+    out.write_all(encoded.metadata.as_bytes())?;
+    out.write_all(b"}\n")
 }
 
 impl EventSource for NdjsonStore {
@@ -188,5 +221,50 @@ impl EventSource for NdjsonStore {
     fn read_batch(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
         let start = self.events.partition_point(|e| e.global_position <= after_position);
         Ok(self.events[start..].iter().take(limit).cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn encoded_lines_are_byte_for_byte_what_serde_writes() {
+        let at = |ms| chrono::Utc.timestamp_millis_opt(ms).single().expect("valid time");
+        let events = [
+            (
+                at(1_704_096_000_000),
+                json!({"amount_cents": 1250, "reference": "a \"quoted\" ref"}),
+            ),
+            (
+                at(1_704_096_000_123),
+                json!({"holder": "Zoë / Ünïcode", "nested": {"x": [1, 2.5, null]}}),
+            ),
+            (at(1_704_096_000_100), json!(null)),
+        ];
+        for (i, (recorded_at, data)) in events.into_iter().enumerate() {
+            let event = RecordedEvent {
+                global_position: i as u64 + 1,
+                stream_id: "account-\u{1}odd".into(),
+                stream_type: "BankAccount".into(),
+                stream_version: 7,
+                event_id: uuid::Uuid::from_u128(0xfeed + i as u128),
+                event_type: "MoneyDeposited".into(),
+                schema_version: 2,
+                recorded_at,
+                data,
+                metadata: json!({"correlation_id": "c"}),
+            };
+            let mut expected = serde_json::to_vec(&event).expect("serializes");
+            expected.push(b'\n');
+            let mut line = Vec::new();
+            write_line(&mut line, &EncodedEvent::new(event)).expect("writes");
+            assert_eq!(
+                String::from_utf8(line).expect("utf-8"),
+                String::from_utf8(expected).expect("utf-8")
+            );
+        }
     }
 }

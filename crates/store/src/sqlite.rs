@@ -35,10 +35,9 @@ CREATE TABLE IF NOT EXISTS snapshots (
 
 /// `UNIQUE (stream_id, stream_version)` and `UNIQUE (event_id)`, as named indexes so a bulk
 /// load can build them once at the end (a sort) instead of a random insert per event.
-const INDEXES: &str = "
-CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events (stream_id, stream_version);
-CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);
-";
+const STREAM_INDEX: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events (stream_id, stream_version);";
+const EVENT_ID_INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);";
 
 const COLUMNS: &str = "global_position, stream_id, stream_type, stream_version, event_id, event_type, \
                        schema_version, recorded_at, data, metadata";
@@ -74,6 +73,26 @@ pub struct AppendOutcome {
     pub positions: Vec<u64>,
 }
 
+/// An event with its payload and metadata serialized once, for writers of several formats.
+#[derive(Clone, Debug)]
+pub struct EncodedEvent {
+    pub event: RecordedEvent,
+    /// `event.data` as JSON text.
+    pub data: String,
+    /// `event.metadata` as JSON text.
+    pub metadata: String,
+}
+
+impl EncodedEvent {
+    pub fn new(event: RecordedEvent) -> Self {
+        Self {
+            data: event.data.to_string(),
+            metadata: event.metadata.to_string(),
+            event,
+        }
+    }
+}
+
 /// A connection to a native Rewind SQLite store.
 pub struct SqliteStore {
     connection: Connection,
@@ -95,7 +114,14 @@ impl SqliteStore {
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
             .map_err(|e| store.sqlite(e))?;
         store.connection.execute_batch(TABLES).map_err(|e| store.sqlite(e))?;
-        store.connection.execute_batch(INDEXES).map_err(|e| store.sqlite(e))?;
+        store
+            .connection
+            .execute_batch(STREAM_INDEX)
+            .map_err(|e| store.sqlite(e))?;
+        store
+            .connection
+            .execute_batch(EVENT_ID_INDEX)
+            .map_err(|e| store.sqlite(e))?;
         Ok(store)
     }
 
@@ -113,8 +139,8 @@ impl SqliteStore {
         store
             .connection
             .execute_batch(
-                "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA cache_size = -524288; \
-                 PRAGMA temp_store = MEMORY;",
+                "PRAGMA page_size = 16384; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; \
+                 PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; PRAGMA threads = 2;",
             )
             .map_err(|e| store.sqlite(e))?;
         store.connection.execute_batch(TABLES).map_err(|e| store.sqlite(e))?;
@@ -124,7 +150,12 @@ impl SqliteStore {
     /// Builds the unique indexes (failing if the loaded events repeat an event id or a stream
     /// version) and leaves the file in rollback-journal mode, self-contained.
     pub fn finish_bulk_load(self) -> Result<()> {
-        self.connection.execute_batch(INDEXES).map_err(|e| self.sqlite(e))?;
+        self.connection
+            .execute_batch(STREAM_INDEX)
+            .map_err(|e| self.sqlite(e))?;
+        self.connection
+            .execute_batch(EVENT_ID_INDEX)
+            .map_err(|e| self.sqlite(e))?;
         self.connection
             .execute_batch("PRAGMA journal_mode = DELETE;")
             .map_err(|e| self.sqlite(e))
@@ -289,6 +320,13 @@ impl SqliteStore {
     /// Writes already-recorded events as they are (positions and versions included), in one
     /// transaction: the import and sample path.
     pub fn insert_recorded(&mut self, events: &[RecordedEvent]) -> Result<()> {
+        let encoded: Vec<EncodedEvent> = events.iter().cloned().map(EncodedEvent::new).collect();
+        self.insert_encoded(&encoded)
+    }
+
+    /// Like [`Self::insert_recorded`], with payloads already serialized (the sample generator
+    /// serializes each payload once for both the NDJSON and the SQLite file).
+    pub fn insert_encoded(&mut self, events: &[EncodedEvent]) -> Result<()> {
         let path = self.path.clone();
         let sqlite = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -302,7 +340,8 @@ impl SqliteStore {
                 ))
                 .map_err(sqlite)?;
             let mut uuid = Uuid::encode_buffer();
-            for event in events {
+            for encoded in events {
+                let event = &encoded.event;
                 insert
                     .execute(params![
                         event.global_position as i64,
@@ -313,8 +352,8 @@ impl SqliteStore {
                         event.event_type,
                         event.schema_version,
                         format_time(event.recorded_at),
-                        event.data.to_string(),
-                        event.metadata.to_string(),
+                        encoded.data,
+                        encoded.metadata,
                     ])
                     .map_err(sqlite)?;
             }
