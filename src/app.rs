@@ -553,7 +553,12 @@ impl eframe::App for App {
             });
             self.commands.extend(commands);
         } else {
-            start_screen(ui, &self.prefs.recent_files, &mut self.commands);
+            start_screen(
+                ui,
+                self.prefs.last_store.as_ref(),
+                &self.prefs.recent_files,
+                &mut self.commands,
+            );
         }
 
         for command in std::mem::take(&mut self.commands) {
@@ -607,7 +612,7 @@ impl App {
     }
 }
 
-fn start_screen(ui: &mut egui::Ui, recent: &[PathBuf], commands: &mut Vec<AppCommand>) {
+fn start_screen(ui: &mut egui::Ui, last: Option<&PathBuf>, recent: &[PathBuf], commands: &mut Vec<AppCommand>) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.18);
@@ -616,6 +621,19 @@ fn start_screen(ui: &mut egui::Ui, recent: &[PathBuf], commands: &mut Vec<AppCom
             ui.add_space(24.0);
             let button =
                 |text: &str| egui::Button::new(RichText::new(text).size(16.0)).min_size(egui::vec2(260.0, 36.0));
+            if let Some(last) = last {
+                let name = last
+                    .file_name()
+                    .map_or_else(|| last.display().to_string(), |n| n.to_string_lossy().into_owned());
+                if ui
+                    .add(button(&format!("Reopen {name}")))
+                    .on_hover_text(last.display().to_string())
+                    .clicked()
+                {
+                    commands.push(AppCommand::Open(StoreInput::File(last.clone())));
+                }
+                ui.add_space(6.0);
+            }
             if ui.add(button("Open file…")).clicked() {
                 commands.push(AppCommand::PickFile);
             }

@@ -258,3 +258,20 @@ fn filtering_the_event_list_by_payload_finds_the_duplicate_payout() {
         .collect();
     assert!(positions.contains(&1758) && positions.contains(&1759), "{positions:?}");
 }
+
+#[test]
+fn the_last_store_is_one_click_away_on_the_next_start() {
+    let last = crate::util::sample_sqlite();
+    let prefs = Prefs {
+        recent_files: vec![last.clone()],
+        dark_mode: None,
+        last_store: Some(last),
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| App::new(prefs, Arc::new(ScriptedDialog(None)), None, &cc.egui_ctx));
+    harness.step();
+    harness.get_by_label("Reopen bank.sqlite").click();
+    step_until(&mut harness, "the last store to open", |app| app.session().is_some());
+    assert!(harness.query_by_label_contains("read as Rewind SQLite store").is_some());
+}
