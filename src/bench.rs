@@ -9,7 +9,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use rewind_core::Domain;
-use rewind_engine::Replay;
 use rewind_store::EventSource;
 
 use crate::fetch::StoreFetch;
@@ -124,16 +123,7 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     }
 
     let started = Instant::now();
-    let replay = crate::session::fold_all(source, &mut || true, |batches| {
-        let mut replay = Replay::with_capacity(domain, events);
-        for batch in batches {
-            for event in &batch {
-                replay.apply(event);
-            }
-        }
-        replay
-    })?
-    .ok_or_else(|| anyhow::anyhow!("replay stopped"))?;
+    let replay = crate::session::replay_all(source, domain)?;
     let full_replay = started.elapsed();
     let (projection_checkpoints, stream_checkpoints) = engine.checkpoint_counts();
 

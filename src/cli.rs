@@ -294,18 +294,8 @@ fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome>
 
 fn verify(path: &Path) -> Result<Outcome> {
     let source = open(path)?;
-    let expected = source.event_count()? as usize;
     let started = Instant::now();
-    let replay = crate::session::fold_all(source.as_ref(), &mut || true, |batches| {
-        let mut replay = Replay::with_capacity(Arc::new(domains()), expected);
-        for batch in batches {
-            for event in &batch {
-                replay.apply(event);
-            }
-        }
-        replay
-    })?
-    .ok_or_else(|| anyhow::anyhow!("replay stopped"))?;
+    let replay = crate::session::replay_all(source.as_ref(), Arc::new(domains()))?;
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     for issue in replay.issues() {

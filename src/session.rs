@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use rewind_core::{Domain, RecordedEvent};
 use rewind_engine::{
-    AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, RowChange, StreamIdx,
+    AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, Replay, RowChange, StreamIdx,
 };
 use rewind_store::{EventSource, NdjsonStore, open_store};
 
@@ -268,6 +268,25 @@ pub fn fold_all<T: Send>(
                 reason: "replay stopped unexpectedly".into(),
             }),
         }
+    })
+}
+
+/// Replays every event of `source` (the `rewind verify` path), reading and folding on two threads.
+pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_store::Result<Replay> {
+    let expected = source.event_count()? as usize;
+    let replay = fold_all(source, &mut || true, |batches| {
+        let mut replay = Replay::with_capacity(domain, expected);
+        for batch in batches {
+            for event in &batch {
+                replay.apply(event);
+            }
+        }
+        replay
+    })?;
+    // `fold_all` stops early only when asked to, which this never does.
+    replay.ok_or_else(|| rewind_store::StoreError::Open {
+        path: PathBuf::from(source.location()),
+        reason: "replay stopped".into(),
     })
 }
 

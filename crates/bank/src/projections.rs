@@ -77,17 +77,11 @@ impl Projection for AccountBalances {
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.accounts
-            .iter()
-            .skip(start)
-            .take(count)
-            .map(|(id, row)| (id.clone(), to_json(row.as_ref())))
-            .collect()
+        keyed_rows(&self.accounts, start, count)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        let row = self.accounts.get(key)?;
-        Some((self.accounts.range(..key.to_owned()).count(), to_json(row.as_ref())))
+        keyed_row(&self.accounts, key)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -103,6 +97,21 @@ impl AccountBalances {
     pub fn balance(&self, account_id: &str) -> Option<&AccountBalance> {
         self.accounts.get(account_id).map(AsRef::as_ref)
     }
+}
+
+/// Rows `start..start + count` of a keyed read model, as JSON.
+fn keyed_rows<T: Serialize>(map: &OrdMap<String, Arc<T>>, start: usize, count: usize) -> Vec<(String, Value)> {
+    map.iter()
+        .skip(start)
+        .take(count)
+        .map(|(key, row)| (key.clone(), to_json(row.as_ref())))
+        .collect()
+}
+
+/// The row with `key` and its index in key order.
+fn keyed_row<T: Serialize>(map: &OrdMap<String, Arc<T>>, key: &str) -> Option<(usize, Value)> {
+    let row = map.get(key)?;
+    Some((map.range(..key.to_owned()).count(), to_json(row.as_ref())))
 }
 
 fn to_json<T: Serialize>(row: &T) -> Value {
@@ -183,17 +192,11 @@ impl Projection for OrderSummaries {
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.orders
-            .iter()
-            .skip(start)
-            .take(count)
-            .map(|(id, row)| (id.clone(), to_json(row.as_ref())))
-            .collect()
+        keyed_rows(&self.orders, start, count)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        let row = self.orders.get(key)?;
-        Some((self.orders.range(..key.to_owned()).count(), to_json(row.as_ref())))
+        keyed_row(&self.orders, key)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
