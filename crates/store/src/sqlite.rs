@@ -103,26 +103,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Creates (or opens for writing) a store at `path`, in WAL mode so readers never block.
     pub fn create(path: &Path) -> Result<Self> {
-        let connection = Connection::open(path).map_err(|e| open_error(path, &e))?;
-        let store = Self {
-            connection,
-            path: path.to_owned(),
-            read_only: false,
-        };
-        store
-            .connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
-            .map_err(|e| store.sqlite(e))?;
-        store.connection.execute_batch(TABLES).map_err(|e| store.sqlite(e))?;
-        store
-            .connection
-            .execute_batch(STREAM_INDEX)
-            .map_err(|e| store.sqlite(e))?;
-        store
-            .connection
-            .execute_batch(EVENT_ID_INDEX)
-            .map_err(|e| store.sqlite(e))?;
-        Ok(store)
+        let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
+        Self::open_writer(path, &[pragmas, TABLES, STREAM_INDEX, EVENT_ID_INDEX])
     }
 
     /// Creates a new store for one writer loading many events with [`Self::insert_recorded`]:
@@ -130,20 +112,22 @@ impl SqliteStore {
     /// built once by [`Self::finish_bulk_load`]. Only for files rebuilt from scratch if the
     /// load fails (the sample generator, imports).
     pub fn create_for_bulk_load(path: &Path) -> Result<Self> {
+        let pragmas = "PRAGMA page_size = 16384; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; \
+                       PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; PRAGMA threads = 2;";
+        Self::open_writer(path, &[pragmas, TABLES])
+    }
+
+    /// Opens `path` for writing and runs `setup`, statement batch by batch.
+    fn open_writer(path: &Path, setup: &[&str]) -> Result<Self> {
         let connection = Connection::open(path).map_err(|e| open_error(path, &e))?;
         let store = Self {
             connection,
             path: path.to_owned(),
             read_only: false,
         };
-        store
-            .connection
-            .execute_batch(
-                "PRAGMA page_size = 16384; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; \
-                 PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; PRAGMA threads = 2;",
-            )
-            .map_err(|e| store.sqlite(e))?;
-        store.connection.execute_batch(TABLES).map_err(|e| store.sqlite(e))?;
+        for batch in setup {
+            store.connection.execute_batch(batch).map_err(|e| store.sqlite(e))?;
+        }
         Ok(store)
     }
 
