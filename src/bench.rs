@@ -65,7 +65,7 @@ impl Latency {
 }
 
 pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
-    let domain: Arc<dyn Domain> = Arc::new(crate::domains());
+    let domain: Arc<dyn Domain> = crate::domain_for(source, Arc::new(crate::domains()));
     let started = Instant::now();
     let progress = crate::session::Progress::default();
     let engine = crate::session::build_engine(source, Arc::clone(&domain), &progress, &|| {})?

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use rewind_bank::sample::{SampleConfig, generate};
 use rewind_core::{Domain, RecordedEvent};
 use rewind_engine::Replay;
-use rewind_store::{EncodedEvent, EventSource, NdjsonWriter, SqliteStore, export_ndjson, format_time, open_store};
+use rewind_store::{
+    EncodedEvent, EventSource, Mapping, NdjsonWriter, OpenOptions, SqliteStore, export_ndjson, format_time,
+    open_store_with,
+};
 
 use crate::domains;
 
@@ -30,6 +33,21 @@ pub struct Cli {
     /// Open the app with the cursor on this global position (and its stream selected).
     #[arg(long, requires = "file")]
     pub position: Option<u64>,
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+/// How every command opens its store.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OpenArgs {
+    /// A mapping (TOML) for a store whose shape Rewind does not recognise: which column or
+    /// field is the stream, version, position, type, time, payload. Rewind proposes one when
+    /// it needs it.
+    #[arg(long, global = true, value_name = "FILE.toml")]
+    pub mapping: Option<PathBuf>,
+    /// Fail (exit 2) if any record of the store had to be skipped.
+    #[arg(long, global = true)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,23 +156,23 @@ pub enum Outcome {
     IssuesFound,
 }
 
-pub fn run(command: Command) -> Result<Outcome> {
+pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
     match command {
-        Command::Streams { store, json } => streams(&store, json),
+        Command::Streams { store, json } => streams(&store, json, opts),
         Command::Events {
             store,
             stream,
             from,
             limit,
-        } => events(&store, stream.as_deref(), from, limit),
-        Command::State(args) => state(&args),
-        Command::Projection { store, name, position } => projection(&store, &name, position),
-        Command::Verify { store } => verify(&store),
-        Command::Export { store, out } => export(&store, &out),
-        Command::Import { store, out } => import(&store, &out),
+        } => events(&store, stream.as_deref(), from, limit, opts),
+        Command::State(args) => state(&args, opts),
+        Command::Projection { store, name, position } => projection(&store, &name, position, opts),
+        Command::Verify { store } => verify(&store, opts),
+        Command::Export { store, out } => export(&store, &out, opts),
+        Command::Import { store, out } => import(&store, &out, opts),
         Command::Sample(args) => sample(&args),
         Command::Bench { store, seeks, json } => {
-            let source = open(&store)?;
+            let source = open(&store, opts)?;
             let report = crate::bench::run(source.as_ref(), seeks)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -166,14 +184,44 @@ pub fn run(command: Command) -> Result<Outcome> {
     }
 }
 
-fn open(path: &Path) -> Result<Box<dyn EventSource>> {
-    let source = open_store(path)?;
+fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
+    let mut options = OpenOptions::default();
+    if let Some(mapping_path) = &opts.mapping {
+        let text = std::fs::read_to_string(mapping_path)
+            .with_context(|| format!("cannot read the mapping {}", mapping_path.display()))?;
+        let mapping =
+            Mapping::from_toml(&text).map_err(|e| anyhow::anyhow!("bad mapping {}: {e}", mapping_path.display()))?;
+        options.mapping = Some(mapping);
+    }
+    let source = open_store_with(path, &options)?;
     eprintln!("rewind: opened {} as {}", path.display(), source.describe());
+    let skipped = source.skipped();
+    if !skipped.is_empty() {
+        for record in skipped.iter().take(100) {
+            eprintln!(
+                "rewind: skipped {}: {}: {}",
+                path.display(),
+                record.record,
+                record.reason
+            );
+        }
+        if skipped.len() > 100 {
+            eprintln!("rewind: … and {} more", skipped.len() - 100);
+        }
+        eprintln!("rewind: {} record(s) skipped in {}", skipped.len(), path.display());
+        if opts.strict {
+            bail!(
+                "{} record(s) of {} could not be read (--strict)",
+                skipped.len(),
+                path.display()
+            );
+        }
+    }
     Ok(source)
 }
 
-fn streams(path: &Path, as_json: bool) -> Result<Outcome> {
-    let source = open(path)?;
+fn streams(path: &Path, as_json: bool, opts: &OpenArgs) -> Result<Outcome> {
+    let source = open(path, opts)?;
     let streams = source.streams()?;
     let mut out = std::io::stdout().lock();
     if as_json {
@@ -200,8 +248,8 @@ fn streams(path: &Path, as_json: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>) -> Result<Outcome> {
-    let source = open(path)?;
+fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>, opts: &OpenArgs) -> Result<Outcome> {
+    let source = open(path, opts)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let limit = limit.unwrap_or(usize::MAX);
     let mut written = 0;
@@ -238,8 +286,8 @@ fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>) ->
     Ok(Outcome::Success)
 }
 
-fn state(args: &StateArgs) -> Result<Outcome> {
-    let source = open(&args.store)?;
+fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
+    let source = open(&args.store, opts)?;
     let all = source.read_stream(&args.stream, args.version)?;
     if all.is_empty() {
         bail!("no stream named `{}` in {}", args.stream, args.store.display());
@@ -249,7 +297,7 @@ fn state(args: &StateArgs) -> Result<Outcome> {
         .filter(|e| args.position.is_none_or(|p| e.global_position <= p))
         .filter(|e| args.at.is_none_or(|at| e.recorded_at <= at))
         .collect();
-    let domain = Arc::new(domains());
+    let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
     let mut replay = Replay::new(domain.clone());
     for event in &events {
         replay.apply(event);
@@ -261,20 +309,20 @@ fn state(args: &StateArgs) -> Result<Outcome> {
         "stream_version": stream.map_or(0, |s| s.version),
         "global_position": stream.map_or(0, |s| s.position),
         "state": stream.map_or(Value::Null, |s| s.state.to_json()),
-        "generic": events.first().is_some_and(|e| domain.is_generic(&e.stream_type)),
+        "generic": events.first().is_some_and(|e| !source.is_native() || domains().is_generic(&e.stream_type)),
         "issues": replay.issues(),
     });
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(Outcome::Success)
 }
 
-fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome> {
+fn projection(path: &Path, name: &str, position: Option<u64>, opts: &OpenArgs) -> Result<Outcome> {
     let domain = domains();
     let names: Vec<&str> = domain.projections().iter().map(|p| p.name()).collect();
     if !names.contains(&name) {
         bail!("no projection named `{name}`; known: {}", names.join(", "));
     }
-    let source = open(path)?;
+    let source = open(path, opts)?;
     let mut replay = Replay::new(Arc::new(domain));
     let end = position.unwrap_or(u64::MAX);
     source.read_all(8192, &mut |batch| {
@@ -292,10 +340,10 @@ fn projection(path: &Path, name: &str, position: Option<u64>) -> Result<Outcome>
     Ok(Outcome::Success)
 }
 
-fn verify(path: &Path) -> Result<Outcome> {
-    let source = open(path)?;
+fn verify(path: &Path, opts: &OpenArgs) -> Result<Outcome> {
+    let source = open(path, opts)?;
     let started = Instant::now();
-    let replay = crate::session::replay_all(source.as_ref(), Arc::new(domains()))?;
+    let replay = crate::session::replay_all(source.as_ref(), crate::domain_for(source.as_ref(), Arc::new(domains())))?;
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     for issue in replay.issues() {
@@ -322,18 +370,18 @@ fn verify(path: &Path) -> Result<Outcome> {
     })
 }
 
-fn export(path: &Path, out: &Path) -> Result<Outcome> {
-    let source = open(path)?;
+fn export(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
+    let source = open(path, opts)?;
     let count = export_ndjson(source.as_ref(), out)?;
     eprintln!("rewind: wrote {count} events to {}", out.display());
     Ok(Outcome::Success)
 }
 
-fn import(path: &Path, out: &Path) -> Result<Outcome> {
+fn import(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     if out.exists() {
         bail!("{} already exists; importing never overwrites a store", out.display());
     }
-    let source = open(path)?;
+    let source = open(path, opts)?;
     let mut store = SqliteStore::create_for_bulk_load(out)?;
     let mut count = 0;
     let written = source.read_all(8192, &mut |batch| {

@@ -13,9 +13,23 @@ pub mod session;
 pub mod theme;
 pub mod widgets;
 
-use rewind_core::DomainSet;
+use std::sync::Arc;
+
+use rewind_core::{Domain, DomainSet};
+use rewind_store::EventSource;
 
 /// The domains this build of Rewind knows; streams none claims replay generically.
 pub fn domains() -> DomainSet {
     DomainSet::new(vec![Box::new(rewind_bank::BankDomain::default())])
+}
+
+/// The domains to replay `source` with: `domain` for stores in Rewind's own format, the
+/// generic plug-in alone for other libraries' stores, whose payloads are theirs (a cqrs-es
+/// `BankAccount` is not Rewind's `BankAccount`).
+pub fn domain_for(source: &dyn EventSource, domain: Arc<dyn Domain>) -> Arc<dyn Domain> {
+    if source.is_native() {
+        domain
+    } else {
+        Arc::new(DomainSet::new(Vec::new()))
+    }
 }

@@ -12,7 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(command) => run(command),
+        Some(command) => run(command, &cli.open),
         None => rewind::app::run_native(cli.file, cli.position).map(|()| Outcome::Success),
     };
     match result {

@@ -193,6 +193,7 @@ pub fn open(
                 }
             };
             let started = Instant::now();
+            let domain = crate::domain_for(source.as_ref(), domain);
             let engine = match build(source.as_ref(), domain, &thread_progress, &*repaint) {
                 Ok(engine) => Arc::new(engine),
                 Err(message) => {

@@ -3,4 +3,5 @@
 mod app;
 mod cli;
 mod dependencies;
+mod foreign;
 mod util;

@@ -29,6 +29,11 @@ pub struct RecordedEvent {
     pub metadata: Value,
 }
 
+/// Metadata key under which a store reader notes that the payload is not the event's JSON
+/// (binary, XML, compressed or encrypted data shown as text or hex). The engine reports it as a
+/// replay issue.
+pub const PAYLOAD_NOTE: &str = "$rewind.payload";
+
 fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
@@ -37,6 +42,11 @@ impl RecordedEvent {
     /// The correlation id in the metadata, if any (`correlation_id`, or the common `$correlationId`).
     pub fn correlation_id(&self) -> Option<&str> {
         metadata_str(&self.metadata, &["correlation_id", "$correlationId", "correlationId"])
+    }
+
+    /// Why the payload is not the event's JSON, when the reader could not decode it.
+    pub fn payload_note(&self) -> Option<&str> {
+        self.metadata.get(PAYLOAD_NOTE).and_then(Value::as_str)
     }
 
     /// The causation id in the metadata, if any: the id of the event that caused this one.

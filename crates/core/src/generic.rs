@@ -38,6 +38,14 @@ impl GenericState {
 impl AggregateState for GenericState {
     fn apply(&mut self, event: &RecordedEvent) -> Result<Vec<Violation>, ApplyError> {
         match &event.data {
+            // A serde externally tagged enum (`{"Deposited": {…}}`, cqrs-es): fold the variant's
+            // fields, not the tag.
+            Value::Object(data)
+                if data.len() == 1
+                    && let Some(Value::Object(inner)) = data.get(&event.event_type) =>
+            {
+                Self::merge(&mut self.fields, inner);
+            }
             Value::Object(data) => Self::merge(&mut self.fields, data),
             Value::Null => {}
             other => {
@@ -174,6 +182,14 @@ mod tests {
             steps[1].state,
             Ok(json!({"amount": 5, "owner": {"name": "ada", "city": "y"}}))
         );
+    }
+
+    #[test]
+    fn given_externally_tagged_payloads_when_folded_then_the_variant_fields_are_folded() {
+        let mut deposited = event(1, json!({"ThingChanged": {"amount": 5}}));
+        deposited.event_type = "ThingChanged".into();
+        let steps = GenericDomain.replay_stream(&[deposited]);
+        assert_eq!(steps[0].state, Ok(json!({"amount": 5})));
     }
 
     #[test]

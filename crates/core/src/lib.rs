@@ -19,6 +19,6 @@ pub use domain::{
     Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ReplayError, StreamStep,
     TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, rows_of,
 };
-pub use event::{GlobalPosition, RecordedEvent, metadata};
+pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind};

@@ -142,6 +142,13 @@ impl Replay {
         replay.position = event.global_position;
         replay.events += 1;
 
+        // The reader could not decode the payload; it is still folded (as text) like every other
+        // path folds it, but reported once, here, rather than again as the domain's complaint.
+        let note = event.payload_note();
+        if let Some(note) = note {
+            self.issues
+                .push(issue(ReplayIssueKind::InvalidPayload, note.to_owned()));
+        }
         let upcast = match self.domain.upcast(event) {
             Ok(upcast) => upcast,
             Err(error) => {
@@ -164,7 +171,9 @@ impl Replay {
                 true
             }
             Err(error) => {
-                self.issues.push(issue(issue_kind(&error), error.to_string()));
+                if note.is_none() {
+                    self.issues.push(issue(issue_kind(&error), error.to_string()));
+                }
                 false
             }
         };

@@ -9,7 +9,7 @@ pub enum StoreError {
     #[error("cannot open {}: {reason}", path.display())]
     Open { path: PathBuf, reason: String },
 
-    #[error("{} is not a Rewind event store: {reason}", path.display())]
+    #[error("{} is not an event store Rewind can read: {reason}", path.display())]
     NotAStore { path: PathBuf, reason: String },
 
     #[error("cannot read {}: {source}", path.display())]
@@ -49,6 +49,21 @@ pub enum StoreError {
 
     #[error("no stream named `{stream_id}` in {}", path.display())]
     UnknownStream { path: PathBuf, stream_id: String },
+
+    /// The file's shape is not one Rewind knows: it proposes a mapping for the user to confirm.
+    #[error(
+        "{} holds events in a shape Rewind does not know ({what}); confirm or edit this proposed mapping, save it as a file and pass it with --mapping FILE.toml:\n{}",
+        path.display(),
+        proposal.to_toml()
+    )]
+    NeedsMapping {
+        path: PathBuf,
+        what: String,
+        proposal: Box<crate::mapping::Mapping>,
+    },
+
+    #[error("the mapping for {} does not fit: {reason}", path.display())]
+    BadMapping { path: PathBuf, reason: String },
 
     #[error("cannot write {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },

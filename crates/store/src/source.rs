@@ -1,14 +1,18 @@
 //! The read side every store format offers, and opening a file by its content.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 
 use rewind_core::RecordedEvent;
 
 use crate::error::{Result, StoreError};
+use crate::foreign::{MappedSqliteStore, SqliteSchema, inspect_sqlite, open_read_only_connection};
+use crate::json::{JsonRead, read_json};
+use crate::mapping::Mapping;
 use crate::ndjson::NdjsonStore;
 use crate::sqlite::SqliteStore;
 
@@ -22,6 +26,52 @@ pub struct StreamInfo {
     pub last_position: u64,
     pub first_recorded_at: DateTime<Utc>,
     pub last_recorded_at: DateTime<Utc>,
+}
+
+impl StreamInfo {
+    /// A stream's summary from its events (any order); `None` when there are none.
+    pub fn from_events(stream_id: &str, events: &[&RecordedEvent]) -> Option<Self> {
+        let first = events.iter().min_by_key(|e| e.global_position)?;
+        let last = events.iter().max_by_key(|e| e.global_position)?;
+        Some(Self {
+            stream_id: stream_id.to_owned(),
+            stream_type: first.stream_type.clone(),
+            event_count: events.len() as u64,
+            first_position: first.global_position,
+            last_position: last.global_position,
+            first_recorded_at: events.iter().map(|e| e.recorded_at).min()?,
+            last_recorded_at: events.iter().map(|e| e.recorded_at).max()?,
+        })
+    }
+}
+
+/// A record a reader could not turn into an event, and why. Loading goes on without it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Where it is: `line 12`, `row 5`, `entry 3 of document 2`.
+    pub record: String,
+    pub reason: String,
+}
+
+/// Every stream of `source`, in order of first appearance, by reading all its events once.
+pub fn streams_by_scan(source: &dyn EventSource) -> Result<Vec<StreamInfo>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut streams: std::collections::HashMap<String, StreamInfo> = std::collections::HashMap::new();
+    source.read_all(8192, &mut |batch| {
+        for event in &batch {
+            if let Some(info) = streams.get_mut(&event.stream_id) {
+                info.event_count += 1;
+                info.last_position = info.last_position.max(event.global_position);
+                info.first_recorded_at = info.first_recorded_at.min(event.recorded_at);
+                info.last_recorded_at = info.last_recorded_at.max(event.recorded_at);
+            } else if let Some(info) = StreamInfo::from_events(&event.stream_id, &[event]) {
+                order.push(event.stream_id.clone());
+                streams.insert(event.stream_id.clone(), info);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(order.into_iter().filter_map(|id| streams.remove(&id)).collect())
 }
 
 /// Read access to an event store, whatever its format. Never writes.
@@ -64,6 +114,18 @@ pub trait EventSource: Send {
         Ok(events)
     }
 
+    /// Whether the events are in Rewind's own format (native SQLite or NDJSON export), so that
+    /// Rewind's domain plug-ins apply to them. Foreign stores hold their library's payloads and
+    /// replay through the generic plug-in.
+    fn is_native(&self) -> bool {
+        false
+    }
+
+    /// Records the reader left out, with where they are and why (empty for a clean store).
+    fn skipped(&self) -> &[Skipped] {
+        &[]
+    }
+
     /// Every event in global order, handed over in batches. Stops early when `each` fails.
     fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
         let mut after = 0;
@@ -82,26 +144,69 @@ pub trait EventSource: Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreFormat {
     Sqlite,
-    Ndjson,
+    /// JSON of any shape (Rewind NDJSON, arrays, Atom feeds, CloudEvents, generic).
+    Json,
+    /// gzip-compressed; what is inside is recognised after decompressing.
+    Gzip,
 }
 
-/// Recognises a file by its first bytes, not its extension.
-pub fn detect_format(path: &Path) -> Result<StoreFormat> {
-    let mut file = std::fs::File::open(path).map_err(|e| StoreError::Open {
+fn open_error(path: &Path, e: &std::io::Error) -> StoreError {
+    StoreError::Open {
         path: path.to_owned(),
         reason: match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".into(),
             std::io::ErrorKind::PermissionDenied => "permission denied".into(),
             _ => e.to_string(),
         },
-    })?;
+    }
+}
+
+const EXPECTED: &str = "expected a SQLite event store, NDJSON or JSON events (an array, an EventStoreDB Atom feed or CloudEvents), or any of these gzip-compressed";
+
+/// Recognises content by its first bytes, not its extension.
+pub fn detect_bytes(path: &Path, head: &[u8]) -> Result<StoreFormat> {
+    if head.starts_with(b"SQLite format 3\0") {
+        return Ok(StoreFormat::Sqlite);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(StoreFormat::Gzip);
+    }
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => Ok(StoreFormat::Json),
+        None => Err(StoreError::NotAStore {
+            path: path.to_owned(),
+            reason: format!("the file is empty; {EXPECTED}"),
+        }),
+        Some(_) => {
+            let what = if head.starts_with(b"\x89PNG") || head.starts_with(b"\xff\xd8\xff") || head.starts_with(b"GIF8")
+            {
+                "it is an image; "
+            } else if head.starts_with(b"%PDF") {
+                "it is a PDF document; "
+            } else if head.starts_with(b"PK\x03\x04") {
+                "it is a zip archive; "
+            } else {
+                ""
+            };
+            Err(StoreError::NotAStore {
+                path: path.to_owned(),
+                reason: format!("{what}{EXPECTED}"),
+            })
+        }
+    }
+}
+
+/// Recognises a file by its first bytes, not its extension.
+pub fn detect_format(path: &Path) -> Result<StoreFormat> {
     if path.is_dir() {
         return Err(StoreError::Open {
             path: path.to_owned(),
             reason: "it is a directory".into(),
         });
     }
-    let mut head = [0u8; 16];
+    let mut file = std::fs::File::open(path).map_err(|e| open_error(path, &e))?;
+    let mut head = [0u8; 64];
     let mut filled = 0;
     while filled < head.len() {
         match file.read(&mut head[filled..]) {
@@ -115,28 +220,143 @@ pub fn detect_format(path: &Path) -> Result<StoreFormat> {
             }
         }
     }
-    let head = &head[..filled];
-    if head.starts_with(b"SQLite format 3\0") {
-        return Ok(StoreFormat::Sqlite);
-    }
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        Some(b'{') => Ok(StoreFormat::Ndjson),
-        None => Err(StoreError::NotAStore {
-            path: path.to_owned(),
-            reason: "the file is empty; expected a SQLite event store or NDJSON events".into(),
-        }),
-        Some(_) => Err(StoreError::NotAStore {
-            path: path.to_owned(),
-            reason: "expected a SQLite event store or NDJSON events (one JSON object per line)".into(),
-        }),
-    }
+    detect_bytes(path, &head[..filled])
+}
+
+/// How to open a store.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// A confirmed mapping for a shape Rewind does not recognise by itself (or to override
+    /// what it recognised).
+    pub mapping: Option<Mapping>,
 }
 
 /// Opens a store read-only, picking the reader by the file's content.
 pub fn open_store(path: &Path) -> Result<Box<dyn EventSource>> {
+    open_store_with(path, &OpenOptions::default())
+}
+
+/// Opens a store read-only with options (a mapping).
+pub fn open_store_with(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource>> {
     match detect_format(path)? {
-        StoreFormat::Sqlite => Ok(Box::new(SqliteStore::open_read_only(path)?)),
-        StoreFormat::Ndjson => Ok(Box::new(NdjsonStore::open(path)?)),
+        StoreFormat::Sqlite => open_sqlite(path, options),
+        StoreFormat::Json => {
+            if options.mapping.is_none() && first_line_is_rewind_event(path)? {
+                return Ok(Box::new(NdjsonStore::open(path)?));
+            }
+            let bytes = std::fs::read(path).map_err(|e| StoreError::Io {
+                path: path.to_owned(),
+                source: e,
+            })?;
+            open_json_bytes(path, bytes, options, "")
+        }
+        StoreFormat::Gzip => {
+            let file = std::fs::File::open(path).map_err(|e| open_error(path, &e))?;
+            let mut bytes = Vec::new();
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))
+                .read_to_end(&mut bytes)
+                .map_err(|e| StoreError::NotAStore {
+                    path: path.to_owned(),
+                    reason: format!("it looks gzip-compressed but cannot be decompressed: {e}"),
+                })?;
+            match detect_bytes(path, &bytes[..bytes.len().min(64)])? {
+                StoreFormat::Json => open_json_bytes(path, bytes, options, ", gzip"),
+                StoreFormat::Sqlite => Err(StoreError::NotAStore {
+                    path: path.to_owned(),
+                    reason: "it is a gzip-compressed SQLite file; decompress it first (gunzip) and open the result"
+                        .into(),
+                }),
+                StoreFormat::Gzip => Err(StoreError::NotAStore {
+                    path: path.to_owned(),
+                    reason: "it is gzip-compressed twice".into(),
+                }),
+            }
+        }
+    }
+}
+
+fn first_line_is_rewind_event(path: &Path) -> Result<bool> {
+    let file = std::fs::File::open(path).map_err(|e| open_error(path, &e))?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(file)
+        .take(1 << 20)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| StoreError::Io {
+            path: path.to_owned(),
+            source: e,
+        })?;
+    Ok(is_rewind_line(&line))
+}
+
+/// Whether a line is one of Rewind's own NDJSON events (by its field names).
+fn is_rewind_line(line: &[u8]) -> bool {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(line) else {
+        return false;
+    };
+    [
+        "global_position",
+        "stream_id",
+        "stream_version",
+        "event_type",
+        "recorded_at",
+    ]
+    .iter()
+    .all(|k| map.contains_key(*k))
+}
+
+fn open_json_bytes(path: &Path, bytes: Vec<u8>, options: &OpenOptions, suffix: &str) -> Result<Box<dyn EventSource>> {
+    let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    if options.mapping.is_none() && is_rewind_line(first_line) {
+        return Ok(Box::new(NdjsonStore::from_bytes(
+            path,
+            bytes,
+            format!("Rewind NDJSON export{suffix}"),
+        )?));
+    }
+    match read_json(path, &bytes, options.mapping.as_ref())? {
+        JsonRead::Store(mut store) => {
+            store.describe_suffix(suffix);
+            Ok(Box::new(store))
+        }
+        JsonRead::NeedsMapping(proposal) => Err(StoreError::NeedsMapping {
+            path: path.to_owned(),
+            what: "JSON records that are not Rewind events, an Atom feed or CloudEvents".into(),
+            proposal: Box::new(proposal),
+        }),
+    }
+}
+
+fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource>> {
+    if let Some(mapping) = &options.mapping {
+        return Ok(Box::new(MappedSqliteStore::open(path, mapping.clone(), "mapped")?));
+    }
+    let connection = open_read_only_connection(path)?;
+    match inspect_sqlite(&connection, path)? {
+        SqliteSchema::Rewind => {
+            drop(connection);
+            Ok(Box::new(SqliteStore::open_read_only(path)?))
+        }
+        SqliteSchema::Known { name, mapping } => Ok(Box::new(MappedSqliteStore::with_connection(
+            connection, path, mapping, name,
+        )?)),
+        SqliteSchema::Unknown { proposal } => Err(StoreError::NeedsMapping {
+            path: path.to_owned(),
+            what: format!(
+                "table `{}` looks like events but its schema is not one Rewind knows",
+                proposal.table.as_deref().unwrap_or("?")
+            ),
+            proposal: Box::new(proposal),
+        }),
+        SqliteSchema::NoEvents { tables } => Err(StoreError::NotAStore {
+            path: path.to_owned(),
+            reason: if tables.is_empty() {
+                "it is a SQLite database with no tables; expected an event table".into()
+            } else {
+                format!(
+                    "it is a SQLite database, but none of its tables ({}) looks like events: expected a stream column, a payload column and a version, type or time column",
+                    tables.join(", ")
+                )
+            },
+        }),
     }
 }

@@ -455,6 +455,10 @@ impl SqliteStore {
 }
 
 impl EventSource for SqliteStore {
+    fn is_native(&self) -> bool {
+        true
+    }
+
     fn describe(&self) -> String {
         "Rewind SQLite store".into()
     }

@@ -267,7 +267,10 @@ fn a_file_that_is_not_a_store_says_what_was_expected() {
     let other = dir.path().join("other.sqlite");
     rusqlite_free_create(&other);
     let error = open_store(&other).err().unwrap().to_string();
-    assert!(error.contains("no `events` table"), "{error}");
+    assert!(
+        error.contains("none of its tables (customers) looks like events"),
+        "{error}"
+    );
 }
 
 /// A real SQLite database that holds something other than events.
@@ -340,15 +343,53 @@ fn export_writes_one_event_per_line_and_the_export_reads_back_identically() {
 }
 
 #[test]
-fn a_malformed_ndjson_line_is_reported_with_its_line_number() {
+fn a_file_of_nothing_but_malformed_json_is_an_error_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.ndjson");
     std::fs::write(&path, "\n{\"global_position\": 1,\n").unwrap();
     let error = open_store(&path).err().unwrap().to_string();
     assert!(
-        error.starts_with(&format!("cannot read line 2 of {}", path.display())),
+        error.contains(&path.display().to_string()) && error.contains("line 3: EOF"),
         "{error}"
     );
+}
+
+#[test]
+fn malformed_truncated_and_non_utf8_ndjson_lines_are_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let mut store = SqliteStore::create(&path).unwrap();
+    store
+        .append(
+            "a",
+            "T",
+            ExpectedVersion::Any,
+            &[new_event("A", 1), new_event("B", 2), new_event("C", 3)],
+        )
+        .unwrap();
+    let out = dir.path().join("events.ndjson");
+    export_ndjson(&store, &out).unwrap();
+    let text = std::fs::read(&out).unwrap();
+    let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let mut damaged = Vec::new();
+    damaged.extend_from_slice(lines[0]);
+    damaged.extend_from_slice(b"\nnot json at all\n");
+    damaged.extend_from_slice(&lines[1][..20]);
+    damaged.extend_from_slice(b"\xff\xfe\n");
+    damaged.extend_from_slice(&lines[2][..lines[2].len() - 5]);
+    std::fs::write(&out, damaged).unwrap();
+
+    let opened = open_store(&out).unwrap();
+    assert_eq!(opened.event_count().unwrap(), 1);
+    let skipped: Vec<String> = opened
+        .skipped()
+        .iter()
+        .map(|s| format!("{}: {}", s.record, s.reason))
+        .collect();
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    assert!(skipped[0].starts_with("line 2: expected ident"), "{skipped:?}");
+    assert!(skipped[1].starts_with("line 3: not UTF-8 at byte 21"), "{skipped:?}");
+    assert!(skipped[2].starts_with("line 4: EOF while parsing"), "{skipped:?}");
 }
 
 #[test]

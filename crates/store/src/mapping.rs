@@ -1,0 +1,430 @@
+//! Which column (or JSON field) of a foreign store holds which part of an event.
+//!
+//! Known schemas come with a built-in mapping ([`crate::foreign`]); for anything else Rewind
+//! proposes one from the names it sees ([`Mapping::propose`]) and the user confirms or edits it,
+//! in the app's mapping dialog or as a TOML file (`--mapping FILE.toml`):
+//!
+//! ```toml
+//! table = "domain_events"      # SQLite only
+//! stream = "aggregate_id"
+//! version = "seq"
+//! position = "rowid"           # SQLite's implicit row id, or a column
+//! event_type = "kind"
+//! time = "created_at"
+//! payload = "body"
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// Where each part of an event comes from. Names are columns (SQLite) or dotted field paths
+/// (JSON); they are always quoted when put into SQL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// The table (SQLite only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// The stream (aggregate) id.
+    pub stream: String,
+    /// The stream's type; when absent it is derived from the event type or stream id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_type: Option<String>,
+    /// The version inside the stream; when absent, events are numbered in position order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The first version of a stream as stored: 1 for most stores, 0 for `EventStoreDB`,
+    /// Message DB and Axon. Rewind counts from 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub version_base: u64,
+    /// The global order: a column, `rowid` (SQLite), or absent for file order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The event type; when absent, the tag of an externally tagged payload (`{"Deposited": …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// When the event was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// A field inside the payload that holds the time (Python `eventsourcing`: `timestamp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_payload: Option<String>,
+    /// The payload; for JSON, absent means "the record without the mapped fields".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+    /// Only rows whose column equals the value (Emmett: `message_kind = 'E'`). Values are bound
+    /// as SQL parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Filter>,
+    /// Unwrap `{"_type_": …, "_data_": …}` values (Python `eventsourcing`'s transcoder).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unwrap_type_tags: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    pub column: String,
+    pub equals: toml::Value,
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Self {
+            table: None,
+            stream: String::new(),
+            stream_type: None,
+            version: None,
+            version_base: 1,
+            position: None,
+            event_id: None,
+            event_type: None,
+            time: None,
+            time_in_payload: None,
+            payload: None,
+            metadata: None,
+            filter: Vec::new(),
+            unwrap_type_tags: false,
+        }
+    }
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_one(value: &u64) -> bool {
+    *value == 1
+}
+
+/// The parts of an event, for the mapping dialog and for proposals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Stream,
+    StreamType,
+    Version,
+    Position,
+    EventId,
+    EventType,
+    Time,
+    Payload,
+    Metadata,
+}
+
+impl Part {
+    pub const ALL: [Self; 9] = [
+        Self::Stream,
+        Self::StreamType,
+        Self::Version,
+        Self::Position,
+        Self::EventId,
+        Self::EventType,
+        Self::Time,
+        Self::Payload,
+        Self::Metadata,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Stream => "stream",
+            Self::StreamType => "stream type",
+            Self::Version => "version",
+            Self::Position => "global position",
+            Self::EventId => "event id",
+            Self::EventType => "event type",
+            Self::Time => "time",
+            Self::Payload => "payload",
+            Self::Metadata => "metadata",
+        }
+    }
+
+    /// Names that usually hold this part, strongest first, normalised (lower case, no `_`).
+    /// From the survey of real schemas in `SCHEMAS.md` §10.2, plus camelCase JSON keys.
+    fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            Self::Stream => &[
+                "streamid",
+                "streamname",
+                "stream",
+                "aggregateid",
+                "aggregateuuid",
+                "aggregateidentifier",
+                "originatorid",
+                "entityid",
+                "subject",
+                "sourceid",
+                "aggregate",
+                "entity",
+            ],
+            Self::StreamType => &["streamtype", "aggregatetype", "aggregatename", "aggregate", "category"],
+            Self::Version => &[
+                "streamversion",
+                "version",
+                "streamposition",
+                "sequence",
+                "sequencenumber",
+                "seq",
+                "aggregateversion",
+                "originatorversion",
+                "revision",
+                "eventnumber",
+                "eventversion",
+                "playhead",
+                "ver",
+            ],
+            Self::Position => &[
+                "globalposition",
+                "globalindex",
+                "seqid",
+                "globaloffset",
+                "notificationid",
+                "position",
+                "offset",
+                "id",
+            ],
+            Self::EventId => &["eventid", "messageid", "eventidentifier", "identifier", "uuid"],
+            Self::EventType => &[
+                "eventtype",
+                "type",
+                "messagetype",
+                "eventname",
+                "name",
+                "payloadtype",
+                "topic",
+                "kind",
+            ],
+            Self::Time => &[
+                "recordedat",
+                "createdat",
+                "created",
+                "timestamp",
+                "time",
+                "occurredat",
+                "occurredon",
+                "insertedat",
+                "storedat",
+                "eventtimestamp",
+                "updated",
+                "date",
+                "at",
+                "when",
+            ],
+            Self::Payload => &[
+                "data",
+                "payload",
+                "eventdata",
+                "eventpayload",
+                "body",
+                "state",
+                "messagedata",
+                "event",
+                "json",
+                "content",
+            ],
+            Self::Metadata => &["metadata", "meta", "headers", "eventmetadata", "messagemetadata"],
+        }
+    }
+
+    pub fn get(self, mapping: &Mapping) -> Option<&str> {
+        match self {
+            Self::Stream => Some(mapping.stream.as_str()).filter(|s| !s.is_empty()),
+            Self::StreamType => mapping.stream_type.as_deref(),
+            Self::Version => mapping.version.as_deref(),
+            Self::Position => mapping.position.as_deref(),
+            Self::EventId => mapping.event_id.as_deref(),
+            Self::EventType => mapping.event_type.as_deref(),
+            Self::Time => mapping.time.as_deref(),
+            Self::Payload => mapping.payload.as_deref(),
+            Self::Metadata => mapping.metadata.as_deref(),
+        }
+    }
+
+    pub fn set(self, mapping: &mut Mapping, name: Option<String>) {
+        match self {
+            Self::Stream => mapping.stream = name.unwrap_or_default(),
+            Self::StreamType => mapping.stream_type = name,
+            Self::Version => mapping.version = name,
+            Self::Position => mapping.position = name,
+            Self::EventId => mapping.event_id = name,
+            Self::EventType => mapping.event_type = name,
+            Self::Time => mapping.time = name,
+            Self::Payload => mapping.payload = name,
+            Self::Metadata => mapping.metadata = name,
+        }
+    }
+}
+
+/// `global_index`, `globalIndex` and `GLOBALINDEX` are the same name.
+pub fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl Mapping {
+    /// Proposes a mapping from the names available (columns or top-level JSON keys): each part
+    /// takes the unused name with the strongest synonym. `implicit_rowid` offers SQLite's
+    /// `rowid` as the position when no column is one.
+    pub fn propose(table: Option<&str>, names: &[String], implicit_rowid: bool) -> Self {
+        let mut used: Vec<&str> = Vec::new();
+        let mut pick = |part: Part| -> Option<String> {
+            let mut best: Option<(usize, &String)> = None;
+            for name in names {
+                if used.contains(&name.as_str()) {
+                    continue;
+                }
+                let normalised = normalise(name);
+                if let Some(rank) = part.synonyms().iter().position(|s| *s == normalised)
+                    && best.is_none_or(|(r, _)| rank < r)
+                {
+                    best = Some((rank, name));
+                }
+            }
+            let (_, name) = best?;
+            used.push(name);
+            Some(name.clone())
+        };
+        // The most specific parts pick first, so `id` goes to the position only when nothing
+        // else is one, and `event_id` is never taken for the stream.
+        let event_id = pick(Part::EventId);
+        let stream = pick(Part::Stream).unwrap_or_default();
+        let version = pick(Part::Version);
+        let event_type = pick(Part::EventType);
+        let time = pick(Part::Time);
+        let payload = pick(Part::Payload);
+        let metadata = pick(Part::Metadata);
+        let stream_type = pick(Part::StreamType);
+        let position = pick(Part::Position).or_else(|| implicit_rowid.then(|| "rowid".to_owned()));
+        Self {
+            table: table.map(str::to_owned),
+            stream,
+            stream_type,
+            version,
+            version_base: 1,
+            position,
+            event_id,
+            event_type,
+            time,
+            time_in_payload: None,
+            payload,
+            metadata,
+            filter: Vec::new(),
+            unwrap_type_tags: false,
+        }
+    }
+
+    /// Whether the proposal found enough to be an event table: a stream and a payload, and one
+    /// of version, type or time (`SCHEMAS.md` §10.2).
+    pub fn looks_like_events(&self) -> bool {
+        !self.stream.is_empty()
+            && self.payload.is_some()
+            && (self.version.is_some() || self.event_type.is_some() || self.time.is_some())
+    }
+
+    /// What is missing for this mapping to be usable, if anything.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.stream.is_empty() {
+            problems.push("no stream column or field is chosen".to_owned());
+        }
+        if self.payload.is_none() && self.table.is_some() {
+            problems.push("no payload column is chosen".to_owned());
+        }
+        if self.version_base > 1 {
+            problems.push(format!("version_base must be 0 or 1, not {}", self.version_base));
+        }
+        problems
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot write the mapping: {e}\n"))
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_tutorial_events_table_gets_the_obvious_mapping() {
+        let mapping = Mapping::propose(
+            Some("events"),
+            &names(&[
+                "event_id",
+                "aggregate_id",
+                "event_type",
+                "event_version",
+                "event_data",
+                "created_at",
+            ]),
+            true,
+        );
+        assert_eq!(mapping.stream, "aggregate_id");
+        assert_eq!(mapping.version.as_deref(), Some("event_version"));
+        assert_eq!(mapping.event_type.as_deref(), Some("event_type"));
+        assert_eq!(mapping.payload.as_deref(), Some("event_data"));
+        assert_eq!(mapping.time.as_deref(), Some("created_at"));
+        assert_eq!(mapping.event_id.as_deref(), Some("event_id"));
+        assert_eq!(mapping.position.as_deref(), Some("rowid"));
+        assert!(mapping.looks_like_events());
+    }
+
+    #[test]
+    fn camel_case_json_keys_are_recognised() {
+        let mapping = Mapping::propose(
+            None,
+            &names(&[
+                "id",
+                "aggregateId",
+                "eventType",
+                "occurredAt",
+                "payload",
+                "globalPosition",
+            ]),
+            false,
+        );
+        assert_eq!(mapping.stream, "aggregateId");
+        assert_eq!(mapping.position.as_deref(), Some("globalPosition"));
+        assert_eq!(mapping.event_type.as_deref(), Some("eventType"));
+        assert_eq!(mapping.time.as_deref(), Some("occurredAt"));
+    }
+
+    #[test]
+    fn a_table_of_something_else_is_not_taken_for_events() {
+        let mapping = Mapping::propose(Some("users"), &names(&["id", "name", "email"]), true);
+        assert!(!mapping.looks_like_events());
+    }
+
+    #[test]
+    fn mappings_round_trip_through_toml() {
+        let mut mapping = Mapping::propose(Some("t"), &names(&["stream_id", "version", "data"]), true);
+        mapping.filter.push(Filter {
+            column: "kind".into(),
+            equals: toml::Value::String("E".into()),
+        });
+        let text = mapping.to_toml();
+        assert_eq!(Mapping::from_toml(&text), Ok(mapping));
+        assert!(Mapping::from_toml("stream = 1").is_err());
+        assert!(
+            Mapping::from_toml("stream = \"s\"\nunknown = 1")
+                .expect_err("rejected")
+                .contains("unknown")
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! Stores written by other libraries (fixtures made by the libraries themselves, see
+//! `fixtures/README.md`), foreign JSON, mappings, skipped records and `--strict`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use rewind::session::replay_all;
+use rewind_store::{Mapping, OpenOptions, StoreError, open_store, open_store_with};
+
+use crate::util::{json, rewind, stderr, stdout};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(path)
+}
+
+/// The bank story every fixture holds: account A's amounts in order, and B's.
+const A_AMOUNTS: [Option<i64>; 4] = [None, Some(100), Some(50), Some(30)];
+
+struct Expected {
+    file: &'static str,
+    describe: &'static str,
+    stream_a: &'static str,
+    event_types_a: [&'static str; 4],
+}
+
+const FIXTURES: [Expected; 7] = [
+    Expected {
+        file: "python-eventsourcing/bank.sqlite",
+        describe: "Python eventsourcing SQLite (table stored_events)",
+        stream_a: "2cb26e6aae4b5fc0b3e84f8a1bf4b1f1",
+        event_types_a: [
+            "__main__:BankAccount.Opened",
+            "__main__:BankAccount.Deposited",
+            "__main__:BankAccount.Deposited",
+            "__main__:BankAccount.Withdrew",
+        ],
+    },
+    Expected {
+        file: "emmett-sqlite/bank.sqlite",
+        describe: "Emmett SQLite (table emt_messages)",
+        stream_a: "account-A",
+        event_types_a: ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
+    },
+    Expected {
+        file: "sqlite-es/bank.sqlite",
+        describe: "cqrs-es (sqlite-es) SQLite (table events)",
+        stream_a: "account-A",
+        event_types_a: ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
+    },
+    Expected {
+        file: "tutorial-events/bank.sqlite",
+        describe: "tutorial events table SQLite (table events)",
+        stream_a: "account-A",
+        event_types_a: ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
+    },
+    Expected {
+        file: "json/esdb-atom-account-A.json",
+        describe: "EventStoreDB Atom feed (JSON)",
+        stream_a: "account-A",
+        event_types_a: ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
+    },
+    Expected {
+        file: "json/cloudevents-bank.json",
+        describe: "CloudEvents (JSON)",
+        stream_a: "account-A",
+        event_types_a: [
+            "io.example.bank.opened",
+            "io.example.bank.deposited",
+            "io.example.bank.deposited",
+            "io.example.bank.withdrew",
+        ],
+    },
+    Expected {
+        file: "json/eventsourcingdb-bank.ndjson",
+        describe: "EventSourcingDB events (NDJSON)",
+        stream_a: "/accounts/A",
+        event_types_a: [
+            "io.example.bank.opened",
+            "io.example.bank.deposited",
+            "io.example.bank.deposited",
+            "io.example.bank.withdrew",
+        ],
+    },
+];
+
+/// The `amount` a generic state shows, wherever the library put it (cqrs-es nests the payload
+/// under its enum tag).
+fn amount(state: &Value) -> Option<i64> {
+    state.get("amount").and_then(Value::as_i64).or_else(|| {
+        state
+            .as_object()?
+            .values()
+            .find_map(|v| v.get("amount").and_then(Value::as_i64))
+    })
+}
+
+#[test]
+fn every_library_fixture_opens_read_only_recognised_with_streams_types_and_amounts() {
+    for expected in &FIXTURES {
+        let path = fixture(expected.file);
+        let before = std::fs::read(&path).unwrap();
+        let source = open_store(&path).unwrap_or_else(|e| panic!("{}: {e}", expected.file));
+        assert_eq!(source.describe(), expected.describe);
+        assert!(source.skipped().is_empty(), "{}: {:?}", expected.file, source.skipped());
+
+        let events = source.read_stream(expected.stream_a, None).unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, expected.event_types_a, "{}", expected.file);
+        assert_eq!(
+            events.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+            [1, 2, 3, 4],
+            "{}",
+            expected.file
+        );
+
+        // The generic plug-in folds the payloads: `amount` changes event by event.
+        let domain = rewind::domain_for(source.as_ref(), Arc::new(rewind::domains()));
+        let steps = domain.replay_stream(&events);
+        let amounts: Vec<Option<i64>> = steps.iter().map(|s| s.state.as_ref().ok().and_then(amount)).collect();
+        // The opening event has no amount (cqrs-es and the rest): only the later ones count.
+        assert_eq!(amounts[1..], A_AMOUNTS[1..], "{}", expected.file);
+
+        let replay = replay_all(source.as_ref(), domain).unwrap();
+        let streams = source.streams().unwrap();
+        let total: u64 = streams.iter().map(|s| s.event_count).sum();
+        if expected.file.contains("atom") {
+            assert_eq!((streams.len(), total), (1, 4), "{}", expected.file);
+        } else {
+            assert_eq!((streams.len(), total), (2, 6), "{}", expected.file);
+        }
+        assert!(replay.issues().is_empty(), "{}: {:?}", expected.file, replay.issues());
+        drop(source);
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{} was modified", expected.file);
+    }
+}
+
+#[test]
+fn python_eventsourcing_times_come_from_inside_the_state_and_type_tags_are_unwrapped() {
+    let source = open_store(&fixture("python-eventsourcing/bank.sqlite")).unwrap();
+    let events = source.read_batch(0, 10).unwrap();
+    assert_eq!(events.len(), 6);
+    assert!(
+        events[0].recorded_at.timestamp() > 1_700_000_000,
+        "{}",
+        events[0].recorded_at
+    );
+    assert!(events[0].data["timestamp"].is_string(), "{}", events[0].data);
+    assert!(events.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at));
+}
+
+#[test]
+fn the_cli_names_the_format_it_picked_on_stderr() {
+    let output = rewind(&["streams", fixture("emmett-sqlite/bank.sqlite").to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("as Emmett SQLite (table emt_messages)"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("account-A"));
+}
+
+fn sqlite_with(dir: &Path, sql: &str) -> PathBuf {
+    let path = dir.join("store.db");
+    let connection = rusqlite::Connection::open(&path).expect("the database is created");
+    connection.execute_batch(sql).expect("the schema is created");
+    drop(connection);
+    path
+}
+
+const UNKNOWN_SCHEMA: &str = r#"
+CREATE TABLE "domain events" (seq INTEGER PRIMARY KEY, aggregate TEXT, kind TEXT, body TEXT, at TEXT, ver INTEGER);
+INSERT INTO "domain events" (aggregate, kind, body, at, ver) VALUES
+  ('cart-1', 'ItemAdded', '{"sku": "a", "qty": 1}', '2024-01-01 10:00:00', 1),
+  ('cart-1', 'ItemAdded', '{"sku": "b", "qty": 2}', '2024-01-01 10:00:05', 2),
+  ('cart-2', 'ItemAdded', '<xml>not json</xml>', '2024-01-01 10:00:07', 1),
+  (NULL, 'ItemAdded', '{}', '2024-01-01 10:00:09', 3);
+"#;
+
+#[test]
+fn an_unknown_sqlite_schema_gets_a_proposed_mapping_and_opens_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(dir.path(), UNKNOWN_SCHEMA);
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(&path) else {
+        panic!("expected a mapping proposal");
+    };
+    assert_eq!(proposal.table.as_deref(), Some("domain events"));
+    assert_eq!(proposal.stream, "aggregate");
+    assert_eq!(proposal.payload.as_deref(), Some("body"));
+    // The user confirms after one correction: `ver` is the version.
+    let mut mapping = *proposal;
+    mapping.version = Some("ver".into());
+    mapping.event_type = Some("kind".into());
+    mapping.time = Some("at".into());
+    let source = open_store_with(&path, &OpenOptions { mapping: Some(mapping) }).unwrap();
+    assert_eq!(source.event_count().unwrap(), 3);
+    // The row without a stream is skipped and reported by row.
+    let skipped: Vec<String> = source
+        .skipped()
+        .iter()
+        .map(|s| format!("{}: {}", s.record, s.reason))
+        .collect();
+    assert_eq!(skipped, ["row 4: no stream id (column \"aggregate\" is NULL)"]);
+    // The XML payload is shown as text and is a replay issue; the load goes on.
+    let events = source.read_batch(0, 10).unwrap();
+    assert_eq!(events[2].data, json!("<xml>not json</xml>"));
+    let replay = replay_all(
+        source.as_ref(),
+        rewind::domain_for(source.as_ref(), Arc::new(rewind::domains())),
+    )
+    .unwrap();
+    let issues: Vec<(u64, &str)> = replay.issues().iter().map(|i| (i.position, i.kind.label())).collect();
+    assert_eq!(issues, [(3, "invalid_payload")]);
+}
+
+#[test]
+fn the_cli_prints_the_proposal_takes_it_back_with_mapping_and_strict_fails_on_skipped_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(dir.path(), UNKNOWN_SCHEMA);
+    let store = path.to_str().unwrap();
+    let output = rewind(&["streams", store]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("--mapping FILE.toml"), "{message}");
+    let toml_start = message.find("table = ").expect("the proposal is printed");
+    let mut mapping = Mapping::from_toml(&message[toml_start..]).expect("the printed proposal is valid TOML");
+    mapping.version = Some("ver".into());
+    let mapping_path = dir.path().join("mapping.toml");
+    std::fs::write(&mapping_path, mapping.to_toml()).unwrap();
+    let mapping = mapping_path.to_str().unwrap();
+
+    let output = rewind(&["streams", store, "--mapping", mapping, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let streams = json(&output);
+    assert_eq!(streams.as_array().map(Vec::len), Some(2));
+    assert!(stderr(&output).contains("1 record(s) skipped"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("row 4: no stream id"), "{}", stderr(&output));
+
+    let output = rewind(&["streams", store, "--mapping", mapping, "--strict"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--strict"), "{}", stderr(&output));
+}
+
+#[test]
+fn hostile_table_and_column_names_are_quoted_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        r#"CREATE TABLE "ev""ents; DROP TABLE x; --" ("stream""id" TEXT, "data" TEXT, "version" INTEGER);
+           CREATE TABLE x (y);
+           INSERT INTO "ev""ents; DROP TABLE x; --" VALUES ('s-1', '{"a": 1}', 1);"#,
+    );
+    let mapping = Mapping {
+        table: Some("ev\"ents; DROP TABLE x; --".into()),
+        stream: "stream\"id".into(),
+        version: Some("version".into()),
+        payload: Some("data".into()),
+        position: Some("rowid".into()),
+        ..Mapping::default()
+    };
+    let source = open_store_with(&path, &OpenOptions { mapping: Some(mapping) }).unwrap();
+    assert_eq!(source.read_stream("s-1", None).unwrap()[0].data, json!({"a": 1}));
+    let bad = Mapping {
+        table: Some("nope".into()),
+        stream: "s".into(),
+        payload: Some("p".into()),
+        ..Mapping::default()
+    };
+    let error = open_store_with(&path, &OpenOptions { mapping: Some(bad) })
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("no table `nope`"), "{error}");
+}
+
+#[test]
+fn gzip_files_are_read_transparently() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("events.json.gz");
+    let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    encoder
+        .write_all(&std::fs::read(fixture("json/cloudevents-bank.json")).unwrap())
+        .unwrap();
+    encoder.finish().unwrap();
+    let source = open_store(&gz).unwrap();
+    assert_eq!(source.describe(), "CloudEvents (JSON), gzip");
+    assert_eq!(source.event_count().unwrap(), 6);
+}
+
+#[test]
+fn a_sqlite_file_without_events_and_an_image_get_one_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT);",
+    );
+    let output = rewind(&["streams", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("none of its tables (users) looks like events"),
+        "{}",
+        stderr(&output)
+    );
+    let image = dir.path().join("events.json");
+    std::fs::write(&image, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let output = rewind(&["streams", image.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("it is an image"), "{}", stderr(&output));
+}
