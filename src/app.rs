@@ -4,6 +4,7 @@
 //! is an [`AppCommand`], handled once per frame. Opening, indexing and seeking run on the
 //! session's background thread (`session.rs`); the UI thread never reads the file.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,9 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use rewind_core::Domain;
 use rewind_engine::{CursorMode, Ordinal, Query, StreamIdx, Timeline, TimelineCommand};
+use rewind_store::{Mapping, Part};
 
 use crate::panels;
-use crate::session::{Job, JobResult, Opening, SeekRequest, SeekResult, Session, StoreInput, open};
+use crate::session::{
+    Job, JobResult, MappingRequest, OpenFailure, Opening, SeekRequest, SeekResult, Session, StoreInput, open,
+};
 use crate::theme;
 
 /// Preferences kept between runs. Never domain or engine types.
@@ -27,6 +31,8 @@ pub struct Prefs {
     /// `None`: follow the system.
     pub dark_mode: Option<bool>,
     pub last_store: Option<PathBuf>,
+    /// Mappings the user confirmed, per file (for stores whose shape Rewind does not know).
+    pub mappings: BTreeMap<PathBuf, Mapping>,
 }
 
 /// Something the user asked for; the single place menus, buttons and keys go through.
@@ -51,6 +57,9 @@ pub enum AppCommand {
     ApplyFilter,
     SetTheme(Option<bool>),
     SetTab(Tab),
+    /// Open the file of the mapping dialog with the mapping as edited, and remember it.
+    ConfirmMapping,
+    CancelMapping,
 }
 
 impl AppCommand {
@@ -184,8 +193,15 @@ impl View {
     }
 }
 
+/// The mapping dialog: a proposal being confirmed or edited.
+pub struct MappingDialog {
+    pub request: MappingRequest,
+    pub mapping: Mapping,
+}
+
 pub struct App {
     prefs: Prefs,
+    mapping_dialog: Option<MappingDialog>,
     domain: Arc<dyn Domain>,
     dialog: Arc<dyn FileDialog>,
     opening: Option<Opening>,
@@ -205,6 +221,7 @@ impl App {
         }
         let mut app = Self {
             prefs,
+            mapping_dialog: None,
             domain: Arc::new(crate::domains()),
             dialog,
             opening: None,
@@ -247,6 +264,10 @@ impl App {
         })
     }
 
+    pub fn mapping_dialog(&self) -> Option<&MappingDialog> {
+        self.mapping_dialog.as_ref()
+    }
+
     pub fn is_opening(&self) -> bool {
         self.opening.is_some()
     }
@@ -258,8 +279,14 @@ impl App {
 
     fn start_opening(&mut self, input: StoreInput, ctx: &egui::Context) {
         let repaint_ctx = ctx.clone();
+        let mapping = match &input {
+            StoreInput::File(path) => self.prefs.mappings.get(path).cloned(),
+            StoreInput::Sample => None,
+        };
+        self.mapping_dialog = None;
         match open(
             input,
+            mapping,
             Arc::clone(&self.domain),
             Arc::new(move || repaint_ctx.request_repaint()),
         ) {
@@ -292,6 +319,14 @@ impl App {
                     }
                 }
             }
+            AppCommand::ConfirmMapping => {
+                if let Some(dialog) = self.mapping_dialog.take() {
+                    let path = dialog.request.path.clone();
+                    self.prefs.mappings.insert(path.clone(), dialog.mapping);
+                    self.start_opening(StoreInput::File(path), ctx);
+                }
+            }
+            AppCommand::CancelMapping => self.mapping_dialog = None,
             AppCommand::CloseStore => {
                 self.session = None;
                 self.view = None;
@@ -338,7 +373,31 @@ impl App {
                     self.view = Some(view);
                     self.session = Some(session);
                 }
-                Err(message) => self.error = Some(message),
+                Err(OpenFailure { message, mapping }) => {
+                    let mut message = message;
+                    if let Some(Opening {
+                        input: StoreInput::File(path),
+                        mapping: Some(_),
+                        ..
+                    }) = &opening
+                    {
+                        // A remembered mapping that no longer fits is forgotten, so opening
+                        // the file again proposes a fresh one.
+                        self.prefs.mappings.remove(path);
+                        message.push_str(
+                            " (the remembered mapping for this file was forgotten; open it again to map it anew)",
+                        );
+                    }
+                    match mapping {
+                        Some(request) => {
+                            self.mapping_dialog = Some(MappingDialog {
+                                mapping: request.proposal.clone(),
+                                request: *request,
+                            });
+                        }
+                        None => self.error = Some(message),
+                    }
+                }
             }
         }
         if let Some(picked) = self.file_dialog.as_ref().and_then(|d| d.try_recv().ok()) {
@@ -527,6 +586,9 @@ impl eframe::App for App {
             });
         }
 
+        if let Some(dialog) = &mut self.mapping_dialog {
+            mapping_dialog(&ctx, dialog, &mut self.commands);
+        }
         if let Some(opening) = &self.opening {
             let cancel = opening_screen(ui, opening);
             if cancel {
@@ -656,6 +718,93 @@ fn start_screen(ui: &mut egui::Ui, last: Option<&PathBuf>, recent: &[PathBuf], c
     });
 }
 
+/// The mapping dialog: which column or field is which part of an event. Shown when a store's
+/// shape is unknown; the confirmed mapping is remembered for the file.
+fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mut Vec<AppCommand>) {
+    let MappingDialog { request, mapping } = dialog;
+    egui::Window::new("Map this store's events")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            ui.label(RichText::new(request.path.display().to_string()).strong());
+            ui.label(format!("{}.", request.what));
+            ui.label("Rewind proposes this mapping; check each part and change what is wrong.");
+            ui.add_space(6.0);
+            let sqlite = mapping.table.is_some();
+            egui::Grid::new("mapping_grid")
+                .num_columns(2)
+                .spacing([12.0, 6.0])
+                .show(ui, |ui| {
+                    if let Some(table) = &mapping.table {
+                        ui.label("table");
+                        ui.label(RichText::new(table).monospace());
+                        ui.end_row();
+                    }
+                    for part in Part::ALL {
+                        let label = ui.label(part.label());
+                        let current = part.get(mapping).map(str::to_owned);
+                        let shown = current.clone().unwrap_or_else(|| "(none)".into());
+                        egui::ComboBox::from_id_salt(("mapping", part.label()))
+                            .selected_text(RichText::new(shown).monospace())
+                            .width(240.0)
+                            .show_ui(ui, |ui| {
+                                if part != Part::Stream && ui.selectable_label(current.is_none(), "(none)").clicked() {
+                                    part.set(mapping, None);
+                                }
+                                let rowid = (sqlite && part == Part::Position).then(|| "rowid".to_owned());
+                                for name in request.names.iter().chain(rowid.as_ref()) {
+                                    if ui
+                                        .selectable_label(
+                                            current.as_deref() == Some(name.as_str()),
+                                            RichText::new(name).monospace(),
+                                        )
+                                        .clicked()
+                                    {
+                                        part.set(mapping, Some(name.clone()));
+                                    }
+                                }
+                            })
+                            .response
+                            .labelled_by(label.id);
+                        ui.end_row();
+                    }
+                    ui.label("versions");
+                    let mut from_zero = mapping.version_base == 0;
+                    if ui.checkbox(&mut from_zero, "count from 0 in the store").changed() {
+                        mapping.version_base = u64::from(!from_zero);
+                    }
+                    ui.end_row();
+                });
+            ui.add_space(6.0);
+            ui.collapsing("As a --mapping file for the command line", |ui| {
+                let mut text = mapping.to_toml();
+                ui.add(
+                    egui::TextEdit::multiline(&mut text)
+                        .code_editor()
+                        .desired_rows(6)
+                        .interactive(false),
+                );
+            });
+            let problems = mapping.problems();
+            for problem in &problems {
+                ui.label(RichText::new(format!("⚠ {problem}")).color(theme::VIOLATION));
+            }
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(problems.is_empty(), egui::Button::new("Open with this mapping"))
+                    .clicked()
+                {
+                    commands.push(AppCommand::ConfirmMapping);
+                }
+                if ui.button("Cancel").clicked() {
+                    commands.push(AppCommand::CancelMapping);
+                }
+            });
+        });
+}
+
 /// Returns whether the user asked to cancel.
 fn opening_screen(ui: &mut egui::Ui, opening: &Opening) -> bool {
     let done = opening.progress.done.load(Ordering::Relaxed);
@@ -667,11 +816,28 @@ fn opening_screen(ui: &mut egui::Ui, opening: &Opening) -> bool {
             ui.add_space(ui.available_height() * 0.3);
             ui.heading(format!("Opening {}", opening.input.name()));
             ui.add_space(8.0);
-            let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
-            ui.add(egui::ProgressBar::new(fraction).desired_width(420.0).text(format!(
-                "{done} / {total} events indexed · {:.0} events/s",
-                done as f64 / seconds
-            )));
+            let read = opening.progress.read_bytes.load(Ordering::Relaxed);
+            let size = opening.progress.file_bytes.load(Ordering::Relaxed);
+            if total == 0 && size > 0 {
+                // The first pass over the file (NDJSON), before the event count is known.
+                let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+                ui.add(
+                    egui::ProgressBar::new(read as f32 / size as f32)
+                        .desired_width(420.0)
+                        .text(format!(
+                            "reading the file: {:.0} / {:.0} MiB · {:.0} MiB/s",
+                            mib(read),
+                            mib(size),
+                            mib(read) / seconds
+                        )),
+                );
+            } else {
+                let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
+                ui.add(egui::ProgressBar::new(fraction).desired_width(420.0).text(format!(
+                    "{done} / {total} events indexed · {:.0} events/s",
+                    done as f64 / seconds
+                )));
+            }
             ui.add_space(8.0);
             cancel = ui.button("Cancel").clicked();
         });

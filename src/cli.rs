@@ -193,8 +193,14 @@ fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
             Mapping::from_toml(&text).map_err(|e| anyhow::anyhow!("bad mapping {}: {e}", mapping_path.display()))?;
         options.mapping = Some(mapping);
     }
+    let started = Instant::now();
     let source = open_store_with(path, &options)?;
-    eprintln!("rewind: opened {} as {}", path.display(), source.describe());
+    eprintln!(
+        "rewind: opened {} as {} in {:.2} s",
+        path.display(),
+        source.describe(),
+        started.elapsed().as_secs_f64()
+    );
     let skipped = source.skipped();
     if !skipped.is_empty() {
         for record in skipped.iter().take(100) {

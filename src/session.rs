@@ -17,7 +17,7 @@ use rewind_core::{Domain, RecordedEvent};
 use rewind_engine::{
     AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, Replay, RowChange, StreamIdx,
 };
-use rewind_store::{EventSource, NdjsonStore, open_store};
+use rewind_store::{EventSource, Mapping, NdjsonStore, OpenOptions, Skipped, StoreError, open_store_with};
 
 use crate::fetch::StoreFetch;
 
@@ -44,9 +44,31 @@ impl StoreInput {
 /// Progress of an opening, shared with the UI.
 #[derive(Default)]
 pub struct Progress {
+    /// First pass over a file (NDJSON): bytes read of the file's size.
+    pub read_bytes: AtomicU64,
+    pub file_bytes: AtomicU64,
+    /// Indexing: events done of the store's count.
     pub done: AtomicU64,
     pub total: AtomicU64,
     pub cancel: AtomicBool,
+}
+
+/// Why opening failed, and what the user can do about it.
+#[derive(Clone, Debug)]
+pub struct OpenFailure {
+    pub message: String,
+    /// The store's shape is not one Rewind knows: confirm a mapping to open it.
+    pub mapping: Option<Box<MappingRequest>>,
+}
+
+/// A proposed mapping for a store, with the names (columns or fields) to choose from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingRequest {
+    pub path: PathBuf,
+    /// What Rewind found, in a sentence.
+    pub what: String,
+    pub proposal: Mapping,
+    pub names: Vec<String>,
 }
 
 /// What the UI wants to see this frame.
@@ -124,6 +146,8 @@ pub enum JobResult {
 pub struct Session {
     pub input: StoreInput,
     pub format: String,
+    /// Records the reader could not use, with where and why.
+    pub skipped: Vec<Skipped>,
     pub engine: Arc<Engine>,
     pub build_seconds: f64,
     jobs: Sender<Job>,
@@ -157,12 +181,14 @@ pub struct Opening {
     pub input: StoreInput,
     pub progress: Arc<Progress>,
     pub started: Instant,
-    receiver: Receiver<Result<Session, String>>,
+    /// The mapping it was opened with, if any.
+    pub mapping: Option<Mapping>,
+    receiver: Receiver<Result<Session, OpenFailure>>,
 }
 
 impl Opening {
     /// The session, or the error, once the worker is done.
-    pub fn poll(&self) -> Option<Result<Session, String>> {
+    pub fn poll(&self) -> Option<Result<Session, OpenFailure>> {
         self.receiver.try_recv().ok()
     }
 
@@ -174,6 +200,7 @@ impl Opening {
 /// Starts opening `input` on a background thread that then serves the session.
 pub fn open(
     input: StoreInput,
+    mapping: Option<Mapping>,
     domain: Arc<dyn Domain>,
     repaint: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<Opening, String> {
@@ -181,13 +208,14 @@ pub fn open(
     let (session_sender, receiver) = channel();
     let thread_progress = Arc::clone(&progress);
     let thread_input = input.clone();
+    let thread_mapping = mapping.clone();
     std::thread::Builder::new()
         .name("rewind-store".into())
         .spawn(move || {
-            let source = match open_source(&thread_input) {
+            let source = match open_source(&thread_input, thread_mapping, &thread_progress, &repaint) {
                 Ok(source) => source,
-                Err(message) => {
-                    let _ = session_sender.send(Err(message));
+                Err(failure) => {
+                    let _ = session_sender.send(Err(failure));
                     repaint();
                     return;
                 }
@@ -197,7 +225,7 @@ pub fn open(
             let engine = match build(source.as_ref(), domain, &thread_progress, &*repaint) {
                 Ok(engine) => Arc::new(engine),
                 Err(message) => {
-                    let _ = session_sender.send(Err(message));
+                    let _ = session_sender.send(Err(OpenFailure { message, mapping: None }));
                     repaint();
                     return;
                 }
@@ -207,6 +235,7 @@ pub fn open(
             let session = Session {
                 input: thread_input,
                 format: source.describe(),
+                skipped: source.skipped().to_vec(),
                 engine: Arc::clone(&engine),
                 build_seconds: started.elapsed().as_secs_f64(),
                 jobs,
@@ -221,18 +250,61 @@ pub fn open(
         .map_err(|e| format!("cannot start a thread to open the store: {e}"))?;
     Ok(Opening {
         input,
+        mapping,
         progress,
         started: Instant::now(),
         receiver,
     })
 }
 
-fn open_source(input: &StoreInput) -> Result<Box<dyn EventSource>, String> {
+fn open_source(
+    input: &StoreInput,
+    mapping: Option<Mapping>,
+    progress: &Arc<Progress>,
+    repaint: &Arc<dyn Fn() + Send + Sync>,
+) -> Result<Box<dyn EventSource>, OpenFailure> {
     match input {
-        StoreInput::File(path) => open_store(path).map_err(|e| e.to_string()),
+        StoreInput::File(path) => {
+            let progress = Arc::clone(progress);
+            let repaint = Arc::clone(repaint);
+            let options = OpenOptions {
+                mapping,
+                progress: Some(Arc::new(move |read, size| {
+                    progress.read_bytes.store(read, Ordering::Relaxed);
+                    progress.file_bytes.store(size, Ordering::Relaxed);
+                    repaint();
+                })),
+            };
+            open_store_with(path, &options).map_err(|error| match error {
+                StoreError::NeedsMapping {
+                    path,
+                    what,
+                    proposal,
+                    names,
+                } => OpenFailure {
+                    message: format!(
+                        "{} holds events in a shape Rewind does not know ({what})",
+                        path.display()
+                    ),
+                    mapping: Some(Box::new(MappingRequest {
+                        path,
+                        what,
+                        proposal: *proposal,
+                        names,
+                    })),
+                },
+                other => OpenFailure {
+                    message: other.to_string(),
+                    mapping: None,
+                },
+            })
+        }
         StoreInput::Sample => NdjsonStore::from_reader(Path::new(SAMPLE_NAME), SAMPLE_NDJSON)
             .map(|store| Box::new(store) as Box<dyn EventSource>)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| OpenFailure {
+                message: e.to_string(),
+                mapping: None,
+            }),
     }
 }
 

@@ -264,8 +264,8 @@ fn the_last_store_is_one_click_away_on_the_next_start() {
     let last = crate::util::sample_sqlite();
     let prefs = Prefs {
         recent_files: vec![last.clone()],
-        dark_mode: None,
         last_store: Some(last),
+        ..Prefs::default()
     };
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
@@ -274,4 +274,106 @@ fn the_last_store_is_one_click_away_on_the_next_start() {
     harness.get_by_label("Reopen bank.sqlite").click();
     step_until(&mut harness, "the last store to open", |app| app.session().is_some());
     assert!(harness.query_by_label_contains("read as Rewind SQLite store").is_some());
+}
+
+/// Opens `path` through the (scripted) file dialog.
+fn open_through_dialog(path: PathBuf) -> Harness<'static, App> {
+    let mut harness = harness_with(Some(path));
+    harness.step();
+    harness
+        .query_all_by_label("Open file…")
+        .next()
+        .expect("an Open file button")
+        .click();
+    harness
+}
+
+#[test]
+fn a_python_eventsourcing_store_opens_generic_and_shows_its_amounts() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-eventsourcing/bank.sqlite");
+    let mut harness = open_through_dialog(path);
+    step_until(&mut harness, "the store to open", |app| app.session().is_some());
+    settle(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("read as Python eventsourcing SQLite (table stored_events)")
+            .is_some()
+    );
+    // Step to the first deposit: the generic state shows the library's `amount`.
+    for _ in 0..2 {
+        harness.key_press(Key::ArrowRight);
+        harness.step();
+    }
+    settle(&mut harness);
+    assert_eq!(cursor_position(&harness), 3);
+    assert!(
+        harness
+            .query_by_label_contains("generic: fold of the payloads")
+            .is_some()
+    );
+    let state = harness
+        .state()
+        .view()
+        .unwrap()
+        .result
+        .clone()
+        .unwrap()
+        .aggregate
+        .unwrap();
+    assert_eq!(state.state["amount"], 100, "{}", state.state);
+    assert!(
+        harness
+            .query_all_by_label_contains("__main__:BankAccount.Deposited")
+            .next()
+            .is_some()
+    );
+}
+
+#[test]
+fn an_unknown_schema_opens_through_the_mapping_dialog_and_the_mapping_is_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.db");
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            r#"CREATE TABLE "domain events" (seq INTEGER PRIMARY KEY, aggregate TEXT, kind TEXT, body TEXT, at TEXT, ver INTEGER);
+               INSERT INTO "domain events" (aggregate, kind, body, at, ver) VALUES
+                 ('cart-1', 'ItemAdded', '{"sku": "a"}', '2024-01-01 10:00:00', 1),
+                 ('cart-1', 'ItemAdded', '{"sku": "b"}', '2024-01-01 10:00:05', 2),
+                 (NULL, 'ItemAdded', '{}', '2024-01-01 10:00:09', 3);"#,
+        )
+        .unwrap();
+    drop(connection);
+
+    let mut harness = open_through_dialog(path.clone());
+    step_until(&mut harness, "the mapping dialog", |app| app.mapping_dialog().is_some());
+    assert!(harness.query_by_label("Map this store's events").is_some());
+    let proposal = harness.state().mapping_dialog().unwrap().mapping.clone();
+    assert_eq!(proposal.stream, "aggregate");
+    assert_eq!(proposal.version.as_deref(), Some("seq"));
+    // The version is wrong: pick `ver` instead.
+    harness.get_by_value("seq").click();
+    harness.run();
+    harness.get_by_label("ver").click();
+    harness.step();
+    assert_eq!(
+        harness.state().mapping_dialog().unwrap().mapping.version.as_deref(),
+        Some("ver")
+    );
+    harness.get_by_label("Open with this mapping").click();
+    step_until(&mut harness, "the mapped store to open", |app| app.session().is_some());
+    let session = harness.state().session().unwrap();
+    assert_eq!(session.engine.index().len(), 2);
+    assert_eq!(session.skipped.len(), 1);
+    assert!(harness.query_by_label_contains("1 record(s) skipped").is_some());
+    assert_eq!(
+        harness
+            .state()
+            .prefs()
+            .mappings
+            .get(&path)
+            .and_then(|m| m.version.as_deref()),
+        Some("ver"),
+        "the confirmed mapping is remembered for the file"
+    );
 }

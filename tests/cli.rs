@@ -249,11 +249,18 @@ fn a_corrupt_file_gets_a_clear_error_and_exit_code_two() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output).lines().count(), 2);
     let message = stderr(&output);
-    assert!(message.contains("bad.ndjson: line 2: missing field `stream_id`"), "{message}");
+    assert!(
+        message.contains("bad.ndjson: line 2: missing field `stream_id`"),
+        "{message}"
+    );
     assert!(message.contains("1 record(s) skipped"), "{message}");
     let output = rewind(&["events", bad_json.to_str().unwrap(), "--strict"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).lines().last().unwrap().contains("--strict"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).lines().last().unwrap().contains("--strict"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -194,7 +194,14 @@ fn an_unknown_sqlite_schema_gets_a_proposed_mapping_and_opens_with_it() {
     mapping.version = Some("ver".into());
     mapping.event_type = Some("kind".into());
     mapping.time = Some("at".into());
-    let source = open_store_with(&path, &OpenOptions { mapping: Some(mapping) }).unwrap();
+    let source = open_store_with(
+        &path,
+        &OpenOptions {
+            mapping: Some(mapping),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(source.event_count().unwrap(), 3);
     // The row without a stream is skipped and reported by row.
     let skipped: Vec<String> = source
@@ -260,7 +267,14 @@ fn hostile_table_and_column_names_are_quoted_not_run() {
         position: Some("rowid".into()),
         ..Mapping::default()
     };
-    let source = open_store_with(&path, &OpenOptions { mapping: Some(mapping) }).unwrap();
+    let source = open_store_with(
+        &path,
+        &OpenOptions {
+            mapping: Some(mapping),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(source.read_stream("s-1", None).unwrap()[0].data, json!({"a": 1}));
     let bad = Mapping {
         table: Some("nope".into()),
@@ -268,10 +282,16 @@ fn hostile_table_and_column_names_are_quoted_not_run() {
         payload: Some("p".into()),
         ..Mapping::default()
     };
-    let error = open_store_with(&path, &OpenOptions { mapping: Some(bad) })
-        .err()
-        .unwrap()
-        .to_string();
+    let error = open_store_with(
+        &path,
+        &OpenOptions {
+            mapping: Some(bad),
+            ..OpenOptions::default()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(error.contains("no table `nope`"), "{error}");
 }
 

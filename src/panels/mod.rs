@@ -30,6 +30,13 @@ pub fn status_bar(ui: &mut Ui, session: &Session, view: &View) {
                 session.engine.issues().len(),
                 session.build_seconds
             ));
+            if !session.skipped.is_empty() {
+                ui.separator();
+                ui.label(RichText::new(format!("⚠ {} record(s) skipped", session.skipped.len())).color(theme::ISSUE))
+                    .on_hover_text(
+                        "Records the reader could not use; the Issues tab lists them with their line or row",
+                    );
+            }
             if let Some(result) = &view.result {
                 ui.separator();
                 ui.label(RichText::new(format!("seek {:.1} ms", result.took_ms)).weak());
@@ -67,7 +74,7 @@ pub fn details(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut V
                 (Tab::Issues, "Issues"),
             ] {
                 let label = if tab == Tab::Issues {
-                    format!("{label} ({})", session.engine.issues().len())
+                    format!("{label} ({})", session.engine.issues().len() + session.skipped.len())
                 } else {
                     label.to_owned()
                 };
@@ -443,6 +450,30 @@ fn issues(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCom
             engine.issues().len()
         ));
     });
+    if !session.skipped.is_empty() {
+        egui::CollapsingHeader::new(
+            RichText::new(format!(
+                "{} record(s) skipped while reading the store",
+                session.skipped.len()
+            ))
+            .color(theme::ISSUE),
+        )
+        .id_salt("skipped_records")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("skipped_scroll")
+                .max_height(160.0)
+                .show(ui, |ui| {
+                    for record in &session.skipped {
+                        ui.horizontal(|ui| {
+                            ui.label(RichText::new(&record.record).monospace());
+                            ui.label(&record.reason);
+                        });
+                    }
+                });
+        });
+    }
     if engine.issues().is_empty() {
         ui.label("Replay found no issue: every event applied and every invariant held.");
         return;

@@ -60,6 +60,8 @@ pub enum StoreError {
         path: PathBuf,
         what: String,
         proposal: Box<crate::mapping::Mapping>,
+        /// The column (or top-level field) names to choose from.
+        names: Vec<String>,
     },
 
     #[error("the mapping for {} does not fit: {reason}", path.display())]

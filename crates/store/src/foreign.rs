@@ -29,7 +29,7 @@ pub enum SqliteSchema {
     /// A schema a known library writes, with its mapping.
     Known { name: &'static str, mapping: Mapping },
     /// A table that looks like events, with the mapping Rewind proposes; the user confirms it.
-    Unknown { proposal: Mapping },
+    Unknown { proposal: Mapping, columns: Vec<String> },
     /// No table looks like events.
     NoEvents { tables: Vec<String> },
 }
@@ -253,7 +253,7 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
         });
     }
     // Anything else: the best-looking table gets a proposal, tables named like events first.
-    let mut candidates: Vec<(bool, Mapping)> = tables
+    let mut candidates: Vec<(bool, Mapping, Vec<String>)> = tables
         .iter()
         .map(|table| {
             let mut mapping = Mapping::propose(Some(&table.name), &table.names(), true);
@@ -263,13 +263,17 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
             {
                 mapping.position = Some("rowid".into());
             }
-            (table.name.to_ascii_lowercase().contains("event"), mapping)
+            (
+                table.name.to_ascii_lowercase().contains("event"),
+                mapping,
+                table.names(),
+            )
         })
-        .filter(|(_, mapping)| mapping.looks_like_events())
+        .filter(|(_, mapping, _)| mapping.looks_like_events())
         .collect();
-    candidates.sort_by_key(|(named_event, _)| !named_event);
+    candidates.sort_by_key(|(named_event, _, _)| !named_event);
     match candidates.into_iter().next() {
-        Some((_, proposal)) => Ok(SqliteSchema::Unknown { proposal }),
+        Some((_, proposal, columns)) => Ok(SqliteSchema::Unknown { proposal, columns }),
         None => Ok(SqliteSchema::NoEvents {
             tables: tables.into_iter().map(|t| t.name).collect(),
         }),

@@ -176,7 +176,11 @@ fn shape_of(records: &[Record]) -> JsonShape {
 /// What reading a JSON file gives: a store, or the mapping Rewind proposes for it.
 pub enum JsonRead {
     Store(MemoryStore),
-    NeedsMapping(Mapping),
+    /// The proposal, and the field names seen in the first records.
+    NeedsMapping {
+        proposal: Mapping,
+        names: Vec<String>,
+    },
 }
 
 /// Reads JSON events from `text`; `mapping` is used for generic JSON (and overrides detection).
@@ -208,7 +212,10 @@ pub fn read_json(path: &Path, bytes: &[u8], mapping: Option<&Mapping>) -> Result
                 }
             }
         }
-        return Ok(JsonRead::NeedsMapping(Mapping::propose(None, &keys, false)));
+        return Ok(JsonRead::NeedsMapping {
+            proposal: Mapping::propose(None, &keys, false),
+            names: keys,
+        });
     }
     let location = path.display().to_string();
     let mut convert = Converter::default();
@@ -543,7 +550,7 @@ mod tests {
     fn store(text: &str, mapping: Option<&Mapping>) -> MemoryStore {
         match read_json(Path::new("test.json"), text.as_bytes(), mapping).expect("reads") {
             JsonRead::Store(store) => store,
-            JsonRead::NeedsMapping(proposal) => panic!("asked for a mapping: {proposal:?}"),
+            JsonRead::NeedsMapping { proposal, .. } => panic!("asked for a mapping: {proposal:?}"),
         }
     }
 
@@ -604,7 +611,8 @@ mod tests {
     fn unknown_json_asks_for_a_mapping_and_reads_with_one() {
         let text = r#"[{"aggregateId": "a-1", "eventType": "Opened", "occurredAt": "2024-01-01T00:00:00Z", "payload": {"x": 1}},
                        {"aggregateId": "a-1", "eventType": "Changed", "occurredAt": "2024-01-01T00:00:01Z", "payload": {"x": 2}}]"#;
-        let JsonRead::NeedsMapping(proposal) = read_json(Path::new("t.json"), text.as_bytes(), None).expect("reads")
+        let JsonRead::NeedsMapping { proposal, .. } =
+            read_json(Path::new("t.json"), text.as_bytes(), None).expect("reads")
         else {
             panic!("expected a proposal");
         };

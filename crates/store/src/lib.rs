@@ -31,7 +31,7 @@ pub use mapping::{Filter, Mapping, Part};
 pub use memory::MemoryStore;
 pub use ndjson::{NdjsonStore, NdjsonWriter, export_ndjson, read_events};
 pub use source::{
-    EventSource, OpenOptions, Skipped, StoreFormat, StreamInfo, detect_format, open_store, open_store_with,
-    streams_by_scan,
+    EventSource, OpenOptions, ReadProgress, Skipped, StoreFormat, StreamInfo, detect_format, open_store,
+    open_store_with, streams_by_scan,
 };
 pub use sqlite::{AppendOutcome, EncodedEvent, ExpectedVersion, NewEvent, SqliteStore, format_time};

@@ -5,12 +5,13 @@
 //! needed, so a file larger than memory opens, and opening runs at JSON-scanning speed.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use uuid::Uuid;
@@ -83,7 +84,8 @@ struct Header<'a> {
     _event_type: Cow<'a, str>,
     #[serde(rename = "schema_version")]
     _schema_version: u32,
-    recorded_at: DateTime<Utc>,
+    #[serde(borrow)]
+    recorded_at: Cow<'a, str>,
     #[serde(rename = "data")]
     _data: IgnoredAny,
     #[serde(rename = "metadata", default)]
@@ -98,7 +100,7 @@ pub struct NdjsonStore {
     /// In global-position order.
     lines: Vec<Line>,
     streams: Vec<StreamEntry>,
-    stream_ids: HashMap<String, u32>,
+    stream_ids: FxHashMap<String, u32>,
     skipped: Vec<Skipped>,
 }
 
@@ -109,14 +111,27 @@ impl NdjsonStore {
         Self::open_with_progress(path, &mut |_| {})
     }
 
-    /// As [`Self::open`], calling `progress` with the bytes read so far every few megabytes.
+    /// As [`Self::open`], calling `progress` with the bytes read so far a few times a second.
+    /// A large file is scanned by one thread per core, each over its own part of the file.
     pub fn open_with_progress(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| StoreError::Io {
+        let io_error = |e: std::io::Error| StoreError::Io {
             path: path.to_owned(),
             source: e,
+        };
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        let parts = if size < PARALLEL_SCAN_BYTES {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        };
+        let bounds = part_bounds(size, parts, |at, buffer| file.read_at(buffer, at)).map_err(io_error)?;
+        let read = AtomicU64::new(0);
+        let index = scan_parts(path, &bounds, &read, progress, |start, end| {
+            let mut part = std::fs::File::open(path)?;
+            part.seek(SeekFrom::Start(start))?;
+            Ok(BufReader::with_capacity(1 << 20, part.take(end - start)))
         })?;
-        let reader = BufReader::with_capacity(1 << 20, &file);
-        let index = Index::scan(path, reader, progress)?;
         Ok(index.into_store(path, Bytes::File(file), "Rewind NDJSON export".into()))
     }
 
@@ -131,7 +146,26 @@ impl NdjsonStore {
     }
 
     pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>, description: String) -> Result<Self> {
-        let index = Index::scan(path, bytes.as_slice(), &mut |_| {})?;
+        let size = bytes.len() as u64;
+        let parts = if size < PARALLEL_SCAN_BYTES {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        };
+        let bounds = part_bounds(size, parts, |at, buffer| {
+            let start = usize::try_from(at).unwrap_or(usize::MAX).min(bytes.len());
+            let n = buffer.len().min(bytes.len() - start);
+            buffer[..n].copy_from_slice(&bytes[start..start + n]);
+            Ok(n)
+        })
+        .map_err(|e| StoreError::Io {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        let read = AtomicU64::new(0);
+        let index = scan_parts(path, &bounds, &read, &mut |_| {}, |start, end| {
+            Ok(&bytes[start as usize..end as usize])
+        })?;
         Ok(index.into_store(path, Bytes::Memory(bytes), description))
     }
 
@@ -179,48 +213,208 @@ impl NdjsonStore {
     }
 }
 
-/// The index built by one pass over the lines.
+/// A line without its `\n` or `\r\n`.
+fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// RFC 3339 to UTC, with a fast path for the `2024-05-01T10:00:00.123Z` shape Rewind writes.
+fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b.get(range)?
+            .iter()
+            .try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let fast = (|| {
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        if *b.last()? != b'Z' {
+            return None;
+        }
+        let nanos = match b[19] {
+            b'Z' if b.len() == 20 => 0,
+            b'.' if (21..=30).contains(&b.len()) => {
+                let fraction = &b[20..b.len() - 1];
+                let value = digits(20..b.len() - 1)?;
+                value * 10u32.pow(9 - fraction.len() as u32)
+            }
+            _ => return None,
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+        let time = chrono::NaiveTime::from_hms_nano_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?, nanos)?;
+        Some(date.and_time(time).and_utc())
+    })();
+    fast.or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc)))
+}
+
+/// Files from this size up are scanned in parallel parts.
+const PARALLEL_SCAN_BYTES: u64 = 16 << 20;
+
+/// Splits `0..size` into `parts` byte ranges that each start at the beginning of a line.
+fn part_bounds(
+    size: u64,
+    parts: usize,
+    read_at: impl Fn(u64, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<Vec<(u64, u64)>> {
+    let mut starts = vec![0u64];
+    let mut buffer = vec![0u8; 64 << 10];
+    for part in 1..parts {
+        let mut at = (size / parts as u64 * part as u64).max(*starts.last().unwrap_or(&0));
+        // The part starts after the next newline.
+        let start = loop {
+            let n = read_at(at, &mut buffer)?;
+            if n == 0 {
+                break size;
+            }
+            if let Some(newline) = buffer[..n].iter().position(|b| *b == b'\n') {
+                break at + newline as u64 + 1;
+            }
+            at += n as u64;
+        };
+        if start < size && start > *starts.last().unwrap_or(&0) {
+            starts.push(start);
+        }
+    }
+    let mut bounds: Vec<(u64, u64)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
+    bounds.push((*starts.last().unwrap_or(&0), size));
+    Ok(bounds)
+}
+
+/// Scans each part on its own thread and merges the indexes in file order; reports the bytes
+/// read through `progress` from this thread meanwhile.
+fn scan_parts<R: BufRead>(
+    path: &Path,
+    bounds: &[(u64, u64)],
+    read: &AtomicU64,
+    progress: &mut dyn FnMut(u64),
+    open_part: impl Fn(u64, u64) -> std::io::Result<R> + Sync,
+) -> Result<Index> {
+    let io_error = |e: std::io::Error| StoreError::Io {
+        path: path.to_owned(),
+        source: e,
+    };
+    let total = bounds.last().map_or(0, |b| b.1);
+    let indexes: Vec<Result<Index>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .iter()
+            .map(|&(start, end)| {
+                let open_part = &open_part;
+                scope.spawn(move || {
+                    let reader = open_part(start, end).map_err(io_error)?;
+                    // The first part's index becomes the whole file's: sized for all of it.
+                    let expected = if start == 0 { total } else { end - start };
+                    Index::scan(path, reader, start, read, expected)
+                })
+            })
+            .collect();
+        while !handles.iter().all(std::thread::ScopedJoinHandle::is_finished) {
+            progress(read.load(Ordering::Relaxed));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        progress(read.load(Ordering::Relaxed));
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(StoreError::Io {
+                        path: path.to_owned(),
+                        source: std::io::Error::other("a scanning thread failed"),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut merged: Option<Index> = None;
+    for index in indexes {
+        let index = index?;
+        match &mut merged {
+            None => merged = Some(index),
+            Some(merged) => merged.append(index),
+        }
+    }
+    let mut index = merged.unwrap_or_default();
+    index.finish();
+    Ok(index)
+}
+
+/// The index built by one pass over (part of) the lines.
 #[derive(Default)]
 struct Index {
     lines: Vec<Line>,
     streams: Vec<StreamEntry>,
-    stream_ids: HashMap<String, u32>,
-    skipped: Vec<Skipped>,
+    stream_ids: FxHashMap<String, u32>,
+    /// Line number and reason.
+    skipped: Vec<(u32, String)>,
+    /// Every line seen, blank and skipped ones included: numbers the next part's lines.
+    line_count: u32,
 }
 
 impl Index {
-    fn scan(path: &Path, mut reader: impl BufRead, progress: &mut dyn FnMut(u64)) -> Result<Self> {
+    /// Indexes lines from `reader`, which starts at byte `base` of the file and holds about
+    /// `bytes` bytes. Lines are parsed where they lie in the reader's buffer; only a line that
+    /// straddles two reads is copied.
+    fn scan(path: &Path, mut reader: impl BufRead, base: u64, read: &AtomicU64, bytes: u64) -> Result<Self> {
+        let io_error = |e: std::io::Error| StoreError::Io {
+            path: path.to_owned(),
+            source: e,
+        };
         let mut index = Self::default();
-        let mut buffer = Vec::with_capacity(4096);
-        let mut offset = 0u64;
+        let mut offset = base;
         let mut number = 0u32;
-        let mut next_report = 0u64;
+        let mut carry: Vec<u8> = Vec::new();
+        let mut sized = false;
         loop {
-            buffer.clear();
-            let read = reader.read_until(b'\n', &mut buffer).map_err(|e| StoreError::Io {
-                path: path.to_owned(),
-                source: e,
-            })?;
-            if read == 0 {
+            let block = reader.fill_buf().map_err(io_error)?;
+            if block.is_empty() {
                 break;
             }
-            number = number.saturating_add(1);
-            let mut line = buffer.as_slice();
-            if line.last() == Some(&b'\n') {
-                line = &line[..line.len() - 1];
+            if !sized {
+                // Sized from the first lines, so the index does not grow (and copy) as it fills.
+                sized = true;
+                let newlines = memchr::memchr_iter(b'\n', block).count();
+                if let Some(line_length) = block.len().checked_div(newlines) {
+                    let estimate = bytes / line_length.max(1) as u64;
+                    index
+                        .lines
+                        .reserve(usize::try_from(estimate + estimate / 8).unwrap_or(0));
+                }
             }
-            if line.last() == Some(&b'\r') {
-                line = &line[..line.len() - 1];
+            let consumed = block.len();
+            let mut rest = block;
+            if !carry.is_empty() {
+                // Finish the line the previous block ended in.
+                let Some(end) = memchr::memchr(b'\n', rest) else {
+                    carry.extend_from_slice(rest);
+                    reader.consume(consumed);
+                    continue;
+                };
+                carry.extend_from_slice(&rest[..=end]);
+                rest = &rest[end + 1..];
+                number = number.saturating_add(1);
+                let line_start = offset;
+                offset += carry.len() as u64;
+                index.add(trim_line(&carry), line_start, number);
+                carry.clear();
             }
-            index.add(line, offset, number);
-            offset += read as u64;
-            if offset >= next_report {
-                progress(offset);
-                next_report = offset + (4 << 20);
+            while let Some(end) = memchr::memchr(b'\n', rest) {
+                number = number.saturating_add(1);
+                index.add(trim_line(&rest[..=end]), offset, number);
+                offset += end as u64 + 1;
+                rest = &rest[end + 1..];
             }
+            carry.extend_from_slice(rest);
+            read.fetch_add(consumed as u64, Ordering::Relaxed);
+            reader.consume(consumed);
         }
-        progress(offset);
-        index.finish();
+        if !carry.is_empty() {
+            // A last line without a newline.
+            number = number.saturating_add(1);
+            index.add(trim_line(&carry), offset, number);
+        }
+        index.line_count = number;
         Ok(index)
     }
 
@@ -228,10 +422,6 @@ impl Index {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let skip = |reason: String| Skipped {
-            record: format!("line {number}"),
-            reason,
-        };
         let header: Header<'_> = match serde_json::from_slice(line) {
             Ok(header) => header,
             Err(e) => {
@@ -239,35 +429,26 @@ impl Index {
                     Err(utf8) => format!("not UTF-8 at byte {}", utf8.valid_up_to() + 1),
                     Ok(_) => e.to_string(),
                 };
-                self.skipped.push(skip(reason));
+                self.skipped.push((number, reason));
                 return;
             }
         };
         let Ok(len) = u32::try_from(line.len()) else {
-            self.skipped.push(skip("line is longer than 4 GiB".into()));
+            self.skipped.push((number, "line is longer than 4 GiB".into()));
             return;
         };
         if header.stream_id.is_empty() {
-            self.skipped.push(skip("`stream_id` is empty".into()));
+            self.skipped.push((number, "`stream_id` is empty".into()));
             return;
         }
-        let stream = if let Some(&stream) = self.stream_ids.get(header.stream_id.as_ref()) {
-            stream
-        } else {
-            let stream = self.streams.len() as u32;
-            self.stream_ids.insert(header.stream_id.clone().into_owned(), stream);
-            self.streams.push(StreamEntry {
-                id: header.stream_id.into_owned(),
-                stream_type: header.stream_type.into_owned(),
-                lines: Vec::new(),
-                first_recorded_at: header.recorded_at,
-                last_recorded_at: header.recorded_at,
-            });
-            stream
+        let Some(recorded_at) = parse_utc(&header.recorded_at) else {
+            self.skipped.push((
+                number,
+                format!("`recorded_at` {:?} is not an RFC 3339 time", header.recorded_at),
+            ));
+            return;
         };
-        let entry = &mut self.streams[stream as usize];
-        entry.first_recorded_at = entry.first_recorded_at.min(header.recorded_at);
-        entry.last_recorded_at = entry.last_recorded_at.max(header.recorded_at);
+        let stream = self.stream(&header.stream_id, &header.stream_type, recorded_at, recorded_at);
         self.lines.push(Line {
             position: header.global_position,
             offset,
@@ -276,6 +457,49 @@ impl Index {
             stream,
             number,
         });
+    }
+
+    /// The stream's number, adding it if new, and widening its time range.
+    fn stream(&mut self, id: &str, stream_type: &str, first: DateTime<Utc>, last: DateTime<Utc>) -> u32 {
+        let stream = if let Some(&stream) = self.stream_ids.get(id) {
+            stream
+        } else {
+            let stream = self.streams.len() as u32;
+            self.stream_ids.insert(id.to_owned(), stream);
+            self.streams.push(StreamEntry {
+                id: id.to_owned(),
+                stream_type: stream_type.to_owned(),
+                lines: Vec::new(),
+                first_recorded_at: first,
+                last_recorded_at: last,
+            });
+            stream
+        };
+        let entry = &mut self.streams[stream as usize];
+        entry.first_recorded_at = entry.first_recorded_at.min(first);
+        entry.last_recorded_at = entry.last_recorded_at.max(last);
+        stream
+    }
+
+    /// Adds the index of the part of the file that follows this one.
+    fn append(&mut self, next: Index) {
+        let remap: Vec<u32> = next
+            .streams
+            .iter()
+            .map(|s| self.stream(&s.id, &s.stream_type, s.first_recorded_at, s.last_recorded_at))
+            .collect();
+        let before = self.line_count;
+        self.lines.extend(next.lines.into_iter().map(|mut line| {
+            line.stream = remap[line.stream as usize];
+            line.number += before;
+            line
+        }));
+        self.skipped.extend(
+            next.skipped
+                .into_iter()
+                .map(|(number, reason)| (number + before, reason)),
+        );
+        self.line_count += next.line_count;
     }
 
     /// Puts lines in position order (an export is already), drops reused positions, and
@@ -288,18 +512,24 @@ impl Index {
         self.lines.dedup_by(|later, kept| {
             let duplicate = later.position == kept.position;
             if duplicate {
-                skipped.push(Skipped {
-                    record: format!("line {}", later.number),
-                    reason: format!(
+                skipped.push((
+                    later.number,
+                    format!(
                         "global position {} is already taken by line {}",
                         later.position, kept.number
                     ),
-                });
+                ));
             }
             duplicate
         });
-        self.skipped
-            .sort_by_key(|s| s.record.trim_start_matches("line ").parse::<u64>().unwrap_or(0));
+        self.skipped.sort_by_key(|(number, _)| *number);
+        let mut counts = vec![0u32; self.streams.len()];
+        for line in &self.lines {
+            counts[line.stream as usize] += 1;
+        }
+        for (stream, count) in self.streams.iter_mut().zip(counts) {
+            stream.lines = Vec::with_capacity(count as usize);
+        }
         for (i, line) in self.lines.iter().enumerate() {
             self.streams[line.stream as usize].lines.push(i as u32);
         }
@@ -319,7 +549,14 @@ impl Index {
             lines: self.lines,
             streams: self.streams,
             stream_ids: self.stream_ids,
-            skipped: self.skipped,
+            skipped: self
+                .skipped
+                .into_iter()
+                .map(|(number, reason)| Skipped {
+                    record: format!("line {number}"),
+                    reason,
+                })
+                .collect(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -223,12 +224,26 @@ pub fn detect_format(path: &Path) -> Result<StoreFormat> {
     detect_bytes(path, &head[..filled])
 }
 
+/// Called while a file is read: (bytes read, file size).
+pub type ReadProgress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// How to open a store.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct OpenOptions {
     /// A confirmed mapping for a shape Rewind does not recognise by itself (or to override
     /// what it recognised).
     pub mapping: Option<Mapping>,
+    /// Told how far reading the file got, for formats read in a first pass (NDJSON).
+    pub progress: Option<ReadProgress>,
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("mapping", &self.mapping)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Opens a store read-only, picking the reader by the file's content.
@@ -242,7 +257,13 @@ pub fn open_store_with(path: &Path, options: &OpenOptions) -> Result<Box<dyn Eve
         StoreFormat::Sqlite => open_sqlite(path, options),
         StoreFormat::Json => {
             if options.mapping.is_none() && first_line_is_rewind_event(path)? {
-                return Ok(Box::new(NdjsonStore::open(path)?));
+                let size = std::fs::metadata(path).map_or(0, |m| m.len());
+                let progress = options.progress.clone();
+                return Ok(Box::new(NdjsonStore::open_with_progress(path, &mut |read| {
+                    if let Some(progress) = &progress {
+                        progress(read, size);
+                    }
+                })?));
             }
             let bytes = std::fs::read(path).map_err(|e| StoreError::Io {
                 path: path.to_owned(),
@@ -318,10 +339,11 @@ fn open_json_bytes(path: &Path, bytes: Vec<u8>, options: &OpenOptions, suffix: &
             store.describe_suffix(suffix);
             Ok(Box::new(store))
         }
-        JsonRead::NeedsMapping(proposal) => Err(StoreError::NeedsMapping {
+        JsonRead::NeedsMapping { proposal, names } => Err(StoreError::NeedsMapping {
             path: path.to_owned(),
             what: "JSON records that are not Rewind events, an Atom feed or CloudEvents".into(),
             proposal: Box::new(proposal),
+            names,
         }),
     }
 }
@@ -339,7 +361,8 @@ fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource
         SqliteSchema::Known { name, mapping } => Ok(Box::new(MappedSqliteStore::with_connection(
             connection, path, mapping, name,
         )?)),
-        SqliteSchema::Unknown { proposal } => Err(StoreError::NeedsMapping {
+        SqliteSchema::Unknown { proposal, columns } => Err(StoreError::NeedsMapping {
+            names: columns,
             path: path.to_owned(),
             what: format!(
                 "table `{}` looks like events but its schema is not one Rewind knows",
