@@ -733,7 +733,7 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
             ui.add_space(6.0);
             let sqlite = mapping.table.is_some();
             egui::Grid::new("mapping_grid")
-                .num_columns(2)
+                .num_columns(3)
                 .spacing([12.0, 6.0])
                 .show(ui, |ui| {
                     if let Some(table) = &mapping.table {
@@ -759,6 +759,7 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
                                             current.as_deref() == Some(name.as_str()),
                                             RichText::new(name).monospace(),
                                         )
+                                        .on_hover_text(example_of(request, name))
                                         .clicked()
                                     {
                                         part.set(mapping, Some(name.clone()));
@@ -767,6 +768,17 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
                             })
                             .response
                             .labelled_by(label.id);
+                        // Fixed width, so the window does not resize as the choice changes.
+                        ui.add_sized(
+                            [260.0, 18.0],
+                            egui::Label::new(
+                                RichText::new(current.as_deref().map(|n| example_of(request, n)).unwrap_or_default())
+                                    .weak()
+                                    .monospace(),
+                            )
+                            .truncate()
+                            .selectable(false),
+                        );
                         ui.end_row();
                     }
                     ui.label("versions");
@@ -803,6 +815,20 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
                 }
             });
         });
+}
+
+/// The first row's value of a column (or field), to help tell columns apart.
+fn example_of(request: &MappingRequest, name: &str) -> String {
+    if name == "rowid" {
+        return "row number (insertion order)".into();
+    }
+    request
+        .names
+        .iter()
+        .position(|n| n == name)
+        .and_then(|i| request.examples.get(i))
+        .map(|example| format!("e.g. {example}"))
+        .unwrap_or_default()
 }
 
 /// Returns whether the user asked to cancel.

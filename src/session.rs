@@ -69,6 +69,8 @@ pub struct MappingRequest {
     pub what: String,
     pub proposal: Mapping,
     pub names: Vec<String>,
+    /// An example value of each name (first row or record).
+    pub examples: Vec<String>,
 }
 
 /// What the UI wants to see this frame.
@@ -281,6 +283,7 @@ fn open_source(
                     what,
                     proposal,
                     names,
+                    examples,
                 } => OpenFailure {
                     message: format!(
                         "{} holds events in a shape Rewind does not know ({what})",
@@ -291,6 +294,7 @@ fn open_source(
                         what,
                         proposal: *proposal,
                         names,
+                        examples,
                     })),
                 },
                 other => OpenFailure {

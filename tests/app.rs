@@ -352,8 +352,10 @@ fn an_unknown_schema_opens_through_the_mapping_dialog_and_the_mapping_is_remembe
     assert_eq!(proposal.stream, "aggregate");
     assert_eq!(proposal.version.as_deref(), Some("seq"));
     // The version is wrong: pick `ver` instead.
-    harness.get_by_value("seq").click();
-    harness.run();
+    harness.run(); // the window sizes itself over the first frames
+    harness.get_by_value("seq").click_accesskit();
+    harness.step();
+    harness.step();
     harness.get_by_label("ver").click();
     harness.step();
     assert_eq!(

@@ -62,6 +62,8 @@ pub enum StoreError {
         proposal: Box<crate::mapping::Mapping>,
         /// The column (or top-level field) names to choose from.
         names: Vec<String>,
+        /// An example value of each name, from the first row or record.
+        examples: Vec<String>,
     },
 
     #[error("the mapping for {} does not fit: {reason}", path.display())]

@@ -29,7 +29,12 @@ pub enum SqliteSchema {
     /// A schema a known library writes, with its mapping.
     Known { name: &'static str, mapping: Mapping },
     /// A table that looks like events, with the mapping Rewind proposes; the user confirms it.
-    Unknown { proposal: Mapping, columns: Vec<String> },
+    Unknown {
+        proposal: Mapping,
+        columns: Vec<String>,
+        /// The first row's value of each column, as text (empty when the table is empty).
+        examples: Vec<String>,
+    },
     /// No table looks like events.
     NoEvents { tables: Vec<String> },
 }
@@ -273,7 +278,27 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
         .collect();
     candidates.sort_by_key(|(named_event, _, _)| !named_event);
     match candidates.into_iter().next() {
-        Some((_, proposal, columns)) => Ok(SqliteSchema::Unknown { proposal, columns }),
+        Some((_, proposal, columns)) => {
+            let table = proposal.table.as_deref().unwrap_or_default();
+            let examples = connection
+                .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(table)), [], |row| {
+                    Ok((0..columns.len())
+                        .map(|i| {
+                            row.get_ref(i)
+                                .ok()
+                                .and_then(text_of)
+                                .map(|t| decode::clip(&t))
+                                .unwrap_or_default()
+                        })
+                        .collect::<Vec<String>>())
+                })
+                .unwrap_or_else(|_| vec![String::new(); columns.len()]);
+            Ok(SqliteSchema::Unknown {
+                proposal,
+                columns,
+                examples,
+            })
+        }
         None => Ok(SqliteSchema::NoEvents {
             tables: tables.into_iter().map(|t| t.name).collect(),
         }),

@@ -180,6 +180,7 @@ pub enum JsonRead {
     NeedsMapping {
         proposal: Mapping,
         names: Vec<String>,
+        examples: Vec<String>,
     },
 }
 
@@ -203,11 +204,16 @@ pub fn read_json(path: &Path, bytes: &[u8], mapping: Option<&Mapping>) -> Result
     };
     if shape == JsonShape::Generic && mapping.is_none() {
         let mut keys: Vec<String> = Vec::new();
+        let mut examples: Vec<String> = Vec::new();
         for record in records.iter().take(20) {
             if let Value::Object(map) = &record.value {
-                for key in map.keys() {
+                for (key, value) in map {
                     if !keys.contains(key) {
                         keys.push(key.clone());
+                        examples.push(decode::clip(&match value {
+                            Value::String(text) => text.clone(),
+                            other => other.to_string(),
+                        }));
                     }
                 }
             }
@@ -215,6 +221,7 @@ pub fn read_json(path: &Path, bytes: &[u8], mapping: Option<&Mapping>) -> Result
         return Ok(JsonRead::NeedsMapping {
             proposal: Mapping::propose(None, &keys, false),
             names: keys,
+            examples,
         });
     }
     let location = path.display().to_string();

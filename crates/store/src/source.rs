@@ -339,11 +339,16 @@ fn open_json_bytes(path: &Path, bytes: Vec<u8>, options: &OpenOptions, suffix: &
             store.describe_suffix(suffix);
             Ok(Box::new(store))
         }
-        JsonRead::NeedsMapping { proposal, names } => Err(StoreError::NeedsMapping {
+        JsonRead::NeedsMapping {
+            proposal,
+            names,
+            examples,
+        } => Err(StoreError::NeedsMapping {
             path: path.to_owned(),
             what: "JSON records that are not Rewind events, an Atom feed or CloudEvents".into(),
             proposal: Box::new(proposal),
             names,
+            examples,
         }),
     }
 }
@@ -361,8 +366,13 @@ fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource
         SqliteSchema::Known { name, mapping } => Ok(Box::new(MappedSqliteStore::with_connection(
             connection, path, mapping, name,
         )?)),
-        SqliteSchema::Unknown { proposal, columns } => Err(StoreError::NeedsMapping {
+        SqliteSchema::Unknown {
+            proposal,
+            columns,
+            examples,
+        } => Err(StoreError::NeedsMapping {
             names: columns,
+            examples,
             path: path.to_owned(),
             what: format!(
                 "table `{}` looks like events but its schema is not one Rewind knows",
