@@ -127,9 +127,14 @@ pub struct StateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("destination").args(["out", "postgres"]).required(true).multiple(true)))]
 pub struct SampleArgs {
-    #[arg(long)]
-    out: PathBuf,
+    /// Write DIR/bank.sqlite and DIR/bank.ndjson.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write Rewind's events table into this PostgreSQL database (`postgres://user@host/db`).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     #[arg(long, default_value_t = 120)]
@@ -195,32 +200,24 @@ fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
     }
     let started = Instant::now();
     let source = open_store_with(path, &options)?;
+    // The location, not the argument: a PostgreSQL URL is shown without its password.
+    let location = source.location();
     eprintln!(
-        "rewind: opened {} as {} in {:.2} s",
-        path.display(),
+        "rewind: opened {location} as {} in {:.2} s",
         source.describe(),
         started.elapsed().as_secs_f64()
     );
     let skipped = source.skipped();
     if !skipped.is_empty() {
         for record in skipped.iter().take(100) {
-            eprintln!(
-                "rewind: skipped {}: {}: {}",
-                path.display(),
-                record.record,
-                record.reason
-            );
+            eprintln!("rewind: skipped {location}: {}: {}", record.record, record.reason);
         }
         if skipped.len() > 100 {
             eprintln!("rewind: … and {} more", skipped.len() - 100);
         }
-        eprintln!("rewind: {} record(s) skipped in {}", skipped.len(), path.display());
+        eprintln!("rewind: {} record(s) skipped in {location}", skipped.len());
         if opts.strict {
-            bail!(
-                "{} record(s) of {} could not be read (--strict)",
-                skipped.len(),
-                path.display()
-            );
+            bail!("{} record(s) of {location} could not be read (--strict)", skipped.len());
         }
     }
     Ok(source)
@@ -273,7 +270,7 @@ fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>, op
     if let Some(stream_id) = stream {
         let events = source.read_stream(stream_id, None)?;
         if events.is_empty() {
-            bail!("no stream named `{stream_id}` in {}", path.display());
+            bail!("no stream named `{stream_id}` in {}", source.location());
         }
         let events: Vec<_> = events.into_iter().filter(|e| e.global_position > from).collect();
         write(&events, &mut out)?;
@@ -296,7 +293,7 @@ fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
     let all = source.read_stream(&args.stream, args.version)?;
     if all.is_empty() {
-        bail!("no stream named `{}` in {}", args.stream, args.store.display());
+        bail!("no stream named `{}` in {}", args.stream, source.location());
     }
     let events: Vec<RecordedEvent> = all
         .into_iter()
@@ -397,16 +394,59 @@ fn import(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     if let Err(error) = written.and_then(|()| store.finish_bulk_load()) {
         // A half-written store is worse than none.
         let _ = std::fs::remove_file(out);
-        return Err(error).with_context(|| format!("cannot import {} into {}", path.display(), out.display()));
+        return Err(error).with_context(|| format!("cannot import {} into {}", source.location(), out.display()));
     }
     eprintln!("rewind: imported {count} events into {}", out.display());
     Ok(Outcome::Success)
 }
 
+fn sample_config(args: &SampleArgs) -> SampleConfig {
+    SampleConfig {
+        seed: args.seed,
+        accounts: args.accounts,
+        orders: args.orders,
+        days: args.days,
+        events: args.events,
+        clean: args.clean,
+    }
+}
+
+/// The sample into PostgreSQL: Rewind's own `events` table, bulk-loaded with `COPY`, keys and
+/// indexes added at the end.
+fn sample_postgres(args: &SampleArgs, url: &str) -> Result<()> {
+    let started = Instant::now();
+    let mut writer = rewind_store::PostgresWriter::create(url, args.force)?;
+    let summary = generate(&sample_config(args), |batch| -> anyhow::Result<()> {
+        let encoded: Vec<EncodedEvent> = batch.into_iter().map(EncodedEvent::new).collect();
+        Ok(writer.write_encoded(&encoded)?)
+    })?;
+    let written = writer.finish()?;
+    eprintln!(
+        "rewind: wrote {written} events to {} in {:.2} s{}",
+        rewind_store::redact(url),
+        started.elapsed().as_secs_f64(),
+        summary
+            .incident
+            .as_ref()
+            .map(|i| format!("; planted incident at position {}", i.duplicate_position))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
 fn sample(args: &SampleArgs) -> Result<Outcome> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create directory {}", args.out.display()))?;
-    let sqlite_path = args.out.join("bank.sqlite");
-    let ndjson_path = args.out.join("bank.ndjson");
+    if let Some(url) = &args.postgres {
+        sample_postgres(args, url)?;
+        if args.out.is_none() {
+            return Ok(Outcome::Success);
+        }
+    }
+    let Some(out) = &args.out else {
+        return Ok(Outcome::Success);
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create directory {}", out.display()))?;
+    let sqlite_path = out.join("bank.sqlite");
+    let ndjson_path = out.join("bank.ndjson");
     for path in [&sqlite_path, &ndjson_path] {
         if path.exists() {
             if !args.force {
@@ -415,14 +455,7 @@ fn sample(args: &SampleArgs) -> Result<Outcome> {
             std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
     }
-    let config = SampleConfig {
-        seed: args.seed,
-        accounts: args.accounts,
-        orders: args.orders,
-        days: args.days,
-        events: args.events,
-        clean: args.clean,
-    };
+    let config = sample_config(args);
     let started = Instant::now();
     let store = SqliteStore::create_for_bulk_load(&sqlite_path)?;
     let file =

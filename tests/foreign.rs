@@ -45,7 +45,7 @@ const FIXTURES: [Expected; 7] = [
     },
     Expected {
         file: "sqlite-es/bank.sqlite",
-        describe: "cqrs-es (sqlite-es) SQLite (table events)",
+        describe: "cqrs-es SQLite (table events)",
         stream_a: "account-A",
         event_types_a: ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
     },

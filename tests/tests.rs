@@ -4,4 +4,5 @@ mod app;
 mod cli;
 mod dependencies;
 mod foreign;
+mod postgres;
 mod util;

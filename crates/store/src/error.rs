@@ -69,6 +69,9 @@ pub enum StoreError {
     #[error("the mapping for {} does not fit: {reason}", path.display())]
     BadMapping { path: PathBuf, reason: String },
 
+    #[error("PostgreSQL {location}: {reason}")]
+    Postgres { location: String, reason: String },
+
     #[error("cannot write {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },
 }

@@ -39,18 +39,27 @@ pub enum SqliteSchema {
     NoEvents { tables: Vec<String> },
 }
 
-struct Table {
-    name: String,
-    columns: Vec<Column>,
+pub(crate) struct Table {
+    /// PostgreSQL only: the schema the table is in.
+    pub schema: Option<String>,
+    pub name: String,
+    pub columns: Vec<Column>,
 }
 
-struct Column {
-    name: String,
-    declared_type: String,
-    primary_key: bool,
+pub(crate) struct Column {
+    pub name: String,
+    pub declared_type: String,
+    pub primary_key: bool,
 }
 
 impl Table {
+    fn qualified_name(&self) -> String {
+        match &self.schema {
+            Some(schema) if schema != "public" => format!("{schema}.{}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
     fn has(&self, normalised: &[&str]) -> bool {
         normalised.iter().all(|n| self.column(n).is_some())
     }
@@ -116,7 +125,11 @@ fn tables(connection: &Connection, path: &Path) -> Result<Vec<Table>> {
                 .collect()
             })
             .map_err(|e| sqlite_error(path, e))?;
-        tables.push(Table { name, columns });
+        tables.push(Table {
+            schema: None,
+            name,
+            columns,
+        });
     }
     Ok(tables)
 }
@@ -124,7 +137,46 @@ fn tables(connection: &Connection, path: &Path) -> Result<Vec<Table>> {
 /// Recognises the event table of a SQLite file.
 pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSchema> {
     let tables = tables(connection, path)?;
+    Ok(match recognise(&tables, true) {
+        SqliteSchema::Unknown { proposal, columns, .. } => {
+            let table = proposal.table.as_deref().unwrap_or_default();
+            let examples = connection
+                .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(table)), [], |row| {
+                    Ok((0..columns.len())
+                        .map(|i| {
+                            row.get_ref(i)
+                                .ok()
+                                .and_then(text_of)
+                                .map(|t| decode::clip(&t))
+                                .unwrap_or_default()
+                        })
+                        .collect::<Vec<String>>())
+                })
+                .unwrap_or_else(|_| vec![String::new(); columns.len()]);
+            SqliteSchema::Unknown {
+                proposal,
+                columns,
+                examples,
+            }
+        }
+        other => other,
+    })
+}
+
+/// Recognises the event table among `tables` (of a SQLite file, or of every schema of a
+/// PostgreSQL database). `has_rowid`: SQLite's implicit row id can order rows that have no
+/// position column.
+pub(crate) fn recognise(tables: &[Table], has_rowid: bool) -> SqliteSchema {
     let find = |name: &str| tables.iter().find(|t| t.name.eq_ignore_ascii_case(name));
+    let rowid = || has_rowid.then(|| "rowid".to_owned());
+    let known = |name: &'static str, table: &Table, mapping: Mapping| SqliteSchema::Known {
+        name,
+        mapping: Mapping {
+            table: Some(table.name.clone()),
+            schema: table.schema.clone(),
+            ..mapping
+        },
+    };
 
     if let Some(events) = find("events")
         && events.has(&[
@@ -139,7 +191,7 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
             "data",
         ])
     {
-        return Ok(SqliteSchema::Rewind);
+        return SqliteSchema::Rewind;
     }
     for (table_name, prefix) in [("emt_messages", "message"), ("emt_events", "event")] {
         if let Some(table) = find(table_name)
@@ -164,14 +216,14 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
                     equals: toml::Value::Integer(0),
                 });
             }
-            return Ok(SqliteSchema::Known {
-                name: if prefix == "message" {
+            return known(
+                if prefix == "message" {
                     "Emmett"
                 } else {
                     "Emmett (emt_events, before 2025)"
                 },
-                mapping: Mapping {
-                    table: Some(table.name.clone()),
+                table,
+                Mapping {
                     stream: table.column("streamid").unwrap_or_default(),
                     version: table.column("streamposition"),
                     position: table.column("globalposition"),
@@ -183,7 +235,7 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
                     filter,
                     ..Mapping::default()
                 },
-            });
+            );
         }
     }
     let python =
@@ -192,43 +244,44 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
         .filter(python)
         .or_else(|| tables.iter().find(python))
     {
-        return Ok(SqliteSchema::Known {
-            name: "Python eventsourcing",
-            mapping: Mapping {
-                table: Some(table.name.clone()),
+        return known(
+            "Python eventsourcing",
+            table,
+            Mapping {
                 stream: table.column("originatorid").unwrap_or_default(),
                 version: table.column("originatorversion"),
-                position: table.column("notificationid").or_else(|| Some("rowid".into())),
+                position: table.column("notificationid").or_else(rowid),
                 event_type: table.column("topic"),
                 payload: table.column("state"),
                 time_in_payload: Some("timestamp".into()),
                 unwrap_type_tags: true,
                 ..Mapping::default()
             },
-        });
+        );
     }
     if let Some(table) = find("events")
         && table.has(&["aggregatetype", "aggregateid", "sequence", "payload", "metadata"])
     {
-        return Ok(SqliteSchema::Known {
-            name: if table.has(&["eventtype"]) {
-                "cqrs-es (sqlite-es)"
+        return known(
+            if table.has(&["eventtype"]) {
+                "cqrs-es"
             } else {
                 "cqrs-es (legacy, no event_type)"
             },
-            mapping: Mapping {
-                table: Some(table.name.clone()),
+            table,
+            Mapping {
                 stream: table.column("aggregateid").unwrap_or_default(),
                 stream_type: table.column("aggregatetype"),
                 version: table.column("sequence"),
-                position: Some("rowid".into()),
+                schema_version: table.column("eventversion"),
+                position: rowid(),
                 event_type: table.column("eventtype"),
                 time: table.column("timestamp"),
                 payload: table.column("payload"),
                 metadata: table.column("metadata"),
                 ..Mapping::default()
             },
-        });
+        );
     }
     if let Some(table) = ["events", "event_store", "event"].into_iter().find_map(find)
         && table.has(&[
@@ -240,14 +293,14 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
             "createdat",
         ])
     {
-        return Ok(SqliteSchema::Known {
-            name: "tutorial events table",
-            mapping: Mapping {
-                table: Some(table.name.clone()),
+        return known(
+            "tutorial events table",
+            table,
+            Mapping {
                 stream: table.column("aggregateid").unwrap_or_default(),
                 stream_type: table.column("aggregatetype"),
                 version: table.column("eventversion"),
-                position: integer_key(table).or_else(|| Some("rowid".into())),
+                position: integer_key(table).or_else(rowid),
                 event_id: table.column("eventid"),
                 event_type: table.column("eventtype"),
                 time: table.column("createdat"),
@@ -255,18 +308,74 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
                 metadata: table.column("metadata"),
                 ..Mapping::default()
             },
-        });
+        );
+    }
+    if let Some(table) = find("mt_events")
+        && table.has(&["seqid", "id", "streamid", "version", "data", "type", "timestamp"])
+    {
+        let mut filter = Vec::new();
+        if let Some(archived) = table.column("isarchived") {
+            filter.push(Filter {
+                column: archived,
+                equals: toml::Value::Integer(0),
+            });
+        }
+        return known(
+            "Marten",
+            table,
+            Mapping {
+                stream: table.column("streamid").unwrap_or_default(),
+                version: table.column("version"),
+                position: table.column("seqid"),
+                event_id: table.column("id"),
+                event_type: table.column("type"),
+                time: table.column("timestamp"),
+                payload: table.column("data"),
+                metadata: table.column("headers"),
+                filter,
+                ..Mapping::default()
+            },
+        );
+    }
+    if let Some(table) = find("messages")
+        && table.has(&[
+            "globalposition",
+            "position",
+            "streamname",
+            "type",
+            "data",
+            "metadata",
+            "time",
+        ])
+    {
+        return known(
+            "Message DB",
+            table,
+            Mapping {
+                stream: table.column("streamname").unwrap_or_default(),
+                version: table.column("position"),
+                version_base: 0,
+                position: table.column("globalposition"),
+                event_id: table.column("id"),
+                event_type: table.column("type"),
+                time: table.column("time"),
+                payload: table.column("data"),
+                metadata: table.column("metadata"),
+                ..Mapping::default()
+            },
+        );
     }
     // Anything else: the best-looking table gets a proposal, tables named like events first.
     let mut candidates: Vec<(bool, Mapping, Vec<String>)> = tables
         .iter()
         .map(|table| {
-            let mut mapping = Mapping::propose(Some(&table.name), &table.names(), true);
+            let mut mapping = Mapping::propose(Some(&table.name), &table.names(), has_rowid);
+            mapping.schema.clone_from(&table.schema);
             if let Some(position) = &mapping.position
                 && position != "rowid"
                 && !is_integer_column(table, position)
             {
-                mapping.position = Some("rowid".into());
+                mapping.position = rowid();
             }
             (
                 table.name.to_ascii_lowercase().contains("event"),
@@ -278,30 +387,14 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
         .collect();
     candidates.sort_by_key(|(named_event, _, _)| !named_event);
     match candidates.into_iter().next() {
-        Some((_, proposal, columns)) => {
-            let table = proposal.table.as_deref().unwrap_or_default();
-            let examples = connection
-                .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(table)), [], |row| {
-                    Ok((0..columns.len())
-                        .map(|i| {
-                            row.get_ref(i)
-                                .ok()
-                                .and_then(text_of)
-                                .map(|t| decode::clip(&t))
-                                .unwrap_or_default()
-                        })
-                        .collect::<Vec<String>>())
-                })
-                .unwrap_or_else(|_| vec![String::new(); columns.len()]);
-            Ok(SqliteSchema::Unknown {
-                proposal,
-                columns,
-                examples,
-            })
-        }
-        None => Ok(SqliteSchema::NoEvents {
-            tables: tables.into_iter().map(|t| t.name).collect(),
-        }),
+        Some((_, proposal, columns)) => SqliteSchema::Unknown {
+            examples: vec![String::new(); columns.len()],
+            proposal,
+            columns,
+        },
+        None => SqliteSchema::NoEvents {
+            tables: tables.iter().map(Table::qualified_name).collect(),
+        },
     }
 }
 
@@ -315,14 +408,13 @@ fn integer_key(table: &Table) -> Option<String> {
 }
 
 fn is_integer_column(table: &Table, name: &str) -> bool {
-    table
-        .columns
-        .iter()
-        .any(|c| c.name == name && c.declared_type.to_ascii_uppercase().contains("INT"))
+    table.columns.iter().any(|c| {
+        c.name == name && (c.declared_type.to_ascii_uppercase().contains("INT") || c.declared_type == "numeric")
+    })
 }
 
 /// `"name"`, with quotes inside doubled: an identifier, never code.
-fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     if name.eq_ignore_ascii_case("rowid") {
         return "rowid".into();
     }
@@ -385,6 +477,7 @@ impl MappedSqliteStore {
             &mapping.time,
             &mapping.payload,
             &mapping.metadata,
+            &mapping.schema_version,
         ];
         let filter_columns = mapping
             .filter
@@ -429,7 +522,8 @@ impl MappedSqliteStore {
         // computed version needs the whole table and is not flattened).
         let from_where = format!(
             "FROM (SELECT {position} AS rw_position, {stream} AS rw_stream, {} AS rw_stream_type, {version} AS rw_version, \
-             {} AS rw_event_id, {} AS rw_event_type, {} AS rw_time, {} AS rw_payload, {} AS rw_metadata \
+             {} AS rw_event_id, {} AS rw_event_type, {} AS rw_time, {} AS rw_payload, {} AS rw_metadata, \
+             {} AS rw_schema_version \
              FROM {} WHERE {}) WHERE 1",
             optional(&mapping.stream_type),
             optional(&mapping.event_id),
@@ -437,6 +531,7 @@ impl MappedSqliteStore {
             optional(&mapping.time),
             optional(&mapping.payload),
             optional(&mapping.metadata),
+            optional(&mapping.schema_version),
             quote(&table_name),
             valid.join(" AND "),
         );
@@ -571,7 +666,9 @@ impl MappedSqliteStore {
             stream_version,
             event_id,
             event_type,
-            schema_version: 1,
+            schema_version: text_of(row.get_ref(9)?)
+                .and_then(|v| v.split('.').next().and_then(|major| major.trim().parse().ok()))
+                .unwrap_or(1),
             recorded_at,
             data,
             metadata: decode::with_note(metadata, note),

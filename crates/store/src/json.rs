@@ -178,7 +178,7 @@ pub enum JsonRead {
     Store(MemoryStore),
     /// The proposal, and the field names seen in the first records.
     NeedsMapping {
-        proposal: Mapping,
+        proposal: Box<Mapping>,
         names: Vec<String>,
         examples: Vec<String>,
     },
@@ -219,7 +219,7 @@ pub fn read_json(path: &Path, bytes: &[u8], mapping: Option<&Mapping>) -> Result
             }
         }
         return Ok(JsonRead::NeedsMapping {
-            proposal: Mapping::propose(None, &keys, false),
+            proposal: Box::new(Mapping::propose(None, &keys, false)),
             names: keys,
             examples,
         });

@@ -22,6 +22,7 @@ pub mod json;
 pub mod mapping;
 pub mod memory;
 pub mod ndjson;
+pub mod postgres;
 pub mod source;
 pub mod sqlite;
 
@@ -30,6 +31,7 @@ pub use foreign::{MappedSqliteStore, SqliteSchema, inspect_sqlite};
 pub use mapping::{Filter, Mapping, Part};
 pub use memory::MemoryStore;
 pub use ndjson::{NdjsonStore, NdjsonWriter, export_ndjson, read_events};
+pub use postgres::{PostgresStore, PostgresWriter, is_postgres_url, redact};
 pub use source::{
     EventSource, OpenOptions, ReadProgress, Skipped, StoreFormat, StreamInfo, detect_format, open_store,
     open_store_with, streams_by_scan,

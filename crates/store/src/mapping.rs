@@ -21,9 +21,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
-    /// The table (SQLite only).
+    /// The table (SQLite and PostgreSQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
+    /// PostgreSQL: the schema the table is in (`public` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// The stream (aggregate) id.
     pub stream: String,
     /// The stream's type; when absent it is derived from the event type or stream id.
@@ -44,6 +47,10 @@ pub struct Mapping {
     /// The event type; when absent, the tag of an externally tagged payload (`{"Deposited": …}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
+    /// The payload's schema version (a number, or text such as `1.0` whose major part counts);
+    /// 1 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
     /// When the event was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
@@ -75,6 +82,7 @@ impl Default for Mapping {
     fn default() -> Self {
         Self {
             table: None,
+            schema: None,
             stream: String::new(),
             stream_type: None,
             version: None,
@@ -82,6 +90,7 @@ impl Default for Mapping {
             position: None,
             event_id: None,
             event_type: None,
+            schema_version: None,
             time: None,
             time_in_payload: None,
             payload: None,
@@ -305,6 +314,7 @@ impl Mapping {
         let position = pick(Part::Position).or_else(|| implicit_rowid.then(|| "rowid".to_owned()));
         Self {
             table: table.map(str::to_owned),
+            schema: None,
             stream,
             stream_type,
             version,
@@ -312,6 +322,7 @@ impl Mapping {
             position,
             event_id,
             event_type,
+            schema_version: None,
             time,
             time_in_payload: None,
             payload,

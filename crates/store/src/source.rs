@@ -251,8 +251,15 @@ pub fn open_store(path: &Path) -> Result<Box<dyn EventSource>> {
     open_store_with(path, &OpenOptions::default())
 }
 
-/// Opens a store read-only with options (a mapping).
+/// Opens a store read-only with options (a mapping). A `postgres://` URL in place of the path
+/// opens a PostgreSQL database.
 pub fn open_store_with(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource>> {
+    if let Some(url) = path.to_str().filter(|p| crate::postgres::is_postgres_url(p)) {
+        return Ok(Box::new(crate::postgres::PostgresStore::open(
+            url,
+            options.mapping.clone(),
+        )?));
+    }
     match detect_format(path)? {
         StoreFormat::Sqlite => open_sqlite(path, options),
         StoreFormat::Json => {
@@ -346,7 +353,7 @@ fn open_json_bytes(path: &Path, bytes: Vec<u8>, options: &OpenOptions, suffix: &
         } => Err(StoreError::NeedsMapping {
             path: path.to_owned(),
             what: "JSON records that are not Rewind events, an Atom feed or CloudEvents".into(),
-            proposal: Box::new(proposal),
+            proposal,
             names,
             examples,
         }),

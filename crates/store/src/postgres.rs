@@ -1,0 +1,757 @@
+//! A live PostgreSQL event store, read through the same detection and [`Mapping`]s as SQLite
+//! files, and read-only by construction.
+//!
+//! Every session is opened with `default_transaction_read_only=on`, so any write through the
+//! connection fails in the server; reads of the whole store stream through a server-side cursor
+//! (a portal) in batches. Names from the database are quoted as identifiers and values are
+//! bound parameters.
+
+use std::io::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::DateTime;
+use postgres::{Client, Config, NoTls, Row};
+use serde_json::Value;
+
+use rewind_core::RecordedEvent;
+
+use crate::decode::{self, RawPayload};
+use crate::error::{Result, StoreError};
+use crate::foreign::{Column, SqliteSchema, Table, quote, recognise};
+use crate::mapping::Mapping;
+use crate::source::{EventSource, Skipped, StreamInfo, streams_by_scan};
+use crate::sqlite::EncodedEvent;
+
+/// Whether a STORE argument is a PostgreSQL connection URL rather than a file.
+pub fn is_postgres_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The URL without its password, for the status bar, logs and preferences.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn error(location: &str, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Postgres {
+        location: location.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// `postgres::Error`'s own text is terse ("db error"); its source says what the server said.
+fn describe(e: &postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    }
+}
+
+/// The password from the URL, `PGPASSWORD`, or `~/.pgpass`, in that order (as libpq does).
+fn with_password(mut config: Config) -> Config {
+    if config.get_password().is_some() {
+        return config;
+    }
+    if let Ok(password) = std::env::var("PGPASSWORD") {
+        config.password(password);
+        return config;
+    }
+    let Some(home) = std::env::var_os("HOME") else {
+        return config;
+    };
+    let path = std::env::var_os("PGPASSFILE").map_or_else(|| std::path::Path::new(&home).join(".pgpass"), Into::into);
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return config;
+    };
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let database = config.get_dbname().unwrap_or_default().to_owned();
+    let user = config.get_user().unwrap_or_default().to_owned();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = line.splitn(5, ':').collect();
+        if let [h, p, d, u, password] = fields.as_slice() {
+            let matches = |pattern: &str, value: &str| *pattern == *"*" || pattern == value;
+            if matches(h, &host) && matches(p, &port) && matches(d, &database) && matches(u, &user) {
+                config.password(*password);
+                break;
+            }
+        }
+    }
+    config
+}
+
+/// Connects with every transaction read-only.
+pub fn connect(url: &str) -> Result<Client> {
+    let shown = redact(url);
+    let mut config: Config = url
+        .parse()
+        .map_err(|e: postgres::Error| error(&shown, format!("not a PostgreSQL URL: {e}")))?;
+    let options = config.get_options().unwrap_or_default().to_owned();
+    config.options(format!("{options} -c default_transaction_read_only=on").trim());
+    config.application_name("rewind");
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    with_password(config)
+        .connect(NoTls)
+        .map_err(|e| error(&shown, format!("cannot connect: {}", describe(&e))))
+}
+
+/// Every table (and view) of every schema but the system ones, with its columns.
+fn tables(client: &mut Client, shown: &str) -> Result<Vec<Table>> {
+    let rows = client
+        .query(
+            "SELECT table_schema::text, table_name::text, column_name::text, data_type::text \
+             FROM information_schema.columns \
+             WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+             ORDER BY table_schema, table_name, ordinal_position",
+            &[],
+        )
+        .map_err(|e| error(shown, format!("cannot read the schema: {}", describe(&e))))?;
+    let mut tables: Vec<Table> = Vec::new();
+    for row in rows {
+        let (schema, name): (String, String) = (row.get(0), row.get(1));
+        let column = Column {
+            name: row.get(2),
+            declared_type: row.get(3),
+            primary_key: false,
+        };
+        match tables.last_mut() {
+            Some(table) if table.schema.as_deref() == Some(&schema) && table.name == name => table.columns.push(column),
+            _ => tables.push(Table {
+                schema: Some(schema),
+                name,
+                columns: vec![column],
+            }),
+        }
+    }
+    Ok(tables)
+}
+
+/// The mapping of Rewind's own table, as `rewind sample --postgres` writes it.
+fn native_mapping(table: &Table) -> Mapping {
+    Mapping {
+        table: Some(table.name.clone()),
+        schema: table.schema.clone(),
+        stream: "stream_id".into(),
+        stream_type: Some("stream_type".into()),
+        version: Some("stream_version".into()),
+        position: Some("global_position".into()),
+        event_id: Some("event_id".into()),
+        event_type: Some("event_type".into()),
+        schema_version: Some("schema_version".into()),
+        time: Some("recorded_at".into()),
+        payload: Some("data".into()),
+        metadata: Some("metadata".into()),
+        ..Mapping::default()
+    }
+}
+
+/// A PostgreSQL table read through a mapping. Never writes.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    url: String,
+    shown: String,
+    description: String,
+    /// `FROM (SELECT … AS rw_… FROM table WHERE valid rows) AS rw`.
+    from: String,
+    filter_values: Vec<String>,
+    /// Whether the payload and the metadata columns are `bytea` (else read as text).
+    binary: [bool; 2],
+    time_in_payload: Option<String>,
+    unwrap_type_tags: bool,
+    table_name: String,
+    native: bool,
+    skipped: Vec<Skipped>,
+}
+
+impl PostgresStore {
+    /// Connects read-only, recognises the event table (or uses `mapping`) and checks it.
+    pub fn open(url: &str, mapping: Option<Mapping>) -> Result<Self> {
+        let shown = redact(url);
+        let mut client = connect(url)?;
+        let tables = tables(&mut client, &shown)?;
+        let (mapping, library, native) = match mapping {
+            Some(mapping) => (mapping, "mapped", false),
+            None => match recognise(&tables, false) {
+                SqliteSchema::Rewind => {
+                    let table = tables
+                        .iter()
+                        .find(|t| t.name == "events")
+                        .ok_or_else(|| error(&shown, "the events table vanished"))?;
+                    (native_mapping(table), "Rewind", true)
+                }
+                SqliteSchema::Known { name, mapping } => (mapping, name, false),
+                SqliteSchema::Unknown { proposal, columns, .. } => {
+                    return Err(StoreError::NeedsMapping {
+                        path: shown.clone().into(),
+                        what: format!(
+                            "table `{}` looks like events but its schema is not one Rewind knows",
+                            proposal.table.as_deref().unwrap_or("?")
+                        ),
+                        examples: vec![String::new(); columns.len()],
+                        names: columns,
+                        proposal: Box::new(proposal),
+                    });
+                }
+                SqliteSchema::NoEvents { tables } => {
+                    return Err(StoreError::NotAStore {
+                        path: shown.clone().into(),
+                        reason: if tables.is_empty() {
+                            "the database has no tables; expected an event table".into()
+                        } else {
+                            format!(
+                                "none of its tables ({}) looks like events: expected a stream column, a payload column and a version, type or time column",
+                                tables.join(", ")
+                            )
+                        },
+                    });
+                }
+            },
+        };
+        Self::with_mapping(client, url, &tables, &mapping, library, native)
+    }
+
+    fn with_mapping(
+        client: Client,
+        url: &str,
+        tables: &[Table],
+        mapping: &Mapping,
+        library: &str,
+        native: bool,
+    ) -> Result<Self> {
+        let shown = redact(url);
+        let bad = |reason: String| StoreError::BadMapping {
+            path: shown.clone().into(),
+            reason,
+        };
+        let problems = mapping.problems();
+        if !problems.is_empty() {
+            return Err(bad(problems.join("; ")));
+        }
+        let table_name = mapping
+            .table
+            .clone()
+            .ok_or_else(|| bad("the mapping names no `table`".into()))?;
+        let schema = mapping.schema.clone().unwrap_or_else(|| "public".into());
+        let table = tables
+            .iter()
+            .find(|t| t.name == table_name && t.schema.as_deref() == Some(schema.as_str()))
+            .ok_or_else(|| bad(format!("no table `{schema}.{table_name}`")))?;
+        let type_of = |column: &str| -> Result<String> {
+            table
+                .columns
+                .iter()
+                .find(|c| c.name == column)
+                .map(|c| c.declared_type.clone())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "table `{table_name}` has no column `{column}` (columns: {})",
+                        table
+                            .columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+        };
+        let text = |column: &Option<String>| -> Result<String> {
+            column.as_deref().map_or(Ok("NULL::text".to_owned()), |c| {
+                type_of(c).map(|_| format!("({})::text", quote(c)))
+            })
+        };
+        let time = match &mapping.time {
+            None => "NULL::text".to_owned(),
+            Some(column) => {
+                let format = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
+                match type_of(column)?.as_str() {
+                    "timestamp with time zone" => {
+                        format!("to_char(({}) AT TIME ZONE 'UTC', {format})", quote(column))
+                    }
+                    "timestamp without time zone" => format!("to_char(({}), {format})", quote(column)),
+                    _ => format!("({})::text", quote(column)),
+                }
+            }
+        };
+        let blob = |column: &Option<String>| -> Result<(String, bool)> {
+            match column {
+                None => Ok(("NULL::text".to_owned(), false)),
+                Some(c) => Ok(if type_of(c)? == "bytea" {
+                    (quote(c), true)
+                } else {
+                    (format!("({})::text", quote(c)), false)
+                }),
+            }
+        };
+        let stream = format!("({})::text", quote(&mapping.stream));
+        type_of(&mapping.stream)?;
+        let position = if let Some(column) = &mapping.position {
+            type_of(column)?;
+            format!("({})::bigint", quote(column))
+        } else {
+            // No global position: an order that is at least stable.
+            let mut order = Vec::new();
+            if let Some(time) = &mapping.time {
+                order.push(quote(time));
+            }
+            order.push(quote(&mapping.stream));
+            if let Some(version) = &mapping.version {
+                order.push(quote(version));
+            }
+            format!("row_number() OVER (ORDER BY {})", order.join(", "))
+        };
+        let version = match &mapping.version {
+            Some(column) => {
+                type_of(column)?;
+                format!(
+                    "({})::bigint + {}",
+                    quote(column),
+                    1 - i64::from(mapping.version_base >= 1)
+                )
+            }
+            None => format!(
+                "row_number() OVER (PARTITION BY {} ORDER BY {position})",
+                quote(&mapping.stream)
+            ),
+        };
+        let (payload, payload_bytes) = blob(&mapping.payload)?;
+        let (metadata, metadata_bytes) = blob(&mapping.metadata)?;
+        let mut valid = vec![format!("{} IS NOT NULL", quote(&mapping.stream))];
+        for column in [&mapping.position, &mapping.version, &mapping.event_type]
+            .into_iter()
+            .flatten()
+        {
+            valid.push(format!("{} IS NOT NULL", quote(column)));
+        }
+        let mut filter_values = Vec::new();
+        for filter in &mapping.filter {
+            let column = quote(&filter.column);
+            let value = match &filter.equals {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            filter_values.push(value);
+            let cast = if type_of(&filter.column)? == "boolean" {
+                format!("({column})::int::text")
+            } else {
+                format!("({column})::text")
+            };
+            valid.push(format!("{cast} = ${}", filter_values.len()));
+        }
+        let from = format!(
+            "FROM (SELECT {position} AS rw_position, {stream} AS rw_stream, {} AS rw_stream_type, {version} AS rw_version, \
+             {} AS rw_event_id, {} AS rw_event_type, {time} AS rw_time, {payload} AS rw_payload, {metadata} AS rw_metadata, \
+             {} AS rw_schema_version FROM {}.{} WHERE {}) AS rw",
+            text(&mapping.stream_type)?,
+            text(&mapping.event_id)?,
+            text(&mapping.event_type)?,
+            text(&mapping.schema_version)?,
+            quote(&schema),
+            quote(&table_name),
+            valid.join(" AND "),
+        );
+        let qualified = if schema == "public" {
+            table_name.clone()
+        } else {
+            format!("{schema}.{table_name}")
+        };
+        let mut store = Self {
+            client: Mutex::new(client),
+            url: url.to_owned(),
+            description: format!("{library} PostgreSQL (table {qualified})"),
+            shown,
+            from,
+            filter_values,
+            binary: [payload_bytes, metadata_bytes],
+            time_in_payload: mapping.time_in_payload.clone(),
+            unwrap_type_tags: mapping.unwrap_type_tags,
+            table_name: format!("{}.{}", quote(&schema), quote(&table_name)),
+            native,
+            skipped: Vec::new(),
+        };
+        store.skipped = store.rows_left_out(mapping)?;
+        Ok(store)
+    }
+
+    /// Runs `f` with the connection; a dropped connection is reopened once and `f` retried.
+    fn with_client<T>(&self, f: impl Fn(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
+        let mut client = self
+            .client
+            .lock()
+            .map_err(|_| error(&self.shown, "the connection was poisoned by a failed read"))?;
+        match f(&mut client) {
+            Ok(value) => Ok(value),
+            Err(e) if client.is_closed() => {
+                *client = connect(&self.url)?;
+                f(&mut client)
+                    .map_err(|e| error(&self.shown, format!("{} (after reconnecting)", describe(&e))))
+                    .map_err(|retry| match retry {
+                        StoreError::Postgres { location, reason } => StoreError::Postgres {
+                            location,
+                            reason: format!("{reason}; first failure: {}", describe(&e)),
+                        },
+                        other => other,
+                    })
+            }
+            Err(e) => Err(error(&self.shown, describe(&e))),
+        }
+    }
+
+    fn rows_left_out(&self, mapping: &Mapping) -> Result<Vec<Skipped>> {
+        let mut checks = vec![(mapping.stream.clone(), "no stream id")];
+        for (column, reason) in [
+            (&mapping.position, "no global position"),
+            (&mapping.version, "no stream version"),
+            (&mapping.event_type, "no event type"),
+        ] {
+            if let Some(column) = column {
+                checks.push((column.clone(), reason));
+            }
+        }
+        let mut skipped = Vec::new();
+        for (column, reason) in checks {
+            let sql = format!(
+                "SELECT ctid::text FROM {} WHERE {} IS NULL LIMIT 1000",
+                self.table_name,
+                quote(&column)
+            );
+            let rows = self.with_client(|client| client.query(&sql, &[]))?;
+            skipped.extend(rows.iter().map(|row| Skipped {
+                record: format!("row {}", row.get::<_, String>(0)),
+                reason: format!("{reason} (column {} is NULL)", quote(&column)),
+            }));
+        }
+        Ok(skipped)
+    }
+
+    fn params<'a>(
+        &'a self,
+        extra: &'a [&'a (dyn postgres::types::ToSql + Sync)],
+    ) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+        self.filter_values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .chain(extra.iter().copied())
+            .collect()
+    }
+
+    fn query(
+        &self,
+        condition: &str,
+        order: &str,
+        extra: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<RecordedEvent>> {
+        let sql = format!("SELECT * {} WHERE {condition} ORDER BY {order}", self.from);
+        let params = self.params(extra);
+        let rows = self.with_client(|client| client.query(&sql, &params))?;
+        rows.iter().map(|row| self.event(row)).collect()
+    }
+
+    fn event(&self, row: &Row) -> Result<RecordedEvent> {
+        let get_text = |i: usize| -> Result<Option<String>> {
+            row.try_get::<_, Option<String>>(i)
+                .map_err(|e| error(&self.shown, describe(&e)))
+        };
+        let global_position =
+            u64::try_from(row.try_get::<_, i64>(0).map_err(|e| error(&self.shown, describe(&e)))?).unwrap_or(0);
+        let stream_id = get_text(1)?.unwrap_or_default();
+        let stream_version =
+            u64::try_from(row.try_get::<_, i64>(3).map_err(|e| error(&self.shown, describe(&e)))?).unwrap_or(0);
+        let event_id = get_text(4)?.map_or_else(
+            || decode::event_id_for_position(&self.description, global_position),
+            |id| decode::event_id_from(&id),
+        );
+        let blob = |i: usize, bytes: bool| -> Result<(Value, Option<String>)> {
+            if bytes {
+                let raw: Option<Vec<u8>> = row.try_get(i).map_err(|e| error(&self.shown, describe(&e)))?;
+                Ok(raw.map_or((Value::Null, None), |b| decode::decode_payload(RawPayload::Bytes(&b))))
+            } else {
+                Ok(get_text(i)?.map_or((Value::Null, None), |t| decode::decode_payload(RawPayload::Text(&t))))
+            }
+        };
+        let (payload, mut note) = blob(7, self.binary[0])?;
+        let data = if self.unwrap_type_tags {
+            decode::unwrap_type_tags(payload)
+        } else {
+            payload
+        };
+        let event_type = get_text(5)?
+            .or_else(|| decode::enum_tag(&data).map(str::to_owned))
+            .unwrap_or_else(|| "(no type)".into());
+        let stream_type = get_text(2)?.unwrap_or_else(|| decode::derive_stream_type(&stream_id, &event_type, "stream"));
+        let time = match get_text(6)? {
+            Some(text) => Some(decode::parse_time_text(&text)),
+            None => self
+                .time_in_payload
+                .as_deref()
+                .and_then(|field| decode::path(&data, field))
+                .map(decode::parse_time),
+        };
+        let recorded_at = match time {
+            Some(Ok(time)) => time,
+            Some(Err(reason)) => {
+                note.get_or_insert(format!("recorded time unreadable: {reason}"));
+                DateTime::UNIX_EPOCH
+            }
+            None => DateTime::UNIX_EPOCH,
+        };
+        let (metadata, _) = blob(8, self.binary[1])?;
+        let metadata = if metadata.is_null() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            metadata
+        };
+        let schema_version = get_text(9)?
+            .and_then(|v| v.split('.').next().and_then(|major| major.trim().parse().ok()))
+            .unwrap_or(1);
+        Ok(RecordedEvent {
+            global_position,
+            stream_id,
+            stream_type,
+            stream_version,
+            event_id,
+            event_type,
+            schema_version,
+            recorded_at,
+            data,
+            metadata: decode::with_note(metadata, note),
+        })
+    }
+}
+
+impl EventSource for PostgresStore {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn location(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn is_native(&self) -> bool {
+        self.native
+    }
+
+    fn event_count(&self) -> Result<u64> {
+        let sql = format!("SELECT count(*) {}", self.from);
+        let params = self.params(&[]);
+        let row = self.with_client(|client| client.query_one(&sql, &params))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    fn streams(&self) -> Result<Vec<StreamInfo>> {
+        streams_by_scan(self)
+    }
+
+    fn read_stream(&self, stream_id: &str, up_to_version: Option<u64>) -> Result<Vec<RecordedEvent>> {
+        let n = self.filter_values.len();
+        let up_to = up_to_version.map_or(i64::MAX, |v| i64::try_from(v).unwrap_or(i64::MAX));
+        self.query(
+            &format!("rw_stream = ${} AND rw_version <= ${}", n + 1, n + 2),
+            "rw_version",
+            &[&stream_id, &up_to],
+        )
+    }
+
+    fn read_batch(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        let n = self.filter_values.len();
+        let after = i64::try_from(after_position).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query(
+            &format!("rw_position > ${}", n + 1),
+            &format!("rw_position LIMIT ${}", n + 2),
+            &[&after, &limit],
+        )
+    }
+
+    fn read_positions(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>> {
+        let n = self.filter_values.len();
+        let wanted: Vec<i64> = positions.iter().filter_map(|&p| i64::try_from(p).ok()).collect();
+        self.query(&format!("rw_position = ANY(${})", n + 1), "rw_position", &[&wanted])
+    }
+
+    /// One server-side cursor over the whole store, fetched `batch_size` rows at a time.
+    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
+        let sql = format!("SELECT * {} ORDER BY rw_position", self.from);
+        let params = self.params(&[]);
+        let mut client = self
+            .client
+            .lock()
+            .map_err(|_| error(&self.shown, "the connection was poisoned by a failed read"))?;
+        if client.is_closed() {
+            *client = connect(&self.url)?;
+        }
+        let fail = |e: postgres::Error| error(&self.shown, describe(&e));
+        let mut transaction = client.build_transaction().read_only(true).start().map_err(fail)?;
+        let statement = transaction.prepare(&sql).map_err(fail)?;
+        let portal = transaction.bind(&statement, &params).map_err(fail)?;
+        let batch = i32::try_from(batch_size.max(1)).unwrap_or(i32::MAX);
+        loop {
+            let rows = transaction.query_portal(&portal, batch).map_err(fail)?;
+            if rows.is_empty() {
+                break;
+            }
+            let events = rows.iter().map(|row| self.event(row)).collect::<Result<Vec<_>>>()?;
+            each(events)?;
+        }
+        transaction.commit().map_err(fail)
+    }
+
+    fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+}
+
+/// Writes Rewind's own events table into a PostgreSQL database (`rewind sample --postgres`).
+/// The only code in Rewind that writes to PostgreSQL; it uses its own read-write connection.
+pub struct PostgresWriter {
+    client: Client,
+    shown: String,
+    written: u64,
+}
+
+impl PostgresWriter {
+    /// Creates the `events` table; an existing one is an error unless `replace`.
+    pub fn create(url: &str, replace: bool) -> Result<Self> {
+        let shown = redact(url);
+        let config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| error(&shown, format!("not a PostgreSQL URL: {e}")))?;
+        let mut client = with_password(config)
+            .connect(NoTls)
+            .map_err(|e| error(&shown, format!("cannot connect: {}", describe(&e))))?;
+        let fail = |e: postgres::Error| error(&shown, describe(&e));
+        let exists: bool = client
+            .query_one("SELECT to_regclass('public.events') IS NOT NULL", &[])
+            .map_err(fail)?
+            .get(0);
+        if exists && !replace {
+            return Err(error(
+                &shown,
+                "a table `events` already exists; pass --force to replace it",
+            ));
+        }
+        client
+            .batch_execute(
+                "DROP TABLE IF EXISTS public.events;
+                 CREATE TABLE public.events (
+                     global_position bigint      NOT NULL,
+                     stream_id       text        NOT NULL,
+                     stream_type     text        NOT NULL,
+                     stream_version  bigint      NOT NULL,
+                     event_id        uuid        NOT NULL,
+                     event_type      text        NOT NULL,
+                     schema_version  integer     NOT NULL,
+                     recorded_at     timestamptz NOT NULL,
+                     data            jsonb       NOT NULL,
+                     metadata        jsonb       NOT NULL
+                 );",
+            )
+            .map_err(fail)?;
+        Ok(Self {
+            client,
+            shown,
+            written: 0,
+        })
+    }
+
+    /// Appends events with `COPY`.
+    pub fn write_encoded(&mut self, events: &[EncodedEvent]) -> Result<()> {
+        let shown = self.shown.clone();
+        let fail = |e: postgres::Error| error(&shown, describe(&e));
+        let mut copy = self
+            .client
+            .copy_in(
+                "COPY public.events (global_position, stream_id, stream_type, stream_version, event_id, event_type, \
+                 schema_version, recorded_at, data, metadata) FROM STDIN",
+            )
+            .map_err(fail)?;
+        let mut buffer = Vec::with_capacity(events.len() * 400);
+        for encoded in events {
+            let e = &encoded.event;
+            let _ = write!(buffer, "{}\t", e.global_position);
+            copy_text(&mut buffer, &e.stream_id);
+            buffer.push(b'\t');
+            copy_text(&mut buffer, &e.stream_type);
+            let _ = write!(buffer, "\t{}\t{}\t", e.stream_version, e.event_id);
+            copy_text(&mut buffer, &e.event_type);
+            let _ = write!(buffer, "\t{}\t{}\t", e.schema_version, e.recorded_at.to_rfc3339());
+            copy_text(&mut buffer, &encoded.data);
+            buffer.push(b'\t');
+            copy_text(&mut buffer, &encoded.metadata);
+            buffer.push(b'\n');
+        }
+        copy.write_all(&buffer).map_err(|e| error(&self.shown, e))?;
+        copy.finish().map_err(fail)?;
+        self.written += events.len() as u64;
+        Ok(())
+    }
+
+    /// Adds the keys and indexes (once, after the bulk load) and returns the count written.
+    pub fn finish(mut self) -> Result<u64> {
+        let shown = self.shown.clone();
+        self.client
+            .batch_execute(
+                "ALTER TABLE public.events ADD PRIMARY KEY (global_position);
+                 CREATE UNIQUE INDEX events_stream_version ON public.events (stream_id, stream_version);
+                 CREATE UNIQUE INDEX events_event_id ON public.events (event_id);
+                 ANALYZE public.events;",
+            )
+            .map_err(|e| error(&shown, describe(&e)))?;
+        Ok(self.written)
+    }
+}
+
+/// A value in `COPY`'s text format: backslash, tab, newline and carriage return escaped.
+fn copy_text(out: &mut Vec<u8>, text: &str) {
+    for byte in text.bytes() {
+        match byte {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            other => out.push(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_leave_the_url() {
+        assert_eq!(
+            redact("postgres://ada:s3cret@db.example:5432/bank?sslmode=disable"),
+            "postgres://ada@db.example:5432/bank?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgresql://ada@localhost/bank"),
+            "postgresql://ada@localhost/bank"
+        );
+        assert_eq!(redact("postgres://localhost/bank"), "postgres://localhost/bank");
+        assert_eq!(redact("postgres://a:b:c@h/d"), "postgres://a@h/d");
+    }
+
+    #[test]
+    fn copy_text_escapes_what_copy_would_misread() {
+        let mut out = Vec::new();
+        copy_text(&mut out, "a\tb\nc\\d\re");
+        assert_eq!(out, b"a\\tb\\nc\\\\d\\re");
+    }
+}

@@ -1,0 +1,419 @@
+//! PostgreSQL stores, against a real server: each test starts a throwaway cluster (`initdb` +
+//! `pg_ctl` in a temporary directory, on a free loopback port) and stops it afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use rewind::session::replay_all;
+use rewind_store::{Mapping, OpenOptions, StoreError, open_store, open_store_with};
+
+use crate::util::{json, rewind, sample_sqlite, stderr, stdout};
+
+/// A PostgreSQL cluster of its own, stopped (and deleted) when dropped.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_postgres_user: bool,
+}
+
+fn server_binaries() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+impl Cluster {
+    pub fn start() -> Self {
+        let bin = server_binaries().unwrap_or_else(|| {
+            panic!(
+                "the PostgreSQL tests need the server (initdb, pg_ctl under /usr/lib/postgresql/*/bin): \
+                 install it with `apt-get update && apt-get install -y postgresql` (bash .ci/run does this)"
+            )
+        });
+        let dir = tempfile::Builder::new()
+            .prefix("rewind-pg-")
+            .tempdir_in("/tmp")
+            .expect("a temporary directory");
+        // initdb refuses to run as root: run the server as the `postgres` user the package made.
+        let uid = Command::new("id").arg("-u").output().expect("id runs");
+        let as_postgres_user = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        if as_postgres_user {
+            let chown = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("chown runs");
+            assert!(
+                chown.success(),
+                "cannot hand the cluster directory to the postgres user"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let cluster = Self {
+            dir,
+            bin,
+            port,
+            as_postgres_user,
+        };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-A",
+                "trust",
+                "-U",
+                "rewind",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
+            cluster.dir.path().display()
+        );
+        let log = cluster.dir.path().join("server.log").display().to_string();
+        cluster.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start"],
+        );
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let binary = self.bin.join(program);
+        let output = if self.as_postgres_user {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&binary)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&binary).args(args).output()
+        }
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://rewind@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// A fresh database, and a read-write connection to it (for setting up, never Rewind's).
+    pub fn database(&self, name: &str) -> (String, postgres::Client) {
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls).expect("connects");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("database is created");
+        let url = self.url(name);
+        let client = postgres::Client::connect(&url, postgres::NoTls).expect("connects");
+        (url, client)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let binary = self.bin.join("pg_ctl");
+        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
+        let _ = if self.as_postgres_user {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&binary)
+                .args(args)
+                .output()
+        } else {
+            Command::new(&binary).args(args).output()
+        };
+    }
+}
+
+#[test]
+fn the_bank_sample_in_postgres_replays_exactly_like_the_sqlite_file() {
+    let cluster = Cluster::start();
+    let (url, mut client) = cluster.database("bank");
+    let made = rewind(&["sample", "--postgres", &url]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let count: i64 = client.query_one("SELECT count(*) FROM events", &[]).unwrap().get(0);
+    assert_eq!(count, 2831);
+
+    // verify finds the planted incident, and only it, at the position the README names.
+    let output = rewind(&["verify", &url]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("as Rewind PostgreSQL (table events)"),
+        "{}",
+        stderr(&output)
+    );
+    let sqlite = rewind(&["verify", sample_sqlite().to_str().unwrap()]);
+    assert_eq!(stdout(&output), stdout(&sqlite));
+
+    // Same streams, same states, same projections as the SQLite file.
+    let sqlite_path = sample_sqlite();
+    let sqlite = sqlite_path.to_str().unwrap();
+    assert_eq!(
+        json(&rewind(&["streams", &url, "--json"])),
+        json(&rewind(&["streams", sqlite, "--json"]))
+    );
+    for args in [
+        ["state", "--stream", "account-0002", "--position", "1759"],
+        ["state", "--stream", "account-0002", "--position", "1758"],
+        ["projection", "account_balances", "--position", "1759", ""],
+    ] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let (command, rest) = args.split_first().unwrap();
+        let from_postgres = rewind(&[&[*command, url.as_str()], rest].concat());
+        let from_sqlite = rewind(&[&[*command, sqlite], rest].concat());
+        assert!(from_postgres.status.success(), "{}", stderr(&from_postgres));
+        assert_eq!(json(&from_postgres), json(&from_sqlite), "{args:?}");
+    }
+}
+
+#[test]
+fn rewinds_connection_cannot_write_and_the_database_is_unchanged() {
+    let cluster = Cluster::start();
+    let (url, mut client) = cluster.database("bank");
+    assert!(
+        rewind(&["sample", "--postgres", &url, "--accounts", "5", "--orders", "5"])
+            .status
+            .success()
+    );
+    let before: Vec<(i64, String)> = client
+        .query("SELECT global_position, data::text FROM events ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+
+    let mut rewinds = rewind_store::postgres::connect(&url).unwrap();
+    for write in [
+        "DELETE FROM events",
+        "UPDATE events SET data = '{}'",
+        "INSERT INTO events SELECT * FROM events LIMIT 1",
+        "CREATE TABLE scratch (x int)",
+        "DROP TABLE events",
+    ] {
+        let error = rewinds.batch_execute(write).expect_err(write);
+        let message = format!("{error:?}");
+        assert!(message.contains("read-only transaction"), "{write}: {message}");
+    }
+    // Rewind's own reads run in read-only transactions too.
+    let source = open_store(Path::new(&url)).unwrap();
+    source.read_all(100, &mut |_| Ok(())).unwrap();
+    drop(source);
+    let after: Vec<(i64, String)> = client
+        .query("SELECT global_position, data::text FROM events ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(before, after, "the database changed");
+}
+
+/// The bank story (as in `fixtures/`) in each library's PostgreSQL schema, from its published
+/// DDL; each opens recognised, with `amount` folding event by event.
+#[test]
+fn other_libraries_postgres_schemas_are_recognised_and_replay_generically() {
+    let cluster = Cluster::start();
+    let cases: [(&str, &str, &str, &str); 5] = [
+        (
+            "marten",
+            // JasperFx/marten EventsTable.cs / StreamsTable.cs, default schema `public`.
+            "CREATE TABLE mt_streams (id uuid PRIMARY KEY, type varchar, version bigint, timestamp timestamptz NOT NULL DEFAULT now(),
+                 snapshot jsonb, snapshot_version integer, created timestamptz NOT NULL DEFAULT now(), tenant_id varchar DEFAULT '*DEFAULT*',
+                 is_archived bool DEFAULT false);
+             CREATE SEQUENCE mt_events_sequence;
+             CREATE TABLE mt_events (seq_id bigint NOT NULL DEFAULT nextval('mt_events_sequence') PRIMARY KEY, id uuid NOT NULL,
+                 stream_id uuid REFERENCES mt_streams(id), version bigint NOT NULL, data jsonb NOT NULL, type varchar(500) NOT NULL,
+                 timestamp timestamptz NOT NULL DEFAULT now(), tenant_id varchar DEFAULT '*DEFAULT*', mt_dotnet_type varchar,
+                 is_archived bool DEFAULT false);
+             INSERT INTO mt_streams (id, type, version) VALUES ('aaaaaaaa-0000-0000-0000-000000000001', 'bank_account', 4),
+                 ('bbbbbbbb-0000-0000-0000-000000000002', 'bank_account', 2);
+             INSERT INTO mt_events (id, stream_id, version, data, type, timestamp) VALUES
+               (gen_random_uuid(), 'aaaaaaaa-0000-0000-0000-000000000001', 1, '{\"owner\": \"Alice\"}', 'account_opened', '2024-05-01 10:00:01+00'),
+               (gen_random_uuid(), 'bbbbbbbb-0000-0000-0000-000000000002', 1, '{\"owner\": \"Bob\"}', 'account_opened', '2024-05-01 10:00:02+00'),
+               (gen_random_uuid(), 'aaaaaaaa-0000-0000-0000-000000000001', 2, '{\"amount\": 100}', 'money_deposited', '2024-05-01 10:00:03+00'),
+               (gen_random_uuid(), 'bbbbbbbb-0000-0000-0000-000000000002', 2, '{\"amount\": 500}', 'money_deposited', '2024-05-01 10:00:04+00'),
+               (gen_random_uuid(), 'aaaaaaaa-0000-0000-0000-000000000001', 3, '{\"amount\": 50}', 'money_deposited', '2024-05-01 10:00:05+00'),
+               (gen_random_uuid(), 'aaaaaaaa-0000-0000-0000-000000000001', 4, '{\"amount\": 30}', 'money_withdrawn', '2024-05-01 10:00:06+00');",
+            "Marten PostgreSQL (table mt_events)",
+            "aaaaaaaa-0000-0000-0000-000000000001",
+        ),
+        (
+            "messagedb",
+            // message-db/message-db database/tables/messages.sql, in schema `message_store`.
+            "CREATE SCHEMA message_store;
+             CREATE TABLE message_store.messages (global_position bigserial NOT NULL, position bigint NOT NULL,
+                 time timestamp without time zone DEFAULT (now() AT TIME ZONE 'utc') NOT NULL, stream_name text NOT NULL,
+                 type text NOT NULL, data jsonb, metadata jsonb, id uuid NOT NULL DEFAULT gen_random_uuid());
+             INSERT INTO message_store.messages (position, time, stream_name, type, data, metadata) VALUES
+               (0, '2024-05-01 10:00:01', 'account-A', 'Opened', '{\"owner\": \"Alice\"}', '{\"correlationStreamName\": \"x\"}'),
+               (0, '2024-05-01 10:00:02', 'account-B', 'Opened', '{\"owner\": \"Bob\"}', NULL),
+               (1, '2024-05-01 10:00:03', 'account-A', 'Deposited', '{\"amount\": 100}', NULL),
+               (1, '2024-05-01 10:00:04', 'account-B', 'Deposited', '{\"amount\": 500}', NULL),
+               (2, '2024-05-01 10:00:05', 'account-A', 'Deposited', '{\"amount\": 50}', NULL),
+               (3, '2024-05-01 10:00:06', 'account-A', 'Withdrawn', '{\"amount\": 30}', NULL);",
+            "Message DB PostgreSQL (table message_store.messages)",
+            "account-A",
+        ),
+        (
+            "emmett",
+            // event-driven-io/emmett emmett-postgresql schema/tables.ts (not partitioned here).
+            "CREATE SEQUENCE emt_global_message_position;
+             CREATE TABLE emt_messages (stream_position BIGINT NOT NULL, global_position BIGINT DEFAULT nextval('emt_global_message_position'),
+                 transaction_id XID8 NOT NULL DEFAULT pg_current_xact_id(), created TIMESTAMPTZ NOT NULL DEFAULT now(),
+                 is_archived BOOLEAN NOT NULL DEFAULT FALSE, message_kind VARCHAR(1) NOT NULL DEFAULT 'E', stream_id TEXT NOT NULL,
+                 partition TEXT NOT NULL DEFAULT 'emt:default', message_schema_version TEXT NOT NULL DEFAULT '1',
+                 message_id TEXT NOT NULL DEFAULT gen_random_uuid()::text, message_type TEXT NOT NULL, message_data JSONB NOT NULL,
+                 message_metadata JSONB NOT NULL DEFAULT '{}', PRIMARY KEY (stream_id, stream_position, partition, is_archived));
+             INSERT INTO emt_messages (stream_position, stream_id, message_type, message_data) VALUES
+               (1, 'account-A', 'AccountOpened', '{\"owner\": \"Alice\"}'), (1, 'account-B', 'AccountOpened', '{\"owner\": \"Bob\"}'),
+               (2, 'account-A', 'MoneyDeposited', '{\"amount\": 100}'), (2, 'account-B', 'MoneyDeposited', '{\"amount\": 500}'),
+               (3, 'account-A', 'MoneyDeposited', '{\"amount\": 50}'), (4, 'account-A', 'MoneyWithdrawn', '{\"amount\": 30}');
+             INSERT INTO emt_messages (stream_position, stream_id, message_type, message_data, message_kind) VALUES
+               (5, 'account-A', 'Deposit', '{\"amount\": 9999}', 'C');",
+            "Emmett PostgreSQL (table emt_messages)",
+            "account-A",
+        ),
+        (
+            "python",
+            // pyeventsourcing/eventsourcing postgres.py, application recorder, uuid originator ids.
+            "CREATE TABLE stored_events (originator_id uuid NOT NULL, originator_version bigint NOT NULL, topic text, state bytea,
+                 notification_id bigserial, PRIMARY KEY (originator_id, originator_version));
+             INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES
+               ('2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1', 1, 'bank:BankAccount.Opened', convert_to('{\"timestamp\": {\"_type_\": \"datetime_iso\", \"_data_\": \"2024-05-01T10:00:01+00:00\"}, \"owner\": \"Alice\"}', 'UTF8')),
+               ('c0cc3503-6b25-5fac-afcd-233c0bd42d49', 1, 'bank:BankAccount.Opened', convert_to('{\"timestamp\": {\"_type_\": \"datetime_iso\", \"_data_\": \"2024-05-01T10:00:02+00:00\"}, \"owner\": \"Bob\"}', 'UTF8')),
+               ('2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1', 2, 'bank:BankAccount.Deposited', convert_to('{\"timestamp\": {\"_type_\": \"datetime_iso\", \"_data_\": \"2024-05-01T10:00:03+00:00\"}, \"amount\": 100}', 'UTF8')),
+               ('c0cc3503-6b25-5fac-afcd-233c0bd42d49', 2, 'bank:BankAccount.Deposited', convert_to('{\"timestamp\": {\"_type_\": \"datetime_iso\", \"_data_\": \"2024-05-01T10:00:04+00:00\"}, \"amount\": 500}', 'UTF8')),
+               ('2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1', 3, 'bank:BankAccount.Deposited', convert_to('{\"timestamp\": {\"_type_\": \"datetime_iso\", \"_data_\": \"2024-05-01T10:00:05+00:00\"}, \"amount\": 50}', 'UTF8')),
+               ('2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1', 4, 'bank:BankAccount.Withdrew', convert_to('{\"timestamp\": {\"_type_\": \"datetime_iso\", \"_data_\": \"2024-05-01T10:00:06+00:00\"}, \"amount\": 30}', 'UTF8'));",
+            "Python eventsourcing PostgreSQL (table stored_events)",
+            "2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1",
+        ),
+        (
+            "cqrs",
+            // serverlesstechnology/cqrs persistence/postgres-es/db/init.sql.
+            "CREATE TABLE events (aggregate_type text NOT NULL, aggregate_id text NOT NULL, sequence bigint CHECK (sequence >= 0) NOT NULL,
+                 event_type text NOT NULL, event_version text NOT NULL, payload json NOT NULL, metadata json NOT NULL,
+                 PRIMARY KEY (aggregate_type, aggregate_id, sequence));
+             INSERT INTO events VALUES
+               ('BankAccount', 'account-A', 1, 'AccountOpened', '1.0', '{\"AccountOpened\": {\"owner\": \"Alice\"}}', '{}'),
+               ('BankAccount', 'account-B', 1, 'AccountOpened', '1.0', '{\"AccountOpened\": {\"owner\": \"Bob\"}}', '{}'),
+               ('BankAccount', 'account-A', 2, 'MoneyDeposited', '1.0', '{\"MoneyDeposited\": {\"amount\": 100}}', '{}'),
+               ('BankAccount', 'account-B', 2, 'MoneyDeposited', '1.0', '{\"MoneyDeposited\": {\"amount\": 500}}', '{}'),
+               ('BankAccount', 'account-A', 3, 'MoneyDeposited', '1.0', '{\"MoneyDeposited\": {\"amount\": 50}}', '{}'),
+               ('BankAccount', 'account-A', 4, 'MoneyWithdrawn', '1.0', '{\"MoneyWithdrawn\": {\"amount\": 30}}', '{}');",
+            "cqrs-es PostgreSQL (table events)",
+            "account-A",
+        ),
+    ];
+    for (database, ddl, describe, stream_a) in cases {
+        let (url, mut client) = cluster.database(database);
+        client
+            .batch_execute(ddl)
+            .unwrap_or_else(|e| panic!("{database}: {e:?}"));
+        let source = open_store(Path::new(&url)).unwrap_or_else(|e| panic!("{database}: {e}"));
+        assert_eq!(source.describe(), describe);
+        assert!(source.skipped().is_empty(), "{database}: {:?}", source.skipped());
+        assert_eq!(source.event_count().unwrap(), 6, "{database}");
+        let events = source.read_stream(stream_a, None).unwrap();
+        assert_eq!(
+            events.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+            [1, 2, 3, 4],
+            "{database}"
+        );
+        let domain = rewind::domain_for(source.as_ref(), Arc::new(rewind::domains()));
+        let amounts: Vec<Option<i64>> = domain
+            .replay_stream(&events)
+            .iter()
+            .map(|s| {
+                s.state
+                    .as_ref()
+                    .ok()
+                    .and_then(|state| state.get("amount").and_then(Value::as_i64))
+            })
+            .collect();
+        assert_eq!(amounts[1..], [Some(100), Some(50), Some(30)], "{database}");
+        let replay = replay_all(source.as_ref(), domain).unwrap();
+        assert!(replay.issues().is_empty(), "{database}: {:?}", replay.issues());
+        assert!(
+            events.iter().all(|e| e.recorded_at.timestamp() > 0) || database == "cqrs",
+            "{database}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_postgres_table_gets_a_proposal_and_a_bad_url_a_clear_error() {
+    let cluster = Cluster::start();
+    let (url, mut client) = cluster.database("shop");
+    client
+        .batch_execute(
+            "CREATE TABLE cart_log (seq bigserial PRIMARY KEY, aggregate text, kind text, body jsonb, at timestamptz, ver int);
+             INSERT INTO cart_log (aggregate, kind, body, at, ver) VALUES
+               ('cart-1', 'ItemAdded', '{\"sku\": \"a\"}', '2024-01-01 10:00:00+00', 1),
+               ('cart-1', 'ItemAdded', '{\"sku\": \"b\"}', '2024-01-01 10:00:05+00', 2);",
+        )
+        .unwrap();
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(Path::new(&url)) else {
+        panic!("expected a proposal");
+    };
+    assert_eq!(proposal.table.as_deref(), Some("cart_log"));
+    assert_eq!(proposal.schema.as_deref(), Some("public"));
+    let mapping = Mapping {
+        version: Some("ver".into()),
+        position: Some("seq".into()),
+        event_type: Some("kind".into()),
+        ..*proposal
+    };
+    let source = open_store_with(
+        Path::new(&url),
+        &OpenOptions {
+            mapping: Some(mapping),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let events = source.read_stream("cart-1", None).unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].data["sku"], "b");
+    assert_eq!(events[1].recorded_at.to_rfc3339(), "2024-01-01T10:00:05+00:00");
+
+    // Nobody listens on this port: one clear line, no password in it.
+    let dead = format!("postgres://rewind:hunter2@127.0.0.1:{}/shop", free_port());
+    let output = rewind(&["streams", &dead]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("cannot connect"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
