@@ -60,6 +60,11 @@ pub enum AppCommand {
     /// Open the file of the mapping dialog with the mapping as edited, and remember it.
     ConfirmMapping,
     CancelMapping,
+    /// The "Connect to PostgreSQL" dialog.
+    ShowConnect,
+    TestConnection,
+    ConnectDatabase,
+    CancelConnect,
 }
 
 impl AppCommand {
@@ -199,9 +204,85 @@ pub struct MappingDialog {
     pub mapping: Mapping,
 }
 
+/// The "Connect to PostgreSQL" dialog: a URL, optionally a schema and table.
+#[derive(Default)]
+pub struct ConnectDialog {
+    pub url: String,
+    pub schema: String,
+    pub table: String,
+    /// The outcome of "Test connection", when it is back.
+    pub tested: Option<Result<String, String>>,
+    testing: Option<Receiver<Result<String, String>>>,
+}
+
+impl ConnectDialog {
+    /// `schema.table`, `table`, or empty.
+    fn table_hint(&self) -> String {
+        match (self.schema.trim(), self.table.trim()) {
+            (_, "") => String::new(),
+            ("", table) => table.to_owned(),
+            (schema, table) => format!("{schema}.{table}"),
+        }
+    }
+
+    /// Connects on a background thread and reports what it found.
+    fn test(&mut self, ctx: &egui::Context) {
+        let (sender, receiver) = channel();
+        let url = self.url.trim().to_owned();
+        let table = Some(self.table_hint()).filter(|t| !t.is_empty());
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("rewind-test-connection".into())
+            .spawn(move || {
+                let outcome = if rewind_store::is_postgres_url(&url) {
+                    rewind_store::PostgresStore::open(&url, None, table.as_deref())
+                        .and_then(|store| {
+                            use rewind_store::EventSource as _;
+                            Ok(format!(
+                                "connected: {} with {} events",
+                                store.describe(),
+                                store.event_count()?
+                            ))
+                        })
+                        .or_else(|e| match e {
+                            rewind_store::StoreError::NeedsMapping { what, .. } => {
+                                Ok(format!("connected: {what}; you will confirm a mapping"))
+                            }
+                            other => Err(other.to_string()),
+                        })
+                } else {
+                    Err("the URL must start with postgres:// or postgresql://".to_owned())
+                };
+                let _ = sender.send(outcome);
+                ctx.request_repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.tested = None;
+                self.testing = Some(receiver);
+            }
+            Err(e) => self.tested = Some(Err(format!("cannot start a thread: {e}"))),
+        }
+    }
+
+    fn poll(&mut self) {
+        if let Some(outcome) = self.testing.as_ref().and_then(|r| r.try_recv().ok()) {
+            self.tested = Some(outcome);
+            self.testing = None;
+        }
+    }
+
+    pub fn is_testing(&self) -> bool {
+        self.testing.is_some()
+    }
+}
+
 pub struct App {
     prefs: Prefs,
     mapping_dialog: Option<MappingDialog>,
+    connect_dialog: Option<ConnectDialog>,
+    /// What was opened last, to open it again with a confirmed mapping.
+    last_input: Option<StoreInput>,
     domain: Arc<dyn Domain>,
     dialog: Arc<dyn FileDialog>,
     opening: Option<Opening>,
@@ -222,6 +303,8 @@ impl App {
         let mut app = Self {
             prefs,
             mapping_dialog: None,
+            connect_dialog: None,
+            last_input: None,
             domain: Arc::new(crate::domains()),
             dialog,
             opening: None,
@@ -264,6 +347,10 @@ impl App {
         })
     }
 
+    pub fn connect_dialog(&self) -> Option<&ConnectDialog> {
+        self.connect_dialog.as_ref()
+    }
+
     pub fn mapping_dialog(&self) -> Option<&MappingDialog> {
         self.mapping_dialog.as_ref()
     }
@@ -279,11 +366,11 @@ impl App {
 
     fn start_opening(&mut self, input: StoreInput, ctx: &egui::Context) {
         let repaint_ctx = ctx.clone();
-        let mapping = match &input {
-            StoreInput::File(path) => self.prefs.mappings.get(path).cloned(),
-            StoreInput::Sample => None,
-        };
+        let mapping = input
+            .remembered_as()
+            .and_then(|key| self.prefs.mappings.get(&key).cloned());
         self.mapping_dialog = None;
+        self.last_input = Some(input.clone());
         match open(
             input,
             mapping,
@@ -321,9 +408,36 @@ impl App {
             }
             AppCommand::ConfirmMapping => {
                 if let Some(dialog) = self.mapping_dialog.take() {
-                    let path = dialog.request.path.clone();
-                    self.prefs.mappings.insert(path.clone(), dialog.mapping);
-                    self.start_opening(StoreInput::File(path), ctx);
+                    // Reopen what was being opened (a database URL keeps its password, which
+                    // the request's name does not carry).
+                    let input = self
+                        .last_input
+                        .clone()
+                        .filter(|i| i.remembered_as().as_ref() == Some(&dialog.request.path))
+                        .unwrap_or_else(|| StoreInput::File(dialog.request.path.clone()));
+                    self.prefs.mappings.insert(dialog.request.path.clone(), dialog.mapping);
+                    self.start_opening(input, ctx);
+                }
+            }
+            AppCommand::ShowConnect => {
+                self.connect_dialog.get_or_insert_with(ConnectDialog::default);
+            }
+            AppCommand::CancelConnect => self.connect_dialog = None,
+            AppCommand::TestConnection => {
+                if let Some(dialog) = &mut self.connect_dialog {
+                    dialog.test(ctx);
+                }
+            }
+            AppCommand::ConnectDatabase => {
+                if let Some(dialog) = self.connect_dialog.take() {
+                    let table = Some(dialog.table_hint()).filter(|t| !t.is_empty());
+                    self.start_opening(
+                        StoreInput::Database {
+                            url: dialog.url.trim().to_owned(),
+                            table,
+                        },
+                        ctx,
+                    );
                 }
             }
             AppCommand::CancelMapping => self.mapping_dialog = None,
@@ -358,7 +472,8 @@ impl App {
             let opening = self.opening.take();
             match result {
                 Ok(session) => {
-                    if let Some(StoreInput::File(path)) = opening.map(|o| o.input) {
+                    // Recent stores are remembered without passwords.
+                    if let Some(path) = opening.and_then(|o| o.input.remembered_as()) {
                         self.prefs.recent_files.retain(|p| p != &path);
                         self.prefs.recent_files.insert(0, path.clone());
                         self.prefs.recent_files.truncate(10);
@@ -375,15 +490,13 @@ impl App {
                 }
                 Err(OpenFailure { message, mapping }) => {
                     let mut message = message;
-                    if let Some(Opening {
-                        input: StoreInput::File(path),
-                        mapping: Some(_),
-                        ..
-                    }) = &opening
+                    if let Some(opening) = &opening
+                        && opening.mapping.is_some()
+                        && let Some(key) = opening.input.remembered_as()
                     {
                         // A remembered mapping that no longer fits is forgotten, so opening
-                        // the file again proposes a fresh one.
-                        self.prefs.mappings.remove(path);
+                        // the store again proposes a fresh one.
+                        self.prefs.mappings.remove(&key);
                         message.push_str(
                             " (the remembered mapping for this file was forgotten; open it again to map it anew)",
                         );
@@ -589,6 +702,10 @@ impl eframe::App for App {
         if let Some(dialog) = &mut self.mapping_dialog {
             mapping_dialog(&ctx, dialog, &mut self.commands);
         }
+        if let Some(dialog) = &mut self.connect_dialog {
+            dialog.poll();
+            connect_dialog(&ctx, dialog, &mut self.commands);
+        }
         if let Some(opening) = &self.opening {
             let cancel = opening_screen(ui, opening);
             if cancel {
@@ -649,6 +766,13 @@ impl App {
                 }
                 if ui.button("Load sample bank data").clicked() {
                     self.commands.push(AppCommand::Open(StoreInput::Sample));
+                }
+                if ui
+                    .button("Connect to PostgreSQL…")
+                    .on_hover_text("Open a live PostgreSQL event store, read-only")
+                    .clicked()
+                {
+                    self.commands.push(AppCommand::ShowConnect);
                 }
                 if self.session.is_some() && ui.button("Close").clicked() {
                     self.commands.push(AppCommand::CloseStore);
@@ -812,6 +936,84 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
                 }
                 if ui.button("Cancel").clicked() {
                     commands.push(AppCommand::CancelMapping);
+                }
+            });
+        });
+}
+
+/// "Connect to PostgreSQL": URL, optional schema and table, test, connect.
+fn connect_dialog(ctx: &egui::Context, dialog: &mut ConnectDialog, commands: &mut Vec<AppCommand>) {
+    egui::Window::new("Connect to PostgreSQL")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            ui.label("The database is opened read-only: every transaction Rewind starts is read-only.");
+            ui.label(
+                RichText::new(
+                    "The password can be in the URL, in PGPASSWORD or in ~/.pgpass; it is never saved or shown.",
+                )
+                .weak(),
+            );
+            ui.add_space(6.0);
+            egui::Grid::new("connect_grid")
+                .num_columns(2)
+                .spacing([12.0, 6.0])
+                .show(ui, |ui| {
+                    let label = ui.label("URL");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut dialog.url)
+                            .hint_text("postgres://user@localhost:5432/database")
+                            .desired_width(380.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                    let label = ui.label("schema");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut dialog.schema)
+                            .hint_text("any")
+                            .desired_width(380.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                    let label = ui.label("table");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut dialog.table)
+                            .hint_text("found by its columns")
+                            .desired_width(380.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                });
+            ui.add_space(6.0);
+            if dialog.is_testing() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("connecting…");
+                });
+            }
+            match &dialog.tested {
+                Some(Ok(found)) => {
+                    ui.label(RichText::new(found).color(theme::CHANGED));
+                }
+                Some(Err(error)) => {
+                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::VIOLATION));
+                }
+                None => {}
+            }
+            let valid = rewind_store::is_postgres_url(dialog.url.trim());
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(valid && !dialog.is_testing(), egui::Button::new("Test connection"))
+                    .clicked()
+                {
+                    commands.push(AppCommand::TestConnection);
+                }
+                if ui.add_enabled(valid, egui::Button::new("Connect")).clicked() {
+                    commands.push(AppCommand::ConnectDatabase);
+                }
+                if ui.button("Cancel").clicked() {
+                    commands.push(AppCommand::CancelConnect);
                 }
             });
         });

@@ -28,15 +28,51 @@ pub const SAMPLE_NAME: &str = "sample bank data";
 /// Where a store comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreInput {
+    /// A file, or a PostgreSQL URL given where a file goes.
     File(PathBuf),
+    /// A PostgreSQL database, optionally only one table (`schema.table`).
+    Database {
+        url: String,
+        table: Option<String>,
+    },
     Sample,
 }
 
 impl StoreInput {
+    /// What to call it on screen: never with a password.
     pub fn name(&self) -> String {
         match self {
-            Self::File(path) => path.display().to_string(),
+            Self::File(path) => {
+                let text = path.display().to_string();
+                if rewind_store::is_postgres_url(&text) {
+                    rewind_store::redact(&text)
+                } else {
+                    text
+                }
+            }
+            Self::Database { url, table: None } => rewind_store::redact(url),
+            Self::Database {
+                url,
+                table: Some(table),
+            } => format!("{} (table {table})", rewind_store::redact(url)),
             Self::Sample => SAMPLE_NAME.into(),
+        }
+    }
+
+    /// The key for remembered mappings and recent stores: the path, or the URL without its
+    /// password.
+    pub fn remembered_as(&self) -> Option<PathBuf> {
+        match self {
+            Self::File(path) => {
+                let text = path.display().to_string();
+                Some(if rewind_store::is_postgres_url(&text) {
+                    PathBuf::from(rewind_store::redact(&text))
+                } else {
+                    path.clone()
+                })
+            }
+            Self::Database { url, .. } => Some(PathBuf::from(rewind_store::redact(url))),
+            Self::Sample => None,
         }
     }
 }
@@ -265,51 +301,54 @@ fn open_source(
     progress: &Arc<Progress>,
     repaint: &Arc<dyn Fn() + Send + Sync>,
 ) -> Result<Box<dyn EventSource>, OpenFailure> {
-    match input {
-        StoreInput::File(path) => {
-            let progress = Arc::clone(progress);
-            let repaint = Arc::clone(repaint);
-            let options = OpenOptions {
-                mapping,
-                progress: Some(Arc::new(move |read, size| {
-                    progress.read_bytes.store(read, Ordering::Relaxed);
-                    progress.file_bytes.store(size, Ordering::Relaxed);
-                    repaint();
-                })),
-            };
-            open_store_with(path, &options).map_err(|error| match error {
-                StoreError::NeedsMapping {
-                    path,
-                    what,
-                    proposal,
-                    names,
-                    examples,
-                } => OpenFailure {
-                    message: format!(
-                        "{} holds events in a shape Rewind does not know ({what})",
-                        path.display()
-                    ),
-                    mapping: Some(Box::new(MappingRequest {
-                        path,
-                        what,
-                        proposal: *proposal,
-                        names,
-                        examples,
-                    })),
-                },
-                other => OpenFailure {
-                    message: other.to_string(),
+    let (path, table) = match input {
+        StoreInput::File(path) => (path.clone(), None),
+        StoreInput::Database { url, table } => (PathBuf::from(url), table.clone()),
+        StoreInput::Sample => {
+            return NdjsonStore::from_reader(Path::new(SAMPLE_NAME), SAMPLE_NDJSON)
+                .map(|store| Box::new(store) as Box<dyn EventSource>)
+                .map_err(|e| OpenFailure {
+                    message: e.to_string(),
                     mapping: None,
-                },
-            })
+                });
         }
-        StoreInput::Sample => NdjsonStore::from_reader(Path::new(SAMPLE_NAME), SAMPLE_NDJSON)
-            .map(|store| Box::new(store) as Box<dyn EventSource>)
-            .map_err(|e| OpenFailure {
-                message: e.to_string(),
-                mapping: None,
-            }),
-    }
+    };
+    let progress = Arc::clone(progress);
+    let repaint = Arc::clone(repaint);
+    let options = OpenOptions {
+        mapping,
+        progress: Some(Arc::new(move |read, size| {
+            progress.read_bytes.store(read, Ordering::Relaxed);
+            progress.file_bytes.store(size, Ordering::Relaxed);
+            repaint();
+        })),
+        table,
+    };
+    open_store_with(&path, &options).map_err(|error| match error {
+        StoreError::NeedsMapping {
+            path,
+            what,
+            proposal,
+            names,
+            examples,
+        } => OpenFailure {
+            message: format!(
+                "{} holds events in a shape Rewind does not know ({what})",
+                path.display()
+            ),
+            mapping: Some(Box::new(MappingRequest {
+                path,
+                what,
+                proposal: *proposal,
+                names,
+                examples,
+            })),
+        },
+        other => OpenFailure {
+            message: other.to_string(),
+            mapping: None,
+        },
+    })
 }
 
 /// Reads every event of `source` on this thread and hands the batches, in global order, to

@@ -379,3 +379,56 @@ fn an_unknown_schema_opens_through_the_mapping_dialog_and_the_mapping_is_remembe
         "the confirmed mapping is remembered for the file"
     );
 }
+
+#[test]
+fn connect_to_postgresql_tests_the_connection_opens_read_only_and_remembers_no_password() {
+    let cluster = crate::postgres::Cluster::start();
+    let (url, _client) = cluster.database("bank");
+    let made = crate::util::rewind(&["sample", "--postgres", &url, "--accounts", "10", "--orders", "10"]);
+    assert!(made.status.success(), "{}", crate::util::stderr(&made));
+    let with_password = url.replace("rewind@", "rewind:s3cret-pw@");
+
+    let mut harness = harness_with(None);
+    harness.step();
+    harness.get_by_label("Connect to PostgreSQL…").click();
+    harness.run();
+    harness.get_by_label("URL").focus();
+    harness.step();
+    harness.get_by_label("URL").type_text(&with_password);
+    harness.step();
+    harness.get_by_label("Test connection").click();
+    step_until(&mut harness, "the connection test", |app| {
+        app.connect_dialog().is_some_and(|d| d.tested.is_some())
+    });
+    let tested = harness.state().connect_dialog().unwrap().tested.clone().unwrap();
+    assert!(
+        tested
+            .as_ref()
+            .is_ok_and(|t| t.contains("Rewind PostgreSQL (table events)")),
+        "{tested:?}"
+    );
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the database to open", |app| app.session().is_some());
+    settle(&mut harness);
+    assert!(
+        harness
+            .query_by_label_contains("read as Rewind PostgreSQL (table events)")
+            .is_some()
+    );
+    assert!(
+        harness.query_by_label_contains("s3cret-pw").is_none(),
+        "the password is shown"
+    );
+    let prefs = harness.state().prefs();
+    assert_eq!(
+        prefs.last_store,
+        Some(PathBuf::from(&url)),
+        "remembered without the password"
+    );
+    assert!(
+        prefs
+            .recent_files
+            .iter()
+            .all(|p| !p.display().to_string().contains("s3cret"))
+    );
+}

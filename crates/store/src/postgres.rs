@@ -181,10 +181,21 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects read-only, recognises the event table (or uses `mapping`) and checks it.
-    pub fn open(url: &str, mapping: Option<Mapping>) -> Result<Self> {
+    /// `only`: look only at this table (`schema.table`, or `table` in any schema).
+    pub fn open(url: &str, mapping: Option<Mapping>, only: Option<&str>) -> Result<Self> {
         let shown = redact(url);
         let mut client = connect(url)?;
-        let tables = tables(&mut client, &shown)?;
+        let mut tables = tables(&mut client, &shown)?;
+        if let Some(only) = only.map(str::trim).filter(|o| !o.is_empty()) {
+            let (schema, name) = match only.split_once('.') {
+                Some((schema, name)) => (Some(schema), name),
+                None => (None, only),
+            };
+            tables.retain(|t| t.name == name && schema.is_none_or(|s| t.schema.as_deref() == Some(s)));
+            if tables.is_empty() {
+                return Err(error(&shown, format!("no table `{only}` in the database")));
+            }
+        }
         let (mapping, library, native) = match mapping {
             Some(mapping) => (mapping, "mapped", false),
             None => match recognise(&tables, false) {

@@ -235,6 +235,8 @@ pub struct OpenOptions {
     pub mapping: Option<Mapping>,
     /// Told how far reading the file got, for formats read in a first pass (NDJSON).
     pub progress: Option<ReadProgress>,
+    /// PostgreSQL: look for events only in this table (`schema.table`, or `table` in any schema).
+    pub table: Option<String>,
 }
 
 impl std::fmt::Debug for OpenOptions {
@@ -242,6 +244,7 @@ impl std::fmt::Debug for OpenOptions {
         f.debug_struct("OpenOptions")
             .field("mapping", &self.mapping)
             .field("progress", &self.progress.is_some())
+            .field("table", &self.table)
             .finish()
     }
 }
@@ -258,6 +261,7 @@ pub fn open_store_with(path: &Path, options: &OpenOptions) -> Result<Box<dyn Eve
         return Ok(Box::new(crate::postgres::PostgresStore::open(
             url,
             options.mapping.clone(),
+            options.table.as_deref(),
         )?));
     }
     match detect_format(path)? {
