@@ -170,8 +170,6 @@ pub struct PostgresStore {
     /// `FROM (SELECT … AS rw_… FROM table WHERE valid rows) AS rw`.
     from: String,
     filter_values: Vec<String>,
-    /// Whether the payload and the metadata columns are `bytea` (else read as text).
-    binary: [bool; 2],
     time_in_payload: Option<String>,
     unwrap_type_tags: bool,
     table_name: String,
@@ -286,29 +284,23 @@ impl PostgresStore {
                 type_of(c).map(|_| format!("({})::text", quote(c)))
             })
         };
-        let time = match &mapping.time {
-            None => "NULL::text".to_owned(),
-            Some(column) => {
-                let format = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
-                match type_of(column)?.as_str() {
-                    "timestamp with time zone" => {
-                        format!("to_char(({}) AT TIME ZONE 'UTC', {format})", quote(column))
+        // Columns whose types the row decoder reads directly (binary protocol) are selected as
+        // they are; anything else is converted to text by the server.
+        let raw = |column: &Option<String>| -> Result<String> {
+            column.as_deref().map_or(Ok("NULL::text".to_owned()), |c| {
+                type_of(c).map(|declared| {
+                    if DIRECT_TYPES.contains(&declared.as_str()) {
+                        quote(c)
+                    } else {
+                        format!("({})::text", quote(c))
                     }
-                    "timestamp without time zone" => format!("to_char(({}), {format})", quote(column)),
-                    _ => format!("({})::text", quote(column)),
-                }
-            }
+                })
+            })
         };
-        let blob = |column: &Option<String>| -> Result<(String, bool)> {
-            match column {
-                None => Ok(("NULL::text".to_owned(), false)),
-                Some(c) => Ok(if type_of(c)? == "bytea" {
-                    (quote(c), true)
-                } else {
-                    (format!("({})::text", quote(c)), false)
-                }),
-            }
-        };
+        let time = raw(&mapping.time)?;
+        let payload = raw(&mapping.payload)?;
+        let metadata = raw(&mapping.metadata)?;
+        let event_id = raw(&mapping.event_id)?;
         let stream = format!("({})::text", quote(&mapping.stream));
         type_of(&mapping.stream)?;
         let position = if let Some(column) = &mapping.position {
@@ -340,8 +332,6 @@ impl PostgresStore {
                 quote(&mapping.stream)
             ),
         };
-        let (payload, payload_bytes) = blob(&mapping.payload)?;
-        let (metadata, metadata_bytes) = blob(&mapping.metadata)?;
         let mut valid = vec![format!("{} IS NOT NULL", quote(&mapping.stream))];
         for column in [&mapping.position, &mapping.version, &mapping.event_type]
             .into_iter()
@@ -366,10 +356,9 @@ impl PostgresStore {
         }
         let from = format!(
             "FROM (SELECT {position} AS rw_position, {stream} AS rw_stream, {} AS rw_stream_type, {version} AS rw_version, \
-             {} AS rw_event_id, {} AS rw_event_type, {time} AS rw_time, {payload} AS rw_payload, {metadata} AS rw_metadata, \
+             {event_id} AS rw_event_id, {} AS rw_event_type, {time} AS rw_time, {payload} AS rw_payload, {metadata} AS rw_metadata, \
              {} AS rw_schema_version FROM {}.{} WHERE {}) AS rw",
             text(&mapping.stream_type)?,
-            text(&mapping.event_id)?,
             text(&mapping.event_type)?,
             text(&mapping.schema_version)?,
             quote(&schema),
@@ -388,7 +377,6 @@ impl PostgresStore {
             shown,
             from,
             filter_values,
-            binary: [payload_bytes, metadata_bytes],
             time_in_payload: mapping.time_in_payload.clone(),
             unwrap_type_tags: mapping.unwrap_type_tags,
             table_name: format!("{}.{}", quote(&schema), quote(&table_name)),
@@ -474,28 +462,17 @@ impl PostgresStore {
     }
 
     fn event(&self, row: &Row) -> Result<RecordedEvent> {
-        let get_text = |i: usize| -> Result<Option<String>> {
-            row.try_get::<_, Option<String>>(i)
-                .map_err(|e| error(&self.shown, describe(&e)))
-        };
-        let global_position =
-            u64::try_from(row.try_get::<_, i64>(0).map_err(|e| error(&self.shown, describe(&e)))?).unwrap_or(0);
+        let fail = |e: postgres::Error| error(&self.shown, describe(&e));
+        let get_text = |i: usize| -> Result<Option<String>> { row.try_get::<_, Option<String>>(i).map_err(fail) };
+        let global_position = u64::try_from(row.try_get::<_, i64>(0).map_err(fail)?).unwrap_or(0);
         let stream_id = get_text(1)?.unwrap_or_default();
-        let stream_version =
-            u64::try_from(row.try_get::<_, i64>(3).map_err(|e| error(&self.shown, describe(&e)))?).unwrap_or(0);
-        let event_id = get_text(4)?.map_or_else(
-            || decode::event_id_for_position(&self.description, global_position),
-            |id| decode::event_id_from(&id),
-        );
-        let blob = |i: usize, bytes: bool| -> Result<(Value, Option<String>)> {
-            if bytes {
-                let raw: Option<Vec<u8>> = row.try_get(i).map_err(|e| error(&self.shown, describe(&e)))?;
-                Ok(raw.map_or((Value::Null, None), |b| decode::decode_payload(RawPayload::Bytes(&b))))
-            } else {
-                Ok(get_text(i)?.map_or((Value::Null, None), |t| decode::decode_payload(RawPayload::Text(&t))))
-            }
+        let stream_version = u64::try_from(row.try_get::<_, i64>(3).map_err(fail)?).unwrap_or(0);
+        let event_id = match cell(row, 4).map_err(fail)? {
+            Cell::Uuid(id) => id,
+            Cell::Null => decode::event_id_for_position(&self.description, global_position),
+            other => decode::event_id_from(&other.into_text()),
         };
-        let (payload, mut note) = blob(7, self.binary[0])?;
+        let (payload, mut note) = cell(row, 7).map_err(fail)?.into_payload();
         let data = if self.unwrap_type_tags {
             decode::unwrap_type_tags(payload)
         } else {
@@ -505,13 +482,15 @@ impl PostgresStore {
             .or_else(|| decode::enum_tag(&data).map(str::to_owned))
             .unwrap_or_else(|| "(no type)".into());
         let stream_type = get_text(2)?.unwrap_or_else(|| decode::derive_stream_type(&stream_id, &event_type, "stream"));
-        let time = match get_text(6)? {
-            Some(text) => Some(decode::parse_time_text(&text)),
-            None => self
+        let time = match cell(row, 6).map_err(fail)? {
+            Cell::Time(time) => Some(Ok(time)),
+            Cell::Null => self
                 .time_in_payload
                 .as_deref()
                 .and_then(|field| decode::path(&data, field))
                 .map(decode::parse_time),
+            Cell::Integer(n) => Some(decode::parse_time(&Value::from(n))),
+            other => Some(decode::parse_time_text(&other.into_text())),
         };
         let recorded_at = match time {
             Some(Ok(time)) => time,
@@ -521,7 +500,7 @@ impl PostgresStore {
             }
             None => DateTime::UNIX_EPOCH,
         };
-        let (metadata, _) = blob(8, self.binary[1])?;
+        let (metadata, _) = cell(row, 8).map_err(fail)?.into_payload();
         let metadata = if metadata.is_null() {
             Value::Object(serde_json::Map::new())
         } else {
@@ -543,6 +522,83 @@ impl PostgresStore {
             metadata: decode::with_note(metadata, note),
         })
     }
+}
+
+/// Column types the row decoder reads directly, as `information_schema` names them.
+const DIRECT_TYPES: &[&str] = &[
+    "json",
+    "jsonb",
+    "bytea",
+    "uuid",
+    "text",
+    "character varying",
+    "bigint",
+    "integer",
+    "smallint",
+    "timestamp with time zone",
+    "timestamp without time zone",
+];
+
+/// One selected value, decoded by its type.
+enum Cell {
+    Null,
+    Text(String),
+    Integer(i64),
+    Uuid(uuid::Uuid),
+    Time(DateTime<chrono::Utc>),
+    Json(Value),
+    Bytes(Vec<u8>),
+}
+
+impl Cell {
+    fn into_text(self) -> String {
+        match self {
+            Self::Null => String::new(),
+            Self::Text(text) => text,
+            Self::Integer(n) => n.to_string(),
+            Self::Uuid(id) => id.to_string(),
+            Self::Time(time) => time.to_rfc3339(),
+            Self::Json(value) => value.to_string(),
+            Self::Bytes(bytes) => decode::hex(&bytes),
+        }
+    }
+
+    /// As a payload: JSON as it is, text and bytes decoded (with a note if not JSON).
+    fn into_payload(self) -> (Value, Option<String>) {
+        match self {
+            Self::Null => (Value::Null, None),
+            Self::Json(value) => (value, None),
+            Self::Text(text) => decode::decode_payload(RawPayload::Text(&text)),
+            Self::Bytes(bytes) => decode::decode_payload(RawPayload::Bytes(&bytes)),
+            Self::Integer(n) => (Value::from(n), None),
+            other => (Value::String(other.into_text()), None),
+        }
+    }
+}
+
+fn cell(row: &Row, i: usize) -> Result<Cell, postgres::Error> {
+    use postgres::types::Type;
+    let kind = row.columns()[i].type_().clone();
+    Ok(match kind {
+        Type::JSON | Type::JSONB => row.try_get::<_, Option<Value>>(i)?.map_or(Cell::Null, Cell::Json),
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Cell::Null, Cell::Bytes),
+        Type::UUID => row.try_get::<_, Option<uuid::Uuid>>(i)?.map_or(Cell::Null, Cell::Uuid),
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Integer),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map_or(Cell::Null, |n| Cell::Integer(i64::from(n))),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map_or(Cell::Null, |n| Cell::Integer(i64::from(n))),
+        Type::TIMESTAMPTZ => row
+            .try_get::<_, Option<DateTime<chrono::Utc>>>(i)?
+            .map_or(Cell::Null, Cell::Time),
+        // Without a zone (Message DB, disintegrate): UTC by convention.
+        Type::TIMESTAMP => row
+            .try_get::<_, Option<chrono::NaiveDateTime>>(i)?
+            .map_or(Cell::Null, |t| Cell::Time(t.and_utc())),
+        _ => row.try_get::<_, Option<String>>(i)?.map_or(Cell::Null, Cell::Text),
+    })
 }
 
 impl EventSource for PostgresStore {
@@ -669,8 +725,8 @@ impl PostgresWriter {
                      event_type      text        NOT NULL,
                      schema_version  integer     NOT NULL,
                      recorded_at     timestamptz NOT NULL,
-                     data            jsonb       NOT NULL,
-                     metadata        jsonb       NOT NULL
+                     data            json        NOT NULL,
+                     metadata        json        NOT NULL
                  );",
             )
             .map_err(fail)?;
