@@ -330,3 +330,30 @@ fn a_sqlite_file_without_events_and_an_image_get_one_clear_message() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("it is an image"), "{}", stderr(&output));
 }
+
+#[test]
+fn emmetts_older_emt_events_schema_is_recognised_and_archived_rows_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // The schema before emmett's February 2025 rename (commit 5ea81b21, SQLite flavour).
+    let path = sqlite_with(
+        dir.path(),
+        r#"CREATE TABLE emt_events (stream_id TEXT NOT NULL, stream_position BIGINT NOT NULL, partition TEXT NOT NULL DEFAULT 'global',
+               event_data JSONB NOT NULL, event_metadata JSONB NOT NULL, event_schema_version TEXT NOT NULL, event_type TEXT NOT NULL,
+               event_id TEXT NOT NULL, is_archived BOOLEAN NOT NULL DEFAULT FALSE, global_position INTEGER PRIMARY KEY,
+               created DATETIME DEFAULT CURRENT_TIMESTAMP);
+           INSERT INTO emt_events (stream_id, stream_position, event_data, event_metadata, event_schema_version, event_type, event_id, is_archived, created) VALUES
+             ('cart-1', 1, '{"sku": "a"}', '{"correlationId": "c-1"}', '1', 'ItemAdded', 'e1', 0, '2024-01-01 10:00:00'),
+             ('cart-1', 2, '{"sku": "b"}', '{}', '1', 'ItemAdded', 'e2', 1, '2024-01-01 10:00:01'),
+             ('cart-1', 2, '{"sku": "c"}', '{}', '1', 'ItemAdded', 'e3', 0, '2024-01-01 10:00:02');"#,
+    );
+    let source = open_store(&path).unwrap();
+    assert_eq!(
+        source.describe(),
+        "Emmett (emt_events, before 2025) SQLite (table emt_events)"
+    );
+    let events = source.read_batch(0, 10).unwrap();
+    let skus: Vec<&str> = events.iter().map(|e| e.data["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["a", "c"], "the archived row is not replayed");
+    assert_eq!(events[0].correlation_id(), Some("c-1"));
+    assert_eq!(events[1].recorded_at.to_rfc3339(), "2024-01-01T10:00:02+00:00");
+}

@@ -588,6 +588,24 @@ mod tests {
     }
 
     #[test]
+    fn several_saved_atom_pages_concatenated_read_as_one_history() {
+        let page = |numbers: [u64; 2], stream: &str| {
+            json!({"title": "page", "links": [], "entries": numbers.iter().rev().map(|n| json!({
+                "eventId": format!("00000000-0000-0000-0000-00000000000{n}"), "eventType": "Step",
+                "eventNumber": n, "data": format!("{{\"n\": {n}}}"), "streamId": stream, "isJson": true,
+                "positionEventNumber": n, "updated": format!("2024-01-01T10:00:0{n}Z")
+            })).collect::<Vec<_>>()})
+        };
+        let text = format!("{}\n{}", page([2, 3], "s-1"), page([0, 1], "s-1"));
+        let store = store(&text, None);
+        let events = store.read_stream("s-1", None).expect("reads");
+        let numbers: Vec<u64> = events.iter().map(|e| e.data["n"].as_u64().expect("n")).collect();
+        assert_eq!(numbers, [0, 1, 2, 3]);
+        assert_eq!(events[3].stream_version, 4);
+        assert!(store.skipped().is_empty());
+    }
+
+    #[test]
     fn cloud_events_map_subject_type_time_and_extensions() {
         let batch = json!([
             {"specversion": "1.0", "id": "a", "source": "urn:bank", "subject": "account-1", "type": "Opened",
