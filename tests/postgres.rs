@@ -417,3 +417,52 @@ fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+#[test]
+fn a_dropped_connection_is_reopened_and_the_read_retried() {
+    let cluster = Cluster::start();
+    let (url, mut admin) = cluster.database("bank");
+    assert!(
+        rewind(&["sample", "--postgres", &url, "--accounts", "5", "--orders", "5"])
+            .status
+            .success()
+    );
+    let source = open_store(Path::new(&url)).unwrap();
+    let first = source.read_batch(0, 10).unwrap();
+    // The server drops Rewind's session (a restart, an idle timeout, a DBA).
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'rewind'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 1);
+    assert_eq!(
+        source.read_batch(0, 10).unwrap(),
+        first,
+        "the read is retried on a new session"
+    );
+
+    // Dropped in the middle of streaming the whole store: it resumes after the last event
+    // handed over, so every event arrives once, in order.
+    let mut positions: Vec<u64> = Vec::new();
+    let mut dropped = false;
+    source
+        .read_all(7, &mut |batch| {
+            positions.extend(batch.iter().map(|e| e.global_position));
+            if !dropped {
+                dropped = true;
+                admin
+                    .batch_execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rewind'",
+                    )
+                    .unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(dropped);
+    assert_eq!(positions.len() as u64, source.event_count().unwrap());
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
+}

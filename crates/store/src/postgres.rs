@@ -652,35 +652,92 @@ impl EventSource for PostgresStore {
         self.query(&format!("rw_position = ANY(${})", n + 1), "rw_position", &[&wanted])
     }
 
-    /// One server-side cursor over the whole store, fetched `batch_size` rows at a time.
+    /// One server-side cursor over the whole store, fetched `batch_size` rows at a time. If the
+    /// connection drops, it is reopened once and the read resumes after the last event handed
+    /// over.
     fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
-        let sql = format!("SELECT * {} ORDER BY rw_position", self.from);
-        let params = self.params(&[]);
         let mut client = self
             .client
             .lock()
             .map_err(|_| error(&self.shown, "the connection was poisoned by a failed read"))?;
-        if client.is_closed() {
-            *client = connect(&self.url)?;
-        }
-        let fail = |e: postgres::Error| error(&self.shown, describe(&e));
-        let mut transaction = client.build_transaction().read_only(true).start().map_err(fail)?;
-        let statement = transaction.prepare(&sql).map_err(fail)?;
-        let portal = transaction.bind(&statement, &params).map_err(fail)?;
-        let batch = i32::try_from(batch_size.max(1)).unwrap_or(i32::MAX);
+        let mut after: i64 = 0;
+        let mut reconnected = false;
         loop {
-            let rows = transaction.query_portal(&portal, batch).map_err(fail)?;
-            if rows.is_empty() {
-                break;
+            if client.is_closed() {
+                *client = connect(&self.url)?;
             }
-            let events = rows.iter().map(|row| self.event(row)).collect::<Result<Vec<_>>>()?;
-            each(events)?;
+            match self.stream_from(&mut client, after, batch_size, each) {
+                Ok(()) => return Ok(()),
+                Err(Interrupted::Callback(e)) => return Err(e),
+                Err(Interrupted::Database(e, last)) => {
+                    after = last;
+                    if reconnected || !client.is_closed() {
+                        return Err(error(&self.shown, describe(&e)));
+                    }
+                    reconnected = true;
+                }
+            }
         }
-        transaction.commit().map_err(fail)
     }
 
     fn skipped(&self) -> &[Skipped] {
         &self.skipped
+    }
+}
+
+/// Why a streamed read stopped: the consumer's error, or the database's after the last
+/// position handed over.
+enum Interrupted {
+    Callback(StoreError),
+    Database(postgres::Error, i64),
+}
+
+impl PostgresStore {
+    /// Streams the events after position `after` through a portal.
+    fn stream_from(
+        &self,
+        client: &mut Client,
+        mut after: i64,
+        batch_size: usize,
+        each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>,
+    ) -> Result<(), Interrupted> {
+        let n = self.filter_values.len();
+        let sql = format!(
+            "SELECT * {} WHERE rw_position > ${} ORDER BY rw_position",
+            self.from,
+            n + 1
+        );
+        let start = after;
+        let extra: [&(dyn postgres::types::ToSql + Sync); 1] = [&start];
+        let params = self.params(&extra);
+        let mut transaction = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(|e| Interrupted::Database(e, after))?;
+        let statement = transaction.prepare(&sql).map_err(|e| Interrupted::Database(e, after))?;
+        let portal = transaction
+            .bind(&statement, &params)
+            .map_err(|e| Interrupted::Database(e, after))?;
+        let batch = i32::try_from(batch_size.max(1)).unwrap_or(i32::MAX);
+        loop {
+            let rows = transaction
+                .query_portal(&portal, batch)
+                .map_err(|e| Interrupted::Database(e, after))?;
+            if rows.is_empty() {
+                break;
+            }
+            let events = rows
+                .iter()
+                .map(|row| self.event(row))
+                .collect::<Result<Vec<_>>>()
+                .map_err(Interrupted::Callback)?;
+            if let Some(last) = events.last() {
+                after = i64::try_from(last.global_position).unwrap_or(i64::MAX);
+            }
+            each(events).map_err(Interrupted::Callback)?;
+        }
+        transaction.commit().map_err(|e| Interrupted::Database(e, after))
     }
 }
 
