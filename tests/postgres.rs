@@ -466,3 +466,71 @@ fn a_dropped_connection_is_reopened_and_the_read_retried() {
     assert_eq!(positions.len() as u64, source.event_count().unwrap());
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
 }
+
+/// Dumps of tables written by the libraries themselves into PostgreSQL (see
+/// `fixtures/postgres/README.md`), loaded into a fresh database and opened like any store.
+#[test]
+fn stores_written_into_postgresql_by_the_real_libraries_open_and_replay() {
+    let cluster = Cluster::start();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/postgres");
+    for (name, describe, stream_a, types_a) in [
+        (
+            "python-eventsourcing",
+            "Python eventsourcing PostgreSQL (table stored_events)",
+            "2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1",
+            [
+                "__main__:BankAccount.Opened",
+                "__main__:BankAccount.Deposited",
+                "__main__:BankAccount.Deposited",
+                "__main__:BankAccount.Withdrew",
+            ],
+        ),
+        (
+            "emmett-postgresql",
+            "Emmett PostgreSQL (table emt_messages)",
+            "account-A",
+            ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
+        ),
+        (
+            "postgres-es",
+            "cqrs-es PostgreSQL (table events)",
+            "account-A",
+            ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
+        ),
+    ] {
+        let dump = std::fs::read_to_string(fixtures.join(name).join("dump.sql")).unwrap();
+        let (url, mut client) = cluster.database(&name.replace('-', "_"));
+        client.batch_execute(&dump).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let source = open_store(Path::new(&url)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(source.describe(), describe);
+        assert!(source.skipped().is_empty(), "{name}: {:?}", source.skipped());
+        // The story's global order: A opened, B opened, A +100, B +500, A +50, A -30.
+        let all = source.read_batch(0, 100).unwrap();
+        let order: Vec<(bool, u64)> = all
+            .iter()
+            .map(|e| (e.stream_id == stream_a, e.stream_version))
+            .collect();
+        assert_eq!(
+            order,
+            [(true, 1), (false, 1), (true, 2), (false, 2), (true, 3), (true, 4)],
+            "{name}"
+        );
+        let events = source.read_stream(stream_a, None).unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, types_a, "{name}");
+        let domain = rewind::domain_for(source.as_ref(), Arc::new(rewind::domains()));
+        let amounts: Vec<Option<i64>> = domain
+            .replay_stream(&events)
+            .iter()
+            .map(|s| {
+                s.state
+                    .as_ref()
+                    .ok()
+                    .and_then(|state| state.get("amount").and_then(Value::as_i64))
+            })
+            .collect();
+        assert_eq!(amounts[1..], [Some(100), Some(50), Some(30)], "{name}");
+        let replay = replay_all(source.as_ref(), domain).unwrap();
+        assert!(replay.issues().is_empty(), "{name}: {:?}", replay.issues());
+    }
+}

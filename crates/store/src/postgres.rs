@@ -307,11 +307,14 @@ impl PostgresStore {
             type_of(column)?;
             format!("({})::bigint", quote(column))
         } else {
-            // No global position: an order that is at least stable.
+            // No global position (cqrs-es): time if there is one, then where the rows lie in the
+            // table, which for an append-only table is the order they were inserted in (the
+            // closest PostgreSQL has to SQLite's rowid), then stream and version.
             let mut order = Vec::new();
             if let Some(time) = &mapping.time {
                 order.push(quote(time));
             }
+            order.push("ctid".to_owned());
             order.push(quote(&mapping.stream));
             if let Some(version) = &mapping.version {
                 order.push(quote(version));
