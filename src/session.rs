@@ -351,20 +351,70 @@ fn open_source(
     })
 }
 
+/// A batch of events on the folding thread. Freeing a batch (its strings and JSON trees) costs
+/// about a tenth of folding it; when the reading thread has time to spare (it is waiting for the
+/// fold), the batch goes back to be freed there, else the fold frees it itself.
+pub struct Batch {
+    events: Vec<RecordedEvent>,
+    back: std::sync::mpsc::Sender<Vec<RecordedEvent>>,
+    returned: Arc<AtomicU64>,
+}
+
+/// Batches waiting to be freed by the reading thread, at most.
+const RETURNED_BATCHES: u64 = 4;
+
+impl std::ops::Deref for Batch {
+    type Target = [RecordedEvent];
+
+    fn deref(&self) -> &[RecordedEvent] {
+        &self.events
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if self.returned.load(Ordering::Relaxed) < RETURNED_BATCHES {
+            self.returned.fetch_add(1, Ordering::Relaxed);
+            let _ = self.back.send(std::mem::take(&mut self.events));
+        }
+    }
+}
+
 /// Reads every event of `source` on this thread and hands the batches, in global order, to
 /// `fold` on a second thread: reading and parsing overlap with folding (two cores).
 /// Stops early when `keep_going` says so after a batch.
 pub fn fold_all<T: Send>(
     source: &dyn EventSource,
     keep_going: &mut dyn FnMut() -> bool,
-    fold: impl FnOnce(&mut dyn Iterator<Item = Vec<RecordedEvent>>) -> T + Send,
+    fold: impl FnOnce(&mut dyn Iterator<Item = Batch>) -> T + Send,
 ) -> rewind_store::Result<Option<T>> {
     let (batches, received) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
+    let (back, returned) = channel::<Vec<RecordedEvent>>();
+    let waiting = Arc::new(AtomicU64::new(0));
+    let folder_waiting = Arc::clone(&waiting);
     std::thread::scope(|scope| {
-        let folder = scope.spawn(move || fold(&mut received.into_iter()));
+        let folder = scope.spawn(move || {
+            fold(&mut received.into_iter().map(|events| Batch {
+                events,
+                back: back.clone(),
+                returned: Arc::clone(&folder_waiting),
+            }))
+        });
         let mut stopped = false;
         let read = source.read_all(8192, &mut |batch| {
-            if batches.send(batch).is_err() || !keep_going() {
+            let sent = match batches.try_send(batch) {
+                Ok(()) => Ok(()),
+                Err(std::sync::mpsc::TrySendError::Full(batch)) => {
+                    // The fold is behind: free what it is done with while waiting for it.
+                    while let Ok(done) = returned.try_recv() {
+                        waiting.fetch_sub(1, Ordering::Relaxed);
+                        drop(done);
+                    }
+                    batches.send(batch).map_err(|_| ())
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(()),
+            };
+            if sent.is_err() || !keep_going() {
                 stopped = true;
                 return Err(rewind_store::StoreError::Open {
                     path: PathBuf::from(source.location()),
@@ -393,7 +443,7 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
     let replay = fold_all(source, &mut || true, |batches| {
         let mut replay = Replay::with_capacity(domain, expected);
         for batch in batches {
-            for event in &batch {
+            for event in batch.iter() {
                 replay.apply(event);
             }
         }
