@@ -201,12 +201,7 @@ fn rewinds_connection_cannot_write_and_the_database_is_unchanged() {
             .status
             .success()
     );
-    let before: Vec<(i64, String)> = client
-        .query("SELECT global_position, data::text FROM events ORDER BY 1", &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let before = event_rows(&mut client);
 
     let mut rewinds = rewind_store::postgres::connect(&url).unwrap();
     for write in [
@@ -224,12 +219,7 @@ fn rewinds_connection_cannot_write_and_the_database_is_unchanged() {
     let source = open_store(Path::new(&url)).unwrap();
     source.read_all(100, &mut |_| Ok(())).unwrap();
     drop(source);
-    let after: Vec<(i64, String)> = client
-        .query("SELECT global_position, data::text FROM events ORDER BY 1", &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let after = event_rows(&mut client);
     assert_eq!(before, after, "the database changed");
 }
 
@@ -346,16 +336,7 @@ fn other_libraries_postgres_schemas_are_recognised_and_replay_generically() {
             "{database}"
         );
         let domain = rewind::domain_for(source.as_ref(), Arc::new(rewind::domains()));
-        let amounts: Vec<Option<i64>> = domain
-            .replay_stream(&events)
-            .iter()
-            .map(|s| {
-                s.state
-                    .as_ref()
-                    .ok()
-                    .and_then(|state| state.get("amount").and_then(Value::as_i64))
-            })
-            .collect();
+        let amounts = amounts(domain.as_ref(), &events);
         assert_eq!(amounts[1..], [Some(100), Some(50), Some(30)], "{database}");
         let replay = replay_all(source.as_ref(), domain).unwrap();
         assert!(replay.issues().is_empty(), "{database}: {:?}", replay.issues());
@@ -409,6 +390,30 @@ fn an_unknown_postgres_table_gets_a_proposal_and_a_bad_url_a_clear_error() {
     let message = stderr(&output);
     assert!(message.contains("cannot connect"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
+}
+
+/// Every event's position and payload, read with a plain connection (not Rewind's).
+fn event_rows(client: &mut postgres::Client) -> Vec<(i64, String)> {
+    client
+        .query("SELECT global_position, data::text FROM events ORDER BY 1", &[])
+        .expect("events are readable")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// The generic state's `amount` after each event of a stream.
+fn amounts(domain: &dyn rewind_core::Domain, events: &[rewind_core::RecordedEvent]) -> Vec<Option<i64>> {
+    domain
+        .replay_stream(events)
+        .iter()
+        .map(|s| {
+            s.state
+                .as_ref()
+                .ok()
+                .and_then(|state| state.get("amount").and_then(Value::as_i64))
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -519,16 +524,7 @@ fn stores_written_into_postgresql_by_the_real_libraries_open_and_replay() {
         let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
         assert_eq!(types, types_a, "{name}");
         let domain = rewind::domain_for(source.as_ref(), Arc::new(rewind::domains()));
-        let amounts: Vec<Option<i64>> = domain
-            .replay_stream(&events)
-            .iter()
-            .map(|s| {
-                s.state
-                    .as_ref()
-                    .ok()
-                    .and_then(|state| state.get("amount").and_then(Value::as_i64))
-            })
-            .collect();
+        let amounts = amounts(domain.as_ref(), &events);
         assert_eq!(amounts[1..], [Some(100), Some(50), Some(30)], "{name}");
         let replay = replay_all(source.as_ref(), domain).unwrap();
         assert!(replay.issues().is_empty(), "{name}: {:?}", replay.issues());

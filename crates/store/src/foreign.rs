@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::DateTime;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row};
 use serde_json::Value;
@@ -18,7 +17,7 @@ use rewind_core::RecordedEvent;
 
 use crate::decode::{self, RawPayload};
 use crate::error::{Result, StoreError};
-use crate::mapping::{Filter, Mapping, normalise};
+use crate::mapping::{Filter, MappedRow, Mapping, RowTime, normalise};
 use crate::source::{EventSource, Skipped, StreamInfo, streams_by_scan};
 
 /// What a SQLite file holds, as far as events go.
@@ -210,12 +209,7 @@ pub(crate) fn recognise(tables: &[Table], has_rowid: bool) -> SqliteSchema {
                     equals: toml::Value::String("E".into()),
                 });
             }
-            if let Some(archived) = table.column("isarchived") {
-                filter.push(Filter {
-                    column: archived,
-                    equals: toml::Value::Integer(0),
-                });
-            }
+            filter.extend(not_archived(table));
             return known(
                 if prefix == "message" {
                     "Emmett"
@@ -313,13 +307,7 @@ pub(crate) fn recognise(tables: &[Table], has_rowid: bool) -> SqliteSchema {
     if let Some(table) = find("mt_events")
         && table.has(&["seqid", "id", "streamid", "version", "data", "type", "timestamp"])
     {
-        let mut filter = Vec::new();
-        if let Some(archived) = table.column("isarchived") {
-            filter.push(Filter {
-                column: archived,
-                equals: toml::Value::Integer(0),
-            });
-        }
+        let filter = not_archived(table).into_iter().collect();
         return known(
             "Marten",
             table,
@@ -396,6 +384,14 @@ pub(crate) fn recognise(tables: &[Table], has_rowid: bool) -> SqliteSchema {
             tables: tables.iter().map(Table::qualified_name).collect(),
         },
     }
+}
+
+/// Emmett and Marten mark archived rows (`is_archived`); they are not replayed.
+fn not_archived(table: &Table) -> Option<Filter> {
+    table.column("isarchived").map(|column| Filter {
+        column,
+        equals: toml::Value::Integer(0),
+    })
 }
 
 /// An `INTEGER PRIMARY KEY` column (SQLite's row id under its own name).
@@ -610,69 +606,32 @@ impl MappedSqliteStore {
     }
 
     fn event(&self, row: &Row<'_>) -> rusqlite::Result<RecordedEvent> {
-        let global_position = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
-        let stream_id = text_of(row.get_ref(1)?).unwrap_or_default();
-        let stream_version = u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0);
         let event_id = match row.get_ref(4)? {
-            ValueRef::Blob(bytes) if bytes.len() == 16 => Uuid::from_slice(bytes).unwrap_or_default(),
-            value => text_of(value).map_or_else(
-                || decode::event_id_for_position(&self.description, global_position),
-                |text| decode::event_id_from(&text),
-            ),
+            ValueRef::Blob(bytes) if bytes.len() == 16 => Uuid::from_slice(bytes).ok(),
+            value => text_of(value).map(|text| decode::event_id_from(&text)),
         };
-        let (payload, mut note) = decode::decode_payload(raw(row.get_ref(7)?));
-        let data = if self.mapping.unwrap_type_tags {
-            decode::unwrap_type_tags(payload)
-        } else {
-            payload
-        };
-        let event_type = text_of(row.get_ref(5)?)
-            .or_else(|| decode::enum_tag(&data).map(str::to_owned))
-            .unwrap_or_else(|| "(no type)".into());
-        let stream_type = text_of(row.get_ref(2)?).unwrap_or_else(|| {
-            decode::derive_stream_type(
-                &stream_id,
-                &event_type,
-                self.mapping.table.as_deref().unwrap_or("events"),
-            )
-        });
         let time = match row.get_ref(6)? {
-            ValueRef::Null => self
-                .mapping
-                .time_in_payload
-                .as_deref()
-                .and_then(|field| decode::path(&data, field))
-                .map(decode::parse_time),
-            ValueRef::Integer(n) => Some(decode::parse_time(&Value::from(n))),
-            ValueRef::Real(f) => Some(decode::parse_time(&Value::from(f as i64))),
-            value => Some(text_of(value).map_or_else(|| Err("empty time".into()), |t| decode::parse_time_text(&t))),
+            ValueRef::Null => RowTime::Missing,
+            ValueRef::Integer(n) => RowTime::Raw(Value::from(n)),
+            ValueRef::Real(f) => RowTime::Raw(Value::from(f as i64)),
+            value => RowTime::Raw(Value::String(text_of(value).unwrap_or_default())),
         };
-        let recorded_at = match time {
-            Some(Ok(time)) => time,
-            Some(Err(reason)) => {
-                note.get_or_insert(format!("recorded time unreadable: {reason}"));
-                DateTime::UNIX_EPOCH
-            }
-            None => DateTime::UNIX_EPOCH,
-        };
-        let metadata = match row.get_ref(8)? {
-            ValueRef::Null => Value::Object(serde_json::Map::new()),
-            value => decode::decode_payload(raw(value)).0,
-        };
-        Ok(RecordedEvent {
-            global_position,
-            stream_id,
-            stream_type,
-            stream_version,
+        let row = MappedRow {
+            position: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+            stream_id: text_of(row.get_ref(1)?).unwrap_or_default(),
+            stream_type: text_of(row.get_ref(2)?),
+            version: u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
             event_id,
-            event_type,
-            schema_version: text_of(row.get_ref(9)?)
-                .and_then(|v| v.split('.').next().and_then(|major| major.trim().parse().ok()))
-                .unwrap_or(1),
-            recorded_at,
-            data,
-            metadata: decode::with_note(metadata, note),
-        })
+            event_type: text_of(row.get_ref(5)?),
+            time,
+            payload: decode::decode_payload(raw(row.get_ref(7)?)),
+            metadata: match row.get_ref(8)? {
+                ValueRef::Null => Value::Null,
+                value => decode::decode_payload(raw(value)).0,
+            },
+            schema_version: text_of(row.get_ref(9)?),
+        };
+        Ok(row.into_event(&self.mapping, &self.description))
     }
 }
 

@@ -14,7 +14,14 @@
 //! payload = "body"
 //! ```
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use rewind_core::RecordedEvent;
+
+use crate::decode;
 
 /// Where each part of an event comes from. Names are columns (SQLite) or dotted field paths
 /// (JSON); they are always quoted when put into SQL.
@@ -361,6 +368,97 @@ impl Mapping {
 
     pub fn from_toml(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// A time as a row gave it.
+pub enum RowTime {
+    /// No time column, or NULL: look in the payload (`time_in_payload`).
+    Missing,
+    Parsed(DateTime<Utc>),
+    /// Text or a number, still to be parsed.
+    Raw(Value),
+}
+
+/// One row of a mapped table (SQLite or PostgreSQL), its columns read but not yet turned into
+/// an event: the rules both share are in [`MappedRow::into_event`].
+pub struct MappedRow {
+    pub position: u64,
+    pub stream_id: String,
+    pub stream_type: Option<String>,
+    pub version: u64,
+    /// `None`: the table keeps no ids; one is derived from the position.
+    pub event_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub time: RowTime,
+    /// The decoded payload and, if it was not JSON, why.
+    pub payload: (Value, Option<String>),
+    pub metadata: Value,
+    pub schema_version: Option<String>,
+}
+
+impl MappedRow {
+    /// Applies the mapping's rules: unwrap type tags, take the type from an enum tag when there
+    /// is no type column, derive the stream type, find the time (in the payload if need be),
+    /// and note what could not be read. `location` names the store for derived ids.
+    pub fn into_event(self, mapping: &Mapping, location: &str) -> RecordedEvent {
+        let (payload, mut note) = self.payload;
+        let data = if mapping.unwrap_type_tags {
+            decode::unwrap_type_tags(payload)
+        } else {
+            payload
+        };
+        let event_type = self
+            .event_type
+            .or_else(|| decode::enum_tag(&data).map(str::to_owned))
+            .unwrap_or_else(|| "(no type)".into());
+        let stream_type = self.stream_type.unwrap_or_else(|| {
+            decode::derive_stream_type(
+                &self.stream_id,
+                &event_type,
+                mapping.table.as_deref().unwrap_or("events"),
+            )
+        });
+        let time = match self.time {
+            RowTime::Parsed(time) => Some(Ok(time)),
+            RowTime::Raw(value) => Some(decode::parse_time(&value)),
+            RowTime::Missing => mapping
+                .time_in_payload
+                .as_deref()
+                .and_then(|field| decode::path(&data, field))
+                .map(decode::parse_time),
+        };
+        let recorded_at = match time {
+            Some(Ok(time)) => time,
+            Some(Err(reason)) => {
+                note.get_or_insert(format!("recorded time unreadable: {reason}"));
+                DateTime::UNIX_EPOCH
+            }
+            None => DateTime::UNIX_EPOCH,
+        };
+        let metadata = if self.metadata.is_null() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            self.metadata
+        };
+        RecordedEvent {
+            global_position: self.position,
+            event_id: self
+                .event_id
+                .unwrap_or_else(|| decode::event_id_for_position(location, self.position)),
+            stream_id: self.stream_id,
+            stream_type,
+            stream_version: self.version,
+            event_type,
+            // `1.0` (cqrs-es) counts as 1.
+            schema_version: self
+                .schema_version
+                .and_then(|v| v.split('.').next().and_then(|major| major.trim().parse().ok()))
+                .unwrap_or(1),
+            recorded_at,
+            data,
+            metadata: decode::with_note(metadata, note),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use rewind_core::RecordedEvent;
 use crate::decode::{self, RawPayload};
 use crate::error::{Result, StoreError};
 use crate::foreign::{Column, SqliteSchema, Table, quote, recognise};
-use crate::mapping::Mapping;
+use crate::mapping::{MappedRow, Mapping, RowTime};
 use crate::source::{EventSource, Skipped, StreamInfo, streams_by_scan};
 use crate::sqlite::EncodedEvent;
 
@@ -170,8 +170,7 @@ pub struct PostgresStore {
     /// `FROM (SELECT … AS rw_… FROM table WHERE valid rows) AS rw`.
     from: String,
     filter_values: Vec<String>,
-    time_in_payload: Option<String>,
-    unwrap_type_tags: bool,
+    mapping: Mapping,
     table_name: String,
     native: bool,
     skipped: Vec<Skipped>,
@@ -380,8 +379,7 @@ impl PostgresStore {
             shown,
             from,
             filter_values,
-            time_in_payload: mapping.time_in_payload.clone(),
-            unwrap_type_tags: mapping.unwrap_type_tags,
+            mapping: mapping.clone(),
             table_name: format!("{}.{}", quote(&schema), quote(&table_name)),
             native,
             skipped: Vec::new(),
@@ -398,17 +396,16 @@ impl PostgresStore {
             .map_err(|_| error(&self.shown, "the connection was poisoned by a failed read"))?;
         match f(&mut client) {
             Ok(value) => Ok(value),
-            Err(e) if client.is_closed() => {
+            Err(first) if client.is_closed() => {
                 *client = connect(&self.url)?;
-                f(&mut client)
-                    .map_err(|e| error(&self.shown, format!("{} (after reconnecting)", describe(&e))))
-                    .map_err(|retry| match retry {
-                        StoreError::Postgres { location, reason } => StoreError::Postgres {
-                            location,
-                            reason: format!("{reason}; first failure: {}", describe(&e)),
-                        },
-                        other => other,
-                    })
+                f(&mut client).map_err(|retry| {
+                    let reason = format!(
+                        "{} (after reconnecting; first failure: {})",
+                        describe(&retry),
+                        describe(&first)
+                    );
+                    error(&self.shown, reason)
+                })
             }
             Err(e) => Err(error(&self.shown, describe(&e))),
         }
@@ -467,63 +464,30 @@ impl PostgresStore {
     fn event(&self, row: &Row) -> Result<RecordedEvent> {
         let fail = |e: postgres::Error| error(&self.shown, describe(&e));
         let get_text = |i: usize| -> Result<Option<String>> { row.try_get::<_, Option<String>>(i).map_err(fail) };
-        let global_position = u64::try_from(row.try_get::<_, i64>(0).map_err(fail)?).unwrap_or(0);
-        let stream_id = get_text(1)?.unwrap_or_default();
-        let stream_version = u64::try_from(row.try_get::<_, i64>(3).map_err(fail)?).unwrap_or(0);
         let event_id = match cell(row, 4).map_err(fail)? {
-            Cell::Uuid(id) => id,
-            Cell::Null => decode::event_id_for_position(&self.description, global_position),
-            other => decode::event_id_from(&other.into_text()),
+            Cell::Uuid(id) => Some(id),
+            Cell::Null => None,
+            other => Some(decode::event_id_from(&other.into_text())),
         };
-        let (payload, mut note) = cell(row, 7).map_err(fail)?.into_payload();
-        let data = if self.unwrap_type_tags {
-            decode::unwrap_type_tags(payload)
-        } else {
-            payload
-        };
-        let event_type = get_text(5)?
-            .or_else(|| decode::enum_tag(&data).map(str::to_owned))
-            .unwrap_or_else(|| "(no type)".into());
-        let stream_type = get_text(2)?.unwrap_or_else(|| decode::derive_stream_type(&stream_id, &event_type, "stream"));
         let time = match cell(row, 6).map_err(fail)? {
-            Cell::Time(time) => Some(Ok(time)),
-            Cell::Null => self
-                .time_in_payload
-                .as_deref()
-                .and_then(|field| decode::path(&data, field))
-                .map(decode::parse_time),
-            Cell::Integer(n) => Some(decode::parse_time(&Value::from(n))),
-            other => Some(decode::parse_time_text(&other.into_text())),
+            Cell::Time(time) => RowTime::Parsed(time),
+            Cell::Null => RowTime::Missing,
+            Cell::Integer(n) => RowTime::Raw(Value::from(n)),
+            other => RowTime::Raw(Value::String(other.into_text())),
         };
-        let recorded_at = match time {
-            Some(Ok(time)) => time,
-            Some(Err(reason)) => {
-                note.get_or_insert(format!("recorded time unreadable: {reason}"));
-                DateTime::UNIX_EPOCH
-            }
-            None => DateTime::UNIX_EPOCH,
-        };
-        let (metadata, _) = cell(row, 8).map_err(fail)?.into_payload();
-        let metadata = if metadata.is_null() {
-            Value::Object(serde_json::Map::new())
-        } else {
-            metadata
-        };
-        let schema_version = get_text(9)?
-            .and_then(|v| v.split('.').next().and_then(|major| major.trim().parse().ok()))
-            .unwrap_or(1);
-        Ok(RecordedEvent {
-            global_position,
-            stream_id,
-            stream_type,
-            stream_version,
+        let row = MappedRow {
+            position: u64::try_from(row.try_get::<_, i64>(0).map_err(fail)?).unwrap_or(0),
+            stream_id: get_text(1)?.unwrap_or_default(),
+            stream_type: get_text(2)?,
+            version: u64::try_from(row.try_get::<_, i64>(3).map_err(fail)?).unwrap_or(0),
             event_id,
-            event_type,
-            schema_version,
-            recorded_at,
-            data,
-            metadata: decode::with_note(metadata, note),
-        })
+            event_type: get_text(5)?,
+            time,
+            payload: cell(row, 7).map_err(fail)?.into_payload(),
+            metadata: cell(row, 8).map_err(fail)?.into_payload().0,
+            schema_version: get_text(9)?,
+        };
+        Ok(row.into_event(&self.mapping, &self.description))
     }
 }
 
