@@ -198,6 +198,8 @@ impl Aggregate for BankAccount {
     type Command = AccountCommand;
     type Event = AccountEvent;
     type Error = BankAccountError;
+    /// `(status, balance_cents)` before an event.
+    type Watched = (AccountStatus, i64);
 
     fn decide(&self, command: &AccountCommand) -> Result<Vec<AccountEvent>, BankAccountError> {
         use AccountCommand as C;
@@ -311,21 +313,26 @@ impl Aggregate for BankAccount {
         Ok(())
     }
 
-    fn broken_invariants(before: &Self, event: &AccountEvent, after: &Self) -> Vec<Violation> {
+    fn watched(&self) -> (AccountStatus, i64) {
+        (self.status, self.balance_cents)
+    }
+
+    fn broken_invariants(before: &(AccountStatus, i64), event: &AccountEvent, after: &Self) -> Vec<Violation> {
+        let &(status_before, balance_before) = before;
         let mut broken = Vec::new();
-        if before.status == AccountStatus::Closed {
+        if status_before == AccountStatus::Closed {
             broken.push(Violation {
                 invariant: "no_activity_after_close",
                 message: format!("{} recorded after AccountClosed", event.event_type()),
             });
         }
-        if after.balance_cents < 0 && before.balance_cents >= 0 {
+        if after.balance_cents < 0 && balance_before >= 0 {
             broken.push(Violation {
                 invariant: "balance_never_negative",
                 message: format!(
                     "balance went negative after {}: from {} to {} cents",
                     event.event_type(),
-                    before.balance_cents,
+                    balance_before,
                     after.balance_cents
                 ),
             });

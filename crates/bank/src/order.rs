@@ -182,6 +182,8 @@ impl Aggregate for Order {
     type Command = OrderCommand;
     type Event = OrderEvent;
     type Error = OrderError;
+    /// Whether the total matched the items before an event.
+    type Watched = bool;
 
     fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
         let event = match command {
@@ -256,9 +258,12 @@ impl Aggregate for Order {
         Ok(())
     }
 
-    fn broken_invariants(before: &Self, _event: &OrderEvent, after: &Self) -> Vec<Violation> {
-        let was_consistent =
-            before.status == OrderStatus::NotCreated || before.total_cents == items_total_cents(&before.items);
+    fn watched(&self) -> bool {
+        self.status == OrderStatus::NotCreated || self.total_cents == items_total_cents(&self.items)
+    }
+
+    fn broken_invariants(was_consistent: &bool, _event: &OrderEvent, after: &Self) -> Vec<Violation> {
+        let was_consistent = *was_consistent;
         let sum = items_total_cents(&after.items);
         if was_consistent && after.total_cents != sum {
             vec![Violation {

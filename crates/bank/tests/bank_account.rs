@@ -161,14 +161,14 @@ fn a_withdrawal_beyond_the_balance_that_was_recorded_anyway_breaks_the_balance_i
     let mut account = BankAccount::default();
     account.apply(&opened("Ada")).unwrap();
     account.apply(&deposited(10_00)).unwrap();
-    let before = account.clone();
+    let before = account.watched();
     account.apply(&withdrawn(25_00)).unwrap();
     assert_eq!(account.balance_cents, -15_00);
     let broken = BankAccount::broken_invariants(&before, &withdrawn(25_00), &account);
     assert_eq!(broken.len(), 1);
     assert_eq!(broken[0].invariant, "balance_never_negative");
     // A later event while still negative is not a new violation.
-    let still = account.clone();
+    let still = account.watched();
     account.apply(&deposited(1_00)).unwrap();
     assert!(BankAccount::broken_invariants(&still, &deposited(1_00), &account).is_empty());
 }
@@ -178,7 +178,7 @@ fn activity_after_closing_breaks_the_no_activity_invariant() {
     let mut account = BankAccount::default();
     account.apply(&opened("Ada")).unwrap();
     account.apply(&AccountEvent::AccountClosed).unwrap();
-    let before = account.clone();
+    let before = account.watched();
     account.apply(&deposited(1_00)).unwrap();
     let broken = BankAccount::broken_invariants(&before, &deposited(1_00), &account);
     assert_eq!(broken[0].invariant, "no_activity_after_close");

@@ -118,7 +118,7 @@ fn a_recorded_total_that_differs_from_the_items_breaks_the_total_invariant() {
     if let OrderEvent::OrderCreated(c) = &mut event {
         c.total_cents = 5_00;
     }
-    let before = Order::default();
+    let before = Order::default().watched();
     let mut order = Order::default();
     order.apply(&event).unwrap();
     let broken = Order::broken_invariants(&before, &event, &order);

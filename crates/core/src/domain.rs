@@ -29,14 +29,20 @@ pub trait Aggregate: Default + Clone + Debug + Serialize + Send + Sync + 'static
     /// follow the current state: the debugger shows that as a replay issue.
     fn apply(&mut self, event: &Self::Event) -> Result<(), Self::Error>;
 
-    /// The domain invariants that `event` broke, moving the state from `before` to `after`.
+    /// The part of the state [`Self::broken_invariants`] compares across an event (a balance,
+    /// a status): replay takes it before every event, so it should be a few copied fields,
+    /// not a clone of the state. `()` for an aggregate without invariants.
+    type Watched;
+
+    /// What the invariants watch in the current state.
+    fn watched(&self) -> Self::Watched;
+
+    /// The domain invariants that `event` broke, moving the state from `before` (what
+    /// [`Self::watched`] saw before the event) to `after`.
     ///
     /// Only transitions are reported (a balance that *became* negative, not every event while it
     /// stays negative), so the first violation is the event that did the damage.
-    fn broken_invariants(before: &Self, event: &Self::Event, after: &Self) -> Vec<Violation> {
-        let _ = (before, event, after);
-        Vec::new()
-    }
+    fn broken_invariants(before: &Self::Watched, event: &Self::Event, after: &Self) -> Vec<Violation>;
 }
 
 /// A typed event of a domain: knows its `event_type` name and current `schema_version`.
@@ -223,7 +229,7 @@ where
 {
     fn apply(&mut self, event: &RecordedEvent) -> Result<Vec<Violation>, ApplyError> {
         let typed = A::Event::decode(&event.event_type, &event.data)?;
-        let before = self.0.clone();
+        let before = self.0.watched();
         self.0.apply(&typed).map_err(|error| ApplyError::Rejected {
             event_type: event.event_type.clone(),
             reason: error.to_string(),

@@ -143,8 +143,7 @@ impl EngineBuilder {
         let (ordinal, stream) = self.index.push(event);
         let issues_before = self.replay.issues().len();
         // Both number streams in order of first appearance, so the indexes agree.
-        let replayed = self.replay.apply(event);
-        debug_assert_eq!(replayed, stream);
+        self.replay.apply_as(stream, event);
         let Some(replay) = self.replay.stream_at(stream) else {
             return;
         };

@@ -65,9 +65,19 @@ impl Replay {
     /// Folds one event into its stream's state and every projection, recording any issue.
     /// Returns the stream's index (streams are numbered in order of first appearance).
     pub fn apply(&mut self, event: &RecordedEvent) -> u32 {
-        let next = self.streams.len() as u32;
-        let stream = *self.lookup.entry(event.stream_id.clone()).or_insert(next);
-        if stream == next {
+        let stream = match self.lookup.get(event.stream_id.as_str()) {
+            Some(&stream) => stream,
+            None => self.streams.len() as u32,
+        };
+        self.apply_as(stream, event);
+        stream
+    }
+
+    /// [`Replay::apply`] for a caller that already numbered the stream (in order of first
+    /// appearance, as `apply` does): saves looking its id up twice.
+    pub(crate) fn apply_as(&mut self, stream: u32, event: &RecordedEvent) {
+        if stream as usize == self.streams.len() {
+            self.lookup.insert(event.stream_id.clone(), stream);
             self.streams.push(StreamReplay {
                 stream_id: event.stream_id.clone(),
                 stream_type: event.stream_type.clone(),
@@ -82,7 +92,6 @@ impl Replay {
             });
         }
         self.apply_to(stream as usize, event);
-        stream
     }
 
     fn apply_to(&mut self, stream: usize, event: &RecordedEvent) {
