@@ -30,6 +30,8 @@ pub struct BenchReport {
     /// Peak over the whole benchmark (the full replay runs while the engine is still alive).
     pub peak_rss_bytes: Option<u64>,
     pub global_seek: Latency,
+    /// Seeks one event forward at a time, as stepping or playback does.
+    pub step_forward: Latency,
     pub stream_seek: Latency,
     pub longest_stream: String,
     pub longest_stream_events: usize,
@@ -76,11 +78,9 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     let fetch = StoreFetch(source);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
 
-    let mut global = Vec::with_capacity(seeks);
-    for _ in 0..seeks.min(events) {
-        let cursor = rng.random_range(0..events);
+    // Exactly what the app asks for when the playhead lands on `cursor`.
+    let seek = |cursor: usize| -> Result<Duration> {
         let stream = engine.index().headers()[cursor].stream;
-        // Exactly what the app asks for when the playhead lands here.
         let request = SeekRequest {
             cursor: Some(cursor),
             stream: Some(stream),
@@ -89,10 +89,21 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         };
         let t = Instant::now();
         let result = crate::session::seek(&engine, &fetch, &request);
-        global.push(t.elapsed());
-        if let Some(error) = result.error {
-            anyhow::bail!("seek to {cursor} failed: {error}");
+        let took = t.elapsed();
+        match result.error {
+            Some(error) => anyhow::bail!("seek to {cursor} failed: {error}"),
+            None => Ok(took),
         }
+    };
+    let mut global = Vec::with_capacity(seeks);
+    for _ in 0..seeks.min(events) {
+        global.push(seek(rng.random_range(0..events))?);
+    }
+    // Stepping forward one event at a time (the arrow key, or playback), from a random start.
+    let mut steps = Vec::with_capacity(seeks);
+    let start = rng.random_range(0..events.saturating_sub(seeks).max(1));
+    for cursor in (start..events).take(seeks) {
+        steps.push(seek(cursor)?);
     }
 
     let streams = engine.index().streams().len();
@@ -140,6 +151,7 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         peak_rss_after_build_bytes,
         peak_rss_bytes: peak_rss_bytes(),
         global_seek: Latency::from(global),
+        step_forward: Latency::from(steps),
         stream_seek: Latency::from(stream_seeks),
         longest_stream: longest_entry.stream_id.clone(),
         longest_stream_events: longest_entry.ordinals.len(),
@@ -188,6 +200,7 @@ impl std::fmt::Display for BenchReport {
             )?;
         }
         writeln!(f, "global seek      {}", lat(&self.global_seek))?;
+        writeln!(f, "step forward     {}", lat(&self.step_forward))?;
         writeln!(f, "stream seek      {}", lat(&self.stream_seek))?;
         writeln!(
             f,

@@ -5,7 +5,7 @@
 //! After that, the state at any position comes from the nearest checkpoint plus a short replay
 //! of events fetched from the app through [`EventFetch`]; the engine itself does no I/O.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -187,6 +187,7 @@ impl EngineBuilder {
             stream_checkpoints: self.stream_checkpoints,
             final_states,
             projection_checkpoints: self.projection_checkpoints,
+            recent_projections: Mutex::new(None),
             issues,
         }
     }
@@ -202,6 +203,9 @@ pub struct Engine {
     final_states: Vec<Arc<dyn AggregateState>>,
     /// `(ordinal, projections after the first `ordinal` events)`.
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
+    /// The projections as the last seek left them, `(events applied, states)`: stepping or
+    /// playing forward folds only the events since, not those since the last checkpoint.
+    recent_projections: Mutex<Option<(usize, Vec<Box<dyn ProjectionState>>)>>,
     issues: Vec<ReplayIssue>,
 }
 
@@ -316,13 +320,22 @@ impl Engine {
             .projection_checkpoints
             .partition_point(|(count, _)| *count <= before_last)
             - 1;
-        let (count, base) = &self.projection_checkpoints[at];
+        let (checkpoint, base) = &self.projection_checkpoints[at];
+        let mut count = *checkpoint;
         let mut projections = base.clone();
+        // The last seek's states are as good as a checkpoint, and nearer when stepping forward.
+        if let Ok(recent) = self.recent_projections.lock()
+            && let Some((recent_count, states)) = recent.as_ref()
+            && (count + 1..=before_last).contains(recent_count)
+        {
+            count = *recent_count;
+            projections.clone_from(states);
+        }
         let mut changes = vec![Vec::new(); projections.len()];
-        if *count < applied {
+        if count < applied {
             let headers = self.index.headers();
-            let events = fetch.events_between(headers[*count].position, headers[applied - 1].position)?;
-            let expected: Vec<u64> = headers[*count..applied].iter().map(|h| h.position).collect();
+            let events = fetch.events_between(headers[count].position, headers[applied - 1].position)?;
+            let expected: Vec<u64> = headers[count..applied].iter().map(|h| h.position).collect();
             check_positions(&events, &expected)?;
             if let Some((last, earlier)) = events.split_last() {
                 for event in earlier {
@@ -348,6 +361,9 @@ impl Engine {
                     }
                 }
             }
+        }
+        if let Ok(mut recent) = self.recent_projections.lock() {
+            *recent = Some((applied, projections.clone()));
         }
         Ok(projections
             .into_iter()
