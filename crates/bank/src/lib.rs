@@ -18,6 +18,7 @@ mod codec;
 pub mod order;
 pub mod plugin;
 pub mod projections;
+mod rows;
 pub mod saga;
 pub mod sample;
 pub mod service;

@@ -1,8 +1,6 @@
 //! The bank's read models. Maps are persistent (`imbl`), so a copy kept by the debugger shares
 //! structure with the live one instead of duplicating it.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use imbl::OrdMap;
 use serde::Serialize;
@@ -12,11 +10,12 @@ use rewind_core::{ApplyError, DomainEvent, Projection, RecordedEvent};
 
 use crate::account::{AccountEvent, AccountStatus};
 use crate::order::OrderEvent;
+use crate::rows::KeyedRows;
 
 /// Balance and status per account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountBalances {
-    accounts: OrdMap<String, Arc<AccountBalance>>,
+    accounts: KeyedRows<AccountBalance>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -37,13 +36,13 @@ impl Projection for AccountBalances {
         let typed = AccountEvent::decode(&event.event_type, &event.data)?;
         if let AccountEvent::AccountOpened(opened) = &typed {
             self.accounts.insert(
-                event.stream_id.clone(),
-                Arc::new(AccountBalance {
+                &event.stream_id,
+                AccountBalance {
                     holder: opened.holder.clone(),
                     currency: opened.currency.clone(),
                     balance_cents: 0,
                     status: AccountStatus::Open,
-                }),
+                },
             );
             return Ok(());
         }
@@ -51,7 +50,6 @@ impl Projection for AccountBalances {
             // An event for an account that never opened: the aggregate reports it.
             return Ok(());
         };
-        let row = Arc::make_mut(row);
         match typed {
             AccountEvent::MoneyDeposited(e) => row.balance_cents += e.amount_cents,
             AccountEvent::MoneyWithdrawn(e) => row.balance_cents -= e.amount_cents,
@@ -67,7 +65,7 @@ impl Projection for AccountBalances {
         Value::Object(
             self.accounts
                 .iter()
-                .map(|(id, row)| (id.clone(), to_json(row.as_ref())))
+                .map(|(id, row)| (id.to_owned(), to_json(row)))
                 .collect(),
         )
     }
@@ -77,11 +75,11 @@ impl Projection for AccountBalances {
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        keyed_rows(&self.accounts, start, count)
+        self.accounts.rows(start, count)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        keyed_row(&self.accounts, key)
+        self.accounts.row(key)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -95,33 +93,18 @@ impl Projection for AccountBalances {
 
 impl AccountBalances {
     pub fn balance(&self, account_id: &str) -> Option<&AccountBalance> {
-        self.accounts.get(account_id).map(AsRef::as_ref)
+        self.accounts.get(account_id)
     }
 }
 
-/// Rows `start..start + count` of a keyed read model, as JSON.
-fn keyed_rows<T: Serialize>(map: &OrdMap<String, Arc<T>>, start: usize, count: usize) -> Vec<(String, Value)> {
-    map.iter()
-        .skip(start)
-        .take(count)
-        .map(|(key, row)| (key.clone(), to_json(row.as_ref())))
-        .collect()
-}
-
-/// The row with `key` and its index in key order.
-fn keyed_row<T: Serialize>(map: &OrdMap<String, Arc<T>>, key: &str) -> Option<(usize, Value)> {
-    let row = map.get(key)?;
-    Some((map.range(..key.to_owned()).count(), to_json(row.as_ref())))
-}
-
-fn to_json<T: Serialize>(row: &T) -> Value {
+pub(crate) fn to_json<T: Serialize>(row: &T) -> Value {
     serde_json::to_value(row).unwrap_or(Value::Null)
 }
 
 /// One row per order: who, how much, where it is in its life cycle, and when it got there.
 #[derive(Clone, Debug, Default)]
 pub struct OrderSummaries {
-    orders: OrdMap<String, Arc<OrderSummary>>,
+    orders: KeyedRows<OrderSummary>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -147,8 +130,8 @@ impl Projection for OrderSummaries {
         let typed = OrderEvent::decode(&event.event_type, &event.data)?;
         if let OrderEvent::OrderCreated(created) = &typed {
             self.orders.insert(
-                event.stream_id.clone(),
-                Arc::new(OrderSummary {
+                &event.stream_id,
+                OrderSummary {
                     order_id: event.stream_id.clone(),
                     customer_id: created.customer_id.clone(),
                     total_cents: created.total_cents,
@@ -157,14 +140,13 @@ impl Projection for OrderSummaries {
                     confirmed_at: None,
                     shipped_at: None,
                     cancelled_at: None,
-                }),
+                },
             );
             return Ok(());
         }
         let Some(row) = self.orders.get_mut(&event.stream_id) else {
             return Ok(());
         };
-        let row = Arc::make_mut(row);
         match typed {
             OrderEvent::OrderConfirmed => {
                 row.status = OrderStatus::Confirmed;
@@ -184,7 +166,7 @@ impl Projection for OrderSummaries {
     }
 
     fn state(&self) -> Value {
-        Value::Array(self.orders.values().map(|row| to_json(row.as_ref())).collect())
+        Value::Array(self.orders.iter().map(|(_, row)| to_json(row)).collect())
     }
 
     fn row_count(&self) -> usize {
@@ -192,11 +174,11 @@ impl Projection for OrderSummaries {
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        keyed_rows(&self.orders, start, count)
+        self.orders.rows(start, count)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        keyed_row(&self.orders, key)
+        self.orders.row(key)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
