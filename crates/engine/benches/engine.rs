@@ -10,6 +10,10 @@ use rewind_bank::sample::{SampleConfig, generate};
 use rewind_core::{Domain, DomainSet, RecordedEvent};
 use rewind_engine::{Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, Replay, diff};
 
+// The allocator the app uses, so the figures are the app's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Events in memory, fetched by binary search like a store's primary key.
 struct Memory(Vec<RecordedEvent>);
 
