@@ -5,6 +5,7 @@
 //! After that, the state at any position comes from the nearest checkpoint plus a short replay
 //! of events fetched from the app through [`EventFetch`]; the engine itself does no I/O.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -16,6 +17,10 @@ use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, Recorde
 use crate::diff::{FieldChange, diff};
 use crate::index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
 use crate::replay::Replay;
+
+/// Events a seek reads from the store at a time when it folds a long range (see
+/// [`Engine::projections_around`]): reading the next chunk overlaps folding this one.
+const FOLD_CHUNK: usize = 512;
 
 /// Where the engine gets payloads when a seek needs them (the app reads them from the store).
 pub trait EventFetch {
@@ -332,32 +337,18 @@ impl Engine {
             projections.clone_from(states);
         }
         let mut changes = vec![Vec::new(); projections.len()];
-        if count < applied {
-            let headers = self.index.headers();
-            let events = fetch.events_between(headers[count].position, headers[applied - 1].position)?;
-            let expected: Vec<u64> = headers[count..applied].iter().map(|h| h.position).collect();
-            check_positions(&events, &expected)?;
-            if let Some((last, earlier)) = events.split_last() {
-                for event in earlier {
-                    if let Ok(upcast) = self.domain.upcast(event) {
-                        let event = upcast.as_ref().unwrap_or(event);
-                        for projection in &mut projections {
-                            let _ = projection.apply(event);
-                        }
-                    }
-                }
-                if let Ok(upcast) = self.domain.upcast(last) {
-                    let event = upcast.as_ref().unwrap_or(last);
-                    for (projection, changes) in projections.iter_mut().zip(&mut changes) {
-                        let keys = projection.keys_for(event);
-                        let before: Vec<Option<Value>> = keys.iter().map(|k| projection.row(k).map(|r| r.1)).collect();
-                        let _ = projection.apply(event);
-                        for (key, before) in keys.into_iter().zip(before) {
-                            let after = projection.row(&key).map(|r| r.1);
-                            if before != after {
-                                changes.push(RowChange { key, before, after });
-                            }
-                        }
+        if let Some(last) = self.fold_all_but_last(&mut projections, count..applied, fetch)?
+            && let Ok(upcast) = self.domain.upcast(&last)
+        {
+            let event = upcast.as_ref().unwrap_or(&last);
+            for (projection, changes) in projections.iter_mut().zip(&mut changes) {
+                let keys = projection.keys_for(event);
+                let before: Vec<Option<Value>> = keys.iter().map(|k| projection.row(k).map(|r| r.1)).collect();
+                let _ = projection.apply(event);
+                for (key, before) in keys.into_iter().zip(before) {
+                    let after = projection.row(&key).map(|r| r.1);
+                    if before != after {
+                        changes.push(RowChange { key, before, after });
                     }
                 }
             }
@@ -374,6 +365,88 @@ impl Engine {
                 changes,
             })
             .collect())
+    }
+
+    /// Fetches the events at `ordinals`, folds all but the last into `projections`, and returns
+    /// the last one unfolded (`None` for an empty range).
+    ///
+    /// A long range is read in chunks: this thread reads the next chunk from the store while a
+    /// scoped thread folds the one before, so a seek takes about the longer of the two, not both.
+    fn fold_all_but_last(
+        &self,
+        projections: &mut Vec<Box<dyn ProjectionState>>,
+        ordinals: Range<usize>,
+        fetch: &dyn EventFetch,
+    ) -> Result<Option<RecordedEvent>, SeekError> {
+        let headers = self.index.headers();
+        let read = |chunk: Range<usize>| -> Result<Vec<RecordedEvent>, SeekError> {
+            let events = fetch.events_between(headers[chunk.start].position, headers[chunk.end - 1].position)?;
+            let expected: Vec<u64> = headers[chunk].iter().map(|h| h.position).collect();
+            check_positions(&events, &expected)?;
+            Ok(events)
+        };
+        let chunks: Vec<Range<usize>> = ordinals
+            .clone()
+            .step_by(FOLD_CHUNK)
+            .map(|start| start..(start + FOLD_CHUNK).min(ordinals.end))
+            .collect();
+        if chunks.len() <= 1 {
+            let Some(chunk) = chunks.into_iter().next() else {
+                return Ok(None);
+            };
+            let mut events = read(chunk)?;
+            let last = events.pop();
+            for event in &events {
+                self.fold_projections(projections, event);
+            }
+            return Ok(last);
+        }
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(1);
+        let mut states = std::mem::take(projections);
+        let (read_result, (states, last)) = std::thread::scope(|scope| {
+            let folder = scope.spawn(move || {
+                let mut last: Option<RecordedEvent> = None;
+                for mut events in receive {
+                    let next_last = events.pop();
+                    for event in last.iter().chain(&events) {
+                        self.fold_projections(&mut states, event);
+                    }
+                    last = next_last;
+                }
+                (states, last)
+            });
+            let mut read_result = Ok(());
+            for chunk in chunks {
+                match read(chunk) {
+                    Ok(events) => {
+                        if send.send(events).is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        read_result = Err(error);
+                        break;
+                    }
+                }
+            }
+            drop(send);
+            let folded = folder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (read_result, folded)
+        });
+        *projections = states;
+        read_result?;
+        Ok(last)
+    }
+
+    /// Folds one event into every projection exactly as a full replay does: upcast, then apply;
+    /// an event that fails either leaves them as they were.
+    fn fold_projections(&self, projections: &mut [Box<dyn ProjectionState>], event: &RecordedEvent) {
+        if let Ok(upcast) = self.domain.upcast(event) {
+            let event = upcast.as_ref().unwrap_or(event);
+            for projection in projections {
+                let _ = projection.apply(event);
+            }
+        }
     }
 
     /// The change the event at `cursor` made to its own stream's aggregate, field by field.

@@ -168,4 +168,28 @@ proptest! {
             }
         }
     }
+
+    /// Seeks thousands of events past a checkpoint read the store in chunks on one thread and
+    /// fold them on another; the states are still exactly the full replay's.
+    #[test]
+    fn long_seeks_read_and_fold_in_chunks_like_a_full_replay(
+        history in prop::collection::vec(arb_event(), 1500..3000),
+        cursors in prop::collection::vec(any::<prop::sample::Index>(), 1..4),
+    ) {
+        let events = make(&history);
+        let mut builder = EngineBuilder::new(domain(), EngineConfig { projection_interval: 100_000, stream_interval: 64 }, events.len());
+        builder.push(&events);
+        let engine = builder.finish();
+        let fetch = MemoryFetch(&events);
+        for cursor in cursors {
+            let cursor = cursor.index(events.len());
+            let mut replay = Replay::new(domain());
+            for event in &events[..=cursor] {
+                replay.apply(event);
+            }
+            for (name, state) in engine.projections_at(Some(cursor), &fetch).unwrap() {
+                prop_assert_eq!(Some(state), replay.projection_state(name), "{} at {}", name, cursor);
+            }
+        }
+    }
 }
