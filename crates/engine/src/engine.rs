@@ -109,6 +109,9 @@ impl EngineConfig {
     }
 }
 
+/// `(number of events applied, every projection after them)`.
+type ProjectionsAfter = (usize, Vec<Box<dyn ProjectionState>>);
+
 struct StreamCheckpoints {
     /// `(number of stream events applied, state after them)`, every `stream_interval` events.
     states: Vec<(u32, Arc<dyn AggregateState>)>,
@@ -210,7 +213,7 @@ pub struct Engine {
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
     /// The projections as the last seek left them, `(events applied, states)`: stepping or
     /// playing forward folds only the events since, not those since the last checkpoint.
-    recent_projections: Mutex<Option<(usize, Vec<Box<dyn ProjectionState>>)>>,
+    recent_projections: Mutex<Option<ProjectionsAfter>>,
     issues: Vec<ReplayIssue>,
 }
 
@@ -430,8 +433,8 @@ impl Engine {
                 }
             }
             drop(send);
-            let folded = folder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (read_result, folded)
+            let fold_result = folder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (read_result, fold_result)
         });
         *projections = states;
         read_result?;
