@@ -153,7 +153,7 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         global_seek: Latency::from(global),
         step_forward: Latency::from(steps),
         stream_seek: Latency::from(stream_seeks),
-        longest_stream: longest_entry.stream_id.clone(),
+        longest_stream: longest_entry.stream_id.to_string(),
         longest_stream_events: longest_entry.ordinals.len(),
         longest_stream_seek: Latency::from(longest_seeks),
         full_replay_s: full_replay.as_secs_f64(),

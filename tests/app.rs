@@ -187,7 +187,7 @@ fn clicking_an_issue_jumps_to_it_and_find_first_violation_does_too() {
         .selected_stream
         .expect("the incident's stream is selected");
     assert_eq!(
-        app.session().unwrap().engine.index().streams()[selected as usize].stream_id,
+        &*app.session().unwrap().engine.index().streams()[selected as usize].stream_id,
         "account-0002"
     );
 }

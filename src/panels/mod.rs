@@ -173,7 +173,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
             let text = format!(
                 "{} · {} · {}",
                 header.position,
-                index.stream(header.stream).map_or("?", |e| e.stream_id.as_str()),
+                index.stream(header.stream).map_or("?", |e| &*e.stream_id),
                 index.event_type_name(header.event_type)
             );
             if ui

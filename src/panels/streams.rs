@@ -47,7 +47,7 @@ impl StreamsState {
             .filter(|&s| {
                 let entry = &index.streams()[s as usize];
                 (needle.is_empty() || entry.stream_id.to_lowercase().contains(&needle))
-                    && self.type_filter.as_ref().is_none_or(|t| &entry.stream_type == t)
+                    && self.type_filter.as_ref().is_none_or(|t| *entry.stream_type == **t)
             })
             .collect();
         let streams = index.streams();
@@ -100,7 +100,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 )
                 .labelled_by(label.id)
                 .on_hover_text("Show streams whose id contains this text");
-                let mut types: Vec<&str> = index.streams().iter().map(|s| s.stream_type.as_str()).collect();
+                let mut types: Vec<&str> = index.streams().iter().map(|s| &*s.stream_type).collect();
                 types.sort_unstable();
                 types.dedup();
                 let selected = view.streams.type_filter.clone().unwrap_or_else(|| "All types".into());
@@ -164,10 +164,10 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         let entry = &index.streams()[stream as usize];
                         row.set_selected(selected == Some(stream));
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&entry.stream_id).selectable(false));
+                            ui.add(egui::Label::new(&*entry.stream_id).selectable(false));
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&entry.stream_type).selectable(false));
+                            ui.add(egui::Label::new(&*entry.stream_type).selectable(false));
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));

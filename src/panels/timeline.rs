@@ -373,7 +373,7 @@ pub fn describe(session: &Session, header: &EventHeader) -> String {
         "position {} · {} · {} v{} · {}",
         header.position,
         header.recorded_at().format("%Y-%m-%d %H:%M:%S%.3f"),
-        index.stream(header.stream).map_or("?", |e| e.stream_id.as_str()),
+        index.stream(header.stream).map_or("?", |e| &*e.stream_id),
         header.stream_version,
         index.event_type_name(header.event_type)
     )

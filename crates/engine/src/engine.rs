@@ -151,7 +151,10 @@ impl EngineBuilder {
         let (ordinal, stream) = self.index.push(event);
         let issues_before = self.replay.issues().len();
         // Both number streams in order of first appearance, so the indexes agree.
-        self.replay.apply_as(stream, event);
+        if let Some(entry) = self.index.stream(stream) {
+            self.replay
+                .apply_as(stream, &entry.stream_id, &entry.stream_type, event);
+        }
         let Some(replay) = self.replay.stream_at(stream) else {
             return;
         };
@@ -290,13 +293,13 @@ impl Engine {
             .checked_sub(1)
             .map(|i| self.index.headers()[entry.ordinals[i] as usize]);
         Ok(Some(AggregateAt {
-            stream_id: entry.stream_id.clone(),
-            stream_type: entry.stream_type.clone(),
+            stream_id: entry.stream_id.to_string(),
+            stream_type: entry.stream_type.to_string(),
             events_applied: applied,
             stream_version: last.map_or(0, |h| u64::from(h.stream_version)),
             position: last.map_or(0, |h| h.position),
             state: state.to_json(),
-            generic: !self.domain.stream_types().contains(&entry.stream_type.as_str()),
+            generic: !self.domain.stream_types().contains(&&*entry.stream_type),
         }))
     }
 
@@ -545,7 +548,7 @@ impl Engine {
         if let Some((count, state)) = kept {
             return (*count as usize, state.clone_box());
         }
-        let stream_type = self.index.stream(stream).map_or("", |e| e.stream_type.as_str());
+        let stream_type = self.index.stream(stream).map_or("", |e| &*e.stream_type);
         let initial = self
             .domain
             .new_aggregate(stream_type)

@@ -4,8 +4,10 @@
 //! Everything the timeline draws (density, markers, seeks by position, version or time) is
 //! answered from headers alone.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use rewind_core::RecordedEvent;
 
@@ -37,11 +39,12 @@ impl EventHeader {
     }
 }
 
-/// One stream's entry in the index.
+/// One stream's entry in the index. Its id is allocated once and shared with the lookup map
+/// and the replay; its type is one of a handful, shared by every stream of that type.
 #[derive(Clone, Debug)]
 pub struct StreamEntry {
-    pub stream_id: String,
-    pub stream_type: String,
+    pub stream_id: Arc<str>,
+    pub stream_type: Arc<str>,
     /// Ordinals of its events, in global order.
     pub ordinals: Vec<u32>,
 }
@@ -50,7 +53,8 @@ pub struct StreamEntry {
 pub struct TimelineIndex {
     headers: Vec<EventHeader>,
     streams: Vec<StreamEntry>,
-    stream_lookup: HashMap<String, StreamIdx>,
+    stream_lookup: HashMap<Arc<str>, StreamIdx>,
+    stream_types: HashSet<Arc<str>>,
     event_types: Vec<String>,
     event_type_lookup: HashMap<String, u16>,
 }
@@ -59,16 +63,24 @@ impl TimelineIndex {
     /// Adds an event (in global order) and returns its ordinal and stream.
     pub(crate) fn push(&mut self, event: &RecordedEvent) -> (Ordinal, StreamIdx) {
         let ordinal = self.headers.len();
-        let stream = if let Some(&stream) = self.stream_lookup.get(&event.stream_id) {
+        let stream = if let Some(&stream) = self.stream_lookup.get(event.stream_id.as_str()) {
             stream
         } else {
             let stream = self.streams.len() as StreamIdx;
+            let stream_id: Arc<str> = Arc::from(event.stream_id.as_str());
+            let stream_type = if let Some(known) = self.stream_types.get(event.stream_type.as_str()) {
+                Arc::clone(known)
+            } else {
+                let new: Arc<str> = Arc::from(event.stream_type.as_str());
+                self.stream_types.insert(Arc::clone(&new));
+                new
+            };
             self.streams.push(StreamEntry {
-                stream_id: event.stream_id.clone(),
-                stream_type: event.stream_type.clone(),
+                stream_id: Arc::clone(&stream_id),
+                stream_type,
                 ordinals: Vec::new(),
             });
-            self.stream_lookup.insert(event.stream_id.clone(), stream);
+            self.stream_lookup.insert(stream_id, stream);
             stream
         };
         let event_type = if let Some(&t) = self.event_type_lookup.get(&event.event_type) {
@@ -178,7 +190,7 @@ impl TimelineIndex {
             + self
                 .streams
                 .iter()
-                .map(|s| s.ordinals.capacity() * 4 + s.stream_id.len() * 2 + s.stream_type.len() + 64)
+                .map(|s| s.ordinals.capacity() * 4 + s.stream_id.len() + 80)
                 .sum::<usize>()
     }
 }

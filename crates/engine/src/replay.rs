@@ -18,8 +18,8 @@ use rewind_core::{
 /// One stream's replayed state.
 #[derive(Clone, Debug)]
 pub struct StreamReplay {
-    pub stream_id: String,
-    pub stream_type: String,
+    pub stream_id: Arc<str>,
+    pub stream_type: Arc<str>,
     pub state: Box<dyn AggregateState>,
     /// The highest stream version seen (0 before the first event).
     pub version: u64,
@@ -33,7 +33,7 @@ pub struct StreamReplay {
 pub struct Replay {
     domain: Arc<dyn Domain>,
     streams: Vec<StreamReplay>,
-    lookup: HashMap<String, u32>,
+    lookup: HashMap<Arc<str>, u32>,
     projections: Vec<Box<dyn ProjectionState>>,
     seen_event_ids: HashSet<Uuid>,
     last_recorded_at: Option<DateTime<Utc>>,
@@ -65,33 +65,49 @@ impl Replay {
     /// Folds one event into its stream's state and every projection, recording any issue.
     /// Returns the stream's index (streams are numbered in order of first appearance).
     pub fn apply(&mut self, event: &RecordedEvent) -> u32 {
-        let stream = match self.lookup.get(event.stream_id.as_str()) {
-            Some(&stream) => stream,
-            None => self.streams.len() as u32,
-        };
-        self.apply_as(stream, event);
+        if let Some(&stream) = self.lookup.get(event.stream_id.as_str()) {
+            self.apply_to(stream as usize, event);
+            return stream;
+        }
+        let stream = self.streams.len() as u32;
+        let stream_id: Arc<str> = Arc::from(event.stream_id.as_str());
+        let stream_type: Arc<str> = Arc::from(event.stream_type.as_str());
+        self.lookup.insert(Arc::clone(&stream_id), stream);
+        self.start_stream(stream_id, stream_type);
+        self.apply_to(stream as usize, event);
         stream
     }
 
-    /// [`Replay::apply`] for a caller that already numbered the stream (in order of first
-    /// appearance, as `apply` does): saves looking its id up twice.
-    pub(crate) fn apply_as(&mut self, stream: u32, event: &RecordedEvent) {
+    /// [`Replay::apply`] for a caller that already numbered the streams (in order of first
+    /// appearance, as `apply` does) and holds their ids: saves looking each id up twice and
+    /// storing it twice. Streams started this way are not found by [`Replay::stream`].
+    pub(crate) fn apply_as(
+        &mut self,
+        stream: u32,
+        stream_id: &Arc<str>,
+        stream_type: &Arc<str>,
+        event: &RecordedEvent,
+    ) {
         if stream as usize == self.streams.len() {
-            self.lookup.insert(event.stream_id.clone(), stream);
-            self.streams.push(StreamReplay {
-                stream_id: event.stream_id.clone(),
-                stream_type: event.stream_type.clone(),
-                // A stream no domain claims still replays, through the generic fold.
-                state: self
-                    .domain
-                    .new_aggregate(&event.stream_type)
-                    .unwrap_or_else(|| Box::new(GenericState::default())),
-                version: 0,
-                position: 0,
-                events: 0,
-            });
+            self.start_stream(Arc::clone(stream_id), Arc::clone(stream_type));
         }
         self.apply_to(stream as usize, event);
+    }
+
+    fn start_stream(&mut self, stream_id: Arc<str>, stream_type: Arc<str>) {
+        // A stream no domain claims still replays, through the generic fold.
+        let state = self
+            .domain
+            .new_aggregate(&stream_type)
+            .unwrap_or_else(|| Box::new(GenericState::default()));
+        self.streams.push(StreamReplay {
+            stream_id,
+            stream_type,
+            state,
+            version: 0,
+            position: 0,
+            events: 0,
+        });
     }
 
     fn apply_to(&mut self, stream: usize, event: &RecordedEvent) {
