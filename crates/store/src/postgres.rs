@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::DateTime;
-use postgres::{Client, Config, NoTls, Row};
+use postgres::{Client, Config, NoTls, Row, Statement};
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
 
 use rewind_core::RecordedEvent;
@@ -161,9 +162,52 @@ fn native_mapping(table: &Table) -> Mapping {
     }
 }
 
+/// Whether `error` means the session is gone (closed socket, or the server ending it with a
+/// FATAL error such as `pg_terminate_backend`), so reconnecting may help. The FATAL error can
+/// arrive before the client has seen the socket close.
+fn connection_lost(client: &Client, error: &postgres::Error) -> bool {
+    client.is_closed()
+        || error.is_closed()
+        || error.as_db_error().is_some_and(|db| db.severity() == "FATAL")
+        || error
+            .code()
+            .is_some_and(|code| code.code().starts_with("08") || code.code().starts_with("57P"))
+}
+
+/// A connection and the statements prepared on it, dropped with it when it is reopened.
+struct Connection {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Connection {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            statements: HashMap::default(),
+        }
+    }
+
+    /// Runs `sql`, prepared once per connection: later runs take one round trip, not two.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = if let Some(statement) = self.statements.get(sql) {
+            statement.clone()
+        } else {
+            let statement = self.client.prepare(sql)?;
+            self.statements.insert(sql.to_owned(), statement.clone());
+            statement
+        };
+        self.client.query(&statement, params)
+    }
+}
+
 /// A PostgreSQL table read through a mapping. Never writes.
 pub struct PostgresStore {
-    client: Mutex<Client>,
+    connection: Mutex<Connection>,
     url: String,
     shown: String,
     description: String,
@@ -373,7 +417,7 @@ impl PostgresStore {
             format!("{schema}.{table_name}")
         };
         let mut store = Self {
-            client: Mutex::new(client),
+            connection: Mutex::new(Connection::new(client)),
             url: url.to_owned(),
             description: format!("{library} PostgreSQL (table {qualified})"),
             shown,
@@ -389,16 +433,16 @@ impl PostgresStore {
     }
 
     /// Runs `f` with the connection; a dropped connection is reopened once and `f` retried.
-    fn with_client<T>(&self, f: impl Fn(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
-        let mut client = self
-            .client
+    fn with_client<T>(&self, f: impl Fn(&mut Connection) -> Result<T, postgres::Error>) -> Result<T> {
+        let mut connection = self
+            .connection
             .lock()
             .map_err(|_| error(&self.shown, "the connection was poisoned by a failed read"))?;
-        match f(&mut client) {
+        match f(&mut connection) {
             Ok(value) => Ok(value),
-            Err(first) if client.is_closed() => {
-                *client = connect(&self.url)?;
-                f(&mut client).map_err(|retry| {
+            Err(first) if connection_lost(&connection.client, &first) => {
+                *connection = Connection::new(connect(&self.url)?);
+                f(&mut connection).map_err(|retry| {
                     let reason = format!(
                         "{} (after reconnecting; first failure: {})",
                         describe(&retry),
@@ -429,7 +473,7 @@ impl PostgresStore {
                 self.table_name,
                 quote(&column)
             );
-            let rows = self.with_client(|client| client.query(&sql, &[]))?;
+            let rows = self.with_client(|connection| connection.client.query(&sql, &[]))?;
             skipped.extend(rows.iter().map(|row| Skipped {
                 record: format!("row {}", row.get::<_, String>(0)),
                 reason: format!("{reason} (column {} is NULL)", quote(&column)),
@@ -457,7 +501,7 @@ impl PostgresStore {
     ) -> Result<Vec<RecordedEvent>> {
         let sql = format!("SELECT * {} WHERE {condition} ORDER BY {order}", self.from);
         let params = self.params(extra);
-        let rows = self.with_client(|client| client.query(&sql, &params))?;
+        let rows = self.with_client(|connection| connection.query(&sql, &params))?;
         rows.iter().map(|row| self.event(row)).collect()
     }
 
@@ -584,7 +628,7 @@ impl EventSource for PostgresStore {
     fn event_count(&self) -> Result<u64> {
         let sql = format!("SELECT count(*) {}", self.from);
         let params = self.params(&[]);
-        let row = self.with_client(|client| client.query_one(&sql, &params))?;
+        let row = self.with_client(|connection| connection.client.query_one(&sql, &params))?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
 
@@ -623,24 +667,25 @@ impl EventSource for PostgresStore {
     /// connection drops, it is reopened once and the read resumes after the last event handed
     /// over.
     fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
-        let mut client = self
-            .client
+        let mut connection = self
+            .connection
             .lock()
             .map_err(|_| error(&self.shown, "the connection was poisoned by a failed read"))?;
         let mut after: i64 = 0;
         let mut reconnected = false;
         loop {
-            if client.is_closed() {
-                *client = connect(&self.url)?;
+            if connection.client.is_closed() {
+                *connection = Connection::new(connect(&self.url)?);
             }
-            match self.stream_from(&mut client, after, batch_size, each) {
+            match self.stream_from(&mut connection.client, after, batch_size, each) {
                 Ok(()) => return Ok(()),
                 Err(Interrupted::Callback(e)) => return Err(e),
                 Err(Interrupted::Database(e, last)) => {
                     after = last;
-                    if reconnected || !client.is_closed() {
+                    if reconnected || !connection_lost(&connection.client, &e) {
                         return Err(error(&self.shown, describe(&e)));
                     }
+                    *connection = Connection::new(connect(&self.url)?);
                     reconnected = true;
                 }
             }
