@@ -1,6 +1,8 @@
 //! The bank's read models. Maps are persistent (`imbl`), so a copy kept by the debugger shares
 //! structure with the live one instead of duplicating it.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use imbl::OrdMap;
 use serde::Serialize;
@@ -18,10 +20,12 @@ pub struct AccountBalances {
     accounts: KeyedRows<AccountBalance>,
 }
 
+/// A row. Its strings are shared, so the copy a balance change makes of a row that a checkpoint
+/// also holds is one small allocation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccountBalance {
-    pub holder: String,
-    pub currency: String,
+    pub holder: Arc<str>,
+    pub currency: Arc<str>,
     pub balance_cents: i64,
     pub status: AccountStatus,
 }
@@ -38,8 +42,8 @@ impl Projection for AccountBalances {
             self.accounts.insert(
                 &event.stream_id,
                 AccountBalance {
-                    holder: opened.holder.clone(),
-                    currency: opened.currency.clone(),
+                    holder: Arc::from(opened.holder.as_str()),
+                    currency: Arc::from(opened.currency.as_str()),
                     balance_cents: 0,
                     status: AccountStatus::Open,
                 },
@@ -109,8 +113,8 @@ pub struct OrderSummaries {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OrderSummary {
-    pub order_id: String,
-    pub customer_id: String,
+    pub order_id: Arc<str>,
+    pub customer_id: Arc<str>,
     pub total_cents: i64,
     pub status: crate::order::OrderStatus,
     pub created_at: DateTime<Utc>,
@@ -132,8 +136,8 @@ impl Projection for OrderSummaries {
             self.orders.insert(
                 &event.stream_id,
                 OrderSummary {
-                    order_id: event.stream_id.clone(),
-                    customer_id: created.customer_id.clone(),
+                    order_id: Arc::from(event.stream_id.as_str()),
+                    customer_id: Arc::from(created.customer_id.as_str()),
                     total_cents: created.total_cents,
                     status: OrderStatus::Pending,
                     created_at: event.recorded_at,
