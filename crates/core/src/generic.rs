@@ -95,19 +95,27 @@ impl Domain for GenericDomain {
 /// type, and to the generic plug-in otherwise.
 pub struct DomainSet {
     domains: Vec<Box<dyn Domain>>,
+    /// `(stream type, index of the domain that claims it)`, first claim first: asked at every
+    /// event, so it is built once.
+    claims: Vec<(&'static str, usize)>,
 }
 
 impl DomainSet {
     pub fn new(domains: Vec<Box<dyn Domain>>) -> Self {
-        Self { domains }
+        let claims = domains
+            .iter()
+            .enumerate()
+            .flat_map(|(i, domain)| domain.stream_types().into_iter().map(move |t| (t, i)))
+            .collect();
+        Self { domains, claims }
     }
 
     /// The domain that replays `stream_type` (`None`: the generic plug-in does).
     pub fn domain_for(&self, stream_type: &str) -> Option<&dyn Domain> {
-        self.domains
+        self.claims
             .iter()
-            .find(|domain| domain.stream_types().contains(&stream_type))
-            .map(AsRef::as_ref)
+            .find(|(claimed, _)| *claimed == stream_type)
+            .map(|&(_, i)| self.domains[i].as_ref())
     }
 
     /// Whether `stream_type` is replayed by the generic plug-in.
