@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::DateTime;
+use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Client, Config, NoTls, Row, Statement};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
@@ -733,17 +734,18 @@ impl PostgresStore {
             .map_err(|e| Interrupted::Database(e, after))?;
         let batch = i32::try_from(batch_size.max(1)).unwrap_or(i32::MAX);
         loop {
-            let rows = transaction
-                .query_portal(&portal, batch)
+            // Rows are decoded as they arrive, while the server is still sending the batch.
+            let mut rows = transaction
+                .query_portal_raw(&portal, batch)
                 .map_err(|e| Interrupted::Database(e, after))?;
-            if rows.is_empty() {
+            let mut events = Vec::with_capacity(batch_size);
+            while let Some(row) = rows.next().map_err(|e| Interrupted::Database(e, after))? {
+                events.push(self.event(&row).map_err(Interrupted::Callback)?);
+            }
+            drop(rows);
+            if events.is_empty() {
                 break;
             }
-            let events = rows
-                .iter()
-                .map(|row| self.event(row))
-                .collect::<Result<Vec<_>>>()
-                .map_err(Interrupted::Callback)?;
             if let Some(last) = events.last() {
                 after = i64::try_from(last.global_position).unwrap_or(i64::MAX);
             }
