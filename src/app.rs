@@ -960,30 +960,15 @@ fn connect_dialog(ctx: &egui::Context, dialog: &mut ConnectDialog, commands: &mu
                 .num_columns(2)
                 .spacing([12.0, 6.0])
                 .show(ui, |ui| {
-                    let label = ui.label("URL");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut dialog.url)
-                            .hint_text("postgres://user@localhost:5432/database")
-                            .desired_width(380.0),
-                    )
-                    .labelled_by(label.id);
-                    ui.end_row();
-                    let label = ui.label("schema");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut dialog.schema)
-                            .hint_text("any")
-                            .desired_width(380.0),
-                    )
-                    .labelled_by(label.id);
-                    ui.end_row();
-                    let label = ui.label("table");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut dialog.table)
-                            .hint_text("found by its columns")
-                            .desired_width(380.0),
-                    )
-                    .labelled_by(label.id);
-                    ui.end_row();
+                    let field = |ui: &mut egui::Ui, name: &str, text: &mut String, hint: &str| {
+                        let label = ui.label(name);
+                        ui.add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(380.0))
+                            .labelled_by(label.id);
+                        ui.end_row();
+                    };
+                    field(ui, "URL", &mut dialog.url, "postgres://user@localhost:5432/database");
+                    field(ui, "schema", &mut dialog.schema, "any");
+                    field(ui, "table", &mut dialog.table, "found by its columns");
                 });
             ui.add_space(6.0);
             if dialog.is_testing() {

@@ -98,18 +98,24 @@ impl Cluster {
         self.dir.path().join("data").display().to_string()
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// A server program, run as the `postgres` user when the tests run as root.
+    fn command(&self, program: &str) -> Command {
         let binary = self.bin.join(program);
-        let output = if self.as_postgres_user {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&binary)
-                .args(args)
-                .output()
+        if self.as_postgres_user {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(binary);
+            command
         } else {
-            Command::new(&binary).args(args).output()
+            Command::new(binary)
         }
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         assert!(
             output.status.success(),
             "{program} failed: {}{}",
@@ -137,17 +143,10 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let binary = self.bin.join("pg_ctl");
-        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
-        let _ = if self.as_postgres_user {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&binary)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&binary).args(args).output()
-        };
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", data.as_str(), "-m", "immediate", "-w", "stop"])
+            .output();
     }
 }
 

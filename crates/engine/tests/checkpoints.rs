@@ -9,7 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use rewind_bank::BankDomain;
 use rewind_core::{Domain, DomainSet, RecordedEvent};
-use rewind_engine::{EngineBuilder, EngineConfig, Replay};
+use rewind_engine::{Engine, EngineBuilder, EngineConfig, Replay};
 use serde_json::{Value, json};
 use support::MemoryFetch;
 
@@ -88,6 +88,21 @@ fn domain() -> Arc<dyn Domain> {
     Arc::new(DomainSet::new(vec![Box::new(BankDomain::default())]))
 }
 
+fn build(events: &[RecordedEvent], config: EngineConfig) -> Engine {
+    let mut builder = EngineBuilder::new(domain(), config, events.len());
+    builder.push(events);
+    builder.finish()
+}
+
+/// The reference: a full replay of `events`.
+fn replay(events: &[RecordedEvent]) -> Replay {
+    let mut replay = Replay::new(domain());
+    for event in events {
+        replay.apply(event);
+    }
+    replay
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -99,17 +114,12 @@ proptest! {
         stream_interval in 1usize..5,
     ) {
         let events = make(&history);
-        let mut builder = EngineBuilder::new(domain(), EngineConfig { projection_interval, stream_interval }, events.len());
-        builder.push(&events);
-        let engine = builder.finish();
+        let engine = build(&events, EngineConfig { projection_interval, stream_interval });
         let fetch = MemoryFetch(&events);
 
         for cursor in cursors {
             let cursor = cursor.index(events.len());
-            let mut replay = Replay::new(domain());
-            for event in &events[..=cursor] {
-                replay.apply(event);
-            }
+            let replay = replay(&events[..=cursor]);
             for (stream, entry) in engine.index().streams().iter().enumerate() {
                 let at = engine.aggregate_at(stream as u32, Some(cursor), &fetch).unwrap().unwrap();
                 let expected = replay.aggregate_state(&entry.stream_id);
@@ -124,11 +134,8 @@ proptest! {
             }
         }
         // And the issues the builder found are the full replay's.
-        let mut replay = Replay::new(domain());
-        for event in &events {
-            replay.apply(event);
-        }
-        prop_assert_eq!(engine.issues(), replay.issues());
+        let full = replay(&events);
+        prop_assert_eq!(engine.issues(), full.issues());
     }
 
     /// Stepping forward (the engine reuses the last seek's projections) and jumping back gives
@@ -140,12 +147,8 @@ proptest! {
         back in any::<prop::sample::Index>(),
     ) {
         let events = make(&history);
-        let build = || {
-            let mut builder = EngineBuilder::new(domain(), EngineConfig { projection_interval, stream_interval: 4 }, events.len());
-            builder.push(&events);
-            builder.finish()
-        };
-        let engine = build();
+        let config = EngineConfig { projection_interval, stream_interval: 4 };
+        let engine = build(&events, config);
         let fetch = MemoryFetch(&events);
         let back = back.index(events.len());
         let cursors = (0..events.len()).chain([back]).chain(back..events.len());
@@ -161,7 +164,7 @@ proptest! {
             }
             replayed = cursor + 1;
             let stepped = engine.projections_around(Some(cursor), &fetch).unwrap();
-            let fresh = build().projections_around(Some(cursor), &fetch).unwrap();
+            let fresh = build(&events, config).projections_around(Some(cursor), &fetch).unwrap();
             for (stepped, fresh) in stepped.iter().zip(&fresh) {
                 prop_assert_eq!(Some(stepped.state.to_json()), replay.projection_state(stepped.name), "{} at {}", stepped.name, cursor);
                 prop_assert_eq!(&stepped.changes, &fresh.changes, "{} at {}", stepped.name, cursor);
@@ -177,16 +180,11 @@ proptest! {
         cursors in prop::collection::vec(any::<prop::sample::Index>(), 1..4),
     ) {
         let events = make(&history);
-        let mut builder = EngineBuilder::new(domain(), EngineConfig { projection_interval: 100_000, stream_interval: 64 }, events.len());
-        builder.push(&events);
-        let engine = builder.finish();
+        let engine = build(&events, EngineConfig { projection_interval: 100_000, stream_interval: 64 });
         let fetch = MemoryFetch(&events);
         for cursor in cursors {
             let cursor = cursor.index(events.len());
-            let mut replay = Replay::new(domain());
-            for event in &events[..=cursor] {
-                replay.apply(event);
-            }
+            let replay = replay(&events[..=cursor]);
             for (name, state) in engine.projections_at(Some(cursor), &fetch).unwrap() {
                 prop_assert_eq!(Some(state), replay.projection_state(name), "{} at {}", name, cursor);
             }
