@@ -146,7 +146,7 @@ fn python_eventsourcing_times_come_from_inside_the_state_and_type_tags_are_unwra
         "{}",
         events[0].recorded_at
     );
-    assert!(events[0].data["timestamp"].is_string(), "{}", events[0].data);
+    assert!(events[0].data.value()["timestamp"].is_string(), "{}", events[0].data);
     assert!(events.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at));
 }
 
@@ -352,7 +352,7 @@ fn emmetts_older_emt_events_schema_is_recognised_and_archived_rows_left_out() {
         "Emmett (emt_events, before 2025) SQLite (table emt_events)"
     );
     let events = source.read_batch(0, 10).unwrap();
-    let skus: Vec<&str> = events.iter().map(|e| e.data["sku"].as_str().unwrap()).collect();
+    let skus: Vec<&str> = events.iter().map(|e| e.data.value()["sku"].as_str().unwrap()).collect();
     assert_eq!(skus, ["a", "c"], "the archived row is not replayed");
     assert_eq!(events[0].correlation_id(), Some("c-1"));
     assert_eq!(events[1].recorded_at.to_rfc3339(), "2024-01-01T10:00:02+00:00");

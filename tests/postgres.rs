@@ -379,7 +379,7 @@ fn an_unknown_postgres_table_gets_a_proposal_and_a_bad_url_a_clear_error() {
     .unwrap();
     let events = source.read_stream("cart-1", None).unwrap();
     assert_eq!(events.len(), 2);
-    assert_eq!(events[1].data["sku"], "b");
+    assert_eq!(events[1].data.value()["sku"], "b");
     assert_eq!(events[1].recorded_at.to_rfc3339(), "2024-01-01T10:00:05+00:00");
 
     // Nobody listens on this port: one clear line, no password in it.

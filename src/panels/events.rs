@@ -104,7 +104,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                             let payload = payloads
                                 .binary_search_by_key(&header.position, |e| e.global_position)
                                 .ok()
-                                .map_or_else(|| "…".to_owned(), |i| short(&payloads[i].data));
+                                .map_or_else(|| "…".to_owned(), |i| short(payloads[i].data.value()));
                             ui.add(egui::Label::new(RichText::new(payload).monospace().weak()).selectable(false));
                         });
                         if row.response().clicked() {

@@ -189,13 +189,13 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
         ui.label(RichText::new("Payload (upcast from an older schema)").strong());
         ui.columns(2, |columns| {
             columns[0].label(RichText::new(format!("stored, v{}", event.schema_version)).weak());
-            json_tree(&mut columns[0], "stored_payload", &event.data, &HashMap::new());
+            json_tree(&mut columns[0], "stored_payload", event.data.value(), &HashMap::new());
             columns[1].label(RichText::new(format!("upcast, v{}", upcast.schema_version)).weak());
-            json_tree(&mut columns[1], "upcast_payload", &upcast.data, &HashMap::new());
+            json_tree(&mut columns[1], "upcast_payload", upcast.data.value(), &HashMap::new());
         });
     } else {
         ui.label(RichText::new("Payload").strong());
-        json_tree(ui, "payload", &event.data, &HashMap::new());
+        json_tree(ui, "payload", event.data.value(), &HashMap::new());
     }
     ui.add_space(6.0);
     ui.label(RichText::new("Metadata").strong());

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use rewind_core::{Aggregate, ApplyError, DomainEvent, Violation};
+use rewind_core::{Aggregate, ApplyError, DomainEvent, Payload, Violation};
 
 use crate::codec::{decode_payload, encode_payload};
 
@@ -120,7 +120,7 @@ impl DomainEvent for AccountEvent {
         }
     }
 
-    fn decode(event_type: &str, data: &Value) -> Result<Self, ApplyError> {
+    fn decode(event_type: &str, data: &Payload) -> Result<Self, ApplyError> {
         Ok(match event_type {
             "AccountOpened" => Self::AccountOpened(decode_payload(event_type, data)?),
             "MoneyDeposited" => Self::MoneyDeposited(decode_payload(event_type, data)?),

@@ -4,11 +4,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use rewind_core::ApplyError;
+use rewind_core::{ApplyError, Payload};
 
-/// Decodes a payload without copying it (`&Value` is a serde deserializer).
-pub(crate) fn decode_payload<T: DeserializeOwned>(event_type: &str, data: &Value) -> Result<T, ApplyError> {
-    T::deserialize(data).map_err(|error| ApplyError::InvalidPayload {
+/// Decodes a payload into `T` (from its text when it has one, without building a JSON tree).
+pub(crate) fn decode_payload<T: DeserializeOwned>(event_type: &str, data: &Payload) -> Result<T, ApplyError> {
+    data.decode().map_err(|error| ApplyError::InvalidPayload {
         event_type: event_type.to_owned(),
         reason: error.to_string(),
     })

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use rewind_core::{Aggregate, ApplyError, DomainEvent, Violation};
+use rewind_core::{Aggregate, ApplyError, DomainEvent, Payload, Violation};
 
 use crate::codec::{decode_payload, encode_payload};
 
@@ -106,7 +106,7 @@ impl DomainEvent for OrderEvent {
         }
     }
 
-    fn decode(event_type: &str, data: &Value) -> Result<Self, ApplyError> {
+    fn decode(event_type: &str, data: &Payload) -> Result<Self, ApplyError> {
         Ok(match event_type {
             "OrderCreated" => Self::OrderCreated(decode_payload(event_type, data)?),
             "OrderConfirmed" => Self::OrderConfirmed,

@@ -81,7 +81,11 @@ impl<V: Clone + Serialize> KeyedRows<V> {
     }
 
     fn id(&self, key: &str) -> Option<u64> {
-        self.ids.read().unwrap_or_else(PoisonError::into_inner).get(key).copied()
+        self.ids
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .copied()
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
@@ -154,8 +158,14 @@ mod tests {
         first.insert("c", 2);
         second.insert("a", 3);
         second.insert("b", 4);
-        assert_eq!(first.rows(0, 10), vec![("b".to_owned(), json!(1)), ("c".to_owned(), json!(2))]);
-        assert_eq!(second.rows(0, 10), vec![("a".to_owned(), json!(3)), ("b".to_owned(), json!(4))]);
+        assert_eq!(
+            first.rows(0, 10),
+            vec![("b".to_owned(), json!(1)), ("c".to_owned(), json!(2))]
+        );
+        assert_eq!(
+            second.rows(0, 10),
+            vec![("a".to_owned(), json!(3)), ("b".to_owned(), json!(4))]
+        );
         assert_eq!((first.get("a"), second.get("c")), (None, None));
         assert_eq!((first.len(), second.len()), (2, 2));
     }

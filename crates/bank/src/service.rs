@@ -340,7 +340,7 @@ impl BankService {
             event_type: event_type.to_owned(),
             schema_version,
             recorded_at,
-            data,
+            data: data.into(),
             metadata: meta,
         };
         self.next_position += 1;

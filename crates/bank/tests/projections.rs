@@ -19,7 +19,7 @@ fn opened(position: u64, account: &str) -> RecordedEvent {
         event_type: "AccountOpened".into(),
         schema_version: 1,
         recorded_at: DateTime::<Utc>::UNIX_EPOCH,
-        data: json!({"holder": format!("holder of {account}"), "currency": "EUR"}),
+        data: json!({"holder": format!("holder of {account}"), "currency": "EUR"}).into(),
         metadata: json!({}),
     }
 }

@@ -46,7 +46,7 @@ fn the_chain_brings_a_v1_event_to_v2_and_leaves_v2_alone() {
         event_type: "MoneyDeposited".into(),
         schema_version: 1,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
-        data: json!({"amount": 0.3}),
+        data: json!({"amount": 0.3}).into(),
         metadata: json!({}),
     };
     let upcast = upcasters().upcast(&v1).unwrap().expect("v1 is upcast");
@@ -67,7 +67,7 @@ fn an_event_from_a_future_schema_is_an_upcast_error() {
         event_type: "MoneyDeposited".into(),
         schema_version: 3,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
-        data: json!({}),
+        data: json!({}).into(),
         metadata: json!({}),
     };
     assert!(matches!(

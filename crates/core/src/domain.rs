@@ -13,6 +13,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::event::RecordedEvent;
+use crate::payload::Payload;
 
 /// An event-sourced aggregate: decides on commands, evolves by events. Both are pure.
 pub trait Aggregate: Default + Clone + Debug + Serialize + Send + Sync + 'static {
@@ -56,7 +57,7 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + Send + Syn
     }
 
     /// Decodes a stored payload (already upcast to the current schema version).
-    fn decode(event_type: &str, data: &Value) -> Result<Self, ApplyError>;
+    fn decode(event_type: &str, data: &Payload) -> Result<Self, ApplyError>;
 
     /// The payload as stored: the event's fields, without the type tag.
     fn encode(&self) -> Value;
@@ -368,20 +369,34 @@ impl UpcasterChain {
                 latest,
             });
         }
-        let mut upcast = event.clone();
-        while upcast.schema_version < latest {
+        // Everything but the payload is copied once; the payload is rebuilt by each hop.
+        let mut version = event.schema_version;
+        let mut data: Option<Value> = None;
+        while version < latest {
             let hop = self
                 .upcasters
                 .iter()
-                .find(|u| u.event_type() == upcast.event_type && u.source_version() == upcast.schema_version)
+                .find(|u| u.event_type() == event.event_type && u.source_version() == version)
                 .ok_or_else(|| UpcastError::Failed {
-                    event_type: upcast.event_type.clone(),
-                    from_version: upcast.schema_version,
+                    event_type: event.event_type.clone(),
+                    from_version: version,
                     reason: "no upcaster for this version".into(),
                 })?;
-            upcast.data = hop.upcast(&upcast.data)?;
-            upcast.schema_version += 1;
+            data = Some(hop.upcast(data.as_ref().unwrap_or_else(|| event.data.value()))?);
+            version += 1;
         }
+        let upcast = RecordedEvent {
+            global_position: event.global_position,
+            stream_id: event.stream_id.clone(),
+            stream_type: event.stream_type.clone(),
+            stream_version: event.stream_version,
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            schema_version: version,
+            recorded_at: event.recorded_at,
+            data: Payload::from(data.unwrap_or(Value::Null)),
+            metadata: event.metadata.clone(),
+        };
         Ok(Some(upcast))
     }
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::payload::Payload;
+
 /// Total order across all streams of a store (1-based, gaps allowed).
 pub type GlobalPosition = u64;
 
@@ -23,7 +25,7 @@ pub struct RecordedEvent {
     /// The payload's shape; the input to upcasters.
     pub schema_version: u32,
     pub recorded_at: DateTime<Utc>,
-    pub data: Value,
+    pub data: Payload,
     /// `correlation_id`, `causation_id` and anything else the writer attached.
     #[serde(default = "empty_object")]
     pub metadata: Value,
@@ -86,7 +88,7 @@ mod tests {
             event_type: "AccountOpened".into(),
             schema_version: 1,
             recorded_at: DateTime::UNIX_EPOCH,
-            data: serde_json::json!({}),
+            data: serde_json::json!({}).into(),
             metadata: metadata(Some("order-1"), Some("abc")),
         };
         assert_eq!(event.correlation_id(), Some("order-1"));

@@ -37,7 +37,7 @@ impl GenericState {
 
 impl AggregateState for GenericState {
     fn apply(&mut self, event: &RecordedEvent) -> Result<Vec<Violation>, ApplyError> {
-        match &event.data {
+        match event.data.value() {
             // A serde externally tagged enum (`{"Deposited": {…}}`, cqrs-es): fold the variant's
             // fields, not the tag.
             Value::Object(data)
@@ -171,7 +171,7 @@ mod tests {
             event_type: "ThingChanged".into(),
             schema_version: 1,
             recorded_at: chrono::DateTime::UNIX_EPOCH,
-            data,
+            data: data.into(),
             metadata: json!({}),
         }
     }

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod event;
 pub mod generic;
 pub mod issue;
+pub mod payload;
 
 pub use domain::{
     Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ReplayError, StreamStep,
@@ -22,3 +23,4 @@ pub use domain::{
 pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind};
+pub use payload::{NotJson, Payload};

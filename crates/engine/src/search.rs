@@ -46,7 +46,7 @@ impl Query {
                 event.data.to_string().to_lowercase().contains(&needle)
                     || event.metadata.to_string().to_lowercase().contains(&needle)
             })
-            && self.condition.as_ref().is_none_or(|c| c.matches(&event.data))
+            && self.condition.as_ref().is_none_or(|c| c.matches(event.data.value()))
     }
 }
 

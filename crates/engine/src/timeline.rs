@@ -248,7 +248,7 @@ mod tests {
                 event_type: "E".into(),
                 schema_version: 1,
                 recorded_at: chrono::DateTime::from_timestamp(i as i64, 0).unwrap_or_default(),
-                data: serde_json::json!({}),
+                data: serde_json::json!({}).into(),
                 metadata: serde_json::json!({}),
             };
             index.push(&event);

@@ -77,7 +77,8 @@ fn make(history: &[(u8, u8, i64)]) -> Vec<RecordedEvent> {
                 event_type: event_type.into(),
                 schema_version,
                 recorded_at: start + Duration::seconds(i as i64),
-                data,
+                // As a store reader hands it over: JSON text, read into types without a tree.
+                data: rewind_core::Payload::from_json(data.to_string()).expect("JSON"),
                 metadata: json!({}),
             }
         })

@@ -124,7 +124,7 @@ fn search_finds_big_withdrawals_and_everything_correlated_with_an_order() {
     assert!(
         found
             .iter()
-            .all(|p| events[*p as usize - 1].data["amount_cents"].as_i64().unwrap() > 250_000)
+            .all(|p| events[*p as usize - 1].data.value()["amount_cents"].as_i64().unwrap() > 250_000)
     );
 
     let confirmed = events.iter().find(|e| e.event_type == "OrderConfirmed").unwrap();

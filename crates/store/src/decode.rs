@@ -10,27 +10,30 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use rewind_core::PAYLOAD_NOTE;
+use rewind_core::{PAYLOAD_NOTE, Payload};
 
 /// A payload as it came out of a store, before decoding.
 pub enum RawPayload<'a> {
     Text(&'a str),
+    OwnedText(String),
     Bytes(&'a [u8]),
     Json(Value),
 }
 
 /// Decodes a payload to JSON. Payloads that are not JSON become a string (the text, or hex
-/// for binary) and a note saying so, which the engine reports as a replay issue.
-pub fn decode_payload(raw: RawPayload<'_>) -> (Value, Option<String>) {
+/// for binary) and a note saying so, which the engine reports as a replay issue. JSON text is
+/// checked and kept as text (see [`Payload`]).
+pub fn decode_payload(raw: RawPayload<'_>) -> (Payload, Option<String>) {
     match raw {
-        RawPayload::Json(value) => (value, None),
-        RawPayload::Text(text) => match serde_json::from_str::<Value>(text) {
-            Ok(value) => (value, None),
-            Err(e) => (
-                Value::String(text.to_owned()),
+        RawPayload::Json(value) => (value.into(), None),
+        RawPayload::Text(text) => decode_payload(RawPayload::OwnedText(text.to_owned())),
+        RawPayload::OwnedText(text) => match Payload::from_json(text) {
+            Ok(payload) => (payload, None),
+            Err(not_json) => (
+                Value::String(not_json.text).into(),
                 Some(format!(
                     "payload is not JSON ({}); shown as text",
-                    first_line(&e.to_string())
+                    first_line(&not_json.error.to_string())
                 )),
             ),
         },
@@ -38,7 +41,13 @@ pub fn decode_payload(raw: RawPayload<'_>) -> (Value, Option<String>) {
     }
 }
 
-fn decode_bytes(bytes: &[u8]) -> (Value, Option<String>) {
+/// [`decode_payload`] as a JSON tree, for readers that work on the tree anyway.
+pub fn decode_payload_value(raw: RawPayload<'_>) -> (Value, Option<String>) {
+    let (payload, note) = decode_payload(raw);
+    (payload.into_value(), note)
+}
+
+fn decode_bytes(bytes: &[u8]) -> (Payload, Option<String>) {
     if is_zlib(bytes) {
         let mut inflated = Vec::new();
         let mut decoder = flate2::read::ZlibDecoder::new(bytes);
@@ -50,7 +59,7 @@ fn decode_bytes(bytes: &[u8]) -> (Value, Option<String>) {
     match std::str::from_utf8(bytes) {
         Ok(text) => decode_payload(RawPayload::Text(text)),
         Err(_) => (
-            Value::String(hex(bytes)),
+            Value::String(hex(bytes)).into(),
             Some(format!(
                 "payload is {} bytes of binary data (not UTF-8 JSON; encrypted, compressed or another encoding?); shown as hex",
                 bytes.len()
@@ -264,17 +273,20 @@ mod tests {
 
     #[test]
     fn text_json_blob_zlib_and_binary_payloads_decode_or_say_why_not() {
-        assert_eq!(decode_payload(RawPayload::Text(r#"{"a":1}"#)), (json!({"a": 1}), None));
+        assert_eq!(
+            decode_payload(RawPayload::Text(r#"{"a":1}"#)),
+            (json!({"a": 1}).into(), None)
+        );
         assert_eq!(
             decode_payload(RawPayload::Bytes(br#"{"a":1}"#)),
-            (json!({"a": 1}), None)
+            (json!({"a": 1}).into(), None)
         );
         let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(br#"{"amount":5}"#).expect("compresses");
         let compressed = encoder.finish().expect("compresses");
         assert_eq!(
             decode_payload(RawPayload::Bytes(&compressed)),
-            (json!({"amount": 5}), None)
+            (json!({"amount": 5}).into(), None)
         );
 
         let (value, note) = decode_payload(RawPayload::Text("<deposit amount=\"5\"/>"));

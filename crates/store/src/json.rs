@@ -358,7 +358,7 @@ impl Converter {
                 Value::Null,
                 Some("the entry has no `data` (read the feed with embed=body)".to_owned()),
             ),
-            Some(Value::String(text)) if is_json => decode::decode_payload(RawPayload::Text(text)),
+            Some(Value::String(text)) if is_json => decode::decode_payload_value(RawPayload::Text(text)),
             Some(Value::String(text)) => (
                 Value::String(text.clone()),
                 Some("payload is not JSON (isJson is false); shown as text".into()),
@@ -366,7 +366,7 @@ impl Converter {
             Some(other) => (other.clone(), None),
         };
         let metadata = match content.get("metaData").or_else(|| content.get("metadata")) {
-            Some(Value::String(text)) => decode::decode_payload(RawPayload::Text(text)).0,
+            Some(Value::String(text)) => decode::decode_payload_value(RawPayload::Text(text)).0,
             Some(other) => other.clone(),
             None => Value::Object(Map::new()),
         };
@@ -382,7 +382,7 @@ impl Converter {
             event_type,
             schema_version: 1,
             recorded_at,
-            data,
+            data: data.into(),
             metadata: decode::with_note(metadata, note.or(time_note)),
         }))
     }
@@ -403,7 +403,7 @@ impl Converter {
         let json_content = string_field(event, "datacontenttype").is_none_or(|t| t.ends_with("json"));
         let (data, note) = if let Some(encoded) = string_field(event, "data_base64") {
             match base64::engine::general_purpose::STANDARD.decode(encoded) {
-                Ok(bytes) => decode::decode_payload(RawPayload::Bytes(&bytes)),
+                Ok(bytes) => decode::decode_payload_value(RawPayload::Bytes(&bytes)),
                 Err(e) => (
                     Value::String(encoded.to_owned()),
                     Some(format!("data_base64 is not base64: {e}")),
@@ -452,7 +452,7 @@ impl Converter {
             event_type,
             schema_version: 1,
             recorded_at,
-            data,
+            data: data.into(),
             metadata: decode::with_note(metadata, note.or(time_note)),
         }))
     }
@@ -486,7 +486,7 @@ impl Converter {
             }
         };
         let (data, note) = match data {
-            Value::String(text) => decode::decode_payload(RawPayload::Text(&text)),
+            Value::String(text) => decode::decode_payload_value(RawPayload::Text(&text)),
             other => (other, None),
         };
         let event_type = match field(&mapping.event_type) {
@@ -517,7 +517,7 @@ impl Converter {
             },
         };
         let metadata = match field(&mapping.metadata) {
-            Some(Value::String(text)) => decode::decode_payload(RawPayload::Text(text)).0,
+            Some(Value::String(text)) => decode::decode_payload_value(RawPayload::Text(text)).0,
             Some(value) => value.clone(),
             None => Value::Object(Map::new()),
         };
@@ -542,7 +542,7 @@ impl Converter {
             event_type,
             schema_version: 1,
             recorded_at,
-            data,
+            data: data.into(),
             metadata: decode::with_note(metadata, note.or(time_note)),
         }))
     }
@@ -599,7 +599,10 @@ mod tests {
         let text = format!("{}\n{}", page([2, 3], "s-1"), page([0, 1], "s-1"));
         let store = store(&text, None);
         let events = store.read_stream("s-1", None).expect("reads");
-        let numbers: Vec<u64> = events.iter().map(|e| e.data["n"].as_u64().expect("n")).collect();
+        let numbers: Vec<u64> = events
+            .iter()
+            .map(|e| e.data.value()["n"].as_u64().expect("n"))
+            .collect();
         assert_eq!(numbers, [0, 1, 2, 3]);
         assert_eq!(events[3].stream_version, 4);
         assert!(store.skipped().is_empty());

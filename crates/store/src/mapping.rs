@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use rewind_core::RecordedEvent;
+use rewind_core::{Payload, RecordedEvent};
 
 use crate::decode;
 
@@ -392,7 +392,7 @@ pub struct MappedRow {
     pub event_type: Option<String>,
     pub time: RowTime,
     /// The decoded payload and, if it was not JSON, why.
-    pub payload: (Value, Option<String>),
+    pub payload: (Payload, Option<String>),
     pub metadata: Value,
     pub schema_version: Option<String>,
 }
@@ -404,13 +404,13 @@ impl MappedRow {
     pub fn into_event(self, mapping: &Mapping, location: &str) -> RecordedEvent {
         let (payload, mut note) = self.payload;
         let data = if mapping.unwrap_type_tags {
-            decode::unwrap_type_tags(payload)
+            Payload::from(decode::unwrap_type_tags(payload.into_value()))
         } else {
             payload
         };
         let event_type = self
             .event_type
-            .or_else(|| decode::enum_tag(&data).map(str::to_owned))
+            .or_else(|| decode::enum_tag(data.value()).map(str::to_owned))
             .unwrap_or_else(|| "(no type)".into());
         let stream_type = self.stream_type.unwrap_or_else(|| {
             decode::derive_stream_type(
@@ -425,7 +425,7 @@ impl MappedRow {
             RowTime::Missing => mapping
                 .time_in_payload
                 .as_deref()
-                .and_then(|field| decode::path(&data, field))
+                .and_then(|field| decode::path(data.value(), field))
                 .map(decode::parse_time),
         };
         let recorded_at = match time {

@@ -772,7 +772,7 @@ mod tests {
                 event_type: "MoneyDeposited".into(),
                 schema_version: 2,
                 recorded_at,
-                data,
+                data: data.into(),
                 metadata: json!({"correlation_id": "c"}),
             };
             let mut expected = serde_json::to_vec(&event).expect("serializes");

@@ -16,7 +16,7 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
 
-use rewind_core::RecordedEvent;
+use rewind_core::{Payload, RecordedEvent};
 
 use crate::decode::{self, RawPayload};
 use crate::error::{Result, StoreError};
@@ -529,7 +529,7 @@ impl PostgresStore {
             event_type: get_text(5)?,
             time,
             payload: cell(row, 7).map_err(fail)?.into_payload(),
-            metadata: cell(row, 8).map_err(fail)?.into_payload().0,
+            metadata: cell(row, 8).map_err(fail)?.into_payload().0.into_value(),
             schema_version: get_text(9)?,
         };
         Ok(row.into_event(&self.mapping, &self.description))
@@ -558,7 +558,8 @@ enum Cell {
     Integer(i64),
     Uuid(uuid::Uuid),
     Time(DateTime<chrono::Utc>),
-    Json(Value),
+    /// A json or jsonb column's text.
+    Json(String),
     Bytes(Vec<u8>),
 }
 
@@ -566,25 +567,48 @@ impl Cell {
     fn into_text(self) -> String {
         match self {
             Self::Null => String::new(),
-            Self::Text(text) => text,
+            Self::Text(text) | Self::Json(text) => text,
             Self::Integer(n) => n.to_string(),
             Self::Uuid(id) => id.to_string(),
             Self::Time(time) => time.to_rfc3339(),
-            Self::Json(value) => value.to_string(),
             Self::Bytes(bytes) => decode::hex(&bytes),
         }
     }
 
     /// As a payload: JSON as it is, text and bytes decoded (with a note if not JSON).
-    fn into_payload(self) -> (Value, Option<String>) {
+    fn into_payload(self) -> (Payload, Option<String>) {
         match self {
-            Self::Null => (Value::Null, None),
-            Self::Json(value) => (value, None),
-            Self::Text(text) => decode::decode_payload(RawPayload::Text(&text)),
+            Self::Null => (Value::Null.into(), None),
+            Self::Json(text) | Self::Text(text) => decode::decode_payload(RawPayload::OwnedText(text)),
             Self::Bytes(bytes) => decode::decode_payload(RawPayload::Bytes(&bytes)),
-            Self::Integer(n) => (Value::from(n), None),
-            other => (Value::String(other.into_text()), None),
+            Self::Integer(n) => (Value::from(n).into(), None),
+            other => (Value::String(other.into_text()).into(), None),
         }
+    }
+}
+
+/// A json or jsonb column as its text, kept as text (see `Payload`): jsonb's binary form is a
+/// version byte (1) and then the text.
+struct JsonText(String);
+
+impl<'a> postgres::types::FromSql<'a> for JsonText {
+    fn from_sql(
+        ty: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let text = if *ty == postgres::types::Type::JSONB {
+            match raw.split_first() {
+                Some((1, text)) => text,
+                _ => return Err("unsupported jsonb format version".into()),
+            }
+        } else {
+            raw
+        };
+        Ok(Self(std::str::from_utf8(text)?.to_owned()))
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        matches!(*ty, postgres::types::Type::JSON | postgres::types::Type::JSONB)
     }
 }
 
@@ -592,7 +616,9 @@ fn cell(row: &Row, i: usize) -> Result<Cell, postgres::Error> {
     use postgres::types::Type;
     let kind = row.columns()[i].type_().clone();
     Ok(match kind {
-        Type::JSON | Type::JSONB => row.try_get::<_, Option<Value>>(i)?.map_or(Cell::Null, Cell::Json),
+        Type::JSON | Type::JSONB => row
+            .try_get::<_, Option<JsonText>>(i)?
+            .map_or(Cell::Null, |json| Cell::Json(json.0)),
         Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Cell::Null, Cell::Bytes),
         Type::UUID => row.try_get::<_, Option<uuid::Uuid>>(i)?.map_or(Cell::Null, Cell::Uuid),
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Integer),

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use serde_json::Value;
 use uuid::Uuid;
 
-use rewind_core::RecordedEvent;
+use rewind_core::{Payload, RecordedEvent};
 
 use crate::error::{Result, StoreError};
 use crate::source::{EventSource, StreamInfo};
@@ -448,7 +448,7 @@ impl SqliteStore {
             schema_version: u32::try_from(schema_version)
                 .map_err(|_| bad("schema_version", format!("{schema_version} is out of range")))?,
             recorded_at: parse_time(&recorded_at).map_err(|e| bad("recorded_at", e))?,
-            data: serde_json::from_str(&data).map_err(|e| bad("data", format!("not JSON: {e}")))?,
+            data: Payload::from_json(data).map_err(|e| bad("data", format!("not JSON: {e}")))?,
             metadata: serde_json::from_str(&metadata).map_err(|e| bad("metadata", format!("not JSON: {e}")))?,
         })
     }
