@@ -41,8 +41,17 @@ pub fn decode_payload(raw: RawPayload<'_>) -> (Payload, Option<String>) {
     }
 }
 
-/// [`decode_payload`] as a JSON tree, for readers that work on the tree anyway.
+/// [`decode_payload`] as a JSON tree, for readers that work on the tree anyway (and metadata):
+/// JSON text is parsed once, straight into the tree.
 pub fn decode_payload_value(raw: RawPayload<'_>) -> (Value, Option<String>) {
+    let text = match &raw {
+        RawPayload::Text(text) => Some(*text),
+        RawPayload::OwnedText(text) => Some(text.as_str()),
+        RawPayload::Bytes(_) | RawPayload::Json(_) => None,
+    };
+    if let Some(Ok(value)) = text.map(serde_json::from_str) {
+        return (value, None);
+    }
     let (payload, note) = decode_payload(raw);
     (payload.into_value(), note)
 }

@@ -627,7 +627,7 @@ impl MappedSqliteStore {
             payload: decode::decode_payload(raw(row.get_ref(7)?)),
             metadata: match row.get_ref(8)? {
                 ValueRef::Null => Value::Null,
-                value => decode::decode_payload(raw(value)).0.into_value(),
+                value => decode::decode_payload_value(raw(value)).0,
             },
             schema_version: text_of(row.get_ref(9)?),
         };

@@ -529,7 +529,7 @@ impl PostgresStore {
             event_type: get_text(5)?,
             time,
             payload: cell(row, 7).map_err(fail)?.into_payload(),
-            metadata: cell(row, 8).map_err(fail)?.into_payload().0.into_value(),
+            metadata: cell(row, 8).map_err(fail)?.into_metadata(),
             schema_version: get_text(9)?,
         };
         Ok(row.into_event(&self.mapping, &self.description))
@@ -572,6 +572,14 @@ impl Cell {
             Self::Uuid(id) => id.to_string(),
             Self::Time(time) => time.to_rfc3339(),
             Self::Bytes(bytes) => decode::hex(&bytes),
+        }
+    }
+
+    /// As metadata: a JSON tree, parsed once.
+    fn into_metadata(self) -> Value {
+        match self {
+            Self::Json(text) | Self::Text(text) => decode::decode_payload_value(RawPayload::OwnedText(text)).0,
+            other => other.into_payload().0.into_value(),
         }
     }
 
