@@ -62,11 +62,6 @@ impl Payload {
             _ => T::deserialize(self.value()),
         }
     }
-
-    /// The value at `key` when the payload is an object.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        self.value().get(key)
-    }
 }
 
 /// Text given to [`Payload::from_json`] that is not JSON.
