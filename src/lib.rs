@@ -4,6 +4,7 @@
 //! command ([`cli`]) or opens the desktop app ([`app`]). Both replay stores through the
 //! domains returned by [`domains`].
 
+pub mod allocator;
 pub mod app;
 pub mod bench;
 pub mod cli;

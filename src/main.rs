@@ -10,6 +10,7 @@ use rewind::cli::{Cli, Outcome, run};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    rewind::allocator::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(command) => run(command, &cli.open),
