@@ -11,7 +11,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::DateTime;
-use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Client, Config, NoTls, Row, Statement};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
@@ -768,14 +767,16 @@ impl PostgresStore {
             .map_err(|e| Interrupted::Database(e, after))?;
         let batch = i32::try_from(batch_size.max(1)).unwrap_or(i32::MAX);
         loop {
-            // Rows are decoded as they arrive, while the server is still sending the batch.
-            let mut rows = transaction
-                .query_portal_raw(&portal, batch)
+            // The whole batch is received in one go, then decoded: taking rows one by one
+            // re-entered the client's async runtime for every row.
+            let rows = transaction
+                .query_portal(&portal, batch)
                 .map_err(|e| Interrupted::Database(e, after))?;
-            let mut events = Vec::with_capacity(batch_size);
-            while let Some(row) = rows.next().map_err(|e| Interrupted::Database(e, after))? {
-                events.push(self.event(&row).map_err(Interrupted::Callback)?);
-            }
+            let events = rows
+                .iter()
+                .map(|row| self.event(row))
+                .collect::<Result<Vec<_>>>()
+                .map_err(Interrupted::Callback)?;
             drop(rows);
             if events.is_empty() {
                 break;
