@@ -12,6 +12,7 @@ use imbl::OrdMap;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
+use smol_str::SmolStr;
 
 use crate::projections::to_json;
 
@@ -26,7 +27,9 @@ pub(crate) struct KeyedRows<V> {
     /// The number each key got when it was first inserted, shared by every copy of these rows
     /// (a copy that never saw a key finds its number but no row under it). Numbers follow
     /// insertion order, so the rows events touch together (new and recent ones) sit together.
-    ids: Arc<RwLock<FxHashMap<Arc<str>, u64>>>,
+    /// Keys up to 23 bytes are held in the table itself, so a lookup compares them without
+    /// following a pointer.
+    ids: Arc<RwLock<FxHashMap<SmolStr, u64>>>,
     /// Rows by their key's number. A lookup compares integers held in the map's nodes rather
     /// than following each key's pointer to compare strings (that was a quarter of a full
     /// replay's fold), and a node entry is 16 bytes, not 24, so checkpoints copy less.
@@ -49,10 +52,11 @@ impl<V> Default for KeyedRows<V> {
 impl<V: Clone + Serialize> KeyedRows<V> {
     /// Adds or replaces the row with `key`.
     pub(crate) fn insert(&mut self, key: &str, row: V) {
-        let (id, key) = self.id_or_new(key);
+        let id = self.id_or_new(key);
         if self.rows.insert(id, Arc::new(row)).is_some() {
             return;
         }
+        let key: Arc<str> = Arc::from(key);
         // The chunk whose keys surround it: the last one starting at or before it.
         let at = self.order.partition_point(|chunk| chunk[0] <= key).saturating_sub(1);
         let Some(chunk) = self.order.get_mut(at) else {
@@ -68,16 +72,15 @@ impl<V: Clone + Serialize> KeyedRows<V> {
         }
     }
 
-    /// The key's number, given it now if no copy had, and the shared key.
-    fn id_or_new(&self, key: &str) -> (u64, Arc<str>) {
+    /// The key's number, given it now if no copy had.
+    fn id_or_new(&self, key: &str) -> u64 {
         let mut ids = self.ids.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some((key, &id)) = ids.get_key_value(key) {
-            return (id, Arc::clone(key));
+        if let Some(&id) = ids.get(key) {
+            return id;
         }
         let id = ids.len() as u64;
-        let key: Arc<str> = Arc::from(key);
-        ids.insert(Arc::clone(&key), id);
-        (id, key)
+        ids.insert(SmolStr::new(key), id);
+        id
     }
 
     fn id(&self, key: &str) -> Option<u64> {

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use rewind_core::RecordedEvent;
+use smol_str::SmolStr;
 
 /// Index of an event in global order (0-based): what cursors hold.
 pub type Ordinal = usize;
@@ -53,7 +54,10 @@ pub struct StreamEntry {
 pub struct TimelineIndex {
     headers: Vec<EventHeader>,
     streams: Vec<StreamEntry>,
-    stream_lookup: HashMap<Arc<str>, StreamIdx>,
+    /// Keys are small strings held in the table itself: an id up to 23 bytes is compared
+    /// without following a pointer, which for a store with many streams was a cache miss at
+    /// every event.
+    stream_lookup: HashMap<SmolStr, StreamIdx>,
     stream_types: HashSet<Arc<str>>,
     event_types: Vec<String>,
     event_type_lookup: HashMap<String, u16>,
@@ -80,7 +84,7 @@ impl TimelineIndex {
                 stream_type,
                 ordinals: Vec::new(),
             });
-            self.stream_lookup.insert(stream_id, stream);
+            self.stream_lookup.insert(SmolStr::new(&*stream_id), stream);
             stream
         };
         let event_type = if let Some(&t) = self.event_type_lookup.get(&event.event_type) {
