@@ -1,8 +1,12 @@
 //! Upcasters for legacy payloads. Each moves one event type exactly one `schema_version`.
 
-use serde_json::{Map, Value, json};
+use std::marker::PhantomData;
 
-use rewind_core::{UpcastError, Upcaster, UpcasterChain};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value, json};
+
+use rewind_core::{Payload, UpcastError, Upcaster, UpcasterChain};
 
 /// The bank's upcasters, in one chain.
 pub fn upcasters() -> UpcasterChain {
@@ -33,6 +37,25 @@ impl Upcaster for MoneyDepositedV1 {
         let amount_cents = cents_from_major_units(amount).map_err(fail)?;
         let reference = data.get("reference").and_then(Value::as_str).unwrap_or("");
         Ok(json!({ "amount_cents": amount_cents, "reference": reference }))
+    }
+
+    fn upcast_payload(&self, data: &Payload) -> Option<Payload> {
+        #[derive(Deserialize)]
+        struct V1 {
+            amount: Number,
+            reference: Option<Value>,
+        }
+        #[derive(Serialize)]
+        struct V2<'a> {
+            amount_cents: i64,
+            reference: &'a str,
+        }
+        let MapOnly(v1) = data.decode::<MapOnly<V1>>().ok()?;
+        let v2 = V2 {
+            amount_cents: cents_from_major_units(&Value::Number(v1.amount)).ok()?,
+            reference: v1.reference.as_ref().and_then(Value::as_str).unwrap_or(""),
+        };
+        Payload::to_json(&v2).ok()
     }
 }
 
@@ -103,6 +126,78 @@ impl Upcaster for OrderCreatedV1 {
             "items": items,
             "total_cents": total_cents,
         }))
+    }
+
+    fn upcast_payload(&self, data: &Payload) -> Option<Payload> {
+        #[derive(Deserialize)]
+        struct V1 {
+            customer_id: String,
+            order_items: Vec<MapOnly<ItemV1>>,
+            total: Number,
+        }
+        #[derive(Deserialize)]
+        struct ItemV1 {
+            // Strings only: anything else goes through the tree path, which copies it as is
+            // (a float would not survive a trip through text exactly).
+            sku: String,
+            name: String,
+            qty: i64,
+            price: Number,
+        }
+        #[derive(Serialize)]
+        struct V2<'a> {
+            customer_id: &'a str,
+            account_id: String,
+            items: Vec<ItemV2<'a>>,
+            total_cents: i64,
+        }
+        #[derive(Serialize)]
+        struct ItemV2<'a> {
+            product_id: &'a str,
+            product_name: &'a str,
+            quantity: i64,
+            unit_price_cents: i64,
+        }
+        let MapOnly(v1) = data.decode::<MapOnly<V1>>().ok()?;
+        let items = v1
+            .order_items
+            .iter()
+            .map(|MapOnly(item)| {
+                Some(ItemV2 {
+                    product_id: &item.sku,
+                    product_name: &item.name,
+                    quantity: item.qty,
+                    unit_price_cents: cents_from_major_units(&Value::Number(item.price.clone())).ok()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let v2 = V2 {
+            customer_id: &v1.customer_id,
+            account_id: format!("account-{}", v1.customer_id.strip_prefix("customer-")?),
+            items,
+            total_cents: cents_from_major_units(&Value::Number(v1.total)).ok()?,
+        };
+        Payload::to_json(&v2).ok()
+    }
+}
+
+/// `T` read only from a JSON object. A derived struct would also accept an array of its
+/// fields in order, which the tree path ([`Upcaster::upcast`]) rightly refuses.
+struct MapOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for MapOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor(PhantomData)).map(MapOnly)
     }
 }
 

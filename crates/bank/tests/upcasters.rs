@@ -1,7 +1,7 @@
 //! Each upcaster moves one version hop: a JSON fixture in, the golden JSON out.
 
 use rewind_bank::upcast::{MoneyDepositedV1, OrderCreatedV1, upcasters};
-use rewind_core::{RecordedEvent, UpcastError, Upcaster};
+use rewind_core::{Payload, RecordedEvent, UpcastError, Upcaster};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -74,4 +74,153 @@ fn an_event_from_a_future_schema_is_an_upcast_error() {
         upcasters().upcast(&future),
         Err(UpcastError::FromTheFuture { .. })
     ));
+}
+
+/// The typed path reads the fixtures into the same golden output as the tree path.
+#[test]
+fn the_typed_path_gives_the_golden_output_without_a_tree() {
+    for (upcaster, name) in [
+        (&MoneyDepositedV1 as &dyn Upcaster, "money_deposited"),
+        (&OrderCreatedV1, "order_created"),
+    ] {
+        let text = serde_json::to_string(&fixture(&format!("{name}.v1.json"))).unwrap();
+        let payload = Payload::from_json(text).unwrap();
+        let upcast = upcaster
+            .upcast_payload(&payload)
+            .expect("a v1 fixture takes the typed path");
+        assert_eq!(upcast, fixture(&format!("{name}.v2.json")), "{name}");
+    }
+}
+
+mod typed_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Amounts of every kind: whole numbers, exact and inexact cents, huge, and not numbers.
+    fn amount() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => (-1_000_000i64..1_000_000).prop_map(|n| json!(n)),
+            6 => (-100_000_000i64..100_000_000).prop_map(|c| json!(c as f64 / 100.0)),
+            1 => any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            1 => Just(json!(u64::MAX)),
+            1 => Just(json!("12.50")),
+            1 => Just(Value::Null),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            8 => "[a-z0-9-]{0,12}".prop_map(Value::String),
+            1 => Just(json!(7)),
+            1 => Just(json!(0.1)),
+            1 => Just(Value::Null),
+        ]
+    }
+
+    /// An object with some of `fields` (each present with the given chance), or now and then
+    /// the same values as an array, which no upcaster accepts.
+    fn object(fields: Vec<(&'static str, BoxedStrategy<Value>)>) -> impl Strategy<Value = Value> {
+        let parts: Vec<_> = fields
+            .into_iter()
+            .map(|(name, value)| (prop::bool::weighted(0.97), value).prop_map(move |(present, v)| (name, present, v)))
+            .collect();
+        (parts, prop::bool::weighted(0.05)).prop_map(|(parts, as_array)| {
+            if as_array {
+                Value::Array(parts.into_iter().map(|(_, _, v)| v).collect())
+            } else {
+                Value::Object(
+                    parts
+                        .into_iter()
+                        .filter(|(_, present, _)| *present)
+                        .map(|(name, _, v)| (name.to_owned(), v))
+                        .collect(),
+                )
+            }
+        })
+    }
+
+    fn deposit() -> impl Strategy<Value = Value> {
+        object(vec![
+            ("amount", amount().boxed()),
+            ("reference", text().boxed()),
+            ("note", text().boxed()),
+        ])
+    }
+
+    fn order() -> impl Strategy<Value = Value> {
+        let customer = prop_oneof![
+            8 => "customer-[0-9]{1,4}".prop_map(Value::String),
+            1 => Just(json!("cust-9")),
+            1 => Just(json!(42)),
+        ];
+        let quantity = prop_oneof![
+            8 => (0i64..20).prop_map(|n| json!(n)),
+            1 => Just(json!(2.0)),
+            1 => Just(json!("3")),
+        ];
+        let item = object(vec![
+            ("sku", text().boxed()),
+            ("name", text().boxed()),
+            ("qty", quantity.boxed()),
+            ("price", amount().boxed()),
+        ]);
+        object(vec![
+            ("id", text().boxed()),
+            ("customer_id", customer.boxed()),
+            (
+                "order_items",
+                prop::collection::vec(item, 0..3).prop_map(Value::Array).boxed(),
+            ),
+            ("total", amount().boxed()),
+        ])
+    }
+
+    /// Wherever the typed path answers, it gives what the tree path gives; where it does not,
+    /// the tree path answers (an upcast or an error). Returns whether the typed path answered.
+    fn same_as_tree(upcaster: &dyn Upcaster, v1: &Value) -> Result<bool, TestCaseError> {
+        let text = serde_json::to_string(v1).expect("a tree writes as text");
+        let payload = Payload::from_json(text).expect("written text is JSON");
+        let tree = upcaster.upcast(v1);
+        match upcaster.upcast_payload(&payload) {
+            Some(typed) => {
+                let tree = tree
+                    .map_err(|e| TestCaseError::fail(format!("typed path upcast what the tree path refused: {e}")))?;
+                prop_assert_eq!(typed.value(), &tree);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn deposits_upcast_alike(v1 in deposit()) {
+            same_as_tree(&MoneyDepositedV1, &v1)?;
+        }
+
+        #[test]
+        fn orders_upcast_alike(v1 in order()) {
+            same_as_tree(&OrderCreatedV1, &v1)?;
+        }
+    }
+
+    /// The typed path is not a path that never answers: well-formed v1 payloads take it.
+    #[test]
+    fn well_formed_payloads_take_the_typed_path() {
+        let deposit = json!({"amount": 12.5, "reference": "r-1"});
+        assert!(matches!(same_as_tree(&MoneyDepositedV1, &deposit), Ok(true)));
+        let order = json!({
+            "id": "order-1",
+            "customer_id": "customer-7",
+            "order_items": [{"sku": "p-1", "name": "Pen", "qty": 2, "price": 1.25}],
+            "total": 2.5,
+        });
+        assert!(matches!(same_as_tree(&OrderCreatedV1, &order), Ok(true)));
+        // An item given as an array is refused by both paths.
+        let array_item = json!({"customer_id": "customer-7", "order_items": [["p-1", "Pen", 2, 1.25]], "total": 2.5});
+        assert!(matches!(same_as_tree(&OrderCreatedV1, &array_item), Ok(false)));
+        assert!(OrderCreatedV1.upcast(&array_item).is_err());
+    }
 }

@@ -121,6 +121,15 @@ pub trait Upcaster: Send + Sync {
     /// The version this upcaster reads; it writes `source_version() + 1`.
     fn source_version(&self) -> u32;
     fn upcast(&self, data: &Value) -> Result<Value, UpcastError>;
+
+    /// The same upcast read straight from the payload's text into typed structs, without a
+    /// JSON tree. Wherever it answers it must give exactly what [`Upcaster::upcast`] gives.
+    /// `None` (the default, and the answer for any payload it cannot read) sends the payload
+    /// through [`Upcaster::upcast`], which also words the errors.
+    fn upcast_payload(&self, data: &Payload) -> Option<Payload> {
+        let _ = data;
+        None
+    }
 }
 
 /// A broken domain invariant, pinned by the caller to the event that broke it.
@@ -371,7 +380,7 @@ impl UpcasterChain {
         }
         // Everything but the payload is copied once; the payload is rebuilt by each hop.
         let mut version = event.schema_version;
-        let mut data: Option<Value> = None;
+        let mut data: Option<Payload> = None;
         while version < latest {
             let hop = self
                 .upcasters
@@ -382,7 +391,11 @@ impl UpcasterChain {
                     from_version: version,
                     reason: "no upcaster for this version".into(),
                 })?;
-            data = Some(hop.upcast(data.as_ref().unwrap_or_else(|| event.data.value()))?);
+            let current = data.as_ref().unwrap_or(&event.data);
+            data = Some(match hop.upcast_payload(current) {
+                Some(next) => next,
+                None => Payload::from(hop.upcast(current.value())?),
+            });
             version += 1;
         }
         let upcast = RecordedEvent {
@@ -394,7 +407,7 @@ impl UpcasterChain {
             event_type: event.event_type.clone(),
             schema_version: version,
             recorded_at: event.recorded_at,
-            data: Payload::from(data.unwrap_or(Value::Null)),
+            data: data.unwrap_or_else(|| Payload::from(Value::Null)),
             metadata: event.metadata.clone(),
         };
         Ok(Some(upcast))

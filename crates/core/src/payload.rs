@@ -38,6 +38,15 @@ impl Payload {
         })
     }
 
+    /// A payload written from `value` as JSON text (an upcaster's typed output): no tree is
+    /// built until one is asked for.
+    pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            text: Some(serde_json::to_string(value)?.into_boxed_str()),
+            value: OnceLock::new(),
+        })
+    }
+
     /// The payload as a JSON tree (built once, on first use).
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| match &self.text {
