@@ -55,7 +55,7 @@ impl Upcaster for MoneyDepositedV1 {
             amount_cents: cents_from_major_units(&Value::Number(v1.amount)).ok()?,
             reference: v1.reference.as_ref().and_then(Value::as_str).unwrap_or(""),
         };
-        Payload::to_json(&v2).ok()
+        Payload::serialized(&v2).ok()
     }
 }
 
@@ -177,7 +177,7 @@ impl Upcaster for OrderCreatedV1 {
             items,
             total_cents: cents_from_major_units(&Value::Number(v1.total)).ok()?,
         };
-        Payload::to_json(&v2).ok()
+        Payload::serialized(&v2).ok()
     }
 }
 

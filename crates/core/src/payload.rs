@@ -17,8 +17,8 @@ use serde_json::Value;
 /// An event's payload as JSON: text checked to be JSON, a tree, or both.
 #[derive(Clone)]
 pub struct Payload {
-    /// The JSON text as stored, already validated by [`Payload::from_json`]; `None` when the
-    /// payload was built as a tree.
+    /// The JSON text as stored and validated by [`Payload::from_json`], or as written by
+    /// [`Payload::serialized`]; `None` when the payload was built as a tree.
     text: Option<Box<str>>,
     /// The tree, built on first use from `text` (or given).
     value: OnceLock<Value>,
@@ -40,7 +40,7 @@ impl Payload {
 
     /// A payload written from `value` as JSON text (an upcaster's typed output): no tree is
     /// built until one is asked for.
-    pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+    pub fn serialized<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
         Ok(Self {
             text: Some(serde_json::to_string(value)?.into_boxed_str()),
             value: OnceLock::new(),
