@@ -15,10 +15,10 @@
 
 pub mod account;
 mod codec;
+mod history;
 pub mod order;
 pub mod plugin;
 pub mod projections;
-mod rows;
 pub mod saga;
 pub mod sample;
 pub mod service;

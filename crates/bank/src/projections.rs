@@ -1,28 +1,26 @@
-//! The bank's read models. Maps are persistent (`imbl`), so a copy kept by the debugger shares
-//! structure with the live one instead of duplicating it.
+//! The bank's read models. Their rows keep their history when a debugger asks them to
+//! ([`Projection::keep_history`]), so it reads them at any position without replaying events.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use rewind_core::{Aggregate, ApplyError, Projection, RecordedEvent};
+use rewind_core::{Aggregate, ApplyError, Projection, ProjectionView, RecordedEvent};
 
 use crate::account::{AccountOpened, AccountStatus, BankAccount};
 use crate::codec::decode_payload;
+use crate::history::{RowHistory, RowsAt};
 use crate::order::Order;
-use crate::rows::KeyedRows;
 
 /// Balance and status per account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountBalances {
-    accounts: KeyedRows<AccountBalance>,
+    accounts: RowHistory<AccountBalance>,
 }
 
-/// A row. Its strings are shared, so the copy a balance change makes of a row that a checkpoint
-/// also holds is one small allocation.
+/// A row. Its strings are shared, so the version a balance change adds is one small value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccountBalance {
     pub holder: Arc<str>,
@@ -79,6 +77,7 @@ impl Projection for AccountBalances {
         let change = match AccountChange::read(event)? {
             AccountChange::Opened(opened) => {
                 self.accounts.insert(
+                    event.global_position,
                     &event.stream_id,
                     AccountBalance {
                         holder: Arc::from(opened.holder.as_str()),
@@ -92,37 +91,30 @@ impl Projection for AccountBalances {
             AccountChange::Nothing => return Ok(()),
             change => change,
         };
-        let Some(row) = self.accounts.get_mut(&event.stream_id) else {
-            // An event for an account that never opened: the aggregate reports it.
-            return Ok(());
-        };
-        match change {
-            AccountChange::Balance(delta) => row.balance_cents += delta,
-            AccountChange::Status(status) => row.status = status,
-            AccountChange::Opened(_) | AccountChange::Nothing => {}
-        }
+        // An event for an account that never opened changes nothing: the aggregate reports it.
+        self.accounts
+            .update(event.global_position, &event.stream_id, |row| match change {
+                AccountChange::Balance(delta) => row.balance_cents += delta,
+                AccountChange::Status(status) => row.status = status,
+                AccountChange::Opened(_) | AccountChange::Nothing => {}
+            });
         Ok(())
     }
 
     fn state(&self) -> Value {
-        Value::Object(
-            self.accounts
-                .iter()
-                .map(|(id, row)| (id.to_owned(), to_json(row)))
-                .collect(),
-        )
+        balances_json(&self.accounts.latest())
     }
 
     fn row_count(&self) -> usize {
-        self.accounts.len()
+        self.accounts.latest().len()
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.accounts.rows(start, count)
+        self.accounts.latest().rows(start, count, row_json)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.accounts.row(key)
+        self.accounts.latest().row(key, row_json)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -132,6 +124,24 @@ impl Projection for AccountBalances {
             Vec::new()
         }
     }
+
+    fn keep_history(&mut self) -> bool {
+        self.accounts.keep_history();
+        true
+    }
+
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+        Some(Box::new(View {
+            name: Self::NAME,
+            rows: self.accounts.at(position)?,
+            json: balances_json,
+            row: row_json,
+        }))
+    }
+}
+
+fn balances_json(rows: &RowsAt<AccountBalance>) -> Value {
+    Value::Object(rows.iter().map(|(id, row)| (id.to_owned(), to_json(row))).collect())
 }
 
 impl AccountBalances {
@@ -144,6 +154,38 @@ pub(crate) fn to_json<T: Serialize>(row: &T) -> Value {
     serde_json::to_value(row).unwrap_or(Value::Null)
 }
 
+/// A row as JSON, whatever its key.
+fn row_json<T: Serialize>(_key: &str, row: &T) -> Value {
+    to_json(row)
+}
+
+/// A read model's rows at one position (see [`Projection::as_of`]).
+struct View<V> {
+    name: &'static str,
+    rows: RowsAt<V>,
+    /// The whole read model as JSON, as the projection's `state` writes it.
+    json: fn(&RowsAt<V>) -> Value,
+    row: fn(&str, &V) -> Value,
+}
+
+impl<V: Send + Sync> ProjectionView for View<V> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn to_json(&self) -> Value {
+        (self.json)(&self.rows)
+    }
+    fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        self.rows.rows(start, count, self.row)
+    }
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        self.rows.row(key, self.row)
+    }
+}
+
 /// From `OrderCreated`, what the summary shows (not the items).
 #[derive(Deserialize)]
 struct OrderOpened {
@@ -154,7 +196,7 @@ struct OrderOpened {
 /// One row per order: who, how much, where it is in its life cycle, and when it got there.
 #[derive(Clone, Debug, Default)]
 pub struct OrderSummaries {
-    orders: KeyedRows<OrderSummary>,
+    orders: RowHistory<OrderSummary>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -181,6 +223,7 @@ impl Projection for OrderSummaries {
         if event_type == "OrderCreated" {
             let created: OrderOpened = decode_payload(event_type, &event.data)?;
             self.orders.insert(
+                event.global_position,
                 &event.stream_id,
                 OrderSummary {
                     order_id: Arc::from(event.stream_id.as_str()),
@@ -206,33 +249,32 @@ impl Projection for OrderSummaries {
                 });
             }
         };
-        let Some(row) = self.orders.get_mut(&event.stream_id) else {
-            return Ok(());
-        };
-        row.status = status;
         let at = Some(event.recorded_at);
-        match status {
-            OrderStatus::Confirmed => row.confirmed_at = at,
-            OrderStatus::Shipped => row.shipped_at = at,
-            _ => row.cancelled_at = at,
-        }
+        self.orders.update(event.global_position, &event.stream_id, |row| {
+            row.status = status;
+            match status {
+                OrderStatus::Confirmed => row.confirmed_at = at,
+                OrderStatus::Shipped => row.shipped_at = at,
+                _ => row.cancelled_at = at,
+            }
+        });
         Ok(())
     }
 
     fn state(&self) -> Value {
-        Value::Array(self.orders.iter().map(|(_, row)| to_json(row)).collect())
+        summaries_json(&self.orders.latest())
     }
 
     fn row_count(&self) -> usize {
-        self.orders.len()
+        self.orders.latest().len()
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.orders.rows(start, count)
+        self.orders.latest().rows(start, count, row_json)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.orders.row(key)
+        self.orders.latest().row(key, row_json)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -242,12 +284,31 @@ impl Projection for OrderSummaries {
             Vec::new()
         }
     }
+
+    fn keep_history(&mut self) -> bool {
+        self.orders.keep_history();
+        true
+    }
+
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+        Some(Box::new(View {
+            name: Self::NAME,
+            rows: self.orders.at(position)?,
+            json: summaries_json,
+            row: row_json,
+        }))
+    }
+}
+
+fn summaries_json(rows: &RowsAt<OrderSummary>) -> Value {
+    Value::Array(rows.iter().map(|(_, row)| to_json(row)).collect())
 }
 
 /// Deposits and withdrawals per UTC day.
 #[derive(Clone, Debug, Default)]
 pub struct DailyTotals {
-    days: OrdMap<chrono::NaiveDate, DailyTotal>,
+    /// By day as `YYYY-MM-DD`, which sorts as the days do.
+    days: RowHistory<DailyTotal>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -270,39 +331,39 @@ impl Projection for DailyTotals {
         let AccountChange::Balance(cents) = AccountChange::read(event)? else {
             return Ok(());
         };
-        let total = self.days.entry(event.recorded_at.date_naive()).or_default();
-        if event.event_type == "MoneyDeposited" {
-            total.deposits_cents += cents;
-            total.deposit_count += 1;
-        } else {
-            // A withdrawal's change is negative.
-            total.withdrawals_cents -= cents;
-            total.withdrawal_count += 1;
+        let day = event.recorded_at.date_naive().to_string();
+        let add = |total: &mut DailyTotal| {
+            if event.event_type == "MoneyDeposited" {
+                total.deposits_cents += cents;
+                total.deposit_count += 1;
+            } else {
+                // A withdrawal's change is negative.
+                total.withdrawals_cents -= cents;
+                total.withdrawal_count += 1;
+            }
+        };
+        if !self.days.update(event.global_position, &day, add) {
+            let mut total = DailyTotal::default();
+            add(&mut total);
+            self.days.insert(event.global_position, &day, total);
         }
         Ok(())
     }
 
     fn state(&self) -> Value {
-        Value::Array(self.days.iter().map(|(day, total)| day_json(*day, total)).collect())
+        days_json(&self.days.latest())
     }
 
     fn row_count(&self) -> usize {
-        self.days.len()
+        self.days.latest().len()
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.days
-            .iter()
-            .skip(start)
-            .take(count)
-            .map(|(day, total)| (day.to_string(), day_json(*day, total)))
-            .collect()
+        self.days.latest().rows(start, count, day_json)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        let day: chrono::NaiveDate = key.parse().ok()?;
-        let total = self.days.get(&day)?;
-        Some((self.days.range(..day).count(), day_json(day, total)))
+        self.days.latest().row(key, day_json)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -313,11 +374,29 @@ impl Projection for DailyTotals {
             Vec::new()
         }
     }
+
+    fn keep_history(&mut self) -> bool {
+        self.days.keep_history();
+        true
+    }
+
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+        Some(Box::new(View {
+            name: Self::NAME,
+            rows: self.days.at(position)?,
+            json: days_json,
+            row: day_json,
+        }))
+    }
 }
 
-fn day_json(day: chrono::NaiveDate, total: &DailyTotal) -> Value {
+fn days_json(rows: &RowsAt<DailyTotal>) -> Value {
+    Value::Array(rows.iter().map(|(day, total)| day_json(day, total)).collect())
+}
+
+fn day_json(day: &str, total: &DailyTotal) -> Value {
     json!({
-        "day": day.to_string(),
+        "day": day,
         "deposits_cents": total.deposits_cents,
         "deposit_count": total.deposit_count,
         "withdrawals_cents": total.withdrawals_cents,

@@ -99,6 +99,22 @@ pub trait Projection: Default + Clone + Send + Sync + 'static {
         let _ = event;
         Vec::new()
     }
+
+    /// Asks the read model to keep every version of every row from now on, each stamped with
+    /// the global position of the event that made it, so [`Self::as_of`] can answer for any
+    /// earlier position without a replay. Returns whether it does (the default: it does not,
+    /// and a debugger folds it forward from checkpoints instead).
+    fn keep_history(&mut self) -> bool {
+        false
+    }
+
+    /// The read model as it was after every event at or before global `position` (`None`:
+    /// before any event), read from the history [`Self::keep_history`] started. `None` if it
+    /// keeps no history.
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+        let _ = position;
+        None
+    }
 }
 
 /// A projection's JSON state as keyed rows: an object's entries, an array's items by index,
@@ -183,16 +199,24 @@ impl Clone for Box<dyn AggregateState> {
     }
 }
 
-/// One projection's read model behind the object-safe boundary.
-pub trait ProjectionState: Send + Sync {
+/// A read model at one point of the history, read-only: what a debugger shows.
+pub trait ProjectionView: Send + Sync {
     fn name(&self) -> &'static str;
-    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError>;
     fn to_json(&self) -> Value;
-    fn clone_box(&self) -> Box<dyn ProjectionState>;
     fn row_count(&self) -> usize;
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)>;
     fn row(&self, key: &str) -> Option<(usize, Value)>;
+}
+
+/// One projection's read model behind the object-safe boundary.
+pub trait ProjectionState: ProjectionView {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError>;
+    fn clone_box(&self) -> Box<dyn ProjectionState>;
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String>;
+    /// See [`Projection::keep_history`].
+    fn keep_history(&mut self) -> bool;
+    /// See [`Projection::as_of`].
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>>;
 }
 
 impl Clone for Box<dyn ProjectionState> {
@@ -202,17 +226,29 @@ impl Clone for Box<dyn ProjectionState> {
 }
 
 impl<P: Projection> ProjectionState for P {
-    fn name(&self) -> &'static str {
-        P::NAME
-    }
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
         Projection::apply(self, event)
     }
-    fn to_json(&self) -> Value {
-        self.state()
-    }
     fn clone_box(&self) -> Box<dyn ProjectionState> {
         Box::new(self.clone())
+    }
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        Projection::keys_for(self, event)
+    }
+    fn keep_history(&mut self) -> bool {
+        Projection::keep_history(self)
+    }
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+        Projection::as_of(self, position)
+    }
+}
+
+impl<P: Projection> ProjectionView for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn to_json(&self) -> Value {
+        self.state()
     }
     fn row_count(&self) -> usize {
         Projection::row_count(self)
@@ -222,9 +258,6 @@ impl<P: Projection> ProjectionState for P {
     }
     fn row(&self, key: &str) -> Option<(usize, Value)> {
         Projection::row(self, key)
-    }
-    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        Projection::keys_for(self, event)
     }
 }
 

@@ -17,8 +17,8 @@ pub mod issue;
 pub mod payload;
 
 pub use domain::{
-    Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ReplayError, StreamStep,
-    TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, rows_of,
+    Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ProjectionView,
+    ReplayError, StreamStep, TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, rows_of,
 };
 pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};

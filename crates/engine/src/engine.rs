@@ -2,8 +2,10 @@
 //!
 //! Building the engine is one pass over the store in global order (the `rewind verify` pass):
 //! every event is folded, issues are collected, headers are indexed, and checkpoints are kept.
-//! After that, the state at any position comes from the nearest checkpoint plus a short replay
-//! of events fetched from the app through [`EventFetch`]; the engine itself does no I/O.
+//! After that, an aggregate's state at any position comes from the nearest checkpoint plus a
+//! short replay of events fetched from the app through [`EventFetch`]; the engine itself does
+//! no I/O. Read models that keep their rows' history answer for any position from it; any
+//! other read model is folded forward from checkpoints like an aggregate.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, RecordedEvent, ReplayIssue};
+use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, ProjectionView, RecordedEvent, ReplayIssue};
 
 use crate::diff::{FieldChange, diff};
 use crate::index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
@@ -42,6 +44,10 @@ pub enum SeekError {
     Fetch(#[from] FetchError),
     #[error("the store changed since it was indexed: expected the event at position {position}")]
     StoreChanged { position: u64 },
+    /// A projection said it keeps its history but did not answer for a position: a bug in
+    /// the domain plug-in, reported rather than shown as an empty read model.
+    #[error("projection {projection} keeps no history to read")]
+    NoHistory { projection: &'static str },
 }
 
 /// The selected aggregate at a cursor.
@@ -63,7 +69,7 @@ pub struct AggregateAt {
 /// A projection at a cursor (see [`Engine::projections_around`]).
 pub struct ProjectionAt {
     pub name: &'static str,
-    pub state: Box<dyn ProjectionState>,
+    pub state: Box<dyn ProjectionView>,
     /// The rows the cursor's event changed.
     pub changes: Vec<RowChange>,
 }
@@ -91,10 +97,14 @@ pub struct Blame {
 /// Tuning, chosen from the store's size unless set.
 #[derive(Clone, Copy, Debug)]
 pub struct EngineConfig {
-    /// Keep every projection's state every this many events (global order).
+    /// Keep the state of every projection that keeps no history every this many events
+    /// (global order).
     pub projection_interval: usize,
     /// Keep an aggregate's state every this many events of its stream.
     pub stream_interval: usize,
+    /// Ask projections to keep their rows' history ([`ProjectionState::keep_history`]), so
+    /// seeks read them at any position instead of folding events from a checkpoint.
+    pub projection_history: bool,
 }
 
 impl EngineConfig {
@@ -105,12 +115,15 @@ impl EngineConfig {
         Self {
             projection_interval,
             stream_interval: 64,
+            projection_history: true,
         }
     }
 }
 
-/// `(number of events applied, every projection after them)`.
-type ProjectionsAfter = (usize, Vec<Box<dyn ProjectionState>>);
+type Projections = Vec<Box<dyn ProjectionState>>;
+
+/// `(number of events applied, every folded projection after them)`.
+type ProjectionsAfter = (usize, Projections);
 
 struct StreamCheckpoints {
     /// `(number of stream events applied, state after them)`, every `stream_interval` events.
@@ -124,20 +137,37 @@ pub struct EngineBuilder {
     /// The full replay: folds every event, collects issues; checkpoints are taken from it.
     replay: Replay,
     stream_checkpoints: Vec<StreamCheckpoints>,
+    /// Which projections keep their history (the others are folded: see [`Folded`]).
+    history: Vec<bool>,
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
 }
 
 impl EngineBuilder {
     /// A builder expecting about `expected_events` events (0 if unknown).
     pub fn new(domain: Arc<dyn Domain>, config: EngineConfig, expected_events: usize) -> Self {
-        let replay = Replay::with_capacity(domain, expected_events);
-        Self {
+        let mut replay = Replay::with_capacity(domain, expected_events);
+        let history: Vec<bool> = replay
+            .projections_mut()
+            .iter_mut()
+            .map(|p| config.projection_history && p.keep_history())
+            .collect();
+        let mut builder = Self {
             config,
             index: TimelineIndex::default(),
             stream_checkpoints: Vec::new(),
-            projection_checkpoints: vec![(0, replay.projections().to_vec())],
+            history,
+            projection_checkpoints: Vec::new(),
             replay,
-        }
+        };
+        builder.projection_checkpoints.push((0, builder.folded()));
+        builder
+    }
+
+    /// Copies of the projections that keep no history.
+    fn folded(&self) -> Vec<Box<dyn ProjectionState>> {
+        folded(self.replay.projections(), &self.history)
+            .map(|p| p.clone_box())
+            .collect()
     }
 
     /// Adds the next events in global order.
@@ -176,9 +206,9 @@ impl EngineBuilder {
                 self.index.flag(ordinal, EventHeader::VIOLATION);
             }
         }
-        if (ordinal + 1).is_multiple_of(self.config.projection_interval) {
-            self.projection_checkpoints
-                .push((ordinal + 1, self.replay.projections().to_vec()));
+        if (ordinal + 1).is_multiple_of(self.config.projection_interval) && self.history.contains(&false) {
+            let folded = self.folded();
+            self.projection_checkpoints.push((ordinal + 1, folded));
         }
     }
 
@@ -189,14 +219,20 @@ impl EngineBuilder {
     pub fn finish(mut self) -> Engine {
         self.index.shrink();
         let domain = self.replay.domain_arc();
-        let (streams, issues) = self.replay.into_parts();
+        let (streams, projections, issues) = self.replay.into_parts();
         let final_states = streams.into_iter().map(|s| Arc::from(s.state)).collect();
+        // The first view of a history orders its rows; pay for that here, not in a seek.
+        for (projection, _) in projections.iter().zip(&self.history).filter(|(_, h)| **h) {
+            drop(projection.as_of(None));
+        }
         Engine {
             domain,
             config: self.config,
             index: self.index,
             stream_checkpoints: self.stream_checkpoints,
             final_states,
+            projections,
+            history: self.history,
             projection_checkpoints: self.projection_checkpoints,
             recent_projections: Mutex::new(None),
             issues,
@@ -212,10 +248,14 @@ pub struct Engine {
     stream_checkpoints: Vec<StreamCheckpoints>,
     /// Each stream's state after all its events (the state at the end of the timeline).
     final_states: Vec<Arc<dyn AggregateState>>,
-    /// `(ordinal, projections after the first `ordinal` events)`.
+    /// Every projection after all the events; those that keep their history answer seeks.
+    projections: Vec<Box<dyn ProjectionState>>,
+    /// Which projections keep their history.
+    history: Vec<bool>,
+    /// `(ordinal, the projections that keep no history after the first `ordinal` events)`.
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
-    /// The projections as the last seek left them, `(events applied, states)`: stepping or
-    /// playing forward folds only the events since, not those since the last checkpoint.
+    /// The folded projections as the last seek left them, `(events applied, states)`: stepping
+    /// or playing forward folds only the events since, not those since the last checkpoint.
     recent_projections: Mutex<Option<ProjectionsAfter>>,
     issues: Vec<ReplayIssue>,
 }
@@ -251,10 +291,7 @@ impl Engine {
     }
 
     pub fn projection_names(&self) -> Vec<&'static str> {
-        self.projection_checkpoints
-            .first()
-            .map(|(_, p)| p.iter().map(|p| p.name()).collect())
-            .unwrap_or_default()
+        self.projections.iter().map(|p| p.name()).collect()
     }
 
     /// The aggregate state of `stream` after every one of its events at or before `cursor`
@@ -319,12 +356,93 @@ impl Engine {
     /// Every projection after the events up to and including `cursor`, with the rows the
     /// cursor's event changed (before and after it). The states are handles: ask them for the
     /// rows you show instead of turning a million-row read model into JSON.
+    ///
+    /// A projection that keeps its history is read at the cursor and just before it, without
+    /// folding anything; the others are folded from the nearest checkpoint (or the last seek's
+    /// states, when nearer).
     pub fn projections_around(
         &self,
         cursor: Option<Ordinal>,
         fetch: &dyn EventFetch,
     ) -> Result<Vec<ProjectionAt>, SeekError> {
         let applied = cursor.map_or(0, |c| (c + 1).min(self.index.len()));
+        let (mut folded, last) = if self.history.contains(&false) {
+            self.fold_around(applied, fetch)?
+        } else {
+            (Vec::new(), self.event_at(applied.checked_sub(1), fetch)?)
+        };
+        let last = match &last {
+            Some(last) => match self.domain.upcast(last) {
+                Ok(upcast) => Some(upcast.unwrap_or_else(|| last.clone())),
+                // An event that cannot be upcast changes no read model.
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let position = |applied: usize| applied.checked_sub(1).map(|o| self.index.headers()[o].position);
+        let mut folded_changes = Vec::new();
+        if let Some(event) = &last {
+            for projection in &mut folded {
+                let keys = projection.keys_for(event);
+                let before: Vec<Option<Value>> = keys.iter().map(|k| projection.row(k).map(|r| r.1)).collect();
+                let _ = projection.apply(event);
+                folded_changes.push(changes(keys, before, |key| projection.row(key).map(|r| r.1)));
+            }
+        }
+        if !folded.is_empty()
+            && let Ok(mut recent) = self.recent_projections.lock()
+        {
+            *recent = Some((applied, folded.clone()));
+        }
+        let mut folded = folded
+            .into_iter()
+            .zip(folded_changes.into_iter().chain(std::iter::repeat_with(Vec::new)));
+        let mut states = Vec::with_capacity(self.projections.len());
+        for (projection, history) in self.projections.iter().zip(&self.history) {
+            let at = if *history {
+                let state = projection.as_of(position(applied)).ok_or(SeekError::NoHistory {
+                    projection: projection.name(),
+                })?;
+                let changes = match &last {
+                    Some(event) => {
+                        let before = projection.as_of(position(applied - 1)).ok_or(SeekError::NoHistory {
+                            projection: projection.name(),
+                        })?;
+                        let keys = projection.keys_for(event);
+                        let before_rows = keys.iter().map(|k| before.row(k).map(|r| r.1)).collect();
+                        changes(keys, before_rows, |key| state.row(key).map(|r| r.1))
+                    }
+                    None => Vec::new(),
+                };
+                ProjectionAt {
+                    name: projection.name(),
+                    state,
+                    changes,
+                }
+            } else {
+                let Some((state, changes)) = folded.next() else {
+                    return Err(SeekError::NoHistory {
+                        projection: projection.name(),
+                    });
+                };
+                ProjectionAt {
+                    name: state.name(),
+                    state,
+                    changes,
+                }
+            };
+            states.push(at);
+        }
+        Ok(states)
+    }
+
+    /// The projections that keep no history after `applied` events but the last, and that last
+    /// event, unfolded (`None` when `applied` is 0).
+    fn fold_around(
+        &self,
+        applied: usize,
+        fetch: &dyn EventFetch,
+    ) -> Result<(Projections, Option<RecordedEvent>), SeekError> {
         // Start from a checkpoint before the cursor's event, so its changes can be watched.
         let before_last = applied.saturating_sub(1);
         let at = self
@@ -342,35 +460,18 @@ impl Engine {
             count = *recent_count;
             projections.clone_from(states);
         }
-        let mut changes = vec![Vec::new(); projections.len()];
-        if let Some(last) = self.fold_all_but_last(&mut projections, count..applied, fetch)?
-            && let Ok(upcast) = self.domain.upcast(&last)
-        {
-            let event = upcast.as_ref().unwrap_or(&last);
-            for (projection, changes) in projections.iter_mut().zip(&mut changes) {
-                let keys = projection.keys_for(event);
-                let before: Vec<Option<Value>> = keys.iter().map(|k| projection.row(k).map(|r| r.1)).collect();
-                let _ = projection.apply(event);
-                for (key, before) in keys.into_iter().zip(before) {
-                    let after = projection.row(&key).map(|r| r.1);
-                    if before != after {
-                        changes.push(RowChange { key, before, after });
-                    }
-                }
-            }
-        }
-        if let Ok(mut recent) = self.recent_projections.lock() {
-            *recent = Some((applied, projections.clone()));
-        }
-        Ok(projections
-            .into_iter()
-            .zip(changes)
-            .map(|(state, changes)| ProjectionAt {
-                name: state.name(),
-                state,
-                changes,
-            })
-            .collect())
+        let last = self.fold_all_but_last(&mut projections, count..applied, fetch)?;
+        Ok((projections, last))
+    }
+
+    /// The event at `ordinal`, read from the store.
+    fn event_at(&self, ordinal: Option<Ordinal>, fetch: &dyn EventFetch) -> Result<Option<RecordedEvent>, SeekError> {
+        let Some(header) = ordinal.and_then(|o| self.index.header(o)) else {
+            return Ok(None);
+        };
+        let events = fetch.events_at(&[header.position])?;
+        check_positions(&events, &[header.position])?;
+        Ok(events.into_iter().next())
     }
 
     /// Fetches the events at `ordinals`, folds all but the last into `projections`, and returns
@@ -569,13 +670,37 @@ impl Engine {
         self.index.heap_bytes()
     }
 
-    /// Number of projection and stream checkpoints kept.
+    /// Number of projection and stream checkpoints kept (the initial states count as one
+    /// projection checkpoint while some projection keeps no history; none otherwise).
     pub fn checkpoint_counts(&self) -> (usize, usize) {
         (
-            self.projection_checkpoints.len(),
+            if self.history.contains(&false) {
+                self.projection_checkpoints.len()
+            } else {
+                0
+            },
             self.stream_checkpoints.iter().map(|s| s.states.len()).sum::<usize>(),
         )
     }
+}
+
+/// The projections that keep no history, in order.
+fn folded<'a>(
+    projections: &'a [Box<dyn ProjectionState>],
+    history: &'a [bool],
+) -> impl Iterator<Item = &'a Box<dyn ProjectionState>> {
+    projections.iter().zip(history).filter(|(_, h)| !**h).map(|(p, _)| p)
+}
+
+/// The rows among `keys` whose value changed from `before` to what `after` gives.
+fn changes(keys: Vec<String>, before: Vec<Option<Value>>, after: impl Fn(&str) -> Option<Value>) -> Vec<RowChange> {
+    keys.into_iter()
+        .zip(before)
+        .filter_map(|(key, before)| {
+            let after = after(&key);
+            (before != after).then_some(RowChange { key, before, after })
+        })
+        .collect()
 }
 
 fn check_positions(events: &[RecordedEvent], expected: &[u64]) -> Result<(), SeekError> {

@@ -233,9 +233,9 @@ impl Replay {
         self.issues
     }
 
-    /// The streams' final states and the issues, without copying them.
-    pub fn into_parts(self) -> (Vec<StreamReplay>, Vec<ReplayIssue>) {
-        (self.streams, self.issues)
+    /// The streams' final states, the projections and the issues, without copying them.
+    pub fn into_parts(self) -> (Vec<StreamReplay>, Vec<Box<dyn ProjectionState>>, Vec<ReplayIssue>) {
+        (self.streams, self.projections, self.issues)
     }
 
     pub fn stream(&self, stream_id: &str) -> Option<&StreamReplay> {
@@ -265,6 +265,12 @@ impl Replay {
 
     pub fn projections(&self) -> &[Box<dyn ProjectionState>] {
         &self.projections
+    }
+
+    /// The projections, to configure before the first event (see
+    /// [`ProjectionState::keep_history`]).
+    pub fn projections_mut(&mut self) -> &mut [Box<dyn ProjectionState>] {
+        &mut self.projections
     }
 
     pub fn projection_names(&self) -> Vec<&'static str> {

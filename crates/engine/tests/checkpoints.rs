@@ -113,9 +113,10 @@ proptest! {
         cursors in prop::collection::vec(any::<prop::sample::Index>(), 1..12),
         projection_interval in 1usize..40,
         stream_interval in 1usize..5,
+        projection_history in any::<bool>(),
     ) {
         let events = make(&history);
-        let engine = build(&events, EngineConfig { projection_interval, stream_interval });
+        let engine = build(&events, EngineConfig { projection_interval, stream_interval, projection_history });
         let fetch = MemoryFetch(&events);
 
         for cursor in cursors {
@@ -140,7 +141,8 @@ proptest! {
     }
 
     /// Stepping forward (the engine reuses the last seek's projections) and jumping back gives
-    /// the states a full replay gives, and the same row changes as an engine seen fresh.
+    /// the states a full replay gives, and the same row changes as an engine seen fresh, and
+    /// as an engine reading the projections' history.
     #[test]
     fn stepping_through_the_timeline_equals_full_replay(
         history in prop::collection::vec(arb_event(), 1..80),
@@ -148,7 +150,8 @@ proptest! {
         back in any::<prop::sample::Index>(),
     ) {
         let events = make(&history);
-        let config = EngineConfig { projection_interval, stream_interval: 4 };
+        let config = EngineConfig { projection_interval, stream_interval: 4, projection_history: false };
+        let with_history = build(&events, EngineConfig { projection_history: true, ..config });
         let engine = build(&events, config);
         let fetch = MemoryFetch(&events);
         let back = back.index(events.len());
@@ -166,9 +169,20 @@ proptest! {
             replayed = cursor + 1;
             let stepped = engine.projections_around(Some(cursor), &fetch).unwrap();
             let fresh = build(&events, config).projections_around(Some(cursor), &fetch).unwrap();
-            for (stepped, fresh) in stepped.iter().zip(&fresh) {
+            let read = with_history.projections_around(Some(cursor), &fetch).unwrap();
+            prop_assert_eq!(stepped.len(), 3);
+            prop_assert_eq!(read.len(), 3);
+            for ((stepped, fresh), read) in stepped.iter().zip(&fresh).zip(&read) {
                 prop_assert_eq!(Some(stepped.state.to_json()), replay.projection_state(stepped.name), "{} at {}", stepped.name, cursor);
                 prop_assert_eq!(&stepped.changes, &fresh.changes, "{} at {}", stepped.name, cursor);
+                prop_assert_eq!(read.state.to_json(), stepped.state.to_json(), "{} at {}", read.name, cursor);
+                prop_assert_eq!(&read.changes, &stepped.changes, "{} at {}", read.name, cursor);
+                // A window of rows, and each changed row with its index, as a debugger asks.
+                prop_assert_eq!(read.state.row_count(), stepped.state.row_count());
+                prop_assert_eq!(read.state.rows(1, 3), stepped.state.rows(1, 3));
+                for change in &read.changes {
+                    prop_assert_eq!(read.state.row(&change.key), stepped.state.row(&change.key));
+                }
             }
         }
     }
@@ -181,7 +195,8 @@ proptest! {
         cursors in prop::collection::vec(any::<prop::sample::Index>(), 1..4),
     ) {
         let events = make(&history);
-        let engine = build(&events, EngineConfig { projection_interval: 100_000, stream_interval: 64 });
+        let config = EngineConfig { projection_interval: 100_000, stream_interval: 64, projection_history: false };
+        let engine = build(&events, config);
         let fetch = MemoryFetch(&events);
         for cursor in cursors {
             let cursor = cursor.index(events.len());

@@ -1,0 +1,383 @@
+//! A read model's rows by key, with their history.
+//!
+//! A debugger asks a read model "what were you after the event at position p" for any p, and
+//! shows a window of its rows in key order: rows `120_000..120_030`, or the row an event
+//! changed and its index. Folding events forward from a copy of the whole model taken every so
+//! often (a checkpoint) makes that cost thousands of events per question, and every copy holds
+//! the parts of the model that changed since the one before.
+//!
+//! So, when asked to ([`RowHistory::keep_history`]), the rows keep every version they had,
+//! each stamped with the global position of the event that made it: the row at `p` is its last
+//! version at or before `p`, found by a binary search. Rows are numbered in the order they
+//! were added, and none is ever removed, so the rows that existed at `p` are the first `n`
+//! numbers. Their order by key comes from a wavelet matrix over each row's rank among all keys,
+//! in row-number order: the `k`-th smallest of its first `n` values is the rank of the `k`-th
+//! row in key order at `p`. It is built once, on the first read after rows were added.
+
+use std::sync::{Arc, OnceLock};
+
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+use smol_str::SmolStr;
+use vers_vecs::WaveletMatrix;
+
+/// Every row, with its versions when history is kept. Copies share it; the first change to a
+/// shared copy copies it whole, so a debugger reads views of a history that no longer changes.
+#[derive(Debug)]
+pub(crate) struct RowHistory<V> {
+    rows: Arc<Rows<V>>,
+}
+
+impl<V> Clone for RowHistory<V> {
+    fn clone(&self) -> Self {
+        Self {
+            rows: Arc::clone(&self.rows),
+        }
+    }
+}
+
+impl<V> Default for RowHistory<V> {
+    fn default() -> Self {
+        Self {
+            rows: Arc::new(Rows {
+                keep: false,
+                ids: FxHashMap::default(),
+                keys: Vec::new(),
+                born: Vec::new(),
+                versions: Vec::new(),
+                latest: 0,
+                order: OnceLock::new(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Rows<V> {
+    /// Keep every version (otherwise only the latest).
+    keep: bool,
+    /// Row number by key. Keys up to 23 bytes are held in the table itself.
+    ids: FxHashMap<SmolStr, u32>,
+    /// Key by row number.
+    keys: Vec<Arc<str>>,
+    /// The position of the event that added each row; ascending, as events come in order.
+    born: Vec<u64>,
+    /// Each row's versions, `(position of the event that made it, row)`, ascending.
+    versions: Vec<Vec<(u64, V)>>,
+    /// The last position a change was stamped with (stamps never go backwards).
+    latest: u64,
+    /// The rows' order by key, made on first read and dropped when a row is added.
+    order: OnceLock<Order>,
+}
+
+impl<V: Clone> Clone for Rows<V> {
+    fn clone(&self) -> Self {
+        Self {
+            keep: self.keep,
+            ids: self.ids.clone(),
+            keys: self.keys.clone(),
+            born: self.born.clone(),
+            versions: self.versions.clone(),
+            latest: self.latest,
+            order: OnceLock::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Order {
+    /// Row numbers in key order.
+    sorted: Vec<u32>,
+    /// Each row's index in `sorted`, by row number.
+    rank: Vec<u32>,
+    /// `rank` as a wavelet matrix (none while there are no rows).
+    ranks: Option<WaveletMatrix>,
+}
+
+impl Order {
+    fn new(keys: &[Arc<str>]) -> Self {
+        let mut sorted: Vec<u32> = (0..keys.len() as u32).collect();
+        sorted.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+        let mut rank = vec![0u32; keys.len()];
+        for (index, &row) in sorted.iter().enumerate() {
+            rank[row as usize] = index as u32;
+        }
+        let ranks = (!rank.is_empty()).then(|| {
+            let bits = (u64::BITS - (rank.len() as u64).leading_zeros()).max(1) as u16;
+            let values: Vec<u64> = rank.iter().map(|&r| u64::from(r)).collect();
+            WaveletMatrix::from_slice(&values, bits)
+        });
+        Self { sorted, rank, ranks }
+    }
+}
+
+impl<V: Clone> RowHistory<V> {
+    /// Keeps every version of every row from now on.
+    pub(crate) fn keep_history(&mut self) {
+        Arc::make_mut(&mut self.rows).keep = true;
+    }
+
+    /// Adds the row with `key`, or replaces it, as the event at `position` did.
+    pub(crate) fn insert(&mut self, position: u64, key: &str, row: V) {
+        let rows = Arc::make_mut(&mut self.rows);
+        let position = rows.stamp(position);
+        if let Some(&id) = rows.ids.get(key) {
+            rows.record(id, position, row);
+            return;
+        }
+        let id = rows.keys.len() as u32;
+        rows.ids.insert(SmolStr::new(key), id);
+        rows.keys.push(Arc::from(key));
+        rows.born.push(position);
+        rows.versions.push(vec![(position, row)]);
+        rows.order.take();
+    }
+
+    /// Changes the row with `key` as the event at `position` did; `false` if there is none.
+    pub(crate) fn update(&mut self, position: u64, key: &str, change: impl FnOnce(&mut V)) -> bool {
+        let Some(&id) = self.rows.ids.get(key) else {
+            return false;
+        };
+        let rows = Arc::make_mut(&mut self.rows);
+        let position = rows.stamp(position);
+        let Some(mut row) = rows.versions[id as usize].last().map(|(_, row)| row.clone()) else {
+            return false;
+        };
+        change(&mut row);
+        rows.record(id, position, row);
+        true
+    }
+
+    /// The latest version of the row with `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        let id = *self.rows.ids.get(key)?;
+        self.rows.versions[id as usize].last().map(|(_, row)| row)
+    }
+
+    /// The rows now.
+    pub(crate) fn latest(&self) -> RowsAt<V> {
+        self.view(Some(u64::MAX))
+    }
+
+    /// The rows after every event at or before `position` (`None`: before any), if history is
+    /// kept.
+    pub(crate) fn at(&self, position: Option<u64>) -> Option<RowsAt<V>> {
+        self.rows.keep.then(|| self.view(position))
+    }
+
+    fn view(&self, position: Option<u64>) -> RowsAt<V> {
+        let len = self.rows.born.partition_point(|&born| Some(born) <= position);
+        // Made here, so a view's first read does not pay for it.
+        self.rows.order();
+        RowsAt {
+            rows: Arc::clone(&self.rows),
+            position,
+            len,
+        }
+    }
+}
+
+impl<V> Rows<V> {
+    fn stamp(&mut self, position: u64) -> u64 {
+        self.latest = self.latest.max(position);
+        self.latest
+    }
+
+    fn record(&mut self, id: u32, position: u64, row: V) {
+        let versions = &mut self.versions[id as usize];
+        match versions.last_mut() {
+            // One version per event, and only the latest one unless history is kept.
+            Some(last) if !self.keep || last.0 == position => *last = (position, row),
+            _ => versions.push((position, row)),
+        }
+    }
+
+    fn order(&self) -> &Order {
+        self.order.get_or_init(|| Order::new(&self.keys))
+    }
+}
+
+/// The rows as they were at one position: a cheap handle on the shared history.
+pub(crate) struct RowsAt<V> {
+    rows: Arc<Rows<V>>,
+    position: Option<u64>,
+    /// Rows that existed then: row numbers `0..len`.
+    len: usize,
+}
+
+impl<V> RowsAt<V> {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The version of row `id` at this position.
+    fn version(&self, id: u32) -> Option<&V> {
+        let versions = self.rows.versions.get(id as usize)?;
+        let after = versions.partition_point(|(made, _)| Some(*made) <= self.position);
+        versions[..after].last().map(|(_, row)| row)
+    }
+
+    /// The row number of the `k`-th row in key order.
+    fn nth(&self, k: usize) -> Option<u32> {
+        if k >= self.len {
+            return None;
+        }
+        let order = self.rows.order();
+        if self.len == order.sorted.len() {
+            return order.sorted.get(k).copied();
+        }
+        let rank = order.ranks.as_ref()?.quantile_u64(0..self.len, k)?;
+        order.sorted.get(rank as usize).copied()
+    }
+
+    /// The index in key order of row `id` (which exists at this position).
+    fn index_of(&self, id: u32) -> Option<usize> {
+        let order = self.rows.order();
+        let rank = *order.rank.get(id as usize)?;
+        if self.len == order.sorted.len() {
+            return Some(rank as usize);
+        }
+        // The number of rows before it: the first k whose rank is not below its own.
+        let ranks = order.ranks.as_ref()?;
+        let (mut low, mut high) = (0, self.len);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if ranks.quantile_u64(0..self.len, mid)? < u64::from(rank) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        Some(low)
+    }
+
+    fn key(&self, id: u32) -> &str {
+        &self.rows.keys[id as usize]
+    }
+
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        let id = *self.rows.ids.get(key)?;
+        if id as usize >= self.len {
+            return None;
+        }
+        self.version(id)
+    }
+
+    /// Rows in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        let order = self.rows.order();
+        order
+            .sorted
+            .iter()
+            .filter(|&&id| (id as usize) < self.len)
+            .filter_map(|&id| Some((self.key(id), self.version(id)?)))
+    }
+
+    /// Rows `start..start + count` in key order, each as `json` writes it.
+    pub(crate) fn rows(&self, start: usize, count: usize, json: fn(&str, &V) -> Value) -> Vec<(String, Value)> {
+        (start..start.saturating_add(count).min(self.len))
+            .filter_map(|k| {
+                let id = self.nth(k)?;
+                let key = self.key(id);
+                Some((key.to_owned(), json(key, self.version(id)?)))
+            })
+            .collect()
+    }
+
+    /// The row with `key` and its index in key order.
+    pub(crate) fn row(&self, key: &str, json: fn(&str, &V) -> Value) -> Option<(usize, Value)> {
+        let id = *self.rows.ids.get(key)?;
+        if id as usize >= self.len {
+            return None;
+        }
+        Some((self.index_of(id)?, json(key, self.version(id)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::RowHistory;
+
+    #[allow(clippy::trivially_copy_pass_by_ref, reason = "the shape `RowsAt::rows` takes")]
+    fn plain(_key: &str, row: &u32) -> Value {
+        json!(row)
+    }
+
+    #[test]
+    fn a_history_answers_for_earlier_positions_and_one_without_only_now() {
+        let mut rows = RowHistory::default();
+        rows.insert(1, "b", 1);
+        let mut kept = rows.clone();
+        kept.keep_history();
+        assert!(rows.at(Some(1)).is_none(), "no history asked for");
+        kept.insert(2, "a", 2);
+        assert!(kept.update(3, "b", |row| *row += 10));
+        assert!(!kept.update(3, "c", |row| *row += 10));
+        let at_two = kept.at(Some(2)).unwrap();
+        assert_eq!(
+            at_two.rows(0, 10, plain),
+            vec![("a".into(), json!(2)), ("b".into(), json!(1))]
+        );
+        assert_eq!(at_two.row("b", plain), Some((1, json!(1))));
+        assert_eq!(kept.latest().row("b", plain), Some((1, json!(11))));
+        assert_eq!(kept.at(None).unwrap().len(), 0);
+        // The copy taken before kept its own rows.
+        assert_eq!(rows.latest().rows(0, 10, plain), vec![("b".into(), json!(1))]);
+    }
+
+    proptest! {
+        /// At every position, the rows are what a plain sorted map holds after the changes up
+        /// to it: the same rows, values, order and indexes.
+        #[test]
+        fn rows_at_any_position_are_the_changes_up_to_it(
+            changes in prop::collection::vec((0u32..60, 0u32..4, any::<bool>()), 0..150),
+            start in 0usize..70,
+            count in 0usize..30,
+        ) {
+            let mut rows = RowHistory::default();
+            rows.keep_history();
+            let mut model = BTreeMap::new();
+            let mut models = vec![(None, model.clone())];
+            // Several changes may share a position (one event changing a row twice).
+            let mut position = 0;
+            for (i, (key, step, update)) in changes.iter().enumerate() {
+                position += u64::from(*step != 0);
+                let key = format!("k{key}");
+                if *update {
+                    let changed = rows.update(position, &key, |row| *row += 1000);
+                    prop_assert_eq!(changed, model.contains_key(&key));
+                    if let Some(row) = model.get_mut(&key) {
+                        *row += 1000;
+                    }
+                } else {
+                    rows.insert(position, &key, i as u32);
+                    model.insert(key, i as u32);
+                }
+                match models.last_mut() {
+                    Some((Some(at), last)) if *at == position => *last = model.clone(),
+                    _ => models.push((Some(position), model.clone())),
+                }
+            }
+            for (position, model) in models {
+                let view = rows.at(position).unwrap();
+                let sorted: Vec<(String, Value)> = model.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                prop_assert_eq!(view.len(), sorted.len());
+                prop_assert_eq!(view.rows(0, usize::MAX, plain), sorted.clone());
+                let window: Vec<_> = sorted.iter().skip(start).take(count).cloned().collect();
+                prop_assert_eq!(view.rows(start, count, plain), window);
+                for (index, (key, value)) in sorted.iter().enumerate() {
+                    prop_assert_eq!(view.row(key, plain), Some((index, value.clone())));
+                    prop_assert_eq!(view.get(key).map(|v| json!(v)), Some(value.clone()));
+                }
+                prop_assert_eq!(view.row("absent", plain), None);
+                prop_assert_eq!(view.iter().count(), sorted.len());
+            }
+        }
+    }
+}
