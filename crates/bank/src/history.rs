@@ -148,6 +148,17 @@ impl<V: Clone> RowHistory<V> {
         true
     }
 
+    /// Gives back the capacity the rows' version lists grew beyond their length.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        let rows = Arc::make_mut(&mut self.rows);
+        for versions in &mut rows.versions {
+            versions.shrink_to_fit();
+        }
+        rows.versions.shrink_to_fit();
+        rows.keys.shrink_to_fit();
+        rows.born.shrink_to_fit();
+    }
+
     /// The latest version of the row with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let id = *self.rows.ids.get(key)?;

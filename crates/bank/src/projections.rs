@@ -17,16 +17,35 @@ use crate::order::Order;
 /// Balance and status per account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountBalances {
-    accounts: RowHistory<AccountBalance>,
+    accounts: RowHistory<Balance>,
 }
 
-/// A row. Its strings are shared, so the version a balance change adds is one small value.
+/// A row, as shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccountBalance {
     pub holder: Arc<str>,
     pub currency: Arc<str>,
     pub balance_cents: i64,
     pub status: AccountStatus,
+}
+
+/// A row as kept: what never changes is shared by all its versions, so a version is 24 bytes.
+#[derive(Clone, Debug)]
+struct Balance {
+    account: Arc<(Arc<str>, Arc<str>)>,
+    balance_cents: i64,
+    status: AccountStatus,
+}
+
+impl Balance {
+    fn shown(&self) -> AccountBalance {
+        AccountBalance {
+            holder: Arc::clone(&self.account.0),
+            currency: Arc::clone(&self.account.1),
+            balance_cents: self.balance_cents,
+            status: self.status,
+        }
+    }
 }
 
 /// What a bank account event changes in the read models. They read only the fields they use
@@ -79,9 +98,8 @@ impl Projection for AccountBalances {
                 self.accounts.insert(
                     event.global_position,
                     &event.stream_id,
-                    AccountBalance {
-                        holder: Arc::from(opened.holder.as_str()),
-                        currency: Arc::from(opened.currency.as_str()),
+                    Balance {
+                        account: Arc::new((Arc::from(opened.holder.as_str()), Arc::from(opened.currency.as_str()))),
                         balance_cents: 0,
                         status: AccountStatus::Open,
                     },
@@ -110,11 +128,11 @@ impl Projection for AccountBalances {
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.accounts.latest().rows(start, count, row_json)
+        self.accounts.latest().rows(start, count, balance_json)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.accounts.latest().row(key, row_json)
+        self.accounts.latest().row(key, balance_json)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -135,28 +153,35 @@ impl Projection for AccountBalances {
             name: Self::NAME,
             rows: self.accounts.at(position)?,
             json: balances_json,
-            row: row_json,
+            row: balance_json,
         }))
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.accounts.shrink_to_fit();
     }
 }
 
-fn balances_json(rows: &RowsAt<AccountBalance>) -> Value {
-    Value::Object(rows.iter().map(|(id, row)| (id.to_owned(), to_json(row))).collect())
+fn balances_json(rows: &RowsAt<Balance>) -> Value {
+    Value::Object(
+        rows.iter()
+            .map(|(id, row)| (id.to_owned(), to_json(&row.shown())))
+            .collect(),
+    )
+}
+
+fn balance_json(_id: &str, row: &Balance) -> Value {
+    to_json(&row.shown())
 }
 
 impl AccountBalances {
-    pub fn balance(&self, account_id: &str) -> Option<&AccountBalance> {
-        self.accounts.get(account_id)
+    pub fn balance(&self, account_id: &str) -> Option<AccountBalance> {
+        self.accounts.get(account_id).map(Balance::shown)
     }
 }
 
 pub(crate) fn to_json<T: Serialize>(row: &T) -> Value {
     serde_json::to_value(row).unwrap_or(Value::Null)
-}
-
-/// A row as JSON, whatever its key.
-fn row_json<T: Serialize>(_key: &str, row: &T) -> Value {
-    to_json(row)
 }
 
 /// A read model's rows at one position (see [`Projection::as_of`]).
@@ -196,7 +221,40 @@ struct OrderOpened {
 /// One row per order: who, how much, where it is in its life cycle, and when it got there.
 #[derive(Clone, Debug, Default)]
 pub struct OrderSummaries {
-    orders: RowHistory<OrderSummary>,
+    orders: RowHistory<Progress>,
+}
+
+/// A row as kept: what never changes is shared by all its versions.
+#[derive(Clone, Debug)]
+struct Progress {
+    order: Arc<OrderOpening>,
+    status: crate::order::OrderStatus,
+    confirmed_at: Option<DateTime<Utc>>,
+    shipped_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+struct OrderOpening {
+    order_id: Arc<str>,
+    customer_id: Arc<str>,
+    total_cents: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl Progress {
+    fn shown(&self) -> OrderSummary {
+        OrderSummary {
+            order_id: Arc::clone(&self.order.order_id),
+            customer_id: Arc::clone(&self.order.customer_id),
+            total_cents: self.order.total_cents,
+            status: self.status,
+            created_at: self.order.created_at,
+            confirmed_at: self.confirmed_at,
+            shipped_at: self.shipped_at,
+            cancelled_at: self.cancelled_at,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -225,12 +283,14 @@ impl Projection for OrderSummaries {
             self.orders.insert(
                 event.global_position,
                 &event.stream_id,
-                OrderSummary {
-                    order_id: Arc::from(event.stream_id.as_str()),
-                    customer_id: Arc::from(created.customer_id.as_str()),
-                    total_cents: created.total_cents,
+                Progress {
+                    order: Arc::new(OrderOpening {
+                        order_id: Arc::from(event.stream_id.as_str()),
+                        customer_id: Arc::from(created.customer_id.as_str()),
+                        total_cents: created.total_cents,
+                        created_at: event.recorded_at,
+                    }),
                     status: OrderStatus::Pending,
-                    created_at: event.recorded_at,
                     confirmed_at: None,
                     shipped_at: None,
                     cancelled_at: None,
@@ -270,11 +330,11 @@ impl Projection for OrderSummaries {
     }
 
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.orders.latest().rows(start, count, row_json)
+        self.orders.latest().rows(start, count, summary_json)
     }
 
     fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.orders.latest().row(key, row_json)
+        self.orders.latest().row(key, summary_json)
     }
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -295,13 +355,21 @@ impl Projection for OrderSummaries {
             name: Self::NAME,
             rows: self.orders.at(position)?,
             json: summaries_json,
-            row: row_json,
+            row: summary_json,
         }))
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.orders.shrink_to_fit();
     }
 }
 
-fn summaries_json(rows: &RowsAt<OrderSummary>) -> Value {
-    Value::Array(rows.iter().map(|(_, row)| to_json(row)).collect())
+fn summaries_json(rows: &RowsAt<Progress>) -> Value {
+    Value::Array(rows.iter().map(|(_, row)| to_json(&row.shown())).collect())
+}
+
+fn summary_json(_id: &str, row: &Progress) -> Value {
+    to_json(&row.shown())
 }
 
 /// Deposits and withdrawals per UTC day.
@@ -387,6 +455,10 @@ impl Projection for DailyTotals {
             json: days_json,
             row: day_json,
         }))
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.days.shrink_to_fit();
     }
 }
 

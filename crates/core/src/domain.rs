@@ -108,6 +108,9 @@ pub trait Projection: Default + Clone + Send + Sync + 'static {
         false
     }
 
+    /// No more events are coming (a debugger has indexed the store): give back spare capacity.
+    fn shrink_to_fit(&mut self) {}
+
     /// The read model as it was after every event at or before global `position` (`None`:
     /// before any event), read from the history [`Self::keep_history`] started. `None` if it
     /// keeps no history.
@@ -217,6 +220,8 @@ pub trait ProjectionState: ProjectionView {
     fn keep_history(&mut self) -> bool;
     /// See [`Projection::as_of`].
     fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>>;
+    /// See [`Projection::shrink_to_fit`].
+    fn shrink_to_fit(&mut self);
 }
 
 impl Clone for Box<dyn ProjectionState> {
@@ -240,6 +245,9 @@ impl<P: Projection> ProjectionState for P {
     }
     fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
         Projection::as_of(self, position)
+    }
+    fn shrink_to_fit(&mut self) {
+        Projection::shrink_to_fit(self);
     }
 }
 

@@ -219,11 +219,14 @@ impl EngineBuilder {
     pub fn finish(mut self) -> Engine {
         self.index.shrink();
         let domain = self.replay.domain_arc();
-        let (streams, projections, issues) = self.replay.into_parts();
+        let (streams, mut projections, issues) = self.replay.into_parts();
         let final_states = streams.into_iter().map(|s| Arc::from(s.state)).collect();
-        // The first view of a history orders its rows; pay for that here, not in a seek.
-        for (projection, _) in projections.iter().zip(&self.history).filter(|(_, h)| **h) {
-            drop(projection.as_of(None));
+        for (projection, history) in projections.iter_mut().zip(&self.history) {
+            projection.shrink_to_fit();
+            // The first view of a history orders its rows; pay for that here, not in a seek.
+            if *history {
+                drop(projection.as_of(None));
+            }
         }
         Engine {
             domain,
