@@ -17,7 +17,7 @@ use crate::order::Order;
 /// Balance and status per account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountBalances {
-    accounts: RowHistory<Balance>,
+    accounts: RowHistory<AccountVersion>,
 }
 
 /// A row, as shown.
@@ -31,13 +31,13 @@ pub struct AccountBalance {
 
 /// A row as kept: what never changes is shared by all its versions, so a version is 24 bytes.
 #[derive(Clone, Debug)]
-struct Balance {
+struct AccountVersion {
     account: Arc<(Arc<str>, Arc<str>)>,
     balance_cents: i64,
     status: AccountStatus,
 }
 
-impl Balance {
+impl AccountVersion {
     fn shown(&self) -> AccountBalance {
         AccountBalance {
             holder: Arc::clone(&self.account.0),
@@ -98,7 +98,7 @@ impl Projection for AccountBalances {
                 self.accounts.insert(
                     event.global_position,
                     &event.stream_id,
-                    Balance {
+                    AccountVersion {
                         account: Arc::new((Arc::from(opened.holder.as_str()), Arc::from(opened.currency.as_str()))),
                         balance_cents: 0,
                         status: AccountStatus::Open,
@@ -162,7 +162,7 @@ impl Projection for AccountBalances {
     }
 }
 
-fn balances_json(rows: &RowsAt<Balance>) -> Value {
+fn balances_json(rows: &RowsAt<AccountVersion>) -> Value {
     Value::Object(
         rows.iter()
             .map(|(id, row)| (id.to_owned(), to_json(&row.shown())))
@@ -170,13 +170,13 @@ fn balances_json(rows: &RowsAt<Balance>) -> Value {
     )
 }
 
-fn balance_json(_id: &str, row: &Balance) -> Value {
+fn balance_json(_id: &str, row: &AccountVersion) -> Value {
     to_json(&row.shown())
 }
 
 impl AccountBalances {
     pub fn balance(&self, account_id: &str) -> Option<AccountBalance> {
-        self.accounts.get(account_id).map(Balance::shown)
+        self.accounts.get(account_id).map(AccountVersion::shown)
     }
 }
 
@@ -221,12 +221,12 @@ struct OrderOpened {
 /// One row per order: who, how much, where it is in its life cycle, and when it got there.
 #[derive(Clone, Debug, Default)]
 pub struct OrderSummaries {
-    orders: RowHistory<Progress>,
+    orders: RowHistory<OrderVersion>,
 }
 
 /// A row as kept: what never changes is shared by all its versions.
 #[derive(Clone, Debug)]
-struct Progress {
+struct OrderVersion {
     order: Arc<OrderOpening>,
     status: crate::order::OrderStatus,
     confirmed_at: Option<DateTime<Utc>>,
@@ -242,7 +242,7 @@ struct OrderOpening {
     created_at: DateTime<Utc>,
 }
 
-impl Progress {
+impl OrderVersion {
     fn shown(&self) -> OrderSummary {
         OrderSummary {
             order_id: Arc::clone(&self.order.order_id),
@@ -283,7 +283,7 @@ impl Projection for OrderSummaries {
             self.orders.insert(
                 event.global_position,
                 &event.stream_id,
-                Progress {
+                OrderVersion {
                     order: Arc::new(OrderOpening {
                         order_id: Arc::from(event.stream_id.as_str()),
                         customer_id: Arc::from(created.customer_id.as_str()),
@@ -364,11 +364,11 @@ impl Projection for OrderSummaries {
     }
 }
 
-fn summaries_json(rows: &RowsAt<Progress>) -> Value {
+fn summaries_json(rows: &RowsAt<OrderVersion>) -> Value {
     Value::Array(rows.iter().map(|(_, row)| to_json(&row.shown())).collect())
 }
 
-fn summary_json(_id: &str, row: &Progress) -> Value {
+fn summary_json(_id: &str, row: &OrderVersion) -> Value {
     to_json(&row.shown())
 }
 
