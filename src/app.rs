@@ -711,7 +711,7 @@ impl eframe::App for App {
             if cancel {
                 self.commands.push(AppCommand::CancelOpening);
             }
-            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+            ctx.request_repaint_after(crate::session::PROGRESS_FRAME);
         } else if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
             let playing_moved = view
                 .timeline

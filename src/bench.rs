@@ -70,7 +70,7 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     let domain: Arc<dyn Domain> = crate::domain_for(source, Arc::new(crate::domains()));
     let started = Instant::now();
     let progress = crate::session::Progress::default();
-    let engine = crate::session::build_engine(source, Arc::clone(&domain), &progress, &|| {})?
+    let engine = crate::session::build_engine(source, Arc::clone(&domain), &progress)?
         .ok_or_else(|| anyhow::anyhow!("indexing stopped"))?;
     let index_build = started.elapsed();
     let peak_rss_after_build_bytes = peak_rss_bytes();

@@ -235,6 +235,12 @@ impl Opening {
     }
 }
 
+/// How often the opening screen is drawn while a store opens: it shows progress a few times
+/// a second on its own timer, and the store thread asks for a frame only when it is done.
+/// Each frame costs the indexing CPU: on a software renderer (a VM, a remote desktop) about
+/// 100 ms of it, so a frame per batch took half of a two-core machine.
+pub const PROGRESS_FRAME: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Starts opening `input` on a background thread that then serves the session.
 pub fn open(
     input: StoreInput,
@@ -250,7 +256,7 @@ pub fn open(
     std::thread::Builder::new()
         .name("rewind-store".into())
         .spawn(move || {
-            let source = match open_source(&thread_input, thread_mapping, &thread_progress, &repaint) {
+            let source = match open_source(&thread_input, thread_mapping, &thread_progress) {
                 Ok(source) => source,
                 Err(failure) => {
                     let _ = session_sender.send(Err(failure));
@@ -260,7 +266,7 @@ pub fn open(
             };
             let started = Instant::now();
             let domain = crate::domain_for(source.as_ref(), domain);
-            let engine = match build(source.as_ref(), domain, &thread_progress, &*repaint) {
+            let engine = match build(source.as_ref(), domain, &thread_progress) {
                 Ok(engine) => Arc::new(engine),
                 Err(message) => {
                     let _ = session_sender.send(Err(OpenFailure { message, mapping: None }));
@@ -299,7 +305,6 @@ fn open_source(
     input: &StoreInput,
     mapping: Option<Mapping>,
     progress: &Arc<Progress>,
-    repaint: &Arc<dyn Fn() + Send + Sync>,
 ) -> Result<Box<dyn EventSource>, OpenFailure> {
     let (path, table) = match input {
         StoreInput::File(path) => (path.clone(), None),
@@ -314,13 +319,11 @@ fn open_source(
         }
     };
     let progress = Arc::clone(progress);
-    let repaint = Arc::clone(repaint);
     let options = OpenOptions {
         mapping,
         progress: Some(Arc::new(move |read, size| {
             progress.read_bytes.store(read, Ordering::Relaxed);
             progress.file_bytes.store(size, Ordering::Relaxed);
-            repaint();
         })),
         table,
     };
@@ -461,34 +464,21 @@ pub fn build_engine(
     source: &dyn EventSource,
     domain: Arc<dyn Domain>,
     progress: &Progress,
-    repaint: &dyn Fn(),
 ) -> rewind_store::Result<Option<Engine>> {
     let total = source.event_count()?;
     progress.total.store(total, Ordering::Relaxed);
-    fold_all(
-        source,
-        &mut || {
-            repaint();
-            !progress.cancel.load(Ordering::Relaxed)
-        },
-        |batches| {
-            let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
-            for batch in batches {
-                builder.push(&batch);
-                progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
-            }
-            builder.finish()
-        },
-    )
+    fold_all(source, &mut || !progress.cancel.load(Ordering::Relaxed), |batches| {
+        let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
+        for batch in batches {
+            builder.push(&batch);
+            progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
+        }
+        builder.finish()
+    })
 }
 
-fn build(
-    source: &dyn EventSource,
-    domain: Arc<dyn Domain>,
-    progress: &Progress,
-    repaint: &dyn Fn(),
-) -> Result<Engine, String> {
-    match build_engine(source, domain, progress, repaint) {
+fn build(source: &dyn EventSource, domain: Arc<dyn Domain>, progress: &Progress) -> Result<Engine, String> {
+    match build_engine(source, domain, progress) {
         Ok(Some(engine)) => Ok(engine),
         Ok(None) => Err(format!("opening {} was cancelled", source.location())),
         Err(e) => Err(e.to_string()),
