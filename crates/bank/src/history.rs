@@ -14,9 +14,11 @@
 //! in row-number order: the `k`-th smallest of its first `n` values is the rank of the `k`-th
 //! row in key order at `p`. It is built once, on the first read after rows were added.
 
+use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 use serde_json::Value;
 use smol_str::SmolStr;
 use vers_vecs::WaveletMatrix;
@@ -41,7 +43,7 @@ impl<V> Default for RowHistory<V> {
         Self {
             rows: Arc::new(Rows {
                 keep: false,
-                ids: FxHashMap::default(),
+                ids: HashTable::new(),
                 keys: Vec::new(),
                 born: Vec::new(),
                 versions: Vec::new(),
@@ -56,10 +58,10 @@ impl<V> Default for RowHistory<V> {
 struct Rows<V> {
     /// Keep every version (otherwise only the latest).
     keep: bool,
-    /// Row number by key. Keys up to 23 bytes are held in the table itself.
-    ids: FxHashMap<SmolStr, u32>,
-    /// Key by row number.
-    keys: Vec<Arc<str>>,
+    /// Row numbers, found by their key's hash (the key itself is in `keys`, held once).
+    ids: HashTable<u32>,
+    /// Key by row number. Keys up to 23 bytes are held inline, without a pointer to follow.
+    keys: Vec<SmolStr>,
     /// The position of the event that added each row; ascending, as events come in order.
     born: Vec<u64>,
     /// Each row's versions, `(position of the event that made it, row)`, ascending.
@@ -95,7 +97,7 @@ struct Order {
 }
 
 impl Order {
-    fn new(keys: &[Arc<str>]) -> Self {
+    fn new(keys: &[SmolStr]) -> Self {
         let mut sorted: Vec<u32> = (0..keys.len() as u32).collect();
         sorted.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
         let mut rank = vec![0u32; keys.len()];
@@ -121,13 +123,14 @@ impl<V: Clone> RowHistory<V> {
     pub(crate) fn insert(&mut self, position: u64, key: &str, row: V) {
         let rows = Arc::make_mut(&mut self.rows);
         let position = rows.stamp(position);
-        if let Some(&id) = rows.ids.get(key) {
+        if let Some(id) = rows.id(key) {
             rows.record(id, position, row);
             return;
         }
         let id = rows.keys.len() as u32;
-        rows.ids.insert(SmolStr::new(key), id);
-        rows.keys.push(Arc::from(key));
+        let Rows { ids, keys, .. } = rows;
+        ids.insert_unique(hash(key), id, |&id| hash(&keys[id as usize]));
+        keys.push(SmolStr::new(key));
         rows.born.push(position);
         rows.versions.push(vec![(position, row)]);
         rows.order.take();
@@ -135,7 +138,7 @@ impl<V: Clone> RowHistory<V> {
 
     /// Changes the row with `key` as the event at `position` did; `false` if there is none.
     pub(crate) fn update(&mut self, position: u64, key: &str, change: impl FnOnce(&mut V)) -> bool {
-        let Some(&id) = self.rows.ids.get(key) else {
+        let Some(id) = self.rows.id(key) else {
             return false;
         };
         let rows = Arc::make_mut(&mut self.rows);
@@ -161,7 +164,7 @@ impl<V: Clone> RowHistory<V> {
 
     /// The latest version of the row with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
-        let id = *self.rows.ids.get(key)?;
+        let id = self.rows.id(key)?;
         self.rows.versions[id as usize].last().map(|(_, row)| row)
     }
 
@@ -188,7 +191,16 @@ impl<V: Clone> RowHistory<V> {
     }
 }
 
+/// A key's hash in the row-number table.
+fn hash(key: &str) -> u64 {
+    FxBuildHasher.hash_one(key)
+}
+
 impl<V> Rows<V> {
+    fn id(&self, key: &str) -> Option<u32> {
+        self.ids.find(hash(key), |&id| self.keys[id as usize] == key).copied()
+    }
+
     fn stamp(&mut self, position: u64) -> u64 {
         self.latest = self.latest.max(position);
         self.latest
@@ -263,12 +275,12 @@ impl<V> RowsAt<V> {
     }
 
     fn key(&self, id: u32) -> &str {
-        &self.rows.keys[id as usize]
+        self.rows.keys[id as usize].as_str()
     }
 
     #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
-        let id = *self.rows.ids.get(key)?;
+        let id = self.rows.id(key)?;
         if id as usize >= self.len {
             return None;
         }
@@ -298,7 +310,7 @@ impl<V> RowsAt<V> {
 
     /// The row with `key` and its index in key order.
     pub(crate) fn row(&self, key: &str, json: fn(&str, &V) -> Value) -> Option<(usize, Value)> {
-        let id = *self.rows.ids.get(key)?;
+        let id = self.rows.id(key)?;
         if id as usize >= self.len {
             return None;
         }

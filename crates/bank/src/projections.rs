@@ -234,18 +234,18 @@ struct OrderVersion {
     cancelled_at: Option<DateTime<Utc>>,
 }
 
+/// The order's id is its row's key.
 #[derive(Debug)]
 struct OrderOpening {
-    order_id: Arc<str>,
     customer_id: Arc<str>,
     total_cents: i64,
     created_at: DateTime<Utc>,
 }
 
 impl OrderVersion {
-    fn shown(&self) -> OrderSummary {
+    fn shown(&self, order_id: &str) -> OrderSummary {
         OrderSummary {
-            order_id: Arc::clone(&self.order.order_id),
+            order_id: Arc::from(order_id),
             customer_id: Arc::clone(&self.order.customer_id),
             total_cents: self.order.total_cents,
             status: self.status,
@@ -285,7 +285,6 @@ impl Projection for OrderSummaries {
                 &event.stream_id,
                 OrderVersion {
                     order: Arc::new(OrderOpening {
-                        order_id: Arc::from(event.stream_id.as_str()),
                         customer_id: Arc::from(created.customer_id.as_str()),
                         total_cents: created.total_cents,
                         created_at: event.recorded_at,
@@ -365,11 +364,11 @@ impl Projection for OrderSummaries {
 }
 
 fn summaries_json(rows: &RowsAt<OrderVersion>) -> Value {
-    Value::Array(rows.iter().map(|(_, row)| to_json(&row.shown())).collect())
+    Value::Array(rows.iter().map(|(id, row)| to_json(&row.shown(id))).collect())
 }
 
-fn summary_json(_id: &str, row: &OrderVersion) -> Value {
-    to_json(&row.shown())
+fn summary_json(id: &str, row: &OrderVersion) -> Value {
+    to_json(&row.shown(id))
 }
 
 /// Deposits and withdrawals per UTC day.
