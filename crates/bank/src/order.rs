@@ -2,17 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smol_str::SmolStr;
 use thiserror::Error;
 
 use rewind_core::{Aggregate, ApplyError, DomainEvent, Payload, Violation};
 
 use crate::codec::{decode_payload, encode_payload};
 
-/// An order's state, as the debugger shows it.
+/// An order's state, as the debugger shows it. Ids and names up to 23 bytes are held inline
+/// (`SmolStr`): a debugger keeps one state per order, millions of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Order {
-    pub customer_id: String,
-    pub account_id: String,
+    pub customer_id: SmolStr,
+    pub account_id: SmolStr,
     pub items: Vec<OrderItem>,
     pub total_cents: i64,
     pub status: OrderStatus,
@@ -22,8 +24,8 @@ pub struct Order {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
-    pub product_id: String,
-    pub product_name: String,
+    pub product_id: SmolStr,
+    pub product_name: SmolStr,
     pub quantity: i64,
     pub unit_price_cents: i64,
 }
@@ -69,8 +71,8 @@ pub enum OrderCommand {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCreated {
-    pub customer_id: String,
-    pub account_id: String,
+    pub customer_id: SmolStr,
+    pub account_id: SmolStr,
     pub items: Vec<OrderItem>,
     pub total_cents: i64,
 }
@@ -200,12 +202,12 @@ impl Aggregate for Order {
                 }
                 if let Some(bad) = items.iter().find(|i| i.quantity <= 0 || i.unit_price_cents <= 0) {
                     return Err(OrderError::InvalidItem {
-                        product_id: bad.product_id.clone(),
+                        product_id: bad.product_id.to_string(),
                     });
                 }
                 OrderEvent::OrderCreated(OrderCreated {
-                    customer_id: customer_id.clone(),
-                    account_id: account_id.clone(),
+                    customer_id: customer_id.as_str().into(),
+                    account_id: account_id.as_str().into(),
                     items: items.clone(),
                     total_cents: items_total_cents(items),
                 })

@@ -31,7 +31,7 @@ impl PaymentSaga {
             return None;
         };
         Some(SagaCommand {
-            stream_id: created.account_id,
+            stream_id: created.account_id.to_string(),
             command: AccountCommand::WithdrawMoney {
                 amount_cents: created.total_cents,
                 reference: order_created.stream_id.clone(),
