@@ -44,10 +44,11 @@ pub enum SeekError {
     Fetch(#[from] FetchError),
     #[error("the store changed since it was indexed: expected the event at position {position}")]
     StoreChanged { position: u64 },
-    /// A projection said it keeps its history but did not answer for a position: a bug in
-    /// the domain plug-in, reported rather than shown as an empty read model.
-    #[error("projection {projection} keeps no history to read")]
-    NoHistory { projection: &'static str },
+    /// A projection has no state to show: one that said it keeps its history did not answer
+    /// for a position (a bug in the domain plug-in), or the engine lost track of a folded one
+    /// (a bug in the engine). Reported rather than shown as an empty read model.
+    #[error("projection {projection} has no state at this position (a bug in its plug-in or in Rewind)")]
+    ProjectionUnavailable { projection: &'static str },
 }
 
 /// The selected aggregate at a cursor.
@@ -403,14 +404,19 @@ impl Engine {
         let mut states = Vec::with_capacity(self.projections.len());
         for (projection, history) in self.projections.iter().zip(&self.history) {
             let at = if *history {
-                let state = projection.as_of(position(applied)).ok_or(SeekError::NoHistory {
-                    projection: projection.name(),
-                })?;
+                let state = projection
+                    .as_of(position(applied))
+                    .ok_or(SeekError::ProjectionUnavailable {
+                        projection: projection.name(),
+                    })?;
                 let changes = match &last {
                     Some(event) => {
-                        let before = projection.as_of(position(applied - 1)).ok_or(SeekError::NoHistory {
-                            projection: projection.name(),
-                        })?;
+                        let before =
+                            projection
+                                .as_of(position(applied - 1))
+                                .ok_or(SeekError::ProjectionUnavailable {
+                                    projection: projection.name(),
+                                })?;
                         let keys = projection.keys_for(event);
                         let before_rows = keys.iter().map(|k| before.row(k).map(|r| r.1)).collect();
                         changes(keys, before_rows, |key| state.row(key).map(|r| r.1))
@@ -424,7 +430,7 @@ impl Engine {
                 }
             } else {
                 let Some((state, changes)) = folded.next() else {
-                    return Err(SeekError::NoHistory {
+                    return Err(SeekError::ProjectionUnavailable {
                         projection: projection.name(),
                     });
                 };
