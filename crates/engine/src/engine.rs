@@ -104,7 +104,10 @@ pub struct EngineConfig {
     /// Keep an aggregate's state every this many events of its stream.
     pub stream_interval: usize,
     /// Ask projections to keep their rows' history ([`ProjectionState::keep_history`]), so
-    /// seeks read them at any position instead of folding events from a checkpoint.
+    /// seeks read them at any position instead of folding events from a checkpoint. Off, every
+    /// projection is checkpointed and folded; the bank's read models then copy all their rows
+    /// at each checkpoint (they share structure only through their history), which is fine for
+    /// tests and small stores only.
     pub projection_history: bool,
 }
 
