@@ -150,6 +150,8 @@ pub struct ProjectionView {
     pub changes: Vec<RowChange>,
     pub window_start: usize,
     pub rows: Vec<(String, Value)>,
+    /// For each row, the event that last changed it (when the read model keeps its history).
+    pub changed_at: Vec<Option<Ordinal>>,
 }
 
 /// Rows of each projection sent to the UI.
@@ -573,10 +575,19 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                     .and_then(|c| projection.state.row(&c.key))
                     .map(|r| r.0);
                 let window_start = first_changed.map_or(0, |i| i.saturating_sub(10));
+                let rows = projection.state.rows(window_start, PROJECTION_WINDOW);
+                let changed_at = rows
+                    .iter()
+                    .map(|(key, _)| {
+                        let position = projection.state.changed_at(key)?;
+                        engine.index().ordinal_at_or_before_position(position)
+                    })
+                    .collect();
                 ProjectionView {
                     name: projection.name,
                     row_count: projection.state.row_count(),
-                    rows: projection.state.rows(window_start, PROJECTION_WINDOW),
+                    rows,
+                    changed_at,
                     window_start,
                     changes: projection.changes,
                 }

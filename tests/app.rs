@@ -119,6 +119,57 @@ fn typing_a_position_moves_the_cursor() {
 }
 
 #[test]
+fn a_projection_row_links_to_the_event_that_last_changed_it() {
+    let mut harness = loaded_sample();
+    harness.get_by_label("Go to").focus();
+    harness.step();
+    harness.get_by_label("Go to").type_text("1759");
+    harness.step();
+    harness.get_by_label("Go").click();
+    harness.step();
+    settle(&mut harness);
+    harness.get_by_label("Projections").click();
+    harness.step();
+    harness.step();
+    // What the table shows for two accounts: the incident's row changed here, the one before
+    // it earlier.
+    let blamed = |harness: &Harness<'static, App>, key: &str| -> u64 {
+        let app = harness.state();
+        let balances = &app.view().unwrap().result.as_ref().unwrap().projections[0];
+        assert_eq!(balances.name, "account_balances");
+        let row = balances
+            .rows
+            .iter()
+            .position(|(k, _)| k == key)
+            .expect("the row is in the window");
+        let ordinal = balances.changed_at[row].expect("the row's last change is known");
+        app.session().unwrap().engine.index().headers()[ordinal].position
+    };
+    assert_eq!(blamed(&harness, "account-0002"), 1759);
+    let earlier = blamed(&harness, "account-0001");
+    assert!(
+        earlier < 1759,
+        "account-0001 last changed before the cursor, at {earlier}"
+    );
+    harness
+        .query_all_by_label(&format!("#{earlier}"))
+        .next()
+        .expect("the link to account-0001's last change")
+        .click();
+    harness.step();
+    settle(&mut harness);
+    assert_eq!(cursor_position(&harness), earlier);
+    let app = harness.state();
+    let selected = app.view().unwrap().selected_stream.expect("its stream is selected");
+    assert_eq!(
+        &*app.session().unwrap().engine.index().streams()[selected as usize].stream_id,
+        "account-0001"
+    );
+    // There, that row's last change is the cursor's own event.
+    assert_eq!(blamed(&harness, "account-0001"), earlier);
+}
+
+#[test]
 fn dragging_the_playhead_scrubs_the_timeline() {
     let mut harness = loaded_sample();
     let track = harness.get_by_label("Timeline").rect();

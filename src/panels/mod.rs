@@ -89,7 +89,7 @@ pub fn details(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut V
         ui.separator();
         match view.tab {
             Tab::State => state(ui, session, view, commands),
-            Tab::Projections => projections(ui, view),
+            Tab::Projections => projections(ui, session, view, commands),
             Tab::Issues => issues(ui, session, view, commands),
         }
     });
@@ -316,7 +316,7 @@ fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
         });
 }
 
-fn projections(ui: &mut Ui, view: &View) {
+fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let Some(result) = &view.result else { return };
     egui::ScrollArea::vertical()
         .id_salt("projections_scroll")
@@ -350,14 +350,20 @@ fn projections(ui: &mut Ui, view: &View) {
                                 change_table(ui, &changes);
                             }
                         }
-                        projection_table(ui, projection);
+                        projection_table(ui, session, projection, commands);
                     });
             }
         });
 }
 
-/// A window of a projection's rows as a table, changed rows highlighted.
-fn projection_table(ui: &mut Ui, projection: &crate::session::ProjectionView) {
+/// A window of a projection's rows as a table, changed rows highlighted, each with the event that
+/// last changed it (a click jumps there).
+fn projection_table(
+    ui: &mut Ui,
+    session: &Session,
+    projection: &crate::session::ProjectionView,
+    commands: &mut Vec<AppCommand>,
+) {
     if projection.rows.is_empty() {
         ui.label(RichText::new("empty").weak());
         return;
@@ -388,6 +394,10 @@ fn projection_table(ui: &mut Ui, projection: &crate::session::ProjectionView) {
     for _ in &columns {
         table = table.column(Column::auto().at_least(60.0).clip(true));
     }
+    let blame = projection.changed_at.iter().any(Option::is_some);
+    if blame {
+        table = table.column(Column::auto().at_least(70.0));
+    }
     table = table.column(Column::remainder());
     table
         .header(theme::ROW_HEIGHT, |mut header| {
@@ -397,6 +407,12 @@ fn projection_table(ui: &mut Ui, projection: &crate::session::ProjectionView) {
             for column in &columns {
                 header.col(|ui| {
                     ui.strong(column);
+                });
+            }
+            if blame {
+                header.col(|ui| {
+                    ui.strong("last change")
+                        .on_hover_text("The event that last changed the row, at or before the cursor");
                 });
             }
             header.col(|_| {});
@@ -423,6 +439,25 @@ fn projection_table(ui: &mut Ui, projection: &crate::session::ProjectionView) {
                             other => other.to_string(),
                         });
                         ui.label(cell);
+                    });
+                }
+                if blame {
+                    let changed_at = projection.changed_at.get(row.index()).copied().flatten();
+                    row.col(|ui| {
+                        paint(ui);
+                        let header = changed_at.and_then(|o| session.engine.index().header(o));
+                        if let (Some(ordinal), Some(header)) = (changed_at, header)
+                            && ui
+                                .link(format!("#{}", header.position))
+                                .on_hover_text(format!(
+                                    "{} at {}: jump there",
+                                    session.engine.index().event_type_name(header.event_type),
+                                    header.recorded_at().format("%Y-%m-%d %H:%M:%S")
+                                ))
+                                .clicked()
+                        {
+                            commands.push(AppCommand::SeekAndSelect(ordinal));
+                        }
                     });
                 }
                 row.col(|ui| paint(ui));

@@ -308,6 +308,17 @@ impl<V> RowsAt<V> {
             .collect()
     }
 
+    /// The position of the event that made the row's version at this position.
+    pub(crate) fn changed_at(&self, key: &str) -> Option<u64> {
+        let id = self.rows.id(key)?;
+        if id as usize >= self.len || !self.rows.keep {
+            return None;
+        }
+        let versions = self.rows.versions.get(id as usize)?;
+        let after = versions.partition_point(|(made, _)| Some(*made) <= self.position);
+        versions[..after].last().map(|(made, _)| *made)
+    }
+
     /// The row with `key` and its index in key order.
     pub(crate) fn row(&self, key: &str, json: fn(&str, &V) -> Value) -> Option<(usize, Value)> {
         let id = self.rows.id(key)?;
@@ -349,6 +360,11 @@ mod tests {
         );
         assert_eq!(at_two.row("b", plain), Some((1, json!(1))));
         assert_eq!(kept.latest().row("b", plain), Some((1, json!(11))));
+        // The event that last changed a row, as of each position.
+        assert_eq!((at_two.changed_at("a"), at_two.changed_at("b")), (Some(2), Some(1)));
+        assert_eq!(kept.latest().changed_at("b"), Some(3));
+        assert_eq!(kept.at(Some(1)).unwrap().changed_at("a"), None, "not there yet");
+        assert_eq!(rows.latest().changed_at("b"), None, "no history kept");
         assert_eq!(kept.at(None).unwrap().len(), 0);
         // The copy taken before kept its own rows.
         assert_eq!(rows.latest().rows(0, 10, plain), vec![("b".into(), json!(1))]);

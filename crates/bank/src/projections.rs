@@ -209,6 +209,9 @@ impl<V: Send + Sync> ProjectionView for View<V> {
     fn row(&self, key: &str) -> Option<(usize, Value)> {
         self.rows.row(key, self.row)
     }
+    fn changed_at(&self, key: &str) -> Option<u64> {
+        self.rows.changed_at(key)
+    }
 }
 
 /// From `OrderCreated`, what the summary shows (not the items).

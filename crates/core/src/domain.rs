@@ -209,6 +209,13 @@ pub trait ProjectionView: Send + Sync {
     fn row_count(&self) -> usize;
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)>;
     fn row(&self, key: &str) -> Option<(usize, Value)>;
+    /// The global position of the event that last changed the row with `key`, at or before
+    /// this view's position: what a debugger blames for the row's value. `None` when the read
+    /// model keeps no history (or has no such row).
+    fn changed_at(&self, key: &str) -> Option<u64> {
+        let _ = key;
+        None
+    }
 }
 
 /// One projection's read model behind the object-safe boundary.
