@@ -114,7 +114,7 @@ pub struct MappingRequest {
 pub struct SeekRequest {
     pub cursor: Option<Ordinal>,
     pub stream: Option<StreamIdx>,
-    /// A pinned position to diff the selected aggregate against.
+    /// A pinned position to diff the selected aggregate and the shown projection rows against.
     pub pinned: Option<Ordinal>,
     /// Rows of the event list whose payloads to fetch.
     pub window: (Ordinal, Ordinal),
@@ -152,6 +152,8 @@ pub struct ProjectionView {
     pub rows: Vec<(String, Value)>,
     /// For each row, the event that last changed it (when the read model keeps its history).
     pub changed_at: Vec<Option<Ordinal>>,
+    /// With a pinned position: each row as it was there (`None`: it did not exist yet).
+    pub pinned_rows: Option<Vec<Option<Value>>>,
 }
 
 /// Rows of each projection sent to the UI.
@@ -565,10 +567,16 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                 result.pinned_aggregate = engine.aggregate_at(stream, Some(pinned), fetch)?;
             }
         }
+        // The pinned position first, so the cursor's states are the ones kept for stepping.
+        let pinned = match request.pinned {
+            Some(pinned) => Some(engine.projections_around(Some(pinned), fetch)?),
+            None => None,
+        };
         result.projections = engine
             .projections_around(cursor, fetch)?
             .into_iter()
-            .map(|projection| {
+            .enumerate()
+            .map(|(i, projection)| {
                 let first_changed = projection
                     .changes
                     .first()
@@ -583,11 +591,16 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                         engine.index().ordinal_at_or_before_position(position)
                     })
                     .collect();
+                let pinned_rows = pinned
+                    .as_ref()
+                    .and_then(|p| p.get(i))
+                    .map(|pinned| rows.iter().map(|(key, _)| pinned.state.row(key).map(|r| r.1)).collect());
                 ProjectionView {
                     name: projection.name,
                     row_count: projection.state.row_count(),
                     rows,
                     changed_at,
+                    pinned_rows,
                     window_start,
                     changes: projection.changes,
                 }

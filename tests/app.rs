@@ -121,13 +121,7 @@ fn typing_a_position_moves_the_cursor() {
 #[test]
 fn a_projection_row_links_to_the_event_that_last_changed_it() {
     let mut harness = loaded_sample();
-    harness.get_by_label("Go to").focus();
-    harness.step();
-    harness.get_by_label("Go to").type_text("1759");
-    harness.step();
-    harness.get_by_label("Go").click();
-    harness.step();
-    settle(&mut harness);
+    go_to(&mut harness, 1759);
     harness.get_by_label("Projections").click();
     harness.step();
     harness.step();
@@ -167,6 +161,49 @@ fn a_projection_row_links_to_the_event_that_last_changed_it() {
     );
     // There, that row's last change is the cursor's own event.
     assert_eq!(blamed(&harness, "account-0001"), earlier);
+}
+
+fn go_to(harness: &mut Harness<'static, App>, position: u64) {
+    harness.get_by_label("Go to").focus();
+    harness.step();
+    // Replace what an earlier jump left in the field.
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.step();
+    harness.get_by_label("Go to").type_text(&position.to_string());
+    harness.step();
+    harness.get_by_label("Go").click();
+    harness.step();
+    settle(harness);
+    assert_eq!(cursor_position(harness), position);
+}
+
+#[test]
+fn with_a_pinned_position_the_projection_rows_show_what_differs() {
+    let mut harness = loaded_sample();
+    go_to(&mut harness, 1000);
+    harness.get_by_label("Pin").click();
+    harness.step();
+    go_to(&mut harness, 1759);
+    harness.get_by_label("Projections").click();
+    harness.step();
+    harness.step();
+    assert!(
+        harness
+            .query_all_by_label_contains("of the shown rows differ from the pinned position 1000")
+            .count()
+            >= 2,
+        "each projection counts the rows that differ"
+    );
+    let app = harness.state();
+    let balances = &app.view().unwrap().result.as_ref().unwrap().projections[0];
+    let pinned = balances.pinned_rows.as_ref().expect("the rows at the pinned position");
+    let row = balances.rows.iter().position(|(k, _)| k == "account-0002").unwrap();
+    let then = pinned[row].as_ref().expect("account-0002 was open at 1000");
+    assert_ne!(
+        then, &balances.rows[row].1,
+        "its balance moved between 1000 and the incident"
+    );
+    assert_eq!(balances.rows[row].1["balance_cents"], -141_643);
 }
 
 #[test]

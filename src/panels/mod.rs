@@ -318,6 +318,10 @@ fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
 
 fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let Some(result) = &view.result else { return };
+    let pinned_at = result
+        .pinned
+        .and_then(|p| session.engine.index().header(p))
+        .map(|h| h.position);
     egui::ScrollArea::vertical()
         .id_salt("projections_scroll")
         .auto_shrink(false)
@@ -350,7 +354,7 @@ fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<A
                                 change_table(ui, &changes);
                             }
                         }
-                        projection_table(ui, session, projection, commands);
+                        projection_table(ui, session, projection, pinned_at, commands);
                     });
             }
         });
@@ -362,6 +366,7 @@ fn projection_table(
     ui: &mut Ui,
     session: &Session,
     projection: &crate::session::ProjectionView,
+    pinned_at: Option<u64>,
     commands: &mut Vec<AppCommand>,
 ) {
     if projection.rows.is_empty() {
@@ -384,6 +389,26 @@ fn projection_table(
         ))
         .weak(),
     );
+    // With a pinned position: the shown rows as they were there.
+    let pinned = projection.pinned_rows.as_ref().zip(pinned_at);
+    if let Some((pinned_rows, at)) = pinned {
+        let differ = projection
+            .rows
+            .iter()
+            .zip(pinned_rows)
+            .filter(|((_, now), then)| then.as_ref() != Some(now))
+            .count();
+        ui.label(
+            RichText::new(format!(
+                "{differ} of the shown rows differ from the pinned position {at}"
+            ))
+            .color(if differ > 0 {
+                theme::CHANGED
+            } else {
+                ui.visuals().weak_text_color()
+            }),
+        );
+    }
     let dark = ui.visuals().dark_mode;
     let mut table = TableBuilder::new(ui)
         .id_salt(("projection", projection.name))
@@ -421,6 +446,7 @@ fn projection_table(
             body.rows(theme::ROW_HEIGHT, projection.rows.len(), |mut row| {
                 let (key, value) = &projection.rows[row.index()];
                 let is_changed = changed.contains(&key.as_str());
+                let then = pinned.map(|(rows, at)| (rows.get(row.index()).cloned().flatten(), at));
                 let paint = |ui: &mut Ui| {
                     if is_changed {
                         ui.painter().rect_filled(ui.max_rect(), 0.0, theme::highlight(dark));
@@ -428,17 +454,27 @@ fn projection_table(
                 };
                 row.col(|ui| {
                     paint(ui);
-                    ui.label(key);
+                    let label = ui.label(key);
+                    if let Some((None, at)) = &then {
+                        label.on_hover_text(format!("not there yet at the pinned position {at}"));
+                    }
                 });
                 for column in &columns {
                     row.col(|ui| {
                         paint(ui);
-                        let cell = value.get(column).map_or(String::new(), |v| match v {
-                            Value::String(s) => s.clone(),
-                            Value::Null => "—".into(),
-                            other => other.to_string(),
-                        });
-                        ui.label(cell);
+                        let now = value.get(column);
+                        let was = then
+                            .as_ref()
+                            .and_then(|(row, at)| Some((row.as_ref()?.get(column), *at)));
+                        match was {
+                            Some((was, at)) if was != now => {
+                                ui.label(RichText::new(cell_text(now)).color(theme::CHANGED))
+                                    .on_hover_text(format!("{} at the pinned position {at}", cell_text(was)));
+                            }
+                            _ => {
+                                ui.label(cell_text(now));
+                            }
+                        }
                     });
                 }
                 if blame {
@@ -463,6 +499,16 @@ fn projection_table(
                 row.col(|ui| paint(ui));
             });
         });
+}
+
+/// A projection cell as text: strings bare, nothing as a dash.
+fn cell_text(value: Option<&Value>) -> String {
+    match value {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) => "—".into(),
+        Some(other) => other.to_string(),
+    }
 }
 
 fn issues(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
