@@ -387,13 +387,6 @@ impl Drop for Batch {
     }
 }
 
-/// Events per batch handed from the reading thread to the folding one. Small enough that a
-/// batch's list is an ordinary allocation the reading thread reuses once the batch comes back,
-/// rather than a large one taken fresh from the OS (and zeroed) every time: on the 1M SQLite
-/// sample, 1,024 indexed at 360–437k events/s and peaked at 370–390 MiB, 8,192 at 292–353k and
-/// 428–434 MiB (interleaved runs); at 10M and on PostgreSQL the two were within noise.
-const READ_BATCH: usize = 1024;
-
 /// Reads every event of `source` on this thread and hands the batches, in global order, to
 /// `fold` on a second thread: reading and parsing overlap with folding (two cores).
 /// Stops early when `keep_going` says so after a batch.
@@ -415,7 +408,7 @@ pub fn fold_all<T: Send>(
             }))
         });
         let mut stopped = false;
-        let read = source.read_all(READ_BATCH, &mut |batch| {
+        let read = source.read_all(source.preferred_batch(), &mut |batch| {
             let sent = match batches.try_send(batch) {
                 Ok(()) => Ok(()),
                 Err(std::sync::mpsc::TrySendError::Full(batch)) => {

@@ -697,6 +697,11 @@ impl EventSource for PostgresStore {
         self.query(&format!("rw_position = ANY(${})", n + 1), "rw_position", &[&wanted])
     }
 
+    /// A batch is a round trip to the server: fewer, larger ones.
+    fn preferred_batch(&self) -> usize {
+        8192
+    }
+
     /// One server-side cursor over the whole store, fetched `batch_size` rows at a time. If the
     /// connection drops, it is reopened once and the read resumes after the last event handed
     /// over.

@@ -127,6 +127,15 @@ pub trait EventSource: Send {
         &[]
     }
 
+    /// The batch size a full read goes best at. In-process stores: 1,024 events, so a batch's
+    /// list is an ordinary allocation the reading thread reuses, not a large one taken fresh
+    /// from the OS (and zeroed) each time (on the 1M SQLite sample, indexing ran at 360–437k
+    /// events/s with 1,024 and 292–353k with 8,192, interleaved). A database overrides it: each
+    /// of its batches is a round trip.
+    fn preferred_batch(&self) -> usize {
+        1024
+    }
+
     /// Every event in global order, handed over in batches. Stops early when `each` fails.
     fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
         let mut after = 0;
