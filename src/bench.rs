@@ -186,11 +186,19 @@ impl std::fmt::Display for BenchReport {
             self.index_events_per_s,
             self.index_bytes as f64 / 1_048_576.0
         )?;
-        writeln!(
-            f,
-            "checkpoints      {} projection (every {} events), {} stream",
-            self.projection_checkpoints, self.projection_interval, self.stream_checkpoints
-        )?;
+        if self.projection_checkpoints == 0 {
+            writeln!(
+                f,
+                "checkpoints      {} stream (projections are read from their rows' history)",
+                self.stream_checkpoints
+            )?;
+        } else {
+            writeln!(
+                f,
+                "checkpoints      {} projection (every {} events), {} stream",
+                self.projection_checkpoints, self.projection_interval, self.stream_checkpoints
+            )?;
+        }
         if let (Some(built), Some(rss)) = (self.peak_rss_after_build_bytes, self.peak_rss_bytes) {
             writeln!(
                 f,
