@@ -14,6 +14,47 @@ use crate::codec::decode_payload;
 use crate::history::{RowHistory, RowsAt};
 use crate::order::Order;
 
+/// The `Projection` methods of a read model kept in a [`RowHistory`]: its rows now, its history
+/// on request, and a view of it at any position. `$whole` writes the whole read model as JSON,
+/// `$row` one row.
+macro_rules! rows_from_history {
+    ($rows:ident, $whole:ident, $row:ident) => {
+        fn state(&self) -> Value {
+            $whole(&self.$rows.latest())
+        }
+
+        fn row_count(&self) -> usize {
+            self.$rows.latest().len()
+        }
+
+        fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+            self.$rows.latest().rows(start, count, $row)
+        }
+
+        fn row(&self, key: &str) -> Option<(usize, Value)> {
+            self.$rows.latest().row(key, $row)
+        }
+
+        fn keep_history(&mut self) -> bool {
+            self.$rows.keep_history();
+            true
+        }
+
+        fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+            Some(Box::new(View {
+                name: Self::NAME,
+                rows: self.$rows.at(position)?,
+                json: $whole,
+                row: $row,
+            }))
+        }
+
+        fn shrink_to_fit(&mut self) {
+            self.$rows.shrink_to_fit();
+        }
+    };
+}
+
 /// Balance and status per account.
 #[derive(Clone, Debug, Default)]
 pub struct AccountBalances {
@@ -119,21 +160,7 @@ impl Projection for AccountBalances {
         Ok(())
     }
 
-    fn state(&self) -> Value {
-        balances_json(&self.accounts.latest())
-    }
-
-    fn row_count(&self) -> usize {
-        self.accounts.latest().len()
-    }
-
-    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.accounts.latest().rows(start, count, balance_json)
-    }
-
-    fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.accounts.latest().row(key, balance_json)
-    }
+    rows_from_history!(accounts, balances_json, balance_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         if event.stream_type == "BankAccount" {
@@ -141,24 +168,6 @@ impl Projection for AccountBalances {
         } else {
             Vec::new()
         }
-    }
-
-    fn keep_history(&mut self) -> bool {
-        self.accounts.keep_history();
-        true
-    }
-
-    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
-        Some(Box::new(View {
-            name: Self::NAME,
-            rows: self.accounts.at(position)?,
-            json: balances_json,
-            row: balance_json,
-        }))
-    }
-
-    fn shrink_to_fit(&mut self) {
-        self.accounts.shrink_to_fit();
     }
 }
 
@@ -323,21 +332,7 @@ impl Projection for OrderSummaries {
         Ok(())
     }
 
-    fn state(&self) -> Value {
-        summaries_json(&self.orders.latest())
-    }
-
-    fn row_count(&self) -> usize {
-        self.orders.latest().len()
-    }
-
-    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.orders.latest().rows(start, count, summary_json)
-    }
-
-    fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.orders.latest().row(key, summary_json)
-    }
+    rows_from_history!(orders, summaries_json, summary_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         if event.stream_type == "Order" {
@@ -345,24 +340,6 @@ impl Projection for OrderSummaries {
         } else {
             Vec::new()
         }
-    }
-
-    fn keep_history(&mut self) -> bool {
-        self.orders.keep_history();
-        true
-    }
-
-    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
-        Some(Box::new(View {
-            name: Self::NAME,
-            rows: self.orders.at(position)?,
-            json: summaries_json,
-            row: summary_json,
-        }))
-    }
-
-    fn shrink_to_fit(&mut self) {
-        self.orders.shrink_to_fit();
     }
 }
 
@@ -420,21 +397,7 @@ impl Projection for DailyTotals {
         Ok(())
     }
 
-    fn state(&self) -> Value {
-        days_json(&self.days.latest())
-    }
-
-    fn row_count(&self) -> usize {
-        self.days.latest().len()
-    }
-
-    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
-        self.days.latest().rows(start, count, day_json)
-    }
-
-    fn row(&self, key: &str) -> Option<(usize, Value)> {
-        self.days.latest().row(key, day_json)
-    }
+    rows_from_history!(days, days_json, day_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         let money = matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn");
@@ -443,24 +406,6 @@ impl Projection for DailyTotals {
         } else {
             Vec::new()
         }
-    }
-
-    fn keep_history(&mut self) -> bool {
-        self.days.keep_history();
-        true
-    }
-
-    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
-        Some(Box::new(View {
-            name: Self::NAME,
-            rows: self.days.at(position)?,
-            json: days_json,
-            row: day_json,
-        }))
-    }
-
-    fn shrink_to_fit(&mut self) {
-        self.days.shrink_to_fit();
     }
 }
 
