@@ -49,6 +49,24 @@ fn cursor_position(harness: &Harness<'static, App>) -> u64 {
     session.engine.index().headers()[cursor].position
 }
 
+/// The id of the stream the app has selected.
+fn selected_stream_id(harness: &Harness<'static, App>) -> String {
+    let app = harness.state();
+    let view = app.view().expect("a view");
+    let selected = view.selected_stream.expect("a stream is selected");
+    let session = app.session().expect("a store is open");
+    session.engine.index().streams()[selected as usize]
+        .stream_id
+        .to_string()
+}
+
+/// Clicks a tab of the details panel and lets it draw.
+fn open_tab(harness: &mut Harness<'static, App>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.step();
+    harness.step();
+}
+
 /// The sample, loaded through the start screen's button.
 fn loaded_sample() -> Harness<'static, App> {
     let mut harness = harness_with(None);
@@ -103,14 +121,7 @@ fn stepping_forward_changes_the_state_panel() {
 #[test]
 fn typing_a_position_moves_the_cursor() {
     let mut harness = loaded_sample();
-    let input = harness.get_by_label("Go to");
-    input.focus();
-    harness.step();
-    harness.get_by_label("Go to").type_text("1759");
-    harness.step();
-    harness.get_by_label("Go").click();
-    harness.step();
-    settle(&mut harness);
+    go_to(&mut harness, 1759);
     assert_eq!(cursor_position(&harness), 1759);
     assert!(
         harness.query_by_label_contains("balance_cents: -141643").is_some(),
@@ -122,9 +133,7 @@ fn typing_a_position_moves_the_cursor() {
 fn a_projection_row_links_to_the_event_that_last_changed_it() {
     let mut harness = loaded_sample();
     go_to(&mut harness, 1759);
-    harness.get_by_label("Projections").click();
-    harness.step();
-    harness.step();
+    open_tab(&mut harness, "Projections");
     // What the table shows for two accounts: the incident's row changed here, the one before
     // it earlier.
     let blamed = |harness: &Harness<'static, App>, key: &str| -> u64 {
@@ -153,12 +162,7 @@ fn a_projection_row_links_to_the_event_that_last_changed_it() {
     harness.step();
     settle(&mut harness);
     assert_eq!(cursor_position(&harness), earlier);
-    let app = harness.state();
-    let selected = app.view().unwrap().selected_stream.expect("its stream is selected");
-    assert_eq!(
-        &*app.session().unwrap().engine.index().streams()[selected as usize].stream_id,
-        "account-0001"
-    );
+    assert_eq!(selected_stream_id(&harness), "account-0001");
     // There, that row's last change is the cursor's own event.
     assert_eq!(blamed(&harness, "account-0001"), earlier);
 }
@@ -184,9 +188,7 @@ fn with_a_pinned_position_the_projection_rows_show_what_differs() {
     harness.get_by_label("Pin").click();
     harness.step();
     go_to(&mut harness, 1759);
-    harness.get_by_label("Projections").click();
-    harness.step();
-    harness.step();
+    open_tab(&mut harness, "Projections");
     assert!(
         harness
             .query_all_by_label_contains("of the shown rows differ from the pinned position 1000")
@@ -251,9 +253,7 @@ fn keyboard_space_arrows_and_end_move_the_cursor() {
 #[test]
 fn clicking_an_issue_jumps_to_it_and_find_first_violation_does_too() {
     let mut harness = loaded_sample();
-    harness.get_by_label("Issues (1)").click();
-    harness.step();
-    harness.step();
+    open_tab(&mut harness, "Issues (1)");
     harness.get_by_label("invariant_violated").click();
     harness.step();
     settle(&mut harness);
@@ -261,23 +261,12 @@ fn clicking_an_issue_jumps_to_it_and_find_first_violation_does_too() {
 
     harness.key_press(Key::Home);
     harness.step();
-    harness.get_by_label("Issues (1)").click();
-    harness.step();
-    harness.step();
+    open_tab(&mut harness, "Issues (1)");
     harness.get_by_label("Find first violation").click();
     harness.step();
     settle(&mut harness);
     assert_eq!(cursor_position(&harness), 1759);
-    let app = harness.state();
-    let selected = app
-        .view()
-        .unwrap()
-        .selected_stream
-        .expect("the incident's stream is selected");
-    assert_eq!(
-        &*app.session().unwrap().engine.index().streams()[selected as usize].stream_id,
-        "account-0002"
-    );
+    assert_eq!(selected_stream_id(&harness), "account-0002");
 }
 
 #[test]
