@@ -106,11 +106,14 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         steps.push(seek(cursor)?);
     }
 
-    let streams = engine.index().streams().len();
+    let streams = engine.index().stream_count();
     let mut stream_seeks = Vec::with_capacity(seeks);
     for _ in 0..seeks.min(events) {
         let stream = rng.random_range(0..streams) as u32;
-        let entry = &engine.index().streams()[stream as usize];
+        let entry = engine
+            .index()
+            .stream(stream)
+            .ok_or_else(|| anyhow::anyhow!("stream {stream} is not in the index"))?;
         let cursor = entry.ordinals[rng.random_range(0..entry.ordinals.len())] as usize;
         let t = Instant::now();
         std::hint::black_box(engine.aggregate_at(stream, Some(cursor), &fetch)?);
@@ -120,7 +123,6 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     let (longest, longest_entry) = engine
         .index()
         .streams()
-        .iter()
         .enumerate()
         .max_by_key(|(_, s)| s.ordinals.len())
         .map(|(i, s)| (i as u32, s))

@@ -55,7 +55,11 @@ fn selected_stream_id(harness: &Harness<'static, App>) -> String {
     let view = app.view().expect("a view");
     let selected = view.selected_stream.expect("a stream is selected");
     let session = app.session().expect("a store is open");
-    session.engine.index().streams()[selected as usize]
+    session
+        .engine
+        .index()
+        .stream(selected)
+        .expect("the selected stream is indexed")
         .stream_id
         .to_string()
 }

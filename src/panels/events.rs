@@ -93,7 +93,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         });
                         row.col(|ui| {
                             ui.add(
-                                egui::Label::new(index.stream(header.stream).map_or("?", |e| &*e.stream_id))
+                                egui::Label::new(index.stream(header.stream).map_or("?", |e| e.stream_id))
                                     .selectable(false),
                             );
                         });

@@ -26,7 +26,7 @@ pub fn status_bar(ui: &mut Ui, session: &Session, view: &View) {
                 session.name(),
                 session.format,
                 index.len(),
-                index.streams().len(),
+                index.stream_count(),
                 session.engine.issues().len(),
                 session.build_seconds
             ));
@@ -173,7 +173,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
             let text = format!(
                 "{} · {} · {}",
                 header.position,
-                index.stream(header.stream).map_or("?", |e| &*e.stream_id),
+                index.stream(header.stream).map_or("?", |e| e.stream_id),
                 index.event_type_name(header.event_type)
             );
             if ui

@@ -43,27 +43,29 @@ impl StreamsState {
         }
         let index = session.engine.index();
         let needle = self.filter.to_lowercase();
-        let mut rows: Vec<StreamIdx> = (0..index.streams().len() as StreamIdx)
-            .filter(|&s| {
-                let entry = &index.streams()[s as usize];
+        let mut rows: Vec<StreamIdx> = index
+            .streams()
+            .zip(0..)
+            .filter(|(entry, _)| {
                 (needle.is_empty() || entry.stream_id.to_lowercase().contains(&needle))
-                    && self.type_filter.as_ref().is_none_or(|t| *entry.stream_type == **t)
+                    && self.type_filter.as_ref().is_none_or(|t| entry.stream_type == t)
             })
+            .map(|(_, s)| s)
             .collect();
-        let streams = index.streams();
+        let id = |s: StreamIdx| index.stream(s).map(|e| e.stream_id);
+        let stream_type = |s: StreamIdx| index.stream(s).map(|e| e.stream_type);
+        let events = |s: StreamIdx| index.stream(s).map_or(0, |e| e.ordinals.len());
         let last_ms = |s: StreamIdx| {
-            streams[s as usize]
-                .ordinals
-                .last()
+            index
+                .stream(s)
+                .and_then(|e| e.ordinals.last())
                 .map_or(0, |&o| index.headers()[o as usize].recorded_at_ms)
         };
         match self.sort {
             SortBy::FirstSeen => {}
-            SortBy::Stream => rows.sort_by(|&a, &b| streams[a as usize].stream_id.cmp(&streams[b as usize].stream_id)),
-            SortBy::Type => {
-                rows.sort_by(|&a, &b| streams[a as usize].stream_type.cmp(&streams[b as usize].stream_type));
-            }
-            SortBy::Events => rows.sort_by_key(|&s| streams[s as usize].ordinals.len()),
+            SortBy::Stream => rows.sort_by(|&a, &b| id(a).cmp(&id(b))),
+            SortBy::Type => rows.sort_by(|&a, &b| stream_type(a).cmp(&stream_type(b))),
+            SortBy::Events => rows.sort_by_key(|&s| events(s)),
             SortBy::Last => rows.sort_by_key(|&s| last_ms(s)),
         }
         if self.descending {
@@ -89,7 +91,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             ui.add_space(4.0);
             ui.horizontal(|ui| {
                 ui.heading("Streams");
-                ui.label(RichText::new(format!("{}", index.streams().len())).weak());
+                ui.label(RichText::new(format!("{}", index.stream_count())).weak());
             });
             ui.horizontal(|ui| {
                 let label = ui.label("Filter streams");
@@ -100,7 +102,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 )
                 .labelled_by(label.id)
                 .on_hover_text("Show streams whose id contains this text");
-                let mut types: Vec<&str> = index.streams().iter().map(|s| &*s.stream_type).collect();
+                let mut types: Vec<&str> = index.stream_types().iter().map(String::as_str).collect();
                 types.sort_unstable();
                 types.dedup();
                 let selected = view.streams.type_filter.clone().unwrap_or_else(|| "All types".into());
@@ -161,13 +163,13 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 .body(|body| {
                     body.rows(theme::ROW_HEIGHT, view.streams.rows.len(), |mut row| {
                         let stream = view.streams.rows[row.index()];
-                        let entry = &index.streams()[stream as usize];
+                        let Some(entry) = index.stream(stream) else { return };
                         row.set_selected(selected == Some(stream));
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&*entry.stream_id).selectable(false));
+                            ui.add(egui::Label::new(entry.stream_id).selectable(false));
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&*entry.stream_type).selectable(false));
+                            ui.add(egui::Label::new(entry.stream_type).selectable(false));
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));

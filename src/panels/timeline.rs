@@ -212,7 +212,7 @@ fn track(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
         CursorMode::Stream(s) => {
             let mut counts = vec![0u32; columns];
             if let Some(entry) = index.stream(s) {
-                for &o in &entry.ordinals {
+                for &o in entry.ordinals {
                     let x = x_from_time(headers[o as usize].recorded_at_ms) - graph.left();
                     if x >= 0.0 && (x as usize) < columns {
                         counts[x as usize] += 1;
@@ -373,7 +373,7 @@ pub fn describe(session: &Session, header: &EventHeader) -> String {
         "position {} · {} · {} v{} · {}",
         header.position,
         header.recorded_at().format("%Y-%m-%d %H:%M:%S%.3f"),
-        index.stream(header.stream).map_or("?", |e| &*e.stream_id),
+        index.stream(header.stream).map_or("?", |e| e.stream_id),
         header.stream_version,
         index.event_type_name(header.event_type)
     )

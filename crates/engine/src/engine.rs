@@ -10,6 +10,8 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+use rustc_hash::FxHashMap as HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
@@ -129,10 +131,9 @@ type Projections = Vec<Box<dyn ProjectionState>>;
 /// `(number of events applied, every folded projection after them)`.
 type ProjectionsAfter = (usize, Projections);
 
-struct StreamCheckpoints {
-    /// `(number of stream events applied, state after them)`, every `stream_interval` events.
-    states: Vec<(u32, Arc<dyn AggregateState>)>,
-}
+/// Per stream that has any (most streams are shorter than the interval and have none):
+/// `(number of stream events applied, state after them)`, every `stream_interval` events.
+type StreamCheckpoints = HashMap<StreamIdx, Vec<(u32, Box<dyn AggregateState>)>>;
 
 /// Builds an [`Engine`] from events handed over in global order.
 pub struct EngineBuilder {
@@ -140,7 +141,7 @@ pub struct EngineBuilder {
     index: TimelineIndex,
     /// The full replay: folds every event, collects issues; checkpoints are taken from it.
     replay: Replay,
-    stream_checkpoints: Vec<StreamCheckpoints>,
+    stream_checkpoints: StreamCheckpoints,
     /// Which projections keep their history (the others are folded: see [`Folded`]).
     history: Vec<bool>,
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
@@ -157,8 +158,8 @@ impl EngineBuilder {
             .collect();
         let mut builder = Self {
             config,
-            index: TimelineIndex::default(),
-            stream_checkpoints: Vec::new(),
+            index: TimelineIndex::with_capacity(expected_events),
+            stream_checkpoints: StreamCheckpoints::default(),
             history,
             projection_checkpoints: Vec::new(),
             replay,
@@ -185,22 +186,16 @@ impl EngineBuilder {
         let (ordinal, stream) = self.index.push(event);
         let issues_before = self.replay.issues().len();
         // Both number streams in order of first appearance, so the indexes agree.
-        if let Some(entry) = self.index.stream(stream) {
-            self.replay
-                .apply_as(stream, &entry.stream_id, &entry.stream_type, event);
-        }
+        self.replay.apply_as(stream, event);
         let Some(replay) = self.replay.stream_at(stream) else {
             return;
         };
-        if stream as usize == self.stream_checkpoints.len() {
-            // No checkpoint for a fresh stream: its initial state is made on demand.
-            self.stream_checkpoints.push(StreamCheckpoints { states: Vec::new() });
-        }
+        // No checkpoint at a stream's start: its initial state is made on demand.
         if (replay.events as usize).is_multiple_of(self.config.stream_interval) {
-            let state: Arc<dyn AggregateState> = Arc::from(replay.state.clone_box());
-            self.stream_checkpoints[stream as usize]
-                .states
-                .push((replay.events as u32, state));
+            self.stream_checkpoints
+                .entry(stream)
+                .or_default()
+                .push((replay.events as u32, replay.state.clone_box()));
         }
         let new_issues = &self.replay.issues()[issues_before..];
         if !new_issues.is_empty() {
@@ -221,10 +216,10 @@ impl EngineBuilder {
     }
 
     pub fn finish(mut self) -> Engine {
-        self.index.shrink();
+        self.index.seal();
         let domain = self.replay.domain_arc();
         let (streams, mut projections, issues) = self.replay.into_parts();
-        let final_states = streams.into_iter().map(|s| Arc::from(s.state)).collect();
+        let final_states = streams.into_iter().map(|s| s.state).collect();
         for (projection, history) in projections.iter_mut().zip(&self.history) {
             projection.shrink_to_fit();
             // The first view of a history orders its rows; pay for that here, not in a seek.
@@ -252,9 +247,9 @@ pub struct Engine {
     domain: Arc<dyn Domain>,
     config: EngineConfig,
     index: TimelineIndex,
-    stream_checkpoints: Vec<StreamCheckpoints>,
+    stream_checkpoints: StreamCheckpoints,
     /// Each stream's state after all its events (the state at the end of the timeline).
-    final_states: Vec<Arc<dyn AggregateState>>,
+    final_states: Vec<Box<dyn AggregateState>>,
     /// Every projection after all the events; those that keep their history answer seeks.
     projections: Vec<Box<dyn ProjectionState>>,
     /// Which projections keep their history.
@@ -316,8 +311,8 @@ impl Engine {
         let state: Box<dyn AggregateState> = if applied == entry.ordinals.len() {
             self.final_states[stream as usize].clone_box()
         } else {
-            let at = self.stream_checkpoints[stream as usize]
-                .states
+            let at = self
+                .checkpoints_of(stream)
                 .partition_point(|(count, _)| *count as usize <= applied);
             let (count, mut state) = self.stream_checkpoint(stream, at);
             let positions: Vec<u64> = entry.ordinals[count..applied]
@@ -343,7 +338,7 @@ impl Engine {
             stream_version: last.map_or(0, |h| u64::from(h.stream_version)),
             position: last.map_or(0, |h| h.position),
             state: state.to_json(),
-            generic: !self.domain.stream_types().contains(&&*entry.stream_type),
+            generic: !self.domain.stream_types().contains(&entry.stream_type),
         }))
     }
 
@@ -577,7 +572,7 @@ impl Engine {
         let index_in_stream = self.index.stream_index_at(stream, cursor).unwrap_or(0);
         let before = match index_in_stream.checked_sub(1) {
             Some(previous) => {
-                let ordinal = self.index.streams()[stream as usize].ordinals[previous] as usize;
+                let ordinal = self.index.stream(stream).map_or(0, |e| e.ordinals[previous] as usize);
                 self.aggregate_at(stream, Some(ordinal), fetch)?
             }
             None => self.aggregate_at(stream, None, fetch)?,
@@ -607,8 +602,8 @@ impl Engine {
         let applied = self.index.stream_index_at(stream, cursor).map_or(0, |i| i + 1);
         let mut end = applied;
         // The last checkpoint strictly before `applied` (virtual index 0 is the initial state).
-        let mut at = self.stream_checkpoints[stream as usize]
-            .states
+        let mut at = self
+            .checkpoints_of(stream)
             .partition_point(|(count, _)| (*count as usize) < applied);
         loop {
             let (start, mut state) = self.stream_checkpoint(stream, at);
@@ -654,14 +649,17 @@ impl Engine {
 
     /// Checkpoint `at` of a stream: 0 is the initial state, `i` the `i`-th state kept.
     /// Returns how many of the stream's events it includes, and a copy to fold into.
+    /// The stream's checkpoints, oldest first.
+    fn checkpoints_of(&self, stream: StreamIdx) -> &[(u32, Box<dyn AggregateState>)] {
+        self.stream_checkpoints.get(&stream).map_or(&[], Vec::as_slice)
+    }
+
     fn stream_checkpoint(&self, stream: StreamIdx, at: usize) -> (usize, Box<dyn AggregateState>) {
-        let kept = at
-            .checked_sub(1)
-            .and_then(|i| self.stream_checkpoints[stream as usize].states.get(i));
+        let kept = at.checked_sub(1).and_then(|i| self.checkpoints_of(stream).get(i));
         if let Some((count, state)) = kept {
             return (*count as usize, state.clone_box());
         }
-        let stream_type = self.index.stream(stream).map_or("", |e| &*e.stream_type);
+        let stream_type = self.index.stream(stream).map_or("", |e| e.stream_type);
         let initial = self
             .domain
             .new_aggregate(stream_type)
@@ -691,7 +689,7 @@ impl Engine {
             } else {
                 0
             },
-            self.stream_checkpoints.iter().map(|s| s.states.len()).sum::<usize>(),
+            self.stream_checkpoints.values().map(Vec::len).sum::<usize>(),
         )
     }
 }

@@ -3,14 +3,19 @@
 //! Payloads are not kept: a header is 32 bytes, so 10 million events index in about 320 MB.
 //! Everything the timeline draws (density, markers, seeks by position, version or time) is
 //! answered from headers alone.
+//!
+//! Streams are many (a store of 10 million events has about 2 million), so a stream costs a
+//! few bytes, not a few allocations: ids are held back to back in one string, types as a small
+//! number, and every stream's event list is a slice of one array made when indexing ends
+//! ([`TimelineIndex::seal`]).
 
-use std::sync::Arc;
+use std::hash::BuildHasher;
 
 use chrono::{DateTime, Utc};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 
 use rewind_core::RecordedEvent;
-use smol_str::SmolStr;
 
 /// Index of an event in global order (0-based): what cursors hold.
 pub type Ordinal = usize;
@@ -40,65 +45,69 @@ impl EventHeader {
     }
 }
 
-/// One stream's entry in the index. Its id is allocated once and shared with the lookup map
-/// and the replay; its type is one of a handful, shared by every stream of that type.
-#[derive(Clone, Debug)]
-pub struct StreamEntry {
-    pub stream_id: Arc<str>,
-    pub stream_type: Arc<str>,
+/// One stream as the index holds it.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamEntry<'a> {
+    pub stream_id: &'a str,
+    pub stream_type: &'a str,
     /// Ordinals of its events, in global order.
-    pub ordinals: Vec<u32>,
+    pub ordinals: &'a [u32],
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct TimelineIndex {
     headers: Vec<EventHeader>,
-    streams: Vec<StreamEntry>,
-    /// Keys are small strings held in the table itself: an id up to 23 bytes is compared
-    /// without following a pointer, which for a store with many streams was a cache miss at
-    /// every event.
-    stream_lookup: HashMap<SmolStr, StreamIdx>,
-    stream_types: HashSet<Arc<str>>,
+    /// Every stream's id, back to back, in stream order.
+    ids: String,
+    /// Where each stream's id ends in `ids` (it starts where the one before ends).
+    id_ends: Vec<usize>,
+    /// Each stream's type, as an index into `stream_types`.
+    types: Vec<u16>,
+    stream_types: Vec<String>,
+    stream_type_lookup: HashMap<String, u16>,
+    /// Stream numbers, found by their id's hash (the id itself is in `ids`).
+    lookup: HashTable<StreamIdx>,
+    /// Every stream's ordinals, stream after stream (made by [`TimelineIndex::seal`]).
+    ordinals: Vec<u32>,
+    /// Where each stream's ordinals start in `ordinals`, and a last entry for the end.
+    ordinal_starts: Vec<u32>,
     event_types: Vec<String>,
     event_type_lookup: HashMap<String, u16>,
 }
 
+fn hash(id: &str) -> u64 {
+    FxBuildHasher.hash_one(id)
+}
+
+/// More than 65,535 distinct names share the last number; nothing real comes close.
+fn intern(names: &mut Vec<String>, lookup: &mut HashMap<String, u16>, name: &str) -> u16 {
+    if let Some(&n) = lookup.get(name) {
+        return n;
+    }
+    let n = names.len().min(usize::from(u16::MAX)) as u16;
+    if names.len() < usize::from(u16::MAX) {
+        names.push(name.to_owned());
+        lookup.insert(name.to_owned(), n);
+    }
+    n
+}
+
 impl TimelineIndex {
-    /// Adds an event (in global order) and returns its ordinal and stream.
+    /// An index with room for `events` headers: growing by doubling would leave up to half the
+    /// largest structure unused, and copy it on the way.
+    pub fn with_capacity(events: usize) -> Self {
+        Self {
+            headers: Vec::with_capacity(events),
+            ..Self::default()
+        }
+    }
+
+    /// Adds an event (in global order) and returns its ordinal and stream. Until
+    /// [`TimelineIndex::seal`], streams list no events.
     pub(crate) fn push(&mut self, event: &RecordedEvent) -> (Ordinal, StreamIdx) {
         let ordinal = self.headers.len();
-        let stream = if let Some(&stream) = self.stream_lookup.get(event.stream_id.as_str()) {
-            stream
-        } else {
-            let stream = self.streams.len() as StreamIdx;
-            let stream_id: Arc<str> = Arc::from(event.stream_id.as_str());
-            let stream_type = if let Some(known) = self.stream_types.get(event.stream_type.as_str()) {
-                Arc::clone(known)
-            } else {
-                let new: Arc<str> = Arc::from(event.stream_type.as_str());
-                self.stream_types.insert(Arc::clone(&new));
-                new
-            };
-            self.streams.push(StreamEntry {
-                stream_id: Arc::clone(&stream_id),
-                stream_type,
-                ordinals: Vec::new(),
-            });
-            self.stream_lookup.insert(SmolStr::new(&*stream_id), stream);
-            stream
-        };
-        let event_type = if let Some(&t) = self.event_type_lookup.get(&event.event_type) {
-            t
-        } else {
-            // More than 65,535 distinct types share the last id; nothing real comes close.
-            let t = self.event_types.len().min(usize::from(u16::MAX)) as u16;
-            if self.event_types.len() < usize::from(u16::MAX) {
-                self.event_types.push(event.event_type.clone());
-                self.event_type_lookup.insert(event.event_type.clone(), t);
-            }
-            t
-        };
-        self.streams[stream as usize].ordinals.push(ordinal as u32);
+        let stream = self.stream_or_add(&event.stream_id, &event.stream_type);
+        let event_type = intern(&mut self.event_types, &mut self.event_type_lookup, &event.event_type);
         self.headers.push(EventHeader {
             position: event.global_position,
             recorded_at_ms: event.recorded_at.timestamp_millis(),
@@ -110,17 +119,56 @@ impl TimelineIndex {
         (ordinal, stream)
     }
 
+    fn stream_or_add(&mut self, stream_id: &str, stream_type: &str) -> StreamIdx {
+        let Self {
+            ids, id_ends, lookup, ..
+        } = self;
+        let id_of = |s: StreamIdx| {
+            let s = s as usize;
+            &ids[if s == 0 { 0 } else { id_ends[s - 1] }..id_ends[s]]
+        };
+        let hash = hash(stream_id);
+        if let Some(&stream) = lookup.find(hash, |&s| id_of(s) == stream_id) {
+            return stream;
+        }
+        let stream = id_ends.len() as StreamIdx;
+        lookup.insert_unique(hash, stream, |&s| self::hash(id_of(s)));
+        ids.push_str(stream_id);
+        id_ends.push(ids.len());
+        let t = intern(&mut self.stream_types, &mut self.stream_type_lookup, stream_type);
+        self.types.push(t);
+        stream
+    }
+
     pub(crate) fn flag(&mut self, ordinal: Ordinal, flag: u16) {
         if let Some(header) = self.headers.get_mut(ordinal) {
             header.flags |= flag;
         }
     }
 
-    pub(crate) fn shrink(&mut self) {
+    /// Ends indexing: lists every stream's events and gives back spare room.
+    pub(crate) fn seal(&mut self) {
         self.headers.shrink_to_fit();
-        for stream in &mut self.streams {
-            stream.ordinals.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.id_ends.shrink_to_fit();
+        self.types.shrink_to_fit();
+        let streams = self.id_ends.len();
+        let mut starts = vec![0u32; streams + 1];
+        for header in &self.headers {
+            starts[header.stream as usize + 1] += 1;
         }
+        for s in 0..streams {
+            starts[s + 1] += starts[s];
+        }
+        let mut next = starts.clone();
+        let mut ordinals = vec![0u32; self.headers.len()];
+        for (ordinal, header) in self.headers.iter().enumerate() {
+            let at = &mut next[header.stream as usize];
+            ordinals[*at as usize] = ordinal as u32;
+            *at += 1;
+        }
+        self.ordinals = ordinals;
+        self.ordinal_starts = starts;
     }
 
     pub fn len(&self) -> usize {
@@ -139,16 +187,45 @@ impl TimelineIndex {
         self.headers.get(ordinal)
     }
 
-    pub fn streams(&self) -> &[StreamEntry] {
-        &self.streams
+    pub fn stream_count(&self) -> usize {
+        self.id_ends.len()
     }
 
-    pub fn stream(&self, stream: StreamIdx) -> Option<&StreamEntry> {
-        self.streams.get(stream as usize)
+    /// Every stream, in stream order.
+    pub fn streams(&self) -> impl ExactSizeIterator<Item = StreamEntry<'_>> + '_ {
+        (0..self.stream_count()).map(|s| self.entry(s))
+    }
+
+    pub fn stream(&self, stream: StreamIdx) -> Option<StreamEntry<'_>> {
+        let s = stream as usize;
+        (s < self.stream_count()).then(|| self.entry(s))
+    }
+
+    /// Stream `s`, which exists.
+    fn entry(&self, s: usize) -> StreamEntry<'_> {
+        let start = if s == 0 { 0 } else { self.id_ends[s - 1] };
+        let ordinals = match (self.ordinal_starts.get(s), self.ordinal_starts.get(s + 1)) {
+            (Some(&from), Some(&to)) => &self.ordinals[from as usize..to as usize],
+            _ => &[],
+        };
+        StreamEntry {
+            stream_id: &self.ids[start..self.id_ends[s]],
+            stream_type: &self.stream_types[usize::from(self.types[s])],
+            ordinals,
+        }
     }
 
     pub fn stream_idx(&self, stream_id: &str) -> Option<StreamIdx> {
-        self.stream_lookup.get(stream_id).copied()
+        self.lookup
+            .find(hash(stream_id), |&s| {
+                self.stream(s).is_some_and(|e| e.stream_id == stream_id)
+            })
+            .copied()
+    }
+
+    /// The distinct stream types, in order of first appearance.
+    pub fn stream_types(&self) -> &[String] {
+        &self.stream_types
     }
 
     pub fn event_type_name(&self, event_type: u16) -> &str {
@@ -191,10 +268,64 @@ impl TimelineIndex {
     /// Approximate heap bytes held by the index.
     pub fn heap_bytes(&self) -> usize {
         self.headers.capacity() * std::mem::size_of::<EventHeader>()
-            + self
-                .streams
-                .iter()
-                .map(|s| s.ordinals.capacity() * 4 + s.stream_id.len() + 80)
-                .sum::<usize>()
+            + self.ids.capacity()
+            + self.id_ends.capacity() * std::mem::size_of::<usize>()
+            + self.types.capacity() * 2
+            + self.lookup.capacity() * (std::mem::size_of::<StreamIdx>() + 1)
+            + (self.ordinals.capacity() + self.ordinal_starts.capacity()) * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(position: u64, stream: &str, stream_type: &str) -> RecordedEvent {
+        RecordedEvent {
+            global_position: position,
+            stream_id: stream.into(),
+            stream_type: stream_type.into(),
+            stream_version: 1,
+            event_id: uuid::Uuid::from_u128(u128::from(position)),
+            event_type: "E".into(),
+            schema_version: 1,
+            recorded_at: DateTime::UNIX_EPOCH,
+            data: serde_json::json!({}).into(),
+            metadata: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn streams_keep_their_ids_types_and_events_through_table_growth() {
+        let mut index = TimelineIndex::with_capacity(0);
+        let mut expected: Vec<(String, &str, Vec<u32>)> = Vec::new();
+        // Streams come and come back in a scrambled order; ids of every length, one empty.
+        for ordinal in 0..20_000u64 {
+            let s = (ordinal * 7_919 % 5_003) as usize;
+            let id = if s == 0 {
+                String::new()
+            } else {
+                format!("{}-{s}", "x".repeat(s % 40))
+            };
+            let stream_type = ["Order", "Account", "Payment"][s % 3];
+            let (at, stream) = index.push(&event(ordinal + 1, &id, stream_type));
+            assert_eq!(at, ordinal as usize);
+            if stream as usize == expected.len() {
+                expected.push((id.clone(), stream_type, Vec::new()));
+            }
+            assert_eq!(expected[stream as usize].0, id);
+            expected[stream as usize].2.push(ordinal as u32);
+        }
+        index.seal();
+        assert_eq!(index.stream_count(), expected.len());
+        assert_eq!(index.stream_types(), ["Order", "Account", "Payment"]);
+        for ((id, stream_type, ordinals), (s, entry)) in expected.iter().zip(index.streams().enumerate()) {
+            assert_eq!(entry.stream_id, id);
+            assert_eq!(entry.stream_type, *stream_type);
+            assert_eq!(entry.ordinals, ordinals.as_slice());
+            assert_eq!(index.stream_idx(id), Some(s as StreamIdx));
+        }
+        assert_eq!(index.stream_idx("not-a-stream"), None);
+        assert!(index.stream(expected.len() as StreamIdx).is_none());
     }
 }

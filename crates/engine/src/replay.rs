@@ -18,8 +18,6 @@ use rewind_core::{
 /// One stream's replayed state.
 #[derive(Clone, Debug)]
 pub struct StreamReplay {
-    pub stream_id: Arc<str>,
-    pub stream_type: Arc<str>,
     pub state: Box<dyn AggregateState>,
     /// The highest stream version seen (0 before the first event).
     pub version: u64,
@@ -70,10 +68,8 @@ impl Replay {
             return stream;
         }
         let stream = self.streams.len() as u32;
-        let stream_id: Arc<str> = Arc::from(event.stream_id.as_str());
-        let stream_type: Arc<str> = Arc::from(event.stream_type.as_str());
-        self.lookup.insert(Arc::clone(&stream_id), stream);
-        self.start_stream(stream_id, stream_type);
+        self.lookup.insert(Arc::from(event.stream_id.as_str()), stream);
+        self.start_stream(&event.stream_type);
         self.apply_to(stream as usize, event);
         stream
     }
@@ -81,28 +77,20 @@ impl Replay {
     /// [`Replay::apply`] for a caller that already numbered the streams (in order of first
     /// appearance, as `apply` does) and holds their ids: saves looking each id up twice and
     /// storing it twice. Streams started this way are not found by [`Replay::stream`].
-    pub(crate) fn apply_as(
-        &mut self,
-        stream: u32,
-        stream_id: &Arc<str>,
-        stream_type: &Arc<str>,
-        event: &RecordedEvent,
-    ) {
+    pub(crate) fn apply_as(&mut self, stream: u32, event: &RecordedEvent) {
         if stream as usize == self.streams.len() {
-            self.start_stream(Arc::clone(stream_id), Arc::clone(stream_type));
+            self.start_stream(&event.stream_type);
         }
         self.apply_to(stream as usize, event);
     }
 
-    fn start_stream(&mut self, stream_id: Arc<str>, stream_type: Arc<str>) {
+    fn start_stream(&mut self, stream_type: &str) {
         // A stream no domain claims still replays, through the generic fold.
         let state = self
             .domain
-            .new_aggregate(&stream_type)
+            .new_aggregate(stream_type)
             .unwrap_or_else(|| Box::new(GenericState::default()));
         self.streams.push(StreamReplay {
-            stream_id,
-            stream_type,
             state,
             version: 0,
             position: 0,

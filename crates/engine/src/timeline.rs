@@ -253,6 +253,7 @@ mod tests {
             };
             index.push(&event);
         }
+        index.seal();
         index
     }
 

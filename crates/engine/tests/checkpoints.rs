@@ -122,9 +122,9 @@ proptest! {
         for cursor in cursors {
             let cursor = cursor.index(events.len());
             let replay = replay(&events[..=cursor]);
-            for (stream, entry) in engine.index().streams().iter().enumerate() {
+            for (stream, entry) in engine.index().streams().enumerate() {
                 let at = engine.aggregate_at(stream as u32, Some(cursor), &fetch).unwrap().unwrap();
-                let expected = replay.aggregate_state(&entry.stream_id);
+                let expected = replay.aggregate_state(entry.stream_id);
                 match expected {
                     Some(state) => prop_assert_eq!(&at.state, &state, "{} at {}", entry.stream_id, cursor),
                     None => prop_assert_eq!(at.events_applied, 0),
