@@ -191,6 +191,9 @@ impl<V: Clone> RowHistory<V> {
     }
 }
 
+/// Rows with fewer versions than this grow their version list one version at a time.
+const SMALL_ROW: usize = 8;
+
 /// A key's hash in the row-number table.
 fn hash(key: &str) -> u64 {
     FxBuildHasher.hash_one(key)
@@ -211,7 +214,14 @@ impl<V> Rows<V> {
         match versions.last_mut() {
             // One version per event, and only the latest one unless history is kept.
             Some(last) if !self.keep || last.0 == position => *last = (position, row),
-            _ => versions.push((position, row)),
+            _ => {
+                // Most rows have a few versions (an order about 2.4): grown one at a time, they
+                // fit; doubling from 1 to 4 would leave about a third of the history unused.
+                if versions.len() < SMALL_ROW {
+                    versions.reserve_exact(1);
+                }
+                versions.push((position, row));
+            }
         }
     }
 
