@@ -27,7 +27,8 @@ pub struct BenchReport {
     pub stream_checkpoints: usize,
     /// Peak resident memory right after the index was built (what the app holds).
     pub peak_rss_after_build_bytes: Option<u64>,
-    /// Peak over the whole benchmark (the full replay runs while the engine is still alive).
+    /// Peak over the whole benchmark: the seeks, then the full replay, which runs after the
+    /// engine is dropped, as `rewind verify` runs without one.
     pub peak_rss_bytes: Option<u64>,
     pub global_seek: Latency,
     /// Seeks one event forward at a time, as stepping or playback does.
@@ -135,10 +136,16 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         longest_seeks.push(t.elapsed());
     }
 
+    let (projection_checkpoints, stream_checkpoints) = engine.checkpoint_counts();
+    let longest_stream = longest_entry.stream_id.to_string();
+    let longest_stream_events = longest_entry.ordinals.len();
+    let index_bytes = engine.index_bytes();
+    let projection_interval = engine.config().projection_interval;
+    // The full replay is what `rewind verify` does, without an engine beside it.
+    drop(engine);
     let started = Instant::now();
     let replay = crate::session::replay_all(source, domain)?;
     let full_replay = started.elapsed();
-    let (projection_checkpoints, stream_checkpoints) = engine.checkpoint_counts();
 
     Ok(BenchReport {
         store: source.location(),
@@ -146,8 +153,8 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         streams,
         index_build_s: index_build.as_secs_f64(),
         index_events_per_s: events as f64 / index_build.as_secs_f64().max(1e-9),
-        index_bytes: engine.index_bytes(),
-        projection_interval: engine.config().projection_interval,
+        index_bytes,
+        projection_interval,
         projection_checkpoints,
         stream_checkpoints,
         peak_rss_after_build_bytes,
@@ -155,8 +162,8 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         global_seek: Latency::from(global),
         step_forward: Latency::from(steps),
         stream_seek: Latency::from(stream_seeks),
-        longest_stream: longest_entry.stream_id.to_string(),
-        longest_stream_events: longest_entry.ordinals.len(),
+        longest_stream,
+        longest_stream_events,
         longest_stream_seek: Latency::from(longest_seeks),
         full_replay_s: full_replay.as_secs_f64(),
         full_replay_events_per_s: replay.event_count() as f64 / full_replay.as_secs_f64().max(1e-9),
