@@ -13,9 +13,10 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use rewind_core::{Domain, RecordedEvent};
+use rewind_core::{Domain, RecordedEvent, ReplayIssue};
 use rewind_engine::{
-    AggregateAt, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, Replay, RowChange, StreamIdx,
+    AggregateAt, DuplicateIds, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, Replay, RowChange,
+    StreamIdx,
 };
 use rewind_store::{EventSource, Mapping, NdjsonStore, OpenOptions, Skipped, StoreError, open_store_with};
 
@@ -447,8 +448,12 @@ pub fn fold_all<T: Send>(
 /// Replays every event of `source` (the `rewind verify` path), reading and folding on two threads.
 pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_store::Result<Replay> {
     let expected = source.event_count()? as usize;
+    let trusted = source.unique_event_ids();
     let replay = fold_all(source, &mut || true, |batches| {
         let mut replay = Replay::with_capacity(domain, expected);
+        if trusted {
+            replay = replay.trusting_unique_ids();
+        }
         for batch in batches {
             for event in batch.iter() {
                 replay.apply(event);
@@ -457,9 +462,37 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
         replay
     })?;
     // `fold_all` stops early only when asked to, which this never does.
-    replay.ok_or_else(|| rewind_store::StoreError::Open {
+    let mut replay = replay.ok_or_else(|| rewind_store::StoreError::Open {
         path: PathBuf::from(source.location()),
         reason: "replay stopped".into(),
+    })?;
+    if trusted && !source.unique_event_ids() {
+        let issues = duplicate_ids(source, &mut || true, None)?.unwrap_or_default();
+        replay.add_issues(issues);
+    }
+    Ok(replay)
+}
+
+/// Every event whose id an earlier event had, in a pass of its own over `source` (for a store
+/// whose unique index turned out not to cover every id); `None` if stopped.
+fn duplicate_ids(
+    source: &dyn EventSource,
+    keep_going: &mut dyn FnMut() -> bool,
+    progress: Option<&Progress>,
+) -> rewind_store::Result<Option<Vec<ReplayIssue>>> {
+    let expected = source.event_count()? as usize;
+    fold_all(source, keep_going, |batches| {
+        let mut ids = DuplicateIds::with_capacity(expected);
+        let mut issues = Vec::new();
+        let mut done = 0;
+        for batch in batches {
+            issues.extend(batch.iter().filter_map(|event| ids.check(event)));
+            done += batch.len() as u64;
+            if let Some(progress) = progress {
+                progress.done.store(done, Ordering::Relaxed);
+            }
+        }
+        issues
     })
 }
 
@@ -471,14 +504,31 @@ pub fn build_engine(
 ) -> rewind_store::Result<Option<Engine>> {
     let total = source.event_count()?;
     progress.total.store(total, Ordering::Relaxed);
-    fold_all(source, &mut || !progress.cancel.load(Ordering::Relaxed), |batches| {
-        let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(total), total as usize);
+    let trusted = source.unique_event_ids();
+    let mut config = EngineConfig::for_size(total);
+    config.check_event_ids = !trusted;
+    let keep_going = &mut || !progress.cancel.load(Ordering::Relaxed);
+    let engine = fold_all(source, keep_going, |batches| {
+        let mut builder = EngineBuilder::new(domain, config, total as usize);
         for batch in batches {
             builder.push(&batch);
             progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
         }
         builder.finish()
-    })
+    })?;
+    let Some(mut engine) = engine else {
+        return Ok(None);
+    };
+    if trusted && !source.unique_event_ids() {
+        // The store's unique index did not cover every id after all: check them in a pass of
+        // their own (the progress bar runs again).
+        progress.done.store(0, Ordering::Relaxed);
+        let Some(issues) = duplicate_ids(source, keep_going, Some(progress))? else {
+            return Ok(None);
+        };
+        engine.add_issues(issues);
+    }
+    Ok(Some(engine))
 }
 
 fn build(source: &dyn EventSource, domain: Arc<dyn Domain>, progress: &Progress) -> Result<Engine, String> {

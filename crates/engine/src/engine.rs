@@ -111,6 +111,9 @@ pub struct EngineConfig {
     /// at each checkpoint (they share structure only through their history), which is fine for
     /// tests and small stores only.
     pub projection_history: bool,
+    /// Remember every event id to report repeated ones. Off when the store guarantees unique
+    /// ids (see [`Replay::trusting_unique_ids`]).
+    pub check_event_ids: bool,
 }
 
 impl EngineConfig {
@@ -122,6 +125,7 @@ impl EngineConfig {
             projection_interval,
             stream_interval: 64,
             projection_history: true,
+            check_event_ids: true,
         }
     }
 }
@@ -150,7 +154,11 @@ pub struct EngineBuilder {
 impl EngineBuilder {
     /// A builder expecting about `expected_events` events (0 if unknown).
     pub fn new(domain: Arc<dyn Domain>, config: EngineConfig, expected_events: usize) -> Self {
-        let mut replay = Replay::with_capacity(domain, expected_events);
+        let mut replay = if config.check_event_ids {
+            Replay::with_capacity(domain, expected_events)
+        } else {
+            Replay::new(domain).trusting_unique_ids()
+        };
         let history: Vec<bool> = replay
             .projections_mut()
             .iter_mut()
@@ -278,6 +286,22 @@ impl Engine {
     /// Every replay issue, in global order.
     pub fn issues(&self) -> &[ReplayIssue] {
         &self.issues
+    }
+
+    /// Adds issues found apart from indexing (repeated event ids, when the store's guarantee
+    /// turned out not to cover every event: see [`EngineConfig::check_event_ids`]), and marks
+    /// their events.
+    pub fn add_issues(&mut self, issues: Vec<ReplayIssue>) {
+        for issue in &issues {
+            let ordinal = self.index.ordinal_at_or_before_position(issue.position);
+            if let Some(ordinal) = ordinal.filter(|&o| self.index.headers()[o].position == issue.position) {
+                self.index.flag(ordinal, EventHeader::HAS_ISSUE);
+                if issue.kind.is_invariant_violation() {
+                    self.index.flag(ordinal, EventHeader::VIOLATION);
+                }
+            }
+        }
+        crate::replay::merge_issues(&mut self.issues, issues);
     }
 
     /// The first event that broke a domain invariant: where it went wrong.

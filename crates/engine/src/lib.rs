@@ -23,6 +23,6 @@ pub use engine::{
     AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, ProjectionAt, RowChange, SeekError,
 };
 pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
-pub use replay::{Replay, StreamReplay, issue_kind};
+pub use replay::{DuplicateIds, Replay, StreamReplay, issue_kind};
 pub use search::{Condition, ConditionError, Op, Query};
 pub use timeline::{CursorMode, Timeline, TimelineCommand};

@@ -116,7 +116,7 @@ proptest! {
         projection_history in any::<bool>(),
     ) {
         let events = make(&history);
-        let engine = build(&events, EngineConfig { projection_interval, stream_interval, projection_history });
+        let engine = build(&events, EngineConfig { projection_interval, stream_interval, projection_history, check_event_ids: true });
         let fetch = MemoryFetch(&events);
 
         for cursor in cursors {
@@ -150,7 +150,7 @@ proptest! {
         back in any::<prop::sample::Index>(),
     ) {
         let events = make(&history);
-        let config = EngineConfig { projection_interval, stream_interval: 4, projection_history: false };
+        let config = EngineConfig { projection_interval, stream_interval: 4, projection_history: false, check_event_ids: true };
         let with_history = build(&events, EngineConfig { projection_history: true, ..config });
         let engine = build(&events, config);
         let fetch = MemoryFetch(&events);
@@ -195,7 +195,7 @@ proptest! {
         cursors in prop::collection::vec(any::<prop::sample::Index>(), 1..4),
     ) {
         let events = make(&history);
-        let config = EngineConfig { projection_interval: 100_000, stream_interval: 64, projection_history: false };
+        let config = EngineConfig { projection_interval: 100_000, stream_interval: 64, projection_history: false, check_event_ids: true };
         let engine = build(&events, config);
         let fetch = MemoryFetch(&events);
         for cursor in cursors {

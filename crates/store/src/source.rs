@@ -122,6 +122,15 @@ pub trait EventSource: Send {
         false
     }
 
+    /// Whether the store guarantees that no two of its events share an id (a unique index on
+    /// it), so a replay need not remember every id to find repeats. Read it before a full read
+    /// and again after: a reader that meets an id its guarantee does not cover (stored in
+    /// another spelling, which the index tells apart) says `false` from then on, and the ids
+    /// must then be checked apart.
+    fn unique_event_ids(&self) -> bool {
+        false
+    }
+
     /// Records the reader left out, with where they are and why (empty for a clean store).
     fn skipped(&self) -> &[Skipped] {
         &[]

@@ -1,6 +1,7 @@
 //! The native SQLite event store: one STRICT `events` table, a `snapshots` table for the write side.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
@@ -98,6 +99,11 @@ pub struct SqliteStore {
     connection: Connection,
     path: PathBuf,
     read_only: bool,
+    /// The file has a unique index on exactly `event_id` (see [`EventSource::unique_event_ids`]).
+    unique_ids: bool,
+    /// An id was read that is not in the one spelling Rewind writes (lowercase, hyphenated): the
+    /// index keeps texts apart, so it does not stop that id repeating another's UUID.
+    uncovered_id: AtomicBool,
 }
 
 impl SqliteStore {
@@ -124,6 +130,8 @@ impl SqliteStore {
             connection,
             path: path.to_owned(),
             read_only: false,
+            unique_ids: false,
+            uncovered_id: AtomicBool::new(false),
         };
         for batch in setup {
             store.connection.execute_batch(batch).map_err(|e| store.sqlite(e))?;
@@ -161,21 +169,37 @@ impl SqliteStore {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
-        let store = Self {
+        let mut store = Self {
             connection,
             path: path.to_owned(),
             read_only: true,
+            unique_ids: false,
+            uncovered_id: AtomicBool::new(false),
         };
         store
             .connection
             .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 10000;")
             .map_err(|e| store.not_a_store(&e))?;
         store.check_schema()?;
+        store.unique_ids = store.has_unique_id_index()?;
         Ok(store)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether a unique, whole-table index covers exactly the `event_id` column.
+    fn has_unique_id_index(&self) -> Result<bool> {
+        self.connection
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_index_list('events') AS l \
+                 WHERE l.\"unique\" = 1 AND l.partial = 0 \
+                 AND (SELECT group_concat(name) FROM pragma_index_info(l.name)) = 'event_id')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.sqlite(e))
     }
 
     fn check_schema(&self) -> Result<()> {
@@ -433,6 +457,11 @@ impl SqliteStore {
             row.get::<_, i64>(index).map_err(|e| bad(column, e.to_string()))
         };
         let event_id = text(4, "event_id")?;
+        // A UUID that parses from 36 characters is hyphenated; lowercase makes it the one
+        // spelling the unique index compares ids in.
+        if event_id.len() != 36 || event_id.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.uncovered_id.store(true, Ordering::Relaxed);
+        }
         let recorded_at = text(7, "recorded_at")?;
         let data = text(8, "data")?;
         let metadata = text(9, "metadata")?;
@@ -459,6 +488,10 @@ impl SqliteStore {
 impl EventSource for SqliteStore {
     fn is_native(&self) -> bool {
         true
+    }
+
+    fn unique_event_ids(&self) -> bool {
+        self.unique_ids && !self.uncovered_id.load(Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {

@@ -408,3 +408,47 @@ fn the_write_side_saves_and_loads_its_latest_snapshot() {
         Some((20, json!({"balance_cents": 250})))
     );
 }
+
+/// The unique index on `event_id` lets a replay skip remembering every id; the store says so
+/// only while every id it read is in the spelling the index compares.
+#[test]
+fn a_store_vouches_for_unique_ids_only_while_its_index_covers_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let mut store = SqliteStore::create(&path).unwrap();
+    store
+        .append("s", "T", ExpectedVersion::Any, &[new_event("E", 1), new_event("E", 2)])
+        .unwrap();
+    drop(store);
+    let read_everything = |store: &SqliteStore| store.read_all(10, &mut |_| Ok(())).unwrap();
+
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    assert!(store.unique_event_ids());
+    read_everything(&store);
+    assert!(store.unique_event_ids(), "ids Rewind wrote are covered");
+    drop(store);
+
+    // The same UUID as the first event's, in capitals: the index tells the texts apart.
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version, \
+             recorded_at, data, metadata) SELECT stream_id, stream_type, 3, upper(event_id), event_type, \
+             schema_version, recorded_at, data, metadata FROM events WHERE global_position = 1",
+        )
+        .unwrap();
+    drop(connection);
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    assert!(store.unique_event_ids(), "nothing read yet");
+    read_everything(&store);
+    assert!(!store.unique_event_ids(), "an id in capitals is not covered");
+    drop(store);
+
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch("DELETE FROM events WHERE global_position = 3; DROP INDEX events_event_id")
+        .unwrap();
+    drop(connection);
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    assert!(!store.unique_event_ids(), "no unique index, no guarantee");
+}
