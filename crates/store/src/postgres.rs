@@ -217,6 +217,8 @@ pub struct PostgresStore {
     mapping: Mapping,
     table_name: String,
     native: bool,
+    /// Event ids are a `uuid` column under a unique index (see [`EventSource::unique_event_ids`]).
+    unique_ids: bool,
     skipped: Vec<Skipped>,
 }
 
@@ -344,6 +346,11 @@ impl PostgresStore {
         let payload = raw(&mapping.payload)?;
         let metadata = raw(&mapping.metadata)?;
         let event_id = raw(&mapping.event_id)?;
+        // A `uuid` column holds one spelling of each id, so a unique index on it rules repeats out.
+        let uuid_id_column = match &mapping.event_id {
+            Some(column) if type_of(column)? == "uuid" => Some(column.clone()),
+            _ => None,
+        };
         let stream = format!("({})::text", quote(&mapping.stream));
         type_of(&mapping.stream)?;
         let position = if let Some(column) = &mapping.position {
@@ -426,10 +433,24 @@ impl PostgresStore {
             mapping: mapping.clone(),
             table_name: format!("{}.{}", quote(&schema), quote(&table_name)),
             native,
+            unique_ids: false,
             skipped: Vec::new(),
         };
         store.skipped = store.rows_left_out(mapping)?;
+        if let Some(column) = uuid_id_column {
+            store.unique_ids = store.has_unique_index(&column)?;
+        }
         Ok(store)
+    }
+
+    /// Whether a unique, whole-table index covers exactly `column`, which holds no nulls.
+    fn has_unique_index(&self, column: &str) -> Result<bool> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM pg_index i \
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+                   WHERE i.indrelid = ($1::text)::regclass AND i.indisunique AND i.indnatts = 1 \
+                   AND i.indpred IS NULL AND a.attname = $2 AND a.attnotnull)";
+        let row = self.with_client(|connection| connection.client.query_one(sql, &[&self.table_name, &column]))?;
+        Ok(row.get(0))
     }
 
     /// Runs `f` with the connection; a dropped connection is reopened once and `f` retried.
@@ -657,6 +678,10 @@ impl EventSource for PostgresStore {
 
     fn is_native(&self) -> bool {
         self.native
+    }
+
+    fn unique_event_ids(&self) -> bool {
+        self.unique_ids
     }
 
     fn event_count(&self) -> Result<u64> {
