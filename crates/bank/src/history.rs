@@ -17,11 +17,15 @@
 use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 
+use std::borrow::Cow;
+
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 use serde_json::Value;
 use smol_str::SmolStr;
 use vers_vecs::WaveletMatrix;
+
+use crate::versions::{Change, Versions};
 
 /// Every row, with its versions when history is kept. Copies share it; the first change to a
 /// shared copy copies it whole, so a debugger reads views of a history that no longer changes.
@@ -65,7 +69,7 @@ struct Rows<V> {
     /// The position of the event that added each row; ascending, as events come in order.
     born: Vec<u64>,
     /// Each row's versions, `(position of the event that made it, row)`, ascending.
-    versions: Vec<Vec<(u64, V)>>,
+    versions: Vec<Versions<V>>,
     /// The last position a change was stamped with (stamps never go backwards).
     latest: u64,
     /// The rows' order by key, made on first read and dropped when a row is added.
@@ -113,7 +117,7 @@ impl Order {
     }
 }
 
-impl<V: Clone> RowHistory<V> {
+impl<V: Change> RowHistory<V> {
     /// Keeps every version of every row from now on.
     pub(crate) fn keep_history(&mut self) {
         Arc::make_mut(&mut self.rows).keep = true;
@@ -132,7 +136,7 @@ impl<V: Clone> RowHistory<V> {
         ids.insert_unique(hash(key), id, |&id| hash(&keys[id as usize]));
         keys.push(SmolStr::new(key));
         rows.born.push(position);
-        rows.versions.push(vec![(position, row)]);
+        rows.versions.push(Versions::new(position, row));
         rows.order.take();
     }
 
@@ -143,7 +147,7 @@ impl<V: Clone> RowHistory<V> {
         };
         let rows = Arc::make_mut(&mut self.rows);
         let position = rows.stamp(position);
-        let Some(mut row) = rows.versions[id as usize].last().map(|(_, row)| row.clone()) else {
+        let Some(mut row) = rows.versions[id as usize].latest().map(|(_, row)| row.clone()) else {
             return false;
         };
         change(&mut row);
@@ -165,7 +169,7 @@ impl<V: Clone> RowHistory<V> {
     /// The latest version of the row with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let id = self.rows.id(key)?;
-        self.rows.versions[id as usize].last().map(|(_, row)| row)
+        self.rows.versions[id as usize].latest().map(|(_, row)| row)
     }
 
     /// The rows now.
@@ -191,9 +195,6 @@ impl<V: Clone> RowHistory<V> {
     }
 }
 
-/// Rows with fewer versions than this grow their version list one version at a time.
-const SMALL_ROW: usize = 8;
-
 /// A key's hash in the row-number table.
 fn hash(key: &str) -> u64 {
     FxBuildHasher.hash_one(key)
@@ -209,20 +210,11 @@ impl<V> Rows<V> {
         self.latest
     }
 
-    fn record(&mut self, id: u32, position: u64, row: V) {
-        let versions = &mut self.versions[id as usize];
-        match versions.last_mut() {
-            // One version per event, and only the latest one unless history is kept.
-            Some(last) if !self.keep || last.0 == position => *last = (position, row),
-            _ => {
-                // Most rows have a few versions (an order about 2.4): grown one at a time, they
-                // fit; doubling from 1 to 4 would leave about a third of the history unused.
-                if versions.len() < SMALL_ROW {
-                    versions.reserve_exact(1);
-                }
-                versions.push((position, row));
-            }
-        }
+    fn record(&mut self, id: u32, position: u64, row: V)
+    where
+        V: Change,
+    {
+        self.versions[id as usize].record(position, row, self.keep);
     }
 
     fn order(&self) -> &Order {
@@ -238,16 +230,15 @@ pub(crate) struct RowsAt<V> {
     len: usize,
 }
 
-impl<V> RowsAt<V> {
+impl<V: Change> RowsAt<V> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// The version of row `id` at this position.
-    fn version(&self, id: u32) -> Option<&V> {
-        let versions = self.rows.versions.get(id as usize)?;
-        let after = versions.partition_point(|(made, _)| Some(*made) <= self.position);
-        versions[..after].last().map(|(_, row)| row)
+    fn version(&self, id: u32) -> Option<Cow<'_, V>> {
+        let (_, row) = self.rows.versions.get(id as usize)?.at(self.position)?;
+        Some(row)
     }
 
     /// The row number of the `k`-th row in key order.
@@ -289,7 +280,7 @@ impl<V> RowsAt<V> {
     }
 
     #[cfg(test)]
-    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+    pub(crate) fn get(&self, key: &str) -> Option<Cow<'_, V>> {
         let id = self.rows.id(key)?;
         if id as usize >= self.len {
             return None;
@@ -298,7 +289,7 @@ impl<V> RowsAt<V> {
     }
 
     /// Rows in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Cow<'_, V>)> {
         let order = self.rows.order();
         order
             .sorted
@@ -313,7 +304,7 @@ impl<V> RowsAt<V> {
             .filter_map(|k| {
                 let id = self.nth(k)?;
                 let key = self.key(id);
-                Some((key.to_owned(), json(key, self.version(id)?)))
+                Some((key.to_owned(), json(key, &*self.version(id)?)))
             })
             .collect()
     }
@@ -324,9 +315,8 @@ impl<V> RowsAt<V> {
         if id as usize >= self.len || !self.rows.keep {
             return None;
         }
-        let versions = self.rows.versions.get(id as usize)?;
-        let after = versions.partition_point(|(made, _)| Some(*made) <= self.position);
-        versions[..after].last().map(|(made, _)| *made)
+        let (made, _) = self.rows.versions.get(id as usize)?.at(self.position)?;
+        Some(made)
     }
 
     /// The row with `key` and its index in key order.
@@ -335,7 +325,7 @@ impl<V> RowsAt<V> {
         if id as usize >= self.len {
             return None;
         }
-        Some((self.index_of(id)?, json(key, self.version(id)?)))
+        Some((self.index_of(id)?, json(key, &*self.version(id)?)))
     }
 }
 
@@ -382,40 +372,44 @@ mod tests {
 
     proptest! {
         /// At every position, the rows are what a plain sorted map holds after the changes up
-        /// to it: the same rows, values, order and indexes.
+        /// to it: the same rows, values, order and indexes, and the position each row last
+        /// changed at. With few keys, rows get enough versions to be packed.
         #[test]
         fn rows_at_any_position_are_the_changes_up_to_it(
-            changes in prop::collection::vec((0u32..60, 0u32..4, any::<bool>()), 0..150),
+            changes in prop::collection::vec((0u32..60, 0u32..4, any::<bool>()), 0..300),
+            few_keys in any::<bool>(),
             start in 0usize..70,
             count in 0usize..30,
         ) {
             let mut rows = RowHistory::default();
             rows.keep_history();
-            let mut model = BTreeMap::new();
+            // Each key's value and the position of its last change.
+            let mut model: BTreeMap<String, (u32, u64)> = BTreeMap::new();
             let mut models = vec![(None, model.clone())];
             // Several changes may share a position (one event changing a row twice).
             let mut position = 0;
             for (i, (key, step, update)) in changes.iter().enumerate() {
                 position += u64::from(*step != 0);
-                let key = format!("k{key}");
+                let key = format!("k{}", if few_keys { key % 3 } else { *key });
                 if *update {
                     let changed = rows.update(position, &key, |row| *row += 1000);
                     prop_assert_eq!(changed, model.contains_key(&key));
                     if let Some(row) = model.get_mut(&key) {
-                        *row += 1000;
+                        *row = (row.0 + 1000, position);
                     }
                 } else {
                     rows.insert(position, &key, i as u32);
-                    model.insert(key, i as u32);
+                    model.insert(key, (i as u32, position));
                 }
                 match models.last_mut() {
                     Some((Some(at), last)) if *at == position => *last = model.clone(),
                     _ => models.push((Some(position), model.clone())),
                 }
             }
+            rows.shrink_to_fit();
             for (position, model) in models {
                 let view = rows.at(position).unwrap();
-                let sorted: Vec<(String, Value)> = model.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                let sorted: Vec<(String, Value)> = model.iter().map(|(k, v)| (k.clone(), json!(v.0))).collect();
                 prop_assert_eq!(view.len(), sorted.len());
                 prop_assert_eq!(view.rows(0, usize::MAX, plain), sorted.clone());
                 let window: Vec<_> = sorted.iter().skip(start).take(count).cloned().collect();
@@ -423,6 +417,7 @@ mod tests {
                 for (index, (key, value)) in sorted.iter().enumerate() {
                     prop_assert_eq!(view.row(key, plain), Some((index, value.clone())));
                     prop_assert_eq!(view.get(key).map(|v| json!(v)), Some(value.clone()));
+                    prop_assert_eq!(view.changed_at(key), Some(model[key].1));
                 }
                 prop_assert_eq!(view.row("absent", plain), None);
                 prop_assert_eq!(view.iter().count(), sorted.len());

@@ -23,6 +23,7 @@ pub mod saga;
 pub mod sample;
 pub mod service;
 pub mod upcast;
+mod versions;
 
 pub use account::{AccountCommand, AccountEvent, AccountStatus, BankAccount, BankAccountError};
 pub use order::{Order, OrderCommand, OrderError, OrderEvent, OrderItem, OrderStatus};

@@ -14,6 +14,7 @@ use crate::account::{AccountOpened, AccountStatus, BankAccount};
 use crate::codec::decode_payload;
 use crate::history::{RowHistory, RowsAt};
 use crate::order::Order;
+use crate::versions::{Change, read_signed, write_signed};
 
 /// The `Projection` methods of a read model kept in a [`RowHistory`]: its rows now, its history
 /// on request, and a view of it at any position. `$whole` writes the whole read model as JSON,
@@ -77,6 +78,38 @@ struct AccountVersion {
     account: Arc<(Arc<str>, Arc<str>)>,
     balance_cents: i64,
     status: AccountStatus,
+}
+
+/// A change is the balance's difference and the status, when the account's holder and currency
+/// are the same ones: about 4 bytes instead of 32.
+impl Change for AccountVersion {
+    fn write_change(from: &Self, to: &Self, out: &mut Vec<u8>) -> bool {
+        if !Arc::ptr_eq(&from.account, &to.account) {
+            return false;
+        }
+        write_signed(out, to.balance_cents.wrapping_sub(from.balance_cents));
+        out.push(match to.status {
+            AccountStatus::NotOpened => 0,
+            AccountStatus::Open => 1,
+            AccountStatus::Frozen => 2,
+            AccountStatus::Closed => 3,
+        });
+        true
+    }
+
+    fn read_change(value: &mut Self, input: &mut &[u8]) -> Option<()> {
+        value.balance_cents = value.balance_cents.wrapping_add(read_signed(input)?);
+        let (&status, rest) = input.split_first()?;
+        *input = rest;
+        value.status = match status {
+            0 => AccountStatus::NotOpened,
+            1 => AccountStatus::Open,
+            2 => AccountStatus::Frozen,
+            3 => AccountStatus::Closed,
+            _ => return None,
+        };
+        Some(())
+    }
 }
 
 impl AccountVersion {
@@ -203,7 +236,7 @@ struct View<V> {
     row: fn(&str, &V) -> Value,
 }
 
-impl<V: Send + Sync> ProjectionView for View<V> {
+impl<V: Change + Send + Sync> ProjectionView for View<V> {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -254,6 +287,18 @@ struct OrderOpening {
     customer_id: SmolStr,
     total_cents: i64,
     created_at: DateTime<Utc>,
+}
+
+/// An order has a few versions (about 2.4): they are never packed, and kept whole if one ever
+/// has many.
+impl Change for OrderVersion {
+    fn write_change(_from: &Self, _to: &Self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    fn read_change(_value: &mut Self, _input: &mut &[u8]) -> Option<()> {
+        None
+    }
 }
 
 impl OrderVersion {
@@ -368,6 +413,25 @@ pub struct DailyTotal {
     pub withdrawal_count: u32,
 }
 
+/// A change is the difference of each total: one of them moves, so about 6 bytes instead of 24.
+impl Change for DailyTotal {
+    fn write_change(from: &Self, to: &Self, out: &mut Vec<u8>) -> bool {
+        write_signed(out, to.deposits_cents.wrapping_sub(from.deposits_cents));
+        write_signed(out, i64::from(to.deposit_count) - i64::from(from.deposit_count));
+        write_signed(out, to.withdrawals_cents.wrapping_sub(from.withdrawals_cents));
+        write_signed(out, i64::from(to.withdrawal_count) - i64::from(from.withdrawal_count));
+        true
+    }
+
+    fn read_change(value: &mut Self, input: &mut &[u8]) -> Option<()> {
+        value.deposits_cents = value.deposits_cents.wrapping_add(read_signed(input)?);
+        value.deposit_count = u32::try_from(i64::from(value.deposit_count) + read_signed(input)?).ok()?;
+        value.withdrawals_cents = value.withdrawals_cents.wrapping_add(read_signed(input)?);
+        value.withdrawal_count = u32::try_from(i64::from(value.withdrawal_count) + read_signed(input)?).ok()?;
+        Some(())
+    }
+}
+
 impl Projection for DailyTotals {
     const NAME: &'static str = "daily_totals";
 
@@ -413,7 +477,7 @@ impl Projection for DailyTotals {
 }
 
 fn days_json(rows: &RowsAt<DailyTotal>) -> Value {
-    Value::Array(rows.iter().map(|(day, total)| day_json(day, total)).collect())
+    Value::Array(rows.iter().map(|(day, total)| day_json(day, &total)).collect())
 }
 
 fn day_json(day: &str, total: &DailyTotal) -> Value {
@@ -424,4 +488,58 @@ fn day_json(day: &str, total: &DailyTotal) -> Value {
         "withdrawals_cents": total.withdrawals_cents,
         "withdrawal_count": total.withdrawal_count,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn status(n: u8) -> AccountStatus {
+        [
+            AccountStatus::NotOpened,
+            AccountStatus::Open,
+            AccountStatus::Frozen,
+            AccountStatus::Closed,
+        ][usize::from(n % 4)]
+    }
+
+    proptest! {
+        /// A change read back turns the version before into the version after.
+        #[test]
+        fn account_and_day_changes_read_back_as_written(
+            a in any::<(i64, u8, i64, u32, i64, u32)>(),
+            b in any::<(i64, u8, i64, u32, i64, u32)>(),
+        ) {
+            let account: Arc<(Arc<str>, Arc<str>)> = Arc::new(("Ada".into(), "EUR".into()));
+            let version = |(balance_cents, s, ..): (i64, u8, i64, u32, i64, u32)| AccountVersion {
+                account: Arc::clone(&account),
+                balance_cents,
+                status: status(s),
+            };
+            let (from, to) = (version(a), version(b));
+            let mut out = Vec::new();
+            prop_assert!(AccountVersion::write_change(&from, &to, &mut out));
+            let mut read = from.clone();
+            let mut input = out.as_slice();
+            prop_assert_eq!(AccountVersion::read_change(&mut read, &mut input), Some(()));
+            prop_assert!(input.is_empty());
+            prop_assert_eq!(read.shown(), to.shown());
+            let reopened = AccountVersion { account: Arc::new(("Ada".into(), "EUR".into())), ..to };
+            prop_assert!(!AccountVersion::write_change(&from, &reopened, &mut Vec::new()), "a new holder is kept whole");
+
+            let day = |(_, _, deposits_cents, deposit_count, withdrawals_cents, withdrawal_count): (i64, u8, i64, u32, i64, u32)| {
+                DailyTotal { deposits_cents, deposit_count, withdrawals_cents, withdrawal_count }
+            };
+            let (from, to) = (day(a), day(b));
+            let mut out = Vec::new();
+            prop_assert!(DailyTotal::write_change(&from, &to, &mut out));
+            let mut read = from;
+            let mut input = out.as_slice();
+            prop_assert_eq!(DailyTotal::read_change(&mut read, &mut input), Some(()));
+            prop_assert!(input.is_empty());
+            prop_assert_eq!(read, to);
+        }
+    }
 }
