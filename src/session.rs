@@ -573,7 +573,7 @@ fn serve(
                         found
                             .into_iter()
                             .filter(|&o| {
-                                let position = engine.index().headers()[o].position;
+                                let position = engine.index().position(o);
                                 source
                                     .read_positions(&[position])
                                     .ok()
@@ -657,7 +657,7 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
             })
             .collect();
         if let Some(c) = cursor {
-            let position = engine.index().headers()[c].position;
+            let position = engine.index().position(c);
             let event = fetch
                 .0
                 .read_positions(&[position])
@@ -669,11 +669,11 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
             result.event = event;
         }
         let (from, to) = request.window;
-        let headers = engine.index().headers();
-        if from < to && to <= headers.len() {
+        let index = engine.index();
+        if from < to && to <= index.len() {
             result.window_events = fetch
                 .0
-                .read_between(headers[from].position, headers[to - 1].position)
+                .read_between(index.position(from), index.position(to - 1))
                 .map_err(|e| rewind_engine::FetchError(e.to_string()))?;
         }
         Ok(())

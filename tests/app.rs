@@ -46,7 +46,7 @@ fn cursor_position(harness: &Harness<'static, App>) -> u64 {
     let app = harness.state();
     let (session, view) = (app.session().expect("a store is open"), app.view().expect("a view"));
     let cursor = view.timeline.cursor().expect("a cursor");
-    session.engine.index().headers()[cursor].position
+    session.engine.index().position(cursor)
 }
 
 /// The id of the stream the app has selected.
@@ -150,7 +150,7 @@ fn a_projection_row_links_to_the_event_that_last_changed_it() {
             .position(|(k, _)| k == key)
             .expect("the row is in the window");
         let ordinal = balances.changed_at[row].expect("the row's last change is known");
-        app.session().unwrap().engine.index().headers()[ordinal].position
+        app.session().unwrap().engine.index().position(ordinal)
     };
     assert_eq!(blamed(&harness, "account-0002"), 1759);
     let earlier = blamed(&harness, "account-0001");
@@ -333,10 +333,7 @@ fn filtering_the_event_list_by_payload_finds_the_duplicate_payout() {
     });
     let found = harness.state().view().unwrap().filter.matches.clone().unwrap();
     let session = harness.state().session().unwrap();
-    let positions: Vec<u64> = found
-        .iter()
-        .map(|&o| session.engine.index().headers()[o].position)
-        .collect();
+    let positions: Vec<u64> = found.iter().map(|&o| session.engine.index().position(o)).collect();
     assert!(positions.contains(&1758) && positions.contains(&1759), "{positions:?}");
 }
 

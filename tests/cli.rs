@@ -351,6 +351,6 @@ fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() 
         [(position, format!("event id {id} was already recorded earlier"))]
     );
     let last = engine.index().headers().last().unwrap();
-    assert_eq!(last.position, position);
+    assert_eq!(engine.index().position(engine.index().len() - 1), position);
     assert_ne!(last.flags & rewind_engine::EventHeader::HAS_ISSUE, 0);
 }

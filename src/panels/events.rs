@@ -24,9 +24,9 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             ui.horizontal(|ui| {
                 ui.heading("Events");
                 ui.label(RichText::new(format!("{} in global order", index.len())).weak());
-                if let Some(header) = view.timeline.cursor().and_then(|c| index.header(c)) {
+                if let Some(cursor) = view.timeline.cursor().filter(|&c| c < index.len()) {
                     ui.separator();
-                    ui.label(RichText::new(super::timeline::describe(session, header)).strong());
+                    ui.label(RichText::new(super::timeline::describe(session, cursor)).strong());
                 }
             });
             filter_bar(ui, session, view, commands);
@@ -72,6 +72,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         shown =
                             Some(shown.map_or((ordinal, ordinal + 1), |(a, b)| (a.min(ordinal), b.max(ordinal + 1))));
                         let header = headers[ordinal];
+                        let position = index.position(ordinal);
                         row.set_selected(cursor == Some(ordinal));
                         row.col(|ui| {
                             if header.flags & rewind_engine::EventHeader::VIOLATION != 0 {
@@ -83,7 +84,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                             }
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(header.position.to_string()).selectable(false));
+                            ui.add(egui::Label::new(position.to_string()).selectable(false));
                         });
                         row.col(|ui| {
                             ui.add(
@@ -102,7 +103,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         });
                         row.col(|ui| {
                             let payload = payloads
-                                .binary_search_by_key(&header.position, |e| e.global_position)
+                                .binary_search_by_key(&position, |e| e.global_position)
                                 .ok()
                                 .map_or_else(|| "…".to_owned(), |i| short(payloads[i].data.value()));
                             ui.add(egui::Label::new(RichText::new(payload).monospace().weak()).selectable(false));

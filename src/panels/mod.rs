@@ -172,7 +172,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
             let Some(header) = index.header(ordinal) else { continue };
             let text = format!(
                 "{} · {} · {}",
-                header.position,
+                index.position(ordinal),
                 index.stream(header.stream).map_or("?", |e| e.stream_id),
                 index.event_type_name(header.event_type)
             );
@@ -318,10 +318,7 @@ fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
 
 fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let Some(result) = &view.result else { return };
-    let pinned_at = result
-        .pinned
-        .and_then(|p| session.engine.index().header(p))
-        .map(|h| h.position);
+    let pinned_at = result.pinned.and_then(|p| session.engine.index().position_of(p));
     egui::ScrollArea::vertical()
         .id_salt("projections_scroll")
         .auto_shrink(false)
@@ -484,7 +481,7 @@ fn projection_table(
                         let header = changed_at.and_then(|o| session.engine.index().header(o));
                         if let (Some(ordinal), Some(header)) = (changed_at, header)
                             && ui
-                                .link(format!("#{}", header.position))
+                                .link(format!("#{}", session.engine.index().position(ordinal)))
                                 .on_hover_text(format!(
                                     "{} at {}: jump there",
                                     session.engine.index().event_type_name(header.event_type),
@@ -559,11 +556,7 @@ fn issues(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCom
         ui.label("Replay found no issue: every event applied and every invariant held.");
         return;
     }
-    let cursor_position = view
-        .timeline
-        .cursor()
-        .and_then(|c| engine.index().header(c))
-        .map(|h| h.position);
+    let cursor_position = view.timeline.cursor().and_then(|c| engine.index().position_of(c));
     TableBuilder::new(ui)
         .id_salt("issues_table")
         .striped(true)

@@ -3,7 +3,7 @@
 
 use egui::{Align2, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, pos2, vec2};
 
-use rewind_engine::{CursorMode, EventHeader, TimelineCommand};
+use rewind_engine::{CursorMode, Ordinal, TimelineCommand};
 
 use crate::app::{AppCommand, View};
 use crate::session::Session;
@@ -131,7 +131,7 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
         ui.separator();
         match view.pinned {
             Some(pinned) => {
-                let position = index.header(pinned).map_or(0, |h| h.position);
+                let position = index.position_of(pinned).unwrap_or(0);
                 if ui.button(format!("Unpin {position}")).clicked() {
                     commands.push(AppCommand::Unpin);
                 }
@@ -366,12 +366,15 @@ fn seek_to_time(view: &View, session: &Session, ms: i64) -> TimelineCommand {
     }
 }
 
-/// Short description of the event at the cursor, for the status line.
-pub fn describe(session: &Session, header: &EventHeader) -> String {
+/// Short description of the event at `ordinal` (one in the index), for the status line.
+pub fn describe(session: &Session, ordinal: Ordinal) -> String {
     let index = session.engine.index();
+    let Some(header) = index.header(ordinal) else {
+        return String::new();
+    };
     format!(
         "position {} · {} · {} v{} · {}",
-        header.position,
+        index.position(ordinal),
         header.recorded_at().format("%Y-%m-%d %H:%M:%S%.3f"),
         index.stream(header.stream).map_or("?", |e| e.stream_id),
         header.stream_version,

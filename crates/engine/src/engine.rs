@@ -294,7 +294,7 @@ impl Engine {
     pub fn add_issues(&mut self, issues: Vec<ReplayIssue>) {
         for issue in &issues {
             let ordinal = self.index.ordinal_at_or_before_position(issue.position);
-            if let Some(ordinal) = ordinal.filter(|&o| self.index.headers()[o].position == issue.position) {
+            if let Some(ordinal) = ordinal.filter(|&o| self.index.position(o) == issue.position) {
                 self.index.flag(ordinal, EventHeader::HAS_ISSUE);
                 if issue.kind.is_invariant_violation() {
                     self.index.flag(ordinal, EventHeader::VIOLATION);
@@ -341,7 +341,7 @@ impl Engine {
             let (count, mut state) = self.stream_checkpoint(stream, at);
             let positions: Vec<u64> = entry.ordinals[count..applied]
                 .iter()
-                .map(|&o| self.index.headers()[o as usize].position)
+                .map(|&o| self.index.position(o as usize))
                 .collect();
             if !positions.is_empty() {
                 let events = fetch.events_at(&positions)?;
@@ -352,15 +352,16 @@ impl Engine {
             }
             state
         };
-        let last = applied
-            .checked_sub(1)
-            .map(|i| self.index.headers()[entry.ordinals[i] as usize]);
+        let last = applied.checked_sub(1).map(|i| {
+            let ordinal = entry.ordinals[i] as usize;
+            (self.index.headers()[ordinal], self.index.position(ordinal))
+        });
         Ok(Some(AggregateAt {
             stream_id: entry.stream_id.to_string(),
             stream_type: entry.stream_type.to_string(),
             events_applied: applied,
-            stream_version: last.map_or(0, |h| u64::from(h.stream_version)),
-            position: last.map_or(0, |h| h.position),
+            stream_version: last.map_or(0, |(h, _)| u64::from(h.stream_version)),
+            position: last.map_or(0, |(_, position)| position),
             state: state.to_json(),
             generic: !self.domain.stream_types().contains(&entry.stream_type),
         }))
@@ -405,7 +406,7 @@ impl Engine {
             },
             None => None,
         };
-        let position = |applied: usize| applied.checked_sub(1).map(|o| self.index.headers()[o].position);
+        let position = |applied: usize| applied.checked_sub(1).map(|o| self.index.position(o));
         let mut folded_changes = Vec::new();
         if let Some(event) = &last {
             for projection in &mut folded {
@@ -497,11 +498,12 @@ impl Engine {
 
     /// The event at `ordinal`, read from the store.
     fn event_at(&self, ordinal: Option<Ordinal>, fetch: &dyn EventFetch) -> Result<Option<RecordedEvent>, SeekError> {
-        let Some(header) = ordinal.and_then(|o| self.index.header(o)) else {
+        let Some(ordinal) = ordinal.filter(|&o| o < self.index.len()) else {
             return Ok(None);
         };
-        let events = fetch.events_at(&[header.position])?;
-        check_positions(&events, &[header.position])?;
+        let position = self.index.position(ordinal);
+        let events = fetch.events_at(&[position])?;
+        check_positions(&events, &[position])?;
         Ok(events.into_iter().next())
     }
 
@@ -516,10 +518,10 @@ impl Engine {
         ordinals: Range<usize>,
         fetch: &dyn EventFetch,
     ) -> Result<Option<RecordedEvent>, SeekError> {
-        let headers = self.index.headers();
+        let index = &self.index;
         let read = |chunk: Range<usize>| -> Result<Vec<RecordedEvent>, SeekError> {
-            let events = fetch.events_between(headers[chunk.start].position, headers[chunk.end - 1].position)?;
-            let expected: Vec<u64> = headers[chunk].iter().map(|h| h.position).collect();
+            let events = fetch.events_between(index.position(chunk.start), index.position(chunk.end - 1))?;
+            let expected: Vec<u64> = chunk.map(|o| index.position(o)).collect();
             check_positions(&events, &expected)?;
             Ok(events)
         };
@@ -633,7 +635,7 @@ impl Engine {
             let (start, mut state) = self.stream_checkpoint(stream, at);
             let positions: Vec<u64> = entry.ordinals[start..end]
                 .iter()
-                .map(|&o| self.index.headers()[o as usize].position)
+                .map(|&o| self.index.position(o as usize))
                 .collect();
             let events = if positions.is_empty() {
                 Vec::new()
@@ -656,7 +658,7 @@ impl Engine {
                 let header = self.index.headers()[ordinal];
                 return Ok(Some(Blame {
                     ordinal,
-                    position: header.position,
+                    position: self.index.position(ordinal),
                     stream_version: u64::from(header.stream_version),
                     event_type: self.index.event_type_name(header.event_type).to_owned(),
                     old,

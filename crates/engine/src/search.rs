@@ -183,7 +183,7 @@ impl Engine {
         }
         let mut found = Vec::new();
         for chunk in candidates.chunks(4096) {
-            let positions: Vec<u64> = chunk.iter().map(|&o| headers[o].position).collect();
+            let positions: Vec<u64> = chunk.iter().map(|&o| self.index().position(o)).collect();
             let events = if chunk.len() as u64 * 2 > positions[positions.len() - 1] - positions[0] + 1 {
                 // Dense: one range read is cheaper than a position list.
                 let range = fetch.events_between(positions[0], positions[positions.len() - 1])?;

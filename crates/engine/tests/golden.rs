@@ -118,7 +118,7 @@ fn search_finds_big_withdrawals_and_everything_correlated_with_an_order() {
         .search(&query, &fetch)
         .unwrap()
         .iter()
-        .map(|&o| engine.index().headers()[o].position)
+        .map(|&o| engine.index().position(o))
         .collect();
     assert!(found.contains(&readme_incident_position()), "{found:?}");
     assert!(
