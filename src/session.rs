@@ -450,10 +450,11 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
     let expected = source.event_count()? as usize;
     let trusted = source.unique_event_ids();
     let replay = fold_all(source, &mut || true, |batches| {
-        let mut replay = Replay::with_capacity(domain, expected);
-        if trusted {
-            replay = replay.trusting_unique_ids();
-        }
+        let mut replay = if trusted {
+            Replay::new(domain).trusting_unique_ids()
+        } else {
+            Replay::with_capacity(domain, expected)
+        };
         for batch in batches {
             for event in batch.iter() {
                 replay.apply(event);

@@ -8,16 +8,16 @@
 //!
 //! So, when asked to ([`RowHistory::keep_history`]), the rows keep every version they had,
 //! each stamped with the global position of the event that made it: the row at `p` is its last
-//! version at or before `p`, found by a binary search. Rows are numbered in the order they
-//! were added, and none is ever removed, so the rows that existed at `p` are the first `n`
-//! numbers. Their order by key comes from a wavelet matrix over each row's rank among all keys,
-//! in row-number order: the `k`-th smallest of its first `n` values is the rank of the `k`-th
-//! row in key order at `p`. It is built once, on the first read after rows were added.
-
-use std::hash::BuildHasher;
-use std::sync::{Arc, OnceLock};
+//! version at or before `p`, found by a binary search (a row that changes often keeps most
+//! versions as changes from the one before: see [`crate::versions`]). Rows are numbered in the
+//! order they were added, and none is ever removed, so the rows that existed at `p` are the
+//! first `n` numbers. Their order by key comes from a wavelet matrix over each row's rank among
+//! all keys, in row-number order: the `k`-th smallest of its first `n` values is the rank of the
+//! `k`-th row in key order at `p`. It is built once, on the first read after rows were added.
 
 use std::borrow::Cow;
+use std::hash::BuildHasher;
+use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
