@@ -299,7 +299,7 @@ impl<V: Change> RowsAt<V> {
     }
 
     /// Rows `start..start + count` in key order, each as `json` writes it.
-    pub(crate) fn rows(&self, start: usize, count: usize, json: fn(&str, &V) -> Value) -> Vec<(String, Value)> {
+    pub(crate) fn rows(&self, start: usize, count: usize, json: impl Fn(&str, &V) -> Value) -> Vec<(String, Value)> {
         (start..start.saturating_add(count).min(self.len))
             .filter_map(|k| {
                 let id = self.nth(k)?;
@@ -320,7 +320,7 @@ impl<V: Change> RowsAt<V> {
     }
 
     /// The row with `key` and its index in key order.
-    pub(crate) fn row(&self, key: &str, json: fn(&str, &V) -> Value) -> Option<(usize, Value)> {
+    pub(crate) fn row(&self, key: &str, json: impl Fn(&str, &V) -> Value) -> Option<(usize, Value)> {
         let id = self.rows.id(key)?;
         if id as usize >= self.len {
             return None;
