@@ -9,18 +9,22 @@ use rewind_core::{Aggregate, ApplyError, DomainEvent, Payload, Violation};
 
 use crate::codec::{decode_payload, encode_payload};
 
-/// An order's state, as the debugger shows it. Ids and names up to 23 bytes are held inline
-/// (`SmolStr`): a debugger keeps one state per order, millions of them.
+/// An order's state, as the debugger shows it. A debugger keeps one state per order, millions
+/// of them, so it is small: ids and names up to 23 bytes are held inline (`SmolStr`), and the
+/// items and the reason are sized to what they hold (no spare room a list keeps to grow).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Order {
     pub customer_id: SmolStr,
     pub account_id: SmolStr,
-    pub items: Vec<OrderItem>,
+    pub items: Box<[OrderItem]>,
     pub total_cents: i64,
     pub status: OrderStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancel_reason: Option<String>,
+    pub cancel_reason: Option<Box<str>>,
 }
+
+// 96 bytes: the size class below the 112 a `Vec` and a `String` took, times 1.8M orders at 10M.
+const _: () = assert!(std::mem::size_of::<Order>() <= 96);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
@@ -239,14 +243,7 @@ impl Aggregate for Order {
                 }
                 self.customer_id.clone_from(&created.customer_id);
                 self.account_id.clone_from(&created.account_id);
-                #[allow(
-                    clippy::assigning_clones,
-                    reason = "a clone is sized to the items; `clone_from` into an empty list reserves \
-                              room for at least four, and a debugger keeps one state per order"
-                )]
-                {
-                    self.items = created.items.clone();
-                }
+                self.items = created.items.as_slice().into();
                 self.total_cents = created.total_cents;
                 self.status = OrderStatus::Pending;
             }
@@ -261,7 +258,7 @@ impl Aggregate for Order {
             OrderEvent::OrderCancelled(cancelled) => {
                 self.cancel()?;
                 self.status = OrderStatus::Cancelled;
-                self.cancel_reason = Some(cancelled.reason.clone());
+                self.cancel_reason = Some(cancelled.reason.as_str().into());
             }
         }
         Ok(())

@@ -124,13 +124,3 @@ fn a_recorded_total_that_differs_from_the_items_breaks_the_total_invariant() {
     let broken = Order::broken_invariants(&before, &event, &order);
     assert_eq!(broken[0].invariant, "order_total_matches_items");
 }
-
-/// A debugger keeps one `Order` per order stream (1.8M in the 10M sample): its item list holds
-/// no spare room.
-#[test]
-fn a_created_order_holds_exactly_its_items() {
-    let mut order = Order::default();
-    order.apply(&created(vec![item(2, 12_50)])).unwrap();
-    assert_eq!(order.items.len(), 1);
-    assert_eq!(order.items.capacity(), 1);
-}
