@@ -310,7 +310,7 @@ fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
         "stream_id": args.stream,
         "stream_type": events.first().map(|e| e.stream_type.clone()),
         "stream_version": stream.map_or(0, |s| s.version),
-        "global_position": stream.map_or(0, |s| s.position),
+        "global_position": stream.and(events.last()).map_or(0, |e| e.global_position),
         "state": stream.map_or(Value::Null, |s| s.state.to_json()),
         "generic": events.first().is_some_and(|e| !source.is_native() || domains().is_generic(&e.stream_type)),
         "issues": replay.issues(),

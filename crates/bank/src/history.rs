@@ -49,7 +49,6 @@ impl<V> Default for RowHistory<V> {
                 keep: false,
                 ids: HashTable::new(),
                 keys: Vec::new(),
-                born: Vec::new(),
                 versions: Vec::new(),
                 latest: 0,
                 order: OnceLock::new(),
@@ -66,8 +65,6 @@ struct Rows<V> {
     ids: HashTable<u32>,
     /// Key by row number. Keys up to 23 bytes are held inline, without a pointer to follow.
     keys: Vec<SmolStr>,
-    /// The position of the event that added each row; ascending, as events come in order.
-    born: Vec<u64>,
     /// Each row's versions, `(position of the event that made it, row)`, ascending.
     versions: Vec<Versions<V>>,
     /// The last position a change was stamped with (stamps never go backwards).
@@ -82,7 +79,6 @@ impl<V: Clone> Clone for Rows<V> {
             keep: self.keep,
             ids: self.ids.clone(),
             keys: self.keys.clone(),
-            born: self.born.clone(),
             versions: self.versions.clone(),
             latest: self.latest,
             order: OnceLock::new(),
@@ -135,7 +131,6 @@ impl<V: Change> RowHistory<V> {
         let Rows { ids, keys, .. } = rows;
         ids.insert_unique(hash(key), id, |&id| hash(&keys[id as usize]));
         keys.push(SmolStr::new(key));
-        rows.born.push(position);
         rows.versions.push(Versions::new(position, row));
         rows.order.take();
     }
@@ -163,7 +158,6 @@ impl<V: Change> RowHistory<V> {
         }
         rows.versions.shrink_to_fit();
         rows.keys.shrink_to_fit();
-        rows.born.shrink_to_fit();
     }
 
     /// The latest version of the row with `key`.
@@ -184,7 +178,18 @@ impl<V: Change> RowHistory<V> {
     }
 
     fn view(&self, position: Option<u64>) -> RowsAt<V> {
-        let len = self.rows.born.partition_point(|&born| Some(born) <= position);
+        // Rows are added in order of position, so the rows that existed then come first: the
+        // position of each row's first version (when it was added) is ascending.
+        let versions = &self.rows.versions;
+        let (mut len, mut end) = (0, versions.len());
+        while len < end {
+            let mid = len + (end - len) / 2;
+            if Some(versions[mid].first_position()) <= position {
+                len = mid + 1;
+            } else {
+                end = mid;
+            }
+        }
         // Made here, so a view's first read does not pay for it.
         self.rows.order();
         RowsAt {

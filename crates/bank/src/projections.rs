@@ -543,7 +543,10 @@ fn summaries_json(rows: &RowsAt<OrderVersion>, records: &Parts<OrderRecord>) -> 
     Value::Array(rows.iter().map(|(id, row)| to_json(&row.shown(id, records))).collect())
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "the shape `View` takes for every read model")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "the shape `View` takes for every read model"
+)]
 fn summary_json(id: &str, row: &OrderVersion, records: &Parts<OrderRecord>) -> Value {
     to_json(&row.shown(id, records))
 }
@@ -636,12 +639,18 @@ impl Projection for DailyTotals {
     }
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "the shape `View` takes for every read model")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "the shape `View` takes for every read model"
+)]
 fn days_json(rows: &RowsAt<DailyTotal>, parts: &()) -> Value {
     Value::Array(rows.iter().map(|(day, total)| day_json(day, &total, parts)).collect())
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "the shape `View` takes for every read model")]
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "the shape `View` takes for every read model"
+)]
 fn day_json(day: &str, total: &DailyTotal, _parts: &()) -> Value {
     json!({
         "day": day,

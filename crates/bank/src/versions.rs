@@ -71,6 +71,15 @@ impl<V: Change> Versions<V> {
         }
     }
 
+    /// The position of the first version (when the row was added), with history kept; without,
+    /// the latest's.
+    pub(crate) fn first_position(&self) -> u64 {
+        match self {
+            Self::Few(versions) => versions.first().map_or(0, |(made, _)| *made),
+            Self::Many(packed) => packed.whole.first().map_or(packed.latest.0, |w| w.position),
+        }
+    }
+
     /// Adds the version the event at `position` made (`position` is not below the latest's).
     /// One event makes one version: a second change at the same position replaces the first.
     /// Without `history`, only the latest version is kept.

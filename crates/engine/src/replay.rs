@@ -21,8 +21,6 @@ pub struct StreamReplay {
     pub state: Box<dyn AggregateState>,
     /// The highest stream version seen (0 before the first event).
     pub version: u64,
-    /// The global position of the last event applied to it.
-    pub position: u64,
     /// How many of its events were replayed.
     pub events: u64,
 }
@@ -104,7 +102,6 @@ impl Replay {
         self.streams.push(StreamReplay {
             state,
             version: 0,
-            position: 0,
             events: 0,
         });
     }
@@ -160,7 +157,6 @@ impl Replay {
             ));
         }
         replay.version = replay.version.max(event.stream_version);
-        replay.position = event.global_position;
         replay.events += 1;
 
         // The reader could not decode the payload; it is still folded (as text) like every other
