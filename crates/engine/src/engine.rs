@@ -224,10 +224,14 @@ impl EngineBuilder {
     }
 
     pub fn finish(mut self) -> Engine {
-        self.index.seal();
         let domain = self.replay.domain_arc();
         let (streams, mut projections, issues) = self.replay.into_parts();
-        let final_states = streams.into_iter().map(|s| s.state).collect();
+        // Into a list of their own, so the replay's (twice the size) is freed here, and what
+        // is made next (the streams' event lists, the read models' order) reuses its memory:
+        // this is the process's peak.
+        let mut final_states: Vec<Box<dyn AggregateState>> = Vec::with_capacity(streams.len());
+        final_states.extend(streams.into_iter().map(|s| s.state));
+        self.index.seal();
         for (projection, history) in projections.iter_mut().zip(&self.history) {
             projection.shrink_to_fit();
             // The first view of a history orders its rows; pay for that here, not in a seek.

@@ -239,23 +239,27 @@ impl TimelineIndex {
         self.ids.shrink_to_fit();
         self.id_ends.shrink_to_fit();
         self.types.shrink_to_fit();
+        // A counting sort of the ordinals by stream, in place: `ends[s]` is where stream `s`'s
+        // list ends; filling each list from its end, last event first, leaves `ends[s]` at
+        // where it starts.
         let streams = self.id_ends.len();
-        let mut starts = vec![0u32; streams + 1];
+        let mut ends = vec![0u32; streams + 1];
         for header in &self.headers {
-            starts[header.stream as usize + 1] += 1;
+            ends[header.stream as usize] += 1;
         }
-        for s in 0..streams {
-            starts[s + 1] += starts[s];
+        for s in 1..=streams {
+            ends[s] += ends[s - 1];
         }
-        let mut next = starts.clone();
         let mut ordinals = vec![0u32; self.headers.len()];
-        for (ordinal, header) in self.headers.iter().enumerate() {
-            let at = &mut next[header.stream as usize];
-            ordinals[*at as usize] = ordinal as u32;
-            *at += 1;
+        for (ordinal, header) in self.headers.iter().enumerate().rev() {
+            let end = &mut ends[header.stream as usize];
+            *end -= 1;
+            ordinals[*end as usize] = ordinal as u32;
         }
+        // Now each entry is its stream's start; the last is the end of them all.
+        ends[streams] = self.headers.len() as u32;
         self.ordinals = ordinals;
-        self.ordinal_starts = starts;
+        self.ordinal_starts = ends;
     }
 
     pub fn len(&self) -> usize {
