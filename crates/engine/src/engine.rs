@@ -226,12 +226,12 @@ impl EngineBuilder {
     pub fn finish(mut self) -> Engine {
         let domain = self.replay.domain_arc();
         let (streams, mut projections, issues) = self.replay.into_parts();
-        // Into a list of their own, so the replay's (twice the size) is freed here, and what
-        // is made next (the streams' event lists, the read models' order) reuses its memory:
-        // this is the process's peak.
+        // This is the process's peak, so the order of what follows matters. The states go into
+        // a list of their own, so the replay's (twice the size) is freed; then the read models'
+        // order is made, whose working memory (a third of what it keeps) is freed in turn; the
+        // streams' event lists come last and reuse what both freed.
         let mut final_states: Vec<Box<dyn AggregateState>> = Vec::with_capacity(streams.len());
         final_states.extend(streams.into_iter().map(|s| s.state));
-        self.index.seal();
         for (projection, history) in projections.iter_mut().zip(&self.history) {
             projection.shrink_to_fit();
             // The first view of a history orders its rows; pay for that here, not in a seek.
@@ -239,6 +239,7 @@ impl EngineBuilder {
                 drop(projection.as_of(None));
             }
         }
+        self.index.seal();
         Engine {
             domain,
             config: self.config,
