@@ -676,6 +676,19 @@ mod tests {
 
     use super::*;
 
+    /// `to`, read back from the change written from `from`; `None` if none was written, or the
+    /// bytes did not read back whole.
+    fn read_back<V: Change>(from: &V, to: &V) -> Option<V> {
+        let mut out = Vec::new();
+        if !V::write_change(from, to, &mut out) {
+            return None;
+        }
+        let mut read = from.clone();
+        let mut input = out.as_slice();
+        V::read_change(&mut read, &mut input)?;
+        input.is_empty().then_some(read)
+    }
+
     fn status(n: u8) -> AccountStatus {
         [
             AccountStatus::NotOpened,
@@ -703,13 +716,7 @@ mod tests {
                 status: status(s),
             };
             let (from, to) = (version(a), version(b));
-            let mut out = Vec::new();
-            prop_assert!(AccountVersion::write_change(&from, &to, &mut out));
-            let mut read = from;
-            let mut input = out.as_slice();
-            prop_assert_eq!(AccountVersion::read_change(&mut read, &mut input), Some(()));
-            prop_assert!(input.is_empty());
-            prop_assert_eq!(read.shown(&holders), to.shown(&holders));
+            prop_assert_eq!(read_back(&from, &to).map(|read| read.shown(&holders)), Some(to.shown(&holders)));
             let reopened = AccountVersion { holder: 1, ..to };
             prop_assert!(!AccountVersion::write_change(&from, &reopened, &mut Vec::new()), "a new holder is kept whole");
 
@@ -719,25 +726,14 @@ mod tests {
                 reached: s,
             };
             let (from, to) = (order(a), order(b));
-            let mut out = Vec::new();
-            prop_assert!(OrderVersion::write_change(&from, &to, &mut out));
-            let mut read = from;
-            let mut input = out.as_slice();
-            prop_assert_eq!(OrderVersion::read_change(&mut read, &mut input), Some(()));
-            prop_assert!(input.is_empty());
-            prop_assert_eq!((read.order, read.status, read.reached), (to.order, to.status, to.reached));
+            let fields = |v: OrderVersion| (v.order, v.status, v.reached);
+            prop_assert_eq!(read_back(&from, &to).map(fields), Some(fields(to)));
 
             let day = |(_, _, deposits_cents, deposit_count, withdrawals_cents, withdrawal_count): (i64, u8, i64, u32, i64, u32)| {
                 DailyTotal { deposits_cents, deposit_count, withdrawals_cents, withdrawal_count }
             };
             let (from, to) = (day(a), day(b));
-            let mut out = Vec::new();
-            prop_assert!(DailyTotal::write_change(&from, &to, &mut out));
-            let mut read = from;
-            let mut input = out.as_slice();
-            prop_assert_eq!(DailyTotal::read_change(&mut read, &mut input), Some(()));
-            prop_assert!(input.is_empty());
-            prop_assert_eq!(read, to);
+            prop_assert_eq!(read_back(&from, &to), Some(to));
         }
     }
 }
