@@ -450,11 +450,7 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
     let expected = source.event_count()? as usize;
     let trusted = source.unique_event_ids();
     let replay = fold_all(source, &mut || true, |batches| {
-        let mut replay = if trusted {
-            Replay::new(domain).trusting_unique_ids()
-        } else {
-            Replay::with_capacity(domain, expected)
-        };
+        let mut replay = Replay::for_store(domain, expected, trusted);
         for batch in batches {
             for event in batch.iter() {
                 replay.apply(event);
@@ -467,20 +463,26 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
         path: PathBuf::from(source.location()),
         reason: "replay stopped".into(),
     })?;
-    if trusted && !source.unique_event_ids() {
-        let issues = duplicate_ids(source, &mut || true, None)?.unwrap_or_default();
-        replay.add_issues(issues);
-    }
+    replay.add_issues(ids_the_store_missed(source, trusted, &mut || true, None)?.unwrap_or_default());
     Ok(replay)
 }
 
-/// Every event whose id an earlier event had, in a pass of its own over `source` (for a store
-/// whose unique index turned out not to cover every id); `None` if stopped.
-fn duplicate_ids(
+/// After a full read that `trusted` the store's unique ids: if its unique index turned out not
+/// to cover every id, every event whose id an earlier event had, found in a pass of its own
+/// over `source` (nothing to find otherwise); `None` if stopped.
+fn ids_the_store_missed(
     source: &dyn EventSource,
+    trusted: bool,
     keep_going: &mut dyn FnMut() -> bool,
     progress: Option<&Progress>,
 ) -> rewind_store::Result<Option<Vec<ReplayIssue>>> {
+    if !trusted || source.unique_event_ids() {
+        return Ok(Some(Vec::new()));
+    }
+    if let Some(progress) = progress {
+        // The progress bar runs again.
+        progress.done.store(0, Ordering::Relaxed);
+    }
     let expected = source.event_count()? as usize;
     fold_all(source, keep_going, |batches| {
         let mut ids = DuplicateIds::with_capacity(expected);
@@ -520,15 +522,10 @@ pub fn build_engine(
     let Some(mut engine) = engine else {
         return Ok(None);
     };
-    if trusted && !source.unique_event_ids() {
-        // The store's unique index did not cover every id after all: check them in a pass of
-        // their own (the progress bar runs again).
-        progress.done.store(0, Ordering::Relaxed);
-        let Some(issues) = duplicate_ids(source, keep_going, Some(progress))? else {
-            return Ok(None);
-        };
-        engine.add_issues(issues);
-    }
+    let Some(issues) = ids_the_store_missed(source, trusted, keep_going, Some(progress))? else {
+        return Ok(None);
+    };
+    engine.add_issues(issues);
     Ok(Some(engine))
 }
 

@@ -19,7 +19,7 @@ use thiserror::Error;
 use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, ProjectionView, RecordedEvent, ReplayIssue};
 
 use crate::diff::{FieldChange, diff};
-use crate::index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
+use crate::index::{Ordinal, StreamIdx, TimelineIndex};
 use crate::replay::Replay;
 
 /// Events a seek reads from the store at a time when it folds a long range (see
@@ -154,11 +154,7 @@ pub struct EngineBuilder {
 impl EngineBuilder {
     /// A builder expecting about `expected_events` events (0 if unknown).
     pub fn new(domain: Arc<dyn Domain>, config: EngineConfig, expected_events: usize) -> Self {
-        let mut replay = if config.check_event_ids {
-            Replay::with_capacity(domain, expected_events)
-        } else {
-            Replay::new(domain).trusting_unique_ids()
-        };
+        let mut replay = Replay::for_store(domain, expected_events, !config.check_event_ids);
         let history: Vec<bool> = replay
             .projections_mut()
             .iter_mut()
@@ -205,13 +201,8 @@ impl EngineBuilder {
                 .or_default()
                 .push((replay.events as u32, replay.state.clone_box()));
         }
-        let new_issues = &self.replay.issues()[issues_before..];
-        if !new_issues.is_empty() {
-            let violation = new_issues.iter().any(|i| i.kind.is_invariant_violation());
-            self.index.flag(ordinal, EventHeader::HAS_ISSUE);
-            if violation {
-                self.index.flag(ordinal, EventHeader::VIOLATION);
-            }
+        for issue in &self.replay.issues()[issues_before..] {
+            self.index.mark_issue(ordinal, issue);
         }
         if (ordinal + 1).is_multiple_of(self.config.projection_interval) && self.history.contains(&false) {
             let folded = self.folded();
@@ -300,10 +291,7 @@ impl Engine {
         for issue in &issues {
             let ordinal = self.index.ordinal_at_or_before_position(issue.position);
             if let Some(ordinal) = ordinal.filter(|&o| self.index.position(o) == issue.position) {
-                self.index.flag(ordinal, EventHeader::HAS_ISSUE);
-                if issue.kind.is_invariant_violation() {
-                    self.index.flag(ordinal, EventHeader::VIOLATION);
-                }
+                self.index.mark_issue(ordinal, issue);
             }
         }
         crate::replay::merge_issues(&mut self.issues, issues);

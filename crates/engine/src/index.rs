@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 
-use rewind_core::RecordedEvent;
+use rewind_core::{RecordedEvent, ReplayIssue};
 
 /// Index of an event in global order (0-based): what cursors hold.
 pub type Ordinal = usize;
@@ -165,6 +165,13 @@ fn hash(id: &str) -> u64 {
     FxBuildHasher.hash_one(id)
 }
 
+/// Stream `s`'s id, from the ids held back to back and where each ends.
+fn id_of<'a>(ids: &'a str, id_ends: &[usize], s: StreamIdx) -> &'a str {
+    let s = s as usize;
+    let start = s.checked_sub(1).map_or(0, |before| id_ends[before]);
+    &ids[start..id_ends[s]]
+}
+
 /// More than 65,535 distinct names share the last number; nothing real comes close.
 fn intern(names: &mut Vec<String>, lookup: &mut HashMap<String, u16>, name: &str) -> u16 {
     if let Some(&n) = lookup.get(name) {
@@ -206,19 +213,14 @@ impl TimelineIndex {
     }
 
     fn stream_or_add(&mut self, stream_id: &str, stream_type: &str) -> StreamIdx {
+        if let Some(stream) = self.stream_idx(stream_id) {
+            return stream;
+        }
         let Self {
             ids, id_ends, lookup, ..
         } = self;
-        let id_of = |s: StreamIdx| {
-            let s = s as usize;
-            &ids[if s == 0 { 0 } else { id_ends[s - 1] }..id_ends[s]]
-        };
-        let hash = hash(stream_id);
-        if let Some(&stream) = lookup.find(hash, |&s| id_of(s) == stream_id) {
-            return stream;
-        }
         let stream = id_ends.len() as StreamIdx;
-        lookup.insert_unique(hash, stream, |&s| self::hash(id_of(s)));
+        lookup.insert_unique(hash(stream_id), stream, |&s| hash(id_of(ids, id_ends, s)));
         ids.push_str(stream_id);
         id_ends.push(ids.len());
         let t = intern(&mut self.stream_types, &mut self.stream_type_lookup, stream_type);
@@ -226,9 +228,13 @@ impl TimelineIndex {
         stream
     }
 
-    pub(crate) fn flag(&mut self, ordinal: Ordinal, flag: u16) {
+    /// Marks the event at `ordinal` with `issue`: it has one, and maybe a broken invariant.
+    pub(crate) fn mark_issue(&mut self, ordinal: Ordinal, issue: &ReplayIssue) {
         if let Some(header) = self.headers.get_mut(ordinal) {
-            header.flags |= flag;
+            header.flags |= EventHeader::HAS_ISSUE;
+            if issue.kind.is_invariant_violation() {
+                header.flags |= EventHeader::VIOLATION;
+            }
         }
     }
 
@@ -305,13 +311,12 @@ impl TimelineIndex {
 
     /// Stream `s`, which exists.
     fn entry(&self, s: usize) -> StreamEntry<'_> {
-        let start = if s == 0 { 0 } else { self.id_ends[s - 1] };
         let ordinals = match (self.ordinal_starts.get(s), self.ordinal_starts.get(s + 1)) {
             (Some(&from), Some(&to)) => &self.ordinals[from as usize..to as usize],
             _ => &[],
         };
         StreamEntry {
-            stream_id: &self.ids[start..self.id_ends[s]],
+            stream_id: id_of(&self.ids, &self.id_ends, s as StreamIdx),
             stream_type: &self.stream_types[usize::from(self.types[s])],
             ordinals,
         }
@@ -319,9 +324,7 @@ impl TimelineIndex {
 
     pub fn stream_idx(&self, stream_id: &str) -> Option<StreamIdx> {
         self.lookup
-            .find(hash(stream_id), |&s| {
-                self.stream(s).is_some_and(|e| e.stream_id == stream_id)
-            })
+            .find(hash(stream_id), |&s| id_of(&self.ids, &self.id_ends, s) == stream_id)
             .copied()
     }
 

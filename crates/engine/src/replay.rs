@@ -59,6 +59,16 @@ impl Replay {
         }
     }
 
+    /// A replay of a store of about `events` events that does (`unique_ids`: see
+    /// [`Replay::trusting_unique_ids`]) or does not guarantee unique event ids.
+    pub fn for_store(domain: Arc<dyn Domain>, events: usize, unique_ids: bool) -> Self {
+        if unique_ids {
+            Self::new(domain).trusting_unique_ids()
+        } else {
+            Self::with_capacity(domain, events)
+        }
+    }
+
     /// Does not look for repeated event ids: the store guarantees there are none (a unique
     /// index), and remembering every id is the largest cost of a replay after its state (about
     /// 285 MB at 10M events). If the guarantee turns out not to cover every event, look for them
