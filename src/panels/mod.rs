@@ -129,7 +129,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
                 ui.label(value);
                 ui.end_row();
             };
-            row("type", event.event_type.clone());
+            row("type", event.event_type.to_string());
             row(
                 "stream",
                 format!("{} ({}) v{}", event.stream_id, event.stream_type, event.stream_version),
@@ -199,7 +199,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
     }
     ui.add_space(6.0);
     ui.label(RichText::new("Metadata").strong());
-    json_tree(ui, "metadata", &event.metadata, &HashMap::new());
+    json_tree(ui, "metadata", event.metadata.value(), &HashMap::new());
 }
 
 fn abbreviate(id: &str) -> String {

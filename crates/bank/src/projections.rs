@@ -256,7 +256,7 @@ impl Projection for AccountBalances {
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         if event.stream_type == "BankAccount" {
-            vec![event.stream_id.clone()]
+            vec![event.stream_id.to_string()]
         } else {
             Vec::new()
         }
@@ -532,7 +532,7 @@ impl Projection for OrderSummaries {
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         if event.stream_type == "Order" {
-            vec![event.stream_id.clone()]
+            vec![event.stream_id.to_string()]
         } else {
             Vec::new()
         }

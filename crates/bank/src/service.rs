@@ -298,7 +298,7 @@ impl BankService {
         )
     }
 
-    fn record_account_event(&mut self, account_id: &str, event: &AccountEvent, meta: serde_json::Value) -> usize {
+    fn record_account_event(&mut self, account_id: &str, event: &AccountEvent, meta: rewind_core::Payload) -> usize {
         let stream = self.accounts.entry(account_id.to_owned()).or_default();
         // Facts are folded even when they break a rule; `apply` refuses only what cannot be
         // folded, which decided events never are.
@@ -314,7 +314,7 @@ impl BankService {
         stream_type: &str,
         stream_version: u64,
         event: &E,
-        meta: serde_json::Value,
+        meta: rewind_core::Payload,
     ) -> usize {
         let recorded_at = match self.last_recorded_at {
             Some(last) if last >= self.now => last + Duration::milliseconds(1),
@@ -333,11 +333,11 @@ impl BankService {
         }
         let recorded = RecordedEvent {
             global_position: self.next_position,
-            stream_id: stream_id.to_owned(),
-            stream_type: stream_type.to_owned(),
+            stream_id: stream_id.into(),
+            stream_type: stream_type.into(),
             stream_version,
             event_id: self.new_uuid(),
-            event_type: event_type.to_owned(),
+            event_type: event_type.into(),
             schema_version,
             recorded_at,
             data: data.into(),

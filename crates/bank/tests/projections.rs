@@ -12,7 +12,7 @@ use rewind_core::{Projection, RecordedEvent, rows_of};
 fn opened(position: u64, account: &str) -> RecordedEvent {
     RecordedEvent {
         global_position: position,
-        stream_id: account.to_owned(),
+        stream_id: account.into(),
         stream_type: "BankAccount".into(),
         stream_version: 1,
         event_id: Uuid::from_u128(u128::from(position)),
@@ -20,7 +20,7 @@ fn opened(position: u64, account: &str) -> RecordedEvent {
         schema_version: 1,
         recorded_at: DateTime::<Utc>::UNIX_EPOCH,
         data: json!({"holder": format!("holder of {account}"), "currency": "EUR"}).into(),
-        metadata: json!({}),
+        metadata: json!({}).into(),
     }
 }
 

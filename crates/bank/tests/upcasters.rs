@@ -47,7 +47,7 @@ fn the_chain_brings_a_v1_event_to_v2_and_leaves_v2_alone() {
         schema_version: 1,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         data: json!({"amount": 0.3}).into(),
-        metadata: json!({}),
+        metadata: json!({}).into(),
     };
     let upcast = upcasters().upcast(&v1).unwrap().expect("v1 is upcast");
     assert_eq!(upcast.schema_version, 2);
@@ -68,7 +68,7 @@ fn an_event_from_a_future_schema_is_an_upcast_error() {
         schema_version: 3,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         data: json!({}).into(),
-        metadata: json!({}),
+        metadata: json!({}).into(),
     };
     assert!(matches!(
         upcasters().upcast(&future),

@@ -289,7 +289,7 @@ where
         let typed = A::Event::decode(&event.event_type, &event.data)?;
         let before = self.0.watched();
         self.0.apply(&typed).map_err(|error| ApplyError::Rejected {
-            event_type: event.event_type.clone(),
+            event_type: event.event_type.to_string(),
             reason: error.to_string(),
         })?;
         Ok(A::broken_invariants(&before, &typed, &self.0))
@@ -354,7 +354,7 @@ pub trait Domain: Send + Sync {
         };
         let Some(mut state) = self.new_aggregate(&first.stream_type) else {
             let error = ReplayError::UnclaimedStreamType {
-                stream_type: first.stream_type.clone(),
+                stream_type: first.stream_type.to_string(),
             };
             return events
                 .iter()
@@ -421,7 +421,7 @@ impl UpcasterChain {
         }
         if event.schema_version > latest {
             return Err(UpcastError::FromTheFuture {
-                event_type: event.event_type.clone(),
+                event_type: event.event_type.to_string(),
                 schema_version: event.schema_version,
                 latest,
             });
@@ -435,7 +435,7 @@ impl UpcasterChain {
                 .iter()
                 .find(|u| u.event_type() == event.event_type && u.source_version() == version)
                 .ok_or_else(|| UpcastError::Failed {
-                    event_type: event.event_type.clone(),
+                    event_type: event.event_type.to_string(),
                     from_version: version,
                     reason: "no upcaster for this version".into(),
                 })?;

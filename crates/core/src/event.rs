@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smol_str::SmolStr;
 use uuid::Uuid;
 
 use crate::payload::Payload;
@@ -16,19 +17,22 @@ pub type GlobalPosition = u64;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {
     pub global_position: GlobalPosition,
-    pub stream_id: String,
-    pub stream_type: String,
+    /// Names are `SmolStr`s: the usual ones (up to 23 bytes) are held inline, so reading an
+    /// event allocates nothing for them.
+    pub stream_id: SmolStr,
+    pub stream_type: SmolStr,
     /// 1-based position inside the stream.
     pub stream_version: u64,
     pub event_id: Uuid,
-    pub event_type: String,
+    pub event_type: SmolStr,
     /// The payload's shape; the input to upcasters.
     pub schema_version: u32,
     pub recorded_at: DateTime<Utc>,
     pub data: Payload,
     /// `correlation_id`, `causation_id` and anything else the writer attached.
+    /// Kept as the store's JSON text; a tree is built only when something reads a key.
     #[serde(default = "empty_object")]
-    pub metadata: Value,
+    pub metadata: Payload,
 }
 
 /// Metadata key under which a store reader notes that the payload is not the event's JSON
@@ -36,8 +40,8 @@ pub struct RecordedEvent {
 /// replay issue.
 pub const PAYLOAD_NOTE: &str = "$rewind.payload";
 
-fn empty_object() -> Value {
-    Value::Object(serde_json::Map::new())
+fn empty_object() -> Payload {
+    Payload::from(Value::Object(serde_json::Map::new()))
 }
 
 impl RecordedEvent {
@@ -48,7 +52,12 @@ impl RecordedEvent {
 
     /// Why the payload is not the event's JSON, when the reader could not decode it.
     pub fn payload_note(&self) -> Option<&str> {
-        self.metadata.get(PAYLOAD_NOTE).and_then(Value::as_str)
+        // Readers write the note's key as it is; metadata whose text does not hold it is not
+        // parsed (this runs for every event replayed).
+        if self.metadata.text().is_some_and(|text| !text.contains(PAYLOAD_NOTE)) {
+            return None;
+        }
+        self.metadata.value().get(PAYLOAD_NOTE).and_then(Value::as_str)
     }
 
     /// The causation id in the metadata, if any: the id of the event that caused this one.
@@ -57,12 +66,13 @@ impl RecordedEvent {
     }
 }
 
-fn metadata_str<'a>(metadata: &'a Value, keys: &[&str]) -> Option<&'a str> {
+fn metadata_str<'a>(metadata: &'a Payload, keys: &[&str]) -> Option<&'a str> {
+    let metadata = metadata.value();
     keys.iter().find_map(|key| metadata.get(*key).and_then(Value::as_str))
 }
 
 /// Metadata for an event written by the domain: correlation and causation ids.
-pub fn metadata(correlation_id: Option<&str>, causation_id: Option<&str>) -> Value {
+pub fn metadata(correlation_id: Option<&str>, causation_id: Option<&str>) -> Payload {
     let mut map = serde_json::Map::new();
     if let Some(id) = correlation_id {
         map.insert("correlation_id".into(), Value::String(id.to_owned()));
@@ -70,7 +80,7 @@ pub fn metadata(correlation_id: Option<&str>, causation_id: Option<&str>) -> Val
     if let Some(id) = causation_id {
         map.insert("causation_id".into(), Value::String(id.to_owned()));
     }
-    Value::Object(map)
+    Payload::from(Value::Object(map))
 }
 
 #[cfg(test)]
@@ -93,6 +103,32 @@ mod tests {
         };
         assert_eq!(event.correlation_id(), Some("order-1"));
         assert_eq!(event.causation_id(), Some("abc"));
+    }
+
+    #[test]
+    fn metadata_kept_as_text_answers_the_same_questions() {
+        let text = |json: &str| Payload::from_json(json.to_owned()).expect("JSON");
+        let mut event = RecordedEvent {
+            global_position: 1,
+            stream_id: "s".into(),
+            stream_type: "T".into(),
+            stream_version: 1,
+            event_id: Uuid::nil(),
+            event_type: "E".into(),
+            schema_version: 1,
+            recorded_at: DateTime::UNIX_EPOCH,
+            data: serde_json::json!({}).into(),
+            metadata: text(r#"{"$correlationId":"c-1","$rewind.payload":"binary, 12 bytes"}"#),
+        };
+        assert_eq!(event.correlation_id(), Some("c-1"));
+        assert_eq!(event.payload_note(), Some("binary, 12 bytes"));
+        event.metadata = text(r#"{"causation_id":"e-7","note":"$rewind"}"#);
+        assert_eq!(event.payload_note(), None);
+        assert_eq!(event.causation_id(), Some("e-7"));
+        assert_eq!(
+            event.metadata,
+            serde_json::json!({"causation_id": "e-7", "note": "$rewind"})
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl AggregateState for GenericState {
             // fields, not the tag.
             Value::Object(data)
                 if data.len() == 1
-                    && let Some(Value::Object(inner)) = data.get(&event.event_type) =>
+                    && let Some(Value::Object(inner)) = data.get(event.event_type.as_str()) =>
             {
                 Self::merge(&mut self.fields, inner);
             }
@@ -50,7 +50,7 @@ impl AggregateState for GenericState {
             Value::Null => {}
             other => {
                 // A scalar or array payload has no field names: keep it under the event type.
-                self.fields.insert(event.event_type.clone(), other.clone());
+                self.fields.insert(event.event_type.to_string(), other.clone());
             }
         }
         Ok(Vec::new())
@@ -172,7 +172,7 @@ mod tests {
             schema_version: 1,
             recorded_at: chrono::DateTime::UNIX_EPOCH,
             data: data.into(),
-            metadata: json!({}),
+            metadata: json!({}).into(),
         }
     }
 

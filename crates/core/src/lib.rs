@@ -24,3 +24,4 @@ pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind};
 pub use payload::{NotJson, Payload};
+pub use smol_str::SmolStr;

@@ -47,6 +47,11 @@ impl Payload {
         })
     }
 
+    /// The JSON text, when the payload was read or written as text.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
     /// The payload as a JSON tree (built once, on first use).
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| match &self.text {

@@ -399,7 +399,7 @@ mod tests {
             schema_version: 1,
             recorded_at: DateTime::UNIX_EPOCH,
             data: serde_json::json!({}).into(),
-            metadata: serde_json::json!({}),
+            metadata: serde_json::json!({}).into(),
         }
     }
 

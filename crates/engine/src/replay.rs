@@ -121,7 +121,7 @@ impl Replay {
         self.position = event.global_position;
         let issue = |kind: ReplayIssueKind, message: String| ReplayIssue {
             position: event.global_position,
-            stream_id: event.stream_id.clone(),
+            stream_id: event.stream_id.to_string(),
             kind,
             message,
         };
@@ -307,7 +307,7 @@ impl DuplicateIds {
     pub fn check(&mut self, event: &RecordedEvent) -> Option<ReplayIssue> {
         (!self.seen.insert(event.event_id)).then(|| ReplayIssue {
             position: event.global_position,
-            stream_id: event.stream_id.clone(),
+            stream_id: event.stream_id.to_string(),
             kind: ReplayIssueKind::DuplicateEventId,
             message: format!("event id {} was already recorded earlier", event.event_id),
         })

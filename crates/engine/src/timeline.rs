@@ -241,7 +241,7 @@ mod tests {
         for i in 0..count {
             let event = RecordedEvent {
                 global_position: i + 1,
-                stream_id: format!("s{}", i % 2),
+                stream_id: format!("s{}", i % 2).into(),
                 stream_type: "T".into(),
                 stream_version: i / 2 + 1,
                 event_id: uuid::Uuid::from_u128(u128::from(i) + 1),
@@ -249,7 +249,7 @@ mod tests {
                 schema_version: 1,
                 recorded_at: chrono::DateTime::from_timestamp(i as i64, 0).unwrap_or_default(),
                 data: serde_json::json!({}).into(),
-                metadata: serde_json::json!({}),
+                metadata: serde_json::json!({}).into(),
             };
             index.push(&event);
         }

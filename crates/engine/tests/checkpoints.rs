@@ -70,7 +70,7 @@ fn make(history: &[(u8, u8, i64)]) -> Vec<RecordedEvent> {
             };
             RecordedEvent {
                 global_position: i as u64 * 2 + 1,
-                stream_id,
+                stream_id: stream_id.into(),
                 stream_type: stream_type.into(),
                 stream_version: versions[s],
                 event_id: uuid::Uuid::from_u128(i as u128 + 1),
@@ -79,7 +79,7 @@ fn make(history: &[(u8, u8, i64)]) -> Vec<RecordedEvent> {
                 recorded_at: start + Duration::seconds(i as i64),
                 // As a store reader hands it over: JSON text, read into types without a tree.
                 data: rewind_core::Payload::from_json(data.to_string()).expect("JSON"),
-                metadata: json!({}),
+                metadata: json!({}).into(),
             }
         })
         .collect()

@@ -100,20 +100,28 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Adds the payload note (if any) to metadata, making metadata an object if it was not.
-pub fn with_note(metadata: Value, note: Option<String>) -> Value {
-    let Some(note) = note else { return metadata };
-    let mut map = match metadata {
-        Value::Object(map) => map,
-        Value::Null => Map::new(),
-        other => {
+/// Metadata as the event keeps it: no metadata is an empty object, and the payload note (if
+/// any) is added, making metadata an object if it was not. JSON text with no note is kept as
+/// text.
+pub fn with_note(metadata: impl Into<Payload>, note: Option<String>) -> Payload {
+    let metadata = metadata.into();
+    if note.is_none() && metadata.text().is_some_and(|text| text.trim() != "null") {
+        return metadata;
+    }
+    let mut map = match (metadata.into_value(), note.is_some()) {
+        (Value::Object(map), _) => map,
+        (Value::Null, _) => Map::new(),
+        (other, false) => return other.into(),
+        (other, true) => {
             let mut map = Map::new();
             map.insert("metadata".into(), other);
             map
         }
     };
-    map.insert(PAYLOAD_NOTE.into(), Value::String(note));
-    Value::Object(map)
+    if let Some(note) = note {
+        map.insert(PAYLOAD_NOTE.into(), Value::String(note));
+    }
+    Value::Object(map).into()
 }
 
 /// Python `eventsourcing`'s JSON transcoder wraps values it cannot write as plain JSON as
@@ -279,6 +287,25 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::io::Write;
+
+    #[test]
+    fn metadata_is_an_object_and_carries_the_note() {
+        let text = |json: &str| Payload::from_json(json.to_owned()).expect("JSON");
+        let kept = with_note(text(r#"{"a":1}"#), None);
+        assert_eq!(kept.text(), Some(r#"{"a":1}"#), "JSON text with no note stays text");
+        assert_eq!(with_note(text("null"), None), json!({}));
+        assert_eq!(with_note(Value::Null, None), json!({}));
+        assert_eq!(with_note(json!("x"), None), json!("x"));
+        let noted = Some("not JSON".to_owned());
+        assert_eq!(
+            with_note(text(r#"{"a":1}"#), noted.clone()),
+            json!({"a": 1, PAYLOAD_NOTE: "not JSON"})
+        );
+        assert_eq!(
+            with_note(json!("x"), noted),
+            json!({"metadata": "x", PAYLOAD_NOTE: "not JSON"})
+        );
+    }
 
     #[test]
     fn text_json_blob_zlib_and_binary_payloads_decode_or_say_why_not() {

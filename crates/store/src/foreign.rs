@@ -626,8 +626,8 @@ impl MappedSqliteStore {
             time,
             payload: decode::decode_payload(raw(row.get_ref(7)?)),
             metadata: match row.get_ref(8)? {
-                ValueRef::Null => Value::Null,
-                value => decode::decode_payload_value(raw(value)).0,
+                ValueRef::Null => Value::Null.into(),
+                value => decode::decode_payload_value(raw(value)).0.into(),
             },
             schema_version: text_of(row.get_ref(9)?),
         };

@@ -298,7 +298,7 @@ fn number(events: &mut [(usize, RecordedEvent)], location: &str) {
     }
     let mut versions: HashMap<String, u64> = HashMap::new();
     for (_, event) in events.iter_mut() {
-        let counter = versions.entry(event.stream_id.clone()).or_default();
+        let counter = versions.entry(event.stream_id.to_string()).or_default();
         if event.stream_version == 0 {
             *counter += 1;
             event.stream_version = *counter;
@@ -373,13 +373,13 @@ impl Converter {
         let (recorded_at, time_note) = time_field(entry, &["updated"]);
         Ok(Some(RecordedEvent {
             global_position: 0,
-            stream_type: decode::derive_stream_type(&stream_id, &event_type, "stream"),
-            stream_id,
+            stream_type: decode::derive_stream_type(&stream_id, &event_type, "stream").into(),
+            stream_id: stream_id.into(),
             stream_version: number + 1,
             event_id: string_field(content, "eventId")
                 .map(decode::event_id_from)
                 .unwrap_or_default(),
-            event_type,
+            event_type: event_type.into(),
             schema_version: 1,
             recorded_at,
             data: data.into(),
@@ -445,11 +445,11 @@ impl Converter {
         }
         Ok(Some(RecordedEvent {
             global_position,
-            stream_type: decode::derive_stream_type(&stream_id, &event_type, "subject"),
-            stream_id,
+            stream_type: decode::derive_stream_type(&stream_id, &event_type, "subject").into(),
+            stream_id: stream_id.into(),
             stream_version,
             event_id: decode::event_id_from(id),
-            event_type,
+            event_type: event_type.into(),
             schema_version: 1,
             recorded_at,
             data: data.into(),
@@ -532,14 +532,14 @@ impl Converter {
         let _ = location;
         Ok(Some(RecordedEvent {
             global_position: position,
-            stream_id,
-            stream_type,
+            stream_id: stream_id.into(),
+            stream_type: stream_type.into(),
             stream_version: version,
             event_id: field(&mapping.event_id)
                 .and_then(decode::as_text)
                 .map(|t| decode::event_id_from(&t))
                 .unwrap_or_default(),
-            event_type,
+            event_type: event_type.into(),
             schema_version: 1,
             recorded_at,
             data: data.into(),

@@ -393,7 +393,7 @@ pub struct MappedRow {
     pub time: RowTime,
     /// The decoded payload and, if it was not JSON, why.
     pub payload: (Payload, Option<String>),
-    pub metadata: Value,
+    pub metadata: Payload,
     pub schema_version: Option<String>,
 }
 
@@ -436,20 +436,15 @@ impl MappedRow {
             }
             None => DateTime::UNIX_EPOCH,
         };
-        let metadata = if self.metadata.is_null() {
-            Value::Object(serde_json::Map::new())
-        } else {
-            self.metadata
-        };
         RecordedEvent {
             global_position: self.position,
             event_id: self
                 .event_id
                 .unwrap_or_else(|| decode::event_id_for_position(location, self.position)),
-            stream_id: self.stream_id,
-            stream_type,
+            stream_id: self.stream_id.into(),
+            stream_type: stream_type.into(),
             stream_version: self.version,
-            event_type,
+            event_type: event_type.into(),
             // `1.0` (cqrs-es) counts as 1.
             schema_version: self
                 .schema_version
@@ -457,7 +452,7 @@ impl MappedRow {
                 .unwrap_or(1),
             recorded_at,
             data,
-            metadata: decode::with_note(metadata, note),
+            metadata: decode::with_note(self.metadata, note),
         }
     }
 }

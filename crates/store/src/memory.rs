@@ -47,9 +47,9 @@ impl MemoryStore {
         let mut stream_order = Vec::new();
         for (index, event) in events.iter().enumerate() {
             streams
-                .entry(event.stream_id.clone())
+                .entry(event.stream_id.to_string())
                 .or_insert_with(|| {
-                    stream_order.push(event.stream_id.clone());
+                    stream_order.push(event.stream_id.to_string());
                     Vec::new()
                 })
                 .push(index);

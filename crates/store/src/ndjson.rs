@@ -773,7 +773,7 @@ mod tests {
                 schema_version: 2,
                 recorded_at,
                 data: data.into(),
-                metadata: json!({"correlation_id": "c"}),
+                metadata: json!({"correlation_id": "c"}).into(),
             };
             let mut expected = serde_json::to_vec(&event).expect("serializes");
             expected.push(b'\n');

@@ -595,11 +595,15 @@ impl Cell {
         }
     }
 
-    /// As metadata: a JSON tree, parsed once.
-    fn into_metadata(self) -> Value {
+    /// As metadata: JSON text kept as it is (parsed when a key is read), anything else decoded.
+    fn into_metadata(self) -> Payload {
         match self {
-            Self::Json(text) | Self::Text(text) => decode::decode_payload_value(RawPayload::OwnedText(text)).0,
-            other => other.into_payload().0.into_value(),
+            Self::Json(text) | Self::Text(text) => Payload::from_json(text).unwrap_or_else(|not_json| {
+                decode::decode_payload_value(RawPayload::OwnedText(not_json.text))
+                    .0
+                    .into()
+            }),
+            other => other.into_payload().0,
         }
     }
 

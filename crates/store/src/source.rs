@@ -36,7 +36,7 @@ impl StreamInfo {
         let last = events.iter().max_by_key(|e| e.global_position)?;
         Some(Self {
             stream_id: stream_id.to_owned(),
-            stream_type: first.stream_type.clone(),
+            stream_type: first.stream_type.to_string(),
             event_count: events.len() as u64,
             first_position: first.global_position,
             last_position: last.global_position,
@@ -60,14 +60,14 @@ pub fn streams_by_scan(source: &dyn EventSource) -> Result<Vec<StreamInfo>> {
     let mut streams: std::collections::HashMap<String, StreamInfo> = std::collections::HashMap::new();
     source.read_all(8192, &mut |batch| {
         for event in &batch {
-            if let Some(info) = streams.get_mut(&event.stream_id) {
+            if let Some(info) = streams.get_mut(event.stream_id.as_str()) {
                 info.event_count += 1;
                 info.last_position = info.last_position.max(event.global_position);
                 info.first_recorded_at = info.first_recorded_at.min(event.recorded_at);
                 info.last_recorded_at = info.last_recorded_at.max(event.recorded_at);
             } else if let Some(info) = StreamInfo::from_events(&event.stream_id, &[event]) {
-                order.push(event.stream_id.clone());
-                streams.insert(event.stream_id.clone(), info);
+                order.push(event.stream_id.to_string());
+                streams.insert(event.stream_id.to_string(), info);
             }
         }
         Ok(())

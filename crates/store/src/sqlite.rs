@@ -353,11 +353,11 @@ impl SqliteStore {
                 insert
                     .execute(params![
                         event.global_position as i64,
-                        event.stream_id,
-                        event.stream_type,
+                        event.stream_id.as_str(),
+                        event.stream_type.as_str(),
                         event.stream_version as i64,
                         event.event_id.hyphenated().encode_lower(&mut uuid) as &str,
-                        event.event_type,
+                        event.event_type.as_str(),
                         event.schema_version,
                         format_time(event.recorded_at),
                         encoded.data,
@@ -453,34 +453,46 @@ impl SqliteStore {
         let text = |index: usize, column: &'static str| -> Result<String> {
             row.get::<_, String>(index).map_err(|e| bad(column, e.to_string()))
         };
+        // Columns read only to be parsed are borrowed from SQLite's row, not copied.
+        let borrowed = |index: usize, column: &'static str| -> Result<&str> {
+            row.get_ref(index)
+                .and_then(|value| {
+                    value
+                        .as_str()
+                        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(e)))
+                })
+                .map_err(|e| bad(column, e.to_string()))
+        };
         let integer = |index: usize, column: &'static str| -> Result<i64> {
             row.get::<_, i64>(index).map_err(|e| bad(column, e.to_string()))
         };
-        let event_id = text(4, "event_id")?;
+        let event_id = borrowed(4, "event_id")?;
         // A UUID that parses from 36 characters is hyphenated; lowercase makes it the one
         // spelling the unique index compares ids in.
         if event_id.len() != 36 || event_id.bytes().any(|b| b.is_ascii_uppercase()) {
             self.uncovered_id.store(true, Ordering::Relaxed);
         }
-        let recorded_at = text(7, "recorded_at")?;
+        let event_id =
+            Uuid::parse_str(event_id).map_err(|e| bad("event_id", format!("`{event_id}` is not a UUID: {e}")))?;
+        let recorded_at = parse_time(borrowed(7, "recorded_at")?).map_err(|e| bad("recorded_at", e))?;
+        let metadata = Payload::from_json(borrowed(9, "metadata")?.to_owned())
+            .map_err(|e| bad("metadata", format!("not JSON: {e}")))?;
         let data = text(8, "data")?;
-        let metadata = text(9, "metadata")?;
         let stream_version = integer(3, "stream_version")?;
         let schema_version = integer(6, "schema_version")?;
         Ok(RecordedEvent {
             global_position: position,
-            stream_id: text(1, "stream_id")?,
-            stream_type: text(2, "stream_type")?,
+            stream_id: text(1, "stream_id")?.into(),
+            stream_type: text(2, "stream_type")?.into(),
             stream_version: u64::try_from(stream_version)
                 .map_err(|_| bad("stream_version", format!("{stream_version} is negative")))?,
-            event_id: Uuid::parse_str(&event_id)
-                .map_err(|e| bad("event_id", format!("`{event_id}` is not a UUID: {e}")))?,
-            event_type: text(5, "event_type")?,
+            event_id,
+            event_type: text(5, "event_type")?.into(),
             schema_version: u32::try_from(schema_version)
                 .map_err(|_| bad("schema_version", format!("{schema_version} is out of range")))?,
-            recorded_at: parse_time(&recorded_at).map_err(|e| bad("recorded_at", e))?,
+            recorded_at,
             data: Payload::from_json(data).map_err(|e| bad("data", format!("not JSON: {e}")))?,
-            metadata: serde_json::from_str(&metadata).map_err(|e| bad("metadata", format!("not JSON: {e}")))?,
+            metadata,
         })
     }
 }
