@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smol_str::SmolStr;
 use thiserror::Error;
 
 use rewind_core::{Aggregate, ApplyError, DomainEvent, Payload, Violation};
@@ -40,11 +41,11 @@ pub enum AccountCommand {
     },
     DepositMoney {
         amount_cents: i64,
-        reference: String,
+        reference: SmolStr,
     },
     WithdrawMoney {
         amount_cents: i64,
-        reference: String,
+        reference: SmolStr,
     },
     /// Records a withdrawal the account could not honour (a compensating fact, used by the saga).
     RecordWithdrawalRejection {
@@ -67,13 +68,13 @@ pub struct AccountOpened {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoneyDeposited {
     pub amount_cents: i64,
-    pub reference: String,
+    pub reference: SmolStr,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoneyWithdrawn {
     pub amount_cents: i64,
-    pub reference: String,
+    pub reference: SmolStr,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,7 +34,7 @@ impl PaymentSaga {
             stream_id: created.account_id.to_string(),
             command: AccountCommand::WithdrawMoney {
                 amount_cents: created.total_cents,
-                reference: order_created.stream_id.to_string(),
+                reference: order_created.stream_id.clone(),
             },
             correlation_id: order_created.correlation_id().map(str::to_owned),
             causation_id: order_created.event_id.to_string(),

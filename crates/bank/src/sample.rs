@@ -289,7 +289,7 @@ impl Generator {
                 &id,
                 &AccountCommand::DepositMoney {
                     amount_cents,
-                    reference,
+                    reference: reference.into(),
                 },
                 None,
                 None,
@@ -308,7 +308,7 @@ impl Generator {
             &account_id(n),
             &AccountCommand::DepositMoney {
                 amount_cents,
-                reference,
+                reference: reference.into(),
             },
             None,
             None,
@@ -328,7 +328,7 @@ impl Generator {
         let reference = self.reference("wd");
         let command = AccountCommand::WithdrawMoney {
             amount_cents,
-            reference,
+            reference: reference.into(),
         };
         let _ = self.bank.execute_account(&id, &command, None, None);
         if self.rng.random_bool(0.05) {
@@ -427,7 +427,7 @@ impl Generator {
             let reference = self.reference("closing");
             let payout = AccountCommand::WithdrawMoney {
                 amount_cents: balance,
-                reference,
+                reference: reference.into(),
             };
             if self.bank.execute_account(&id, &payout, None, None).is_err() {
                 return;
@@ -462,7 +462,7 @@ impl Generator {
         let reference = format!("legacy-payout-{}", self.next_reference);
         let withdrawal = AccountEvent::MoneyWithdrawn(MoneyWithdrawn {
             amount_cents,
-            reference: reference.clone(),
+            reference: reference.clone().into(),
         });
         let first = self.bank.append_unchecked(&account, &withdrawal);
         let duplicate = self.bank.append_unchecked(&account, &withdrawal);

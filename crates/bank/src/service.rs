@@ -140,7 +140,7 @@ impl BankService {
             AccountCommand::DepositMoney { reference, .. } | AccountCommand::WithdrawMoney { reference, .. }
                 if !reference.is_empty() =>
             {
-                Some((account_id.to_owned(), reference.clone()))
+                Some((account_id.to_owned(), reference.to_string()))
             }
             _ => None,
         };
