@@ -389,10 +389,12 @@ impl Drop for Batch {
 }
 
 /// Reads every event of `source` on this thread and hands the batches, in global order, to
-/// `fold` on a second thread: reading and parsing overlap with folding (two cores).
+/// `fold` on a second thread: reading and parsing overlap with folding (two cores). With a
+/// `domain`, this thread also reads ahead what folding will need ([`Domain::prepare`]).
 /// Stops early when `keep_going` says so after a batch.
 pub fn fold_all<T: Send>(
     source: &dyn EventSource,
+    domain: Option<&dyn Domain>,
     keep_going: &mut dyn FnMut() -> bool,
     fold: impl FnOnce(&mut dyn Iterator<Item = Batch>) -> T + Send,
 ) -> rewind_store::Result<Option<T>> {
@@ -413,12 +415,22 @@ pub fn fold_all<T: Send>(
             let sent = match batches.try_send(batch) {
                 Ok(()) => Ok(()),
                 Err(std::sync::mpsc::TrySendError::Full(batch)) => {
-                    // The fold is behind: free what it is done with while waiting for it.
-                    while let Ok(done) = returned.try_recv() {
-                        waiting.fetch_sub(1, Ordering::Relaxed);
-                        drop(done);
+                    // The fold is behind: read ahead for it, then free what it is done with,
+                    // while waiting for it.
+                    let prepared = match domain {
+                        Some(domain) => prepare_while_full(domain, batch, &batches),
+                        None => Err(batch),
+                    };
+                    match prepared {
+                        Ok(()) => Ok(()),
+                        Err(batch) => {
+                            while let Ok(done) = returned.try_recv() {
+                                waiting.fetch_sub(1, Ordering::Relaxed);
+                                drop(done);
+                            }
+                            batches.send(batch).map_err(|_| ())
+                        }
                     }
-                    batches.send(batch).map_err(|_| ())
                 }
                 Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(()),
             };
@@ -445,11 +457,42 @@ pub fn fold_all<T: Send>(
     })
 }
 
+/// Events [`prepare_while_full`] prepares between two tries to send.
+const PREPARED_BETWEEN_TRIES: usize = 512;
+
+/// Prepares `batch`'s events for folding ([`Domain::prepare`]) while the fold is behind, in
+/// steps, trying to send the batch after each: when the fold has caught up, the rest of the
+/// batch goes unprepared (the fold reads it itself) rather than make the fold wait. So the
+/// reading thread takes on as much of the decoding as it has time for, and no more. The batch
+/// is handed back if it could not be sent.
+fn prepare_while_full(
+    domain: &dyn Domain,
+    mut batch: Vec<RecordedEvent>,
+    batches: &std::sync::mpsc::SyncSender<Vec<RecordedEvent>>,
+) -> Result<(), Vec<RecordedEvent>> {
+    let mut prepared = 0;
+    while prepared < batch.len() {
+        let end = (prepared + PREPARED_BETWEEN_TRIES).min(batch.len());
+        for event in &batch[prepared..end] {
+            domain.prepare(event);
+        }
+        prepared = end;
+        match batches.try_send(batch) {
+            Ok(()) => return Ok(()),
+            Err(std::sync::mpsc::TrySendError::Full(back) | std::sync::mpsc::TrySendError::Disconnected(back)) => {
+                batch = back;
+            }
+        }
+    }
+    Err(batch)
+}
+
 /// Replays every event of `source` (the `rewind verify` path), reading and folding on two threads.
 pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_store::Result<Replay> {
     let expected = source.event_count()? as usize;
     let trusted = source.unique_event_ids();
-    let replay = fold_all(source, &mut || true, |batches| {
+    let reading = Arc::clone(&domain);
+    let replay = fold_all(source, Some(reading.as_ref()), &mut || true, |batches| {
         let mut replay = Replay::for_store(domain, expected, trusted);
         for batch in batches {
             for event in batch.iter() {
@@ -484,7 +527,7 @@ fn ids_the_store_missed(
         progress.done.store(0, Ordering::Relaxed);
     }
     let expected = source.event_count()? as usize;
-    fold_all(source, keep_going, |batches| {
+    fold_all(source, None, keep_going, |batches| {
         let mut ids = DuplicateIds::with_capacity(expected);
         let mut issues = Vec::new();
         let mut done = 0;
@@ -511,7 +554,8 @@ pub fn build_engine(
     let mut config = EngineConfig::for_size(total);
     config.check_event_ids = !trusted;
     let keep_going = &mut || !progress.cancel.load(Ordering::Relaxed);
-    let engine = fold_all(source, keep_going, |batches| {
+    let reading = Arc::clone(&domain);
+    let engine = fold_all(source, Some(reading.as_ref()), keep_going, |batches| {
         let mut builder = EngineBuilder::new(domain, config, total as usize);
         for batch in batches {
             builder.push(&batch);

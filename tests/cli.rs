@@ -354,3 +354,68 @@ fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() 
     assert_eq!(engine.index().position(engine.index().len() - 1), position);
     assert_ne!(last.flags & rewind_engine::EventHeader::HAS_ISSUE, 0);
 }
+
+/// A native store's payloads are checked by the first parse of them, not when read: a payload
+/// that is not JSON is still reported at its position, whether the domain reads it (a deposit)
+/// or nothing does (a stream no domain claims), and the replay goes on past it.
+#[test]
+fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let made = rewind(&["sample", "--out", out, "--clean", "--accounts", "10", "--orders", "10"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let path = dir.path().join("bank.sqlite");
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    // The last event of its stream, so nothing after it depends on it.
+    let deposit: i64 = connection
+        .query_row(
+            "SELECT global_position FROM events e WHERE event_type = 'MoneyDeposited' AND schema_version = 2 \
+             AND stream_version = (SELECT max(stream_version) FROM events WHERE stream_id = e.stream_id) LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    connection
+        .execute(
+            "UPDATE events SET data = '{\"amount_cents\": 12' WHERE global_position = ?1",
+            [deposit],
+        )
+        .unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO events (stream_id, stream_type, stream_version, event_id, event_type, schema_version, \
+             recorded_at, data, metadata) SELECT 'probe-1', 'Probe', 1, '00000000-0000-4000-8000-000000000001', \
+             'Probed', 1, (SELECT max(recorded_at) FROM events), '<probe/>', '{}'",
+        )
+        .unwrap();
+    let probe: i64 = connection
+        .query_row("SELECT max(global_position) FROM events", [], |row| row.get(0))
+        .unwrap();
+    drop(connection);
+
+    let output = rewind(&["verify", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let stdout = stdout(&output);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with(&format!("{deposit:>10}")), "{lines:?}");
+    assert!(lines[0].contains("MoneyDeposited"), "{lines:?}");
+    assert!(lines[1].starts_with(&format!("{probe:>10}")), "{lines:?}");
+    assert!(lines[1].contains("the payload is not JSON"), "{lines:?}");
+
+    let source = rewind_store::open_store(&path).unwrap();
+    let domain = rewind::domain_for(source.as_ref(), std::sync::Arc::new(rewind::domains()));
+    let progress = rewind::session::Progress::default();
+    let engine = rewind::session::build_engine(source.as_ref(), domain, &progress)
+        .unwrap()
+        .expect("not cancelled");
+    let issues: Vec<(u64, rewind_core::ReplayIssueKind)> =
+        engine.issues().iter().map(|i| (i.position, i.kind.clone())).collect();
+    assert_eq!(
+        issues,
+        [
+            (deposit as u64, rewind_core::ReplayIssueKind::InvalidPayload),
+            (probe as u64, rewind_core::ReplayIssueKind::InvalidPayload)
+        ]
+    );
+}

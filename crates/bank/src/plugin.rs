@@ -1,11 +1,12 @@
 //! The bank as a Rewind domain plug-in.
 
 use rewind_core::{
-    Aggregate, AggregateState, Domain, ProjectionState, RecordedEvent, TypedAggregate, UpcastError, UpcasterChain,
+    Aggregate, AggregateState, Domain, DomainEvent, ProjectionState, RecordedEvent, TypedAggregate, UpcastError,
+    UpcasterChain,
 };
 
-use crate::account::BankAccount;
-use crate::order::Order;
+use crate::account::{AccountEvent, BankAccount};
+use crate::order::{Order, OrderEvent};
 use crate::projections::{AccountBalances, DailyTotals, OrderSummaries};
 use crate::upcast::upcasters;
 
@@ -51,5 +52,22 @@ impl Domain for BankDomain {
 
     fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
         self.upcasters.upcast(event)
+    }
+
+    fn prepare(&self, event: &RecordedEvent) {
+        // An event an upcaster rewrites is read once rewritten, when folded.
+        if self
+            .upcasters
+            .latest_version(&event.event_type)
+            .is_some_and(|latest| latest != event.schema_version)
+        {
+            return;
+        }
+        // What does not decode is reported when the event is folded.
+        match event.stream_type.as_str() {
+            BankAccount::STREAM_TYPE => drop(AccountEvent::read(event)),
+            Order::STREAM_TYPE => drop(OrderEvent::read(event)),
+            _ => {}
+        }
     }
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use smol_str::{SmolStr, format_smolstr};
 
-use rewind_core::{Aggregate, ApplyError, Projection, ProjectionView, RecordedEvent};
+use rewind_core::{Aggregate, ApplyError, Projection, ProjectionView, RecordedEvent, Typed};
 
-use crate::account::{AccountOpened, AccountStatus, BankAccount};
+use crate::account::{AccountEvent, AccountOpened, AccountStatus, BankAccount};
 use crate::codec::decode_payload;
 use crate::history::{RowHistory, RowsAt};
-use crate::order::Order;
+use crate::order::{Order, OrderEvent};
 use crate::versions::{Change, read_signed, read_varint, write_signed, write_varint};
 
 /// The `Projection` methods of a read model kept in a [`RowHistory`]: its rows now, its history
@@ -181,8 +181,8 @@ impl AccountVersion {
 /// What a bank account event changes in the read models. They read only the fields they use
 /// (an amount, not the reference that came with it), as any tolerant reader does; the aggregate
 /// checks the whole payload.
-enum AccountChange {
-    Opened(AccountOpened),
+enum AccountChange<'a> {
+    Opened(Typed<'a, AccountOpened>),
     /// Cents added (negative: taken).
     Balance(i64),
     Status(AccountStatus),
@@ -194,12 +194,24 @@ struct Amount {
     amount_cents: i64,
 }
 
-impl AccountChange {
-    fn read(event: &RecordedEvent) -> Result<Self, ApplyError> {
+impl<'a> AccountChange<'a> {
+    fn read(event: &'a RecordedEvent) -> Result<Self, ApplyError> {
+        // The aggregate's reading of the whole event, when it made one that decoded.
+        if let Some(read) = event.data.cached::<AccountEvent>() {
+            return Ok(match read {
+                AccountEvent::AccountOpened(opened) => Self::Opened(Typed::Kept(opened)),
+                AccountEvent::MoneyDeposited(deposit) => Self::Balance(deposit.amount_cents),
+                AccountEvent::MoneyWithdrawn(withdrawal) => Self::Balance(-withdrawal.amount_cents),
+                AccountEvent::AccountFrozen(_) => Self::Status(AccountStatus::Frozen),
+                AccountEvent::AccountUnfrozen => Self::Status(AccountStatus::Open),
+                AccountEvent::AccountClosed => Self::Status(AccountStatus::Closed),
+                AccountEvent::WithdrawalRejected(_) => Self::Nothing,
+            });
+        }
         let event_type = event.event_type.as_str();
         let amount = || decode_payload::<Amount>(event_type, &event.data).map(|a| a.amount_cents);
         Ok(match event_type {
-            "AccountOpened" => Self::Opened(decode_payload(event_type, &event.data)?),
+            "AccountOpened" => Self::Opened(Typed::Owned(decode_payload(event_type, &event.data)?)),
             "MoneyDeposited" => Self::Balance(amount()?),
             "MoneyWithdrawn" => Self::Balance(-amount()?),
             "AccountFrozen" => Self::Status(AccountStatus::Frozen),
@@ -473,7 +485,14 @@ impl Projection for OrderSummaries {
         }
         let event_type = event.event_type.as_str();
         if event_type == "OrderCreated" {
-            let created: OrderOpened = decode_payload(event_type, &event.data)?;
+            // The aggregate's reading of the whole event, when it made one that decoded.
+            let created = match event.data.cached::<OrderEvent>() {
+                Some(OrderEvent::OrderCreated(created)) => OrderOpened {
+                    customer_id: created.customer_id.clone(),
+                    total_cents: created.total_cents,
+                },
+                _ => decode_payload(event_type, &event.data)?,
+            };
             let order = self.records.push(OrderRecord {
                 customer_id: created.customer_id,
                 total_cents: created.total_cents,

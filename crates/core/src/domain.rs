@@ -13,7 +13,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::event::RecordedEvent;
-use crate::payload::Payload;
+use crate::payload::{Payload, Typed};
 
 /// An event-sourced aggregate: decides on commands, evolves by events. Both are pure.
 pub trait Aggregate: Default + Clone + Debug + Serialize + Send + Sync + 'static {
@@ -58,6 +58,12 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Debug + Send + Syn
 
     /// Decodes a stored payload (already upcast to the current schema version).
     fn decode(event_type: &str, data: &Payload) -> Result<Self, ApplyError>;
+
+    /// The event `event` records, decoded once: kept in its payload, so the aggregate, the
+    /// projections and the reading thread's [`Domain::prepare`] share one reading.
+    fn read(event: &RecordedEvent) -> Result<Typed<'_, Self>, ApplyError> {
+        event.data.typed(|data| Self::decode(&event.event_type, data))
+    }
 
     /// The payload as stored: the event's fields, without the type tag.
     fn encode(&self) -> Value;
@@ -286,7 +292,7 @@ where
     A::Error: ToString,
 {
     fn apply(&mut self, event: &RecordedEvent) -> Result<Vec<Violation>, ApplyError> {
-        let typed = A::Event::decode(&event.event_type, &event.data)?;
+        let typed = A::Event::read(event)?;
         let before = self.0.watched();
         self.0.apply(&typed).map_err(|error| ApplyError::Rejected {
             event_type: event.event_type.to_string(),
@@ -346,6 +352,12 @@ pub trait Domain: Send + Sync {
 
     /// Upcasts the payload to the current schema version. `Ok(None)` means it already is current.
     fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError>;
+
+    /// Reads ahead what folding `event` will need, such as its typed payload (kept in the
+    /// payload: see [`DomainEvent::read`]). Called on the thread that reads the store while
+    /// another folds the previous batch, so decoding overlaps with folding. Folding gives the
+    /// same result without it; what cannot be read here is read, and reported, when folded.
+    fn prepare(&self, _event: &RecordedEvent) {}
 
     /// Replays a whole stream: the state as JSON after each event, or a typed error for it.
     fn replay_stream(&self, events: &[RecordedEvent]) -> Vec<StreamStep> {

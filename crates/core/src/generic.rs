@@ -154,6 +154,12 @@ impl Domain for DomainSet {
             None => Ok(None),
         }
     }
+
+    fn prepare(&self, event: &RecordedEvent) {
+        if let Some(domain) = self.domain_for(&event.stream_type) {
+            domain.prepare(event);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,5 +23,5 @@ pub use domain::{
 pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind};
-pub use payload::{NotJson, Payload};
+pub use payload::{NotJson, Payload, Typed};
 pub use smol_str::SmolStr;

@@ -7,24 +7,45 @@
 //! [`Payload::value`] builds the tree the first time something (the inspector, a search, the
 //! generic fold, an upcaster) needs it.
 
+use std::any::Any;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-/// An event's payload as JSON: text checked to be JSON, a tree, or both.
-#[derive(Clone)]
+/// An event's payload as JSON: text (checked to be JSON, or to be checked when first read), a
+/// tree, or both; and, once a domain has read it, the domain's own typed event.
 pub struct Payload {
-    /// The JSON text as stored and validated by [`Payload::from_json`], or as written by
-    /// [`Payload::serialized`]; `None` when the payload was built as a tree.
+    /// The JSON text as stored ([`Payload::from_json`], [`Payload::from_stored_json`]), or as
+    /// written by [`Payload::serialized`]; `None` when the payload was built as a tree.
     text: Option<Box<str>>,
     /// The tree, built on first use from `text` (or given).
     value: OnceLock<Value>,
+    /// Whether `text` is JSON: [`UNCHECKED`], [`JSON`] or [`NOT_JSON`].
+    checked: AtomicU8,
+    /// The first typed reading of the payload ([`Payload::typed`]), shared by every fold that
+    /// asks for the same type.
+    typed: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
+const UNCHECKED: u8 = 0;
+const JSON: u8 = 1;
+const NOT_JSON: u8 = 2;
+
 impl Payload {
+    fn with_text(text: String, checked: u8) -> Self {
+        Self {
+            text: Some(text.into_boxed_str()),
+            value: OnceLock::new(),
+            checked: AtomicU8::new(checked),
+            typed: OnceLock::new(),
+        }
+    }
+
     /// A payload from JSON text. The text is checked now, by the same parser that would build
     /// its tree, so a payload that is not JSON is found when it is read, not when it is shown.
     /// Text that is not JSON is handed back with the reason.
@@ -32,19 +53,21 @@ impl Payload {
         if let Err(error) = serde_json::from_str::<Valid>(&text) {
             return Err(NotJson { error, text });
         }
-        Ok(Self {
-            text: Some(text.into_boxed_str()),
-            value: OnceLock::new(),
-        })
+        Ok(Self::with_text(text, JSON))
+    }
+
+    /// A payload from text a store declares to be JSON (a column of JSON payloads), not checked
+    /// yet: the first parse of it checks it, and that is usually the domain reading its typed
+    /// event, so the text is parsed once, not twice. [`Payload::check`] says whether it is JSON;
+    /// a replay asks, and reports a payload that is not.
+    pub fn from_stored_json(text: String) -> Self {
+        Self::with_text(text, UNCHECKED)
     }
 
     /// A payload written from `value` as JSON text (an upcaster's typed output): no tree is
     /// built until one is asked for.
     pub fn serialized<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            text: Some(serde_json::to_string(value)?.into_boxed_str()),
-            value: OnceLock::new(),
-        })
+        Ok(Self::with_text(serde_json::to_string(value)?, JSON))
     }
 
     /// The JSON text, when the payload was read or written as text.
@@ -52,12 +75,32 @@ impl Payload {
         self.text.as_deref()
     }
 
-    /// The payload as a JSON tree (built once, on first use).
+    /// Whether the payload is JSON: parses the text only if nothing has yet.
+    pub fn check(&self) -> Result<(), serde_json::Error> {
+        match (&self.text, self.checked.load(Ordering::Relaxed)) {
+            (Some(text), UNCHECKED | NOT_JSON) => {
+                let checked = serde_json::from_str::<Valid>(text).map(|_| ());
+                self.mark(checked.is_ok());
+                checked
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn mark(&self, json: bool) {
+        self.checked
+            .store(if json { JSON } else { NOT_JSON }, Ordering::Relaxed);
+    }
+
+    /// The payload as a JSON tree (built once, on first use). Text that is not JSON is shown as
+    /// a JSON string of it (and [`Payload::check`] says why).
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| match &self.text {
-            // `from_json` ran this parser over the text already, so it succeeds here; should it
-            // not, the text is shown as it is rather than lost.
-            Some(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
+            Some(text) => {
+                let tree = serde_json::from_str(text);
+                self.mark(tree.is_ok());
+                tree.unwrap_or_else(|_| Value::String(text.to_string()))
+            }
             None => Value::Null,
         })
     }
@@ -72,8 +115,72 @@ impl Payload {
     /// else from the tree.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         match (self.value.get(), &self.text) {
-            (None, Some(text)) => serde_json::from_str(text),
+            (None, Some(text)) => {
+                let decoded = serde_json::from_str(text);
+                // Reading a whole text into `T` parses all of it: a success proves it is JSON.
+                if decoded.is_ok() {
+                    self.mark(true);
+                }
+                decoded
+            }
             _ => T::deserialize(self.value()),
+        }
+    }
+
+    /// The payload read as the domain's `T` by `read`, once: the first reading is kept, and
+    /// every later call for the same `T` (another fold of the same event, or the fold after the
+    /// reading thread read it ahead) gets it without parsing again.
+    pub fn typed<T: Any + Send + Sync, E>(&self, read: impl Fn(&Self) -> Result<T, E>) -> Result<Typed<'_, T>, E> {
+        if let Some(kept) = self.cached::<T>() {
+            return Ok(Typed::Kept(kept));
+        }
+        let value = read(self)?;
+        if self.typed.get().is_some() {
+            // A reading of another type was kept first.
+            return Ok(Typed::Owned(value));
+        }
+        if self.typed.set(Box::new(value)).is_ok()
+            && let Some(kept) = self.cached::<T>()
+        {
+            return Ok(Typed::Kept(kept));
+        }
+        // Another thread kept a reading of another type in between: read again, for this
+        // caller only.
+        read(self).map(Typed::Owned)
+    }
+
+    /// The typed reading kept by [`Payload::typed`], if it was of type `T`.
+    pub fn cached<T: Any>(&self) -> Option<&T> {
+        self.typed.get().and_then(|kept| kept.downcast_ref::<T>())
+    }
+}
+
+/// A typed reading of a payload: kept in it, or made for this caller only.
+pub enum Typed<'a, T> {
+    Kept(&'a T),
+    Owned(T),
+}
+
+impl<T> Deref for Typed<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Typed::Kept(kept) => kept,
+            Typed::Owned(owned) => owned,
+        }
+    }
+}
+
+impl Clone for Payload {
+    /// The text, tree and check are copied; the typed reading is not (it is made again when
+    /// needed).
+    fn clone(&self) -> Self {
+        Self {
+            text: self.text.clone(),
+            value: self.value.clone(),
+            checked: AtomicU8::new(self.checked.load(Ordering::Relaxed)),
+            typed: OnceLock::new(),
         }
     }
 }
@@ -96,6 +203,8 @@ impl From<Value> for Payload {
         Self {
             text: None,
             value: OnceLock::from(value),
+            checked: AtomicU8::new(JSON),
+            typed: OnceLock::new(),
         }
     }
 }
@@ -211,6 +320,51 @@ mod tests {
         );
         assert_eq!(payload.decode::<B>().expect("typed from the tree"), B { b: 1 });
         assert_eq!(Payload::from(json!({"b": 1, "a": ["x", 2.5, null, true]})), payload);
+    }
+
+    #[test]
+    fn stored_text_is_checked_by_its_first_parse() {
+        let stored = Payload::from_stored_json(r#"{"b": 2, "c": [1]}"#.to_owned());
+        assert_eq!(stored.decode::<B>().expect("typed"), B { b: 2 });
+        assert!(stored.check().is_ok());
+        let broken = Payload::from_stored_json(r#"{"b": 2, "c": [1}"#.to_owned());
+        assert!(broken.decode::<B>().is_err());
+        assert!(broken.check().is_err());
+        // Shown as the text it is, and still not JSON.
+        assert_eq!(broken.value(), &json!(r#"{"b": 2, "c": [1}"#));
+        assert!(broken.check().is_err());
+        // A typed read of part of a text that goes wrong later does not vouch for it.
+        assert!(Payload::from_stored_json(r#"{"b": 2} x"#.to_owned()).check().is_err());
+    }
+
+    #[test]
+    fn a_typed_reading_is_made_once_and_shared() {
+        let payload = Payload::from_stored_json(r#"{"b": 3}"#.to_owned());
+        let reads = std::cell::Cell::new(0);
+        let read = |p: &Payload| {
+            reads.set(reads.get() + 1);
+            p.decode::<B>()
+        };
+        assert!(payload.cached::<B>().is_none());
+        assert!(matches!(
+            payload.typed(read).expect("typed"),
+            super::Typed::Kept(B { b: 3 })
+        ));
+        assert!(matches!(
+            payload.typed(read).expect("typed"),
+            super::Typed::Kept(B { b: 3 })
+        ));
+        assert_eq!(reads.get(), 1);
+        assert_eq!(payload.cached::<B>(), Some(&B { b: 3 }));
+        // Another type is read for its caller only; the first stays.
+        let other = payload.typed(Payload::decode::<serde_json::Value>).expect("tree");
+        assert!(matches!(other, super::Typed::Owned(_)));
+        assert_eq!(payload.cached::<B>(), Some(&B { b: 3 }));
+        // A failed reading keeps nothing; a copy starts without the reading.
+        let broken = Payload::from_stored_json("{".to_owned());
+        assert!(broken.typed(Payload::decode::<B>).is_err());
+        assert!(broken.cached::<B>().is_none());
+        assert!(payload.clone().cached::<B>().is_none());
     }
 
     #[test]

@@ -184,6 +184,7 @@ impl Replay {
                 return;
             }
         };
+        let stored = event;
         let event = upcast.as_ref().unwrap_or(event);
         let aggregate_ok = match replay.state.apply(event) {
             Ok(violations) => {
@@ -214,6 +215,17 @@ impl Replay {
                     ));
                 }
             }
+        }
+        // A stored payload not checked when read is checked by the first parse of it; if
+        // nothing parsed it (or a fold took it as text), it is checked here.
+        if aggregate_ok
+            && note.is_none()
+            && let Err(error) = stored.data.check()
+        {
+            self.issues.push(issue(
+                ReplayIssueKind::InvalidPayload,
+                format!("the payload is not JSON: {error}"),
+            ));
         }
     }
 
