@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use rewind_core::{Domain, RecordedEvent, ReplayIssue};
 use rewind_engine::{
-    AggregateAt, DuplicateIds, Engine, EngineBuilder, EngineConfig, FieldChange, Ordinal, Query, Replay, RowChange,
-    StreamIdx,
+    AggregateAt, DuplicateIds, Engine, EngineBuilder, EngineConfig, FieldChange, IndexBuilder, Ordinal, Query, Replay,
+    RowChange, StreamIdx,
 };
 use rewind_store::{EventSource, Mapping, NdjsonStore, OpenOptions, Skipped, StoreError, open_store_with};
 
@@ -389,46 +389,52 @@ impl Drop for Batch {
 }
 
 /// Reads every event of `source` on this thread and hands the batches, in global order, to
-/// `fold` on a second thread: reading and parsing overlap with folding (two cores). With a
-/// `domain`, this thread also reads ahead what folding will need ([`Domain::prepare`]).
-/// Stops early when `keep_going` says so after a batch.
-pub fn fold_all<T: Send>(
+/// `fold` on a second thread: reading and parsing overlap with folding (two cores). Each batch
+/// goes with what `on_read` made of it on this thread (such as the index's stream numbers). With
+/// a `domain`, this thread also reads ahead what folding will need ([`Domain::prepare`]) when
+/// the fold is behind. Stops early when `keep_going` says so after a batch.
+pub fn fold_all<T: Send, X: Send>(
     source: &dyn EventSource,
     domain: Option<&dyn Domain>,
     keep_going: &mut dyn FnMut() -> bool,
-    fold: impl FnOnce(&mut dyn Iterator<Item = Batch>) -> T + Send,
+    on_read: &mut dyn FnMut(&[RecordedEvent]) -> X,
+    fold: impl FnOnce(&mut dyn Iterator<Item = (Batch, X)>) -> T + Send,
 ) -> rewind_store::Result<Option<T>> {
-    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(4);
+    let (batches, received) = std::sync::mpsc::sync_channel::<(Vec<RecordedEvent>, X)>(4);
     let (back, returned) = channel::<Vec<RecordedEvent>>();
     let waiting = Arc::new(AtomicU64::new(0));
     let folder_waiting = Arc::clone(&waiting);
     std::thread::scope(|scope| {
         let folder = scope.spawn(move || {
-            fold(&mut received.into_iter().map(|events| Batch {
-                events,
-                back: back.clone(),
-                returned: Arc::clone(&folder_waiting),
+            fold(&mut received.into_iter().map(|(events, made)| {
+                let batch = Batch {
+                    events,
+                    back: back.clone(),
+                    returned: Arc::clone(&folder_waiting),
+                };
+                (batch, made)
             }))
         });
         let mut stopped = false;
         let read = source.read_all(source.preferred_batch(), &mut |batch| {
-            let sent = match batches.try_send(batch) {
+            let made = on_read(&batch);
+            let sent = match batches.try_send((batch, made)) {
                 Ok(()) => Ok(()),
-                Err(std::sync::mpsc::TrySendError::Full(batch)) => {
+                Err(std::sync::mpsc::TrySendError::Full(sending)) => {
                     // The fold is behind: read ahead for it, then free what it is done with,
                     // while waiting for it.
                     let prepared = match domain {
-                        Some(domain) => prepare_while_full(domain, batch, &batches),
-                        None => Err(batch),
+                        Some(domain) => prepare_while_full(domain, sending, &batches),
+                        None => Err(sending),
                     };
                     match prepared {
                         Ok(()) => Ok(()),
-                        Err(batch) => {
+                        Err(sending) => {
                             while let Ok(done) = returned.try_recv() {
                                 waiting.fetch_sub(1, Ordering::Relaxed);
                                 drop(done);
                             }
-                            batches.send(batch).map_err(|_| ())
+                            batches.send(sending).map_err(|_| ())
                         }
                     }
                 }
@@ -460,31 +466,31 @@ pub fn fold_all<T: Send>(
 /// Events [`prepare_while_full`] prepares between two tries to send.
 const PREPARED_BETWEEN_TRIES: usize = 512;
 
-/// Prepares `batch`'s events for folding ([`Domain::prepare`]) while the fold is behind, in
+/// Prepares a batch's events for folding ([`Domain::prepare`]) while the fold is behind, in
 /// steps, trying to send the batch after each: when the fold has caught up, the rest of the
 /// batch goes unprepared (the fold reads it itself) rather than make the fold wait. So the
 /// reading thread takes on as much of the decoding as it has time for, and no more. The batch
 /// is handed back if it could not be sent.
-fn prepare_while_full(
+fn prepare_while_full<X>(
     domain: &dyn Domain,
-    mut batch: Vec<RecordedEvent>,
-    batches: &std::sync::mpsc::SyncSender<Vec<RecordedEvent>>,
-) -> Result<(), Vec<RecordedEvent>> {
+    mut sending: (Vec<RecordedEvent>, X),
+    batches: &std::sync::mpsc::SyncSender<(Vec<RecordedEvent>, X)>,
+) -> Result<(), (Vec<RecordedEvent>, X)> {
     let mut prepared = 0;
-    while prepared < batch.len() {
-        let end = (prepared + PREPARED_BETWEEN_TRIES).min(batch.len());
-        for event in &batch[prepared..end] {
+    while prepared < sending.0.len() {
+        let end = (prepared + PREPARED_BETWEEN_TRIES).min(sending.0.len());
+        for event in &sending.0[prepared..end] {
             domain.prepare(event);
         }
         prepared = end;
-        match batches.try_send(batch) {
+        match batches.try_send(sending) {
             Ok(()) => return Ok(()),
             Err(std::sync::mpsc::TrySendError::Full(back) | std::sync::mpsc::TrySendError::Disconnected(back)) => {
-                batch = back;
+                sending = back;
             }
         }
     }
-    Err(batch)
+    Err(sending)
 }
 
 /// Replays every event of `source` (the `rewind verify` path), reading and folding on two threads.
@@ -492,9 +498,9 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
     let expected = source.event_count()? as usize;
     let trusted = source.unique_event_ids();
     let reading = Arc::clone(&domain);
-    let replay = fold_all(source, Some(reading.as_ref()), &mut || true, |batches| {
+    let replay = fold_all(source, Some(reading.as_ref()), &mut || true, &mut |_| (), |batches| {
         let mut replay = Replay::for_store(domain, expected, trusted);
-        for batch in batches {
+        for (batch, ()) in batches {
             for event in batch.iter() {
                 replay.apply(event);
             }
@@ -527,11 +533,11 @@ fn ids_the_store_missed(
         progress.done.store(0, Ordering::Relaxed);
     }
     let expected = source.event_count()? as usize;
-    fold_all(source, None, keep_going, |batches| {
+    fold_all(source, None, keep_going, &mut |_| (), |batches| {
         let mut ids = DuplicateIds::with_capacity(expected);
         let mut issues = Vec::new();
         let mut done = 0;
-        for batch in batches {
+        for (batch, ()) in batches {
             issues.extend(batch.iter().filter_map(|event| ids.check(event)));
             done += batch.len() as u64;
             if let Some(progress) = progress {
@@ -555,17 +561,27 @@ pub fn build_engine(
     config.check_event_ids = !trusted;
     let keep_going = &mut || !progress.cancel.load(Ordering::Relaxed);
     let reading = Arc::clone(&domain);
-    let engine = fold_all(source, Some(reading.as_ref()), keep_going, |batches| {
-        let mut builder = EngineBuilder::new(domain, config, total as usize);
-        for batch in batches {
-            builder.push(&batch);
-            progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
-        }
-        builder.finish()
-    })?;
-    let Some(mut engine) = engine else {
+    // The index is built on this thread, as the events are read; the fold, the slower half,
+    // on the other.
+    let mut index = IndexBuilder::new(total as usize);
+    let builder = fold_all(
+        source,
+        Some(reading.as_ref()),
+        keep_going,
+        &mut |events| index.push(events),
+        |batches| {
+            let mut builder = EngineBuilder::new(domain, config, total as usize);
+            for (batch, streams) in batches {
+                builder.push_indexed(&batch, &streams);
+                progress.done.store(builder.event_count() as u64, Ordering::Relaxed);
+            }
+            builder
+        },
+    )?;
+    let Some(builder) = builder else {
         return Ok(None);
     };
+    let mut engine = builder.finish_indexed(index);
     let Some(issues) = ids_the_store_missed(source, trusted, keep_going, Some(progress))? else {
         return Ok(None);
     };

@@ -140,15 +140,44 @@ type ProjectionsAfter = (usize, Projections);
 type StreamCheckpoints = HashMap<StreamIdx, Vec<(u32, Box<dyn AggregateState>)>>;
 
 /// Builds an [`Engine`] from events handed over in global order.
+///
+/// On one thread: [`EngineBuilder::push`], then [`EngineBuilder::finish`]. On two (the
+/// index is cheap to build where the events are read, and the fold is the slower half): an
+/// [`IndexBuilder`] indexes each batch on the reading thread, the builder folds it on another
+/// with the index's stream numbers ([`EngineBuilder::push_indexed`]), and
+/// [`EngineBuilder::finish_indexed`] joins the two.
 pub struct EngineBuilder {
     config: EngineConfig,
     index: TimelineIndex,
+    /// Events folded so far: the next event's ordinal.
+    events: usize,
+    /// Events expected, to size the index built by [`EngineBuilder::push`].
+    expected_events: usize,
     /// The full replay: folds every event, collects issues; checkpoints are taken from it.
     replay: Replay,
     stream_checkpoints: StreamCheckpoints,
     /// Which projections keep their history (the others are folded: see [`Folded`]).
     history: Vec<bool>,
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
+    /// `(ordinal, index in the replay's issues)` of every issue found, marked in the index when
+    /// it is finished (the index may be built on another thread).
+    marks: Vec<(Ordinal, usize)>,
+}
+
+/// The index half of a build on two threads (see [`EngineBuilder`]).
+pub struct IndexBuilder(TimelineIndex);
+
+impl IndexBuilder {
+    /// An index expecting about `expected_events` events (0 if unknown).
+    pub fn new(expected_events: usize) -> Self {
+        Self(TimelineIndex::with_capacity(expected_events))
+    }
+
+    /// Indexes the next `events` in global order; their streams' numbers, for
+    /// [`EngineBuilder::push_indexed`].
+    pub fn push(&mut self, events: &[RecordedEvent]) -> Vec<StreamIdx> {
+        events.iter().map(|event| self.0.push(event).1).collect()
+    }
 }
 
 impl EngineBuilder {
@@ -162,10 +191,13 @@ impl EngineBuilder {
             .collect();
         let mut builder = Self {
             config,
-            index: TimelineIndex::with_capacity(expected_events),
+            index: TimelineIndex::default(),
+            events: 0,
+            expected_events,
             stream_checkpoints: StreamCheckpoints::default(),
             history,
             projection_checkpoints: Vec::new(),
+            marks: Vec::new(),
             replay,
         };
         builder.projection_checkpoints.push((0, builder.folded()));
@@ -179,18 +211,34 @@ impl EngineBuilder {
             .collect()
     }
 
-    /// Adds the next events in global order.
+    /// Indexes and folds the next events in global order.
     pub fn push(&mut self, events: &[RecordedEvent]) {
+        if self.events == 0 {
+            self.index = TimelineIndex::with_capacity(self.expected_events.max(events.len()));
+        }
         for event in events {
-            self.push_one(event);
+            let (_, stream) = self.index.push(event);
+            self.push_one(event, stream);
         }
     }
 
-    fn push_one(&mut self, event: &RecordedEvent) {
-        let (ordinal, stream) = self.index.push(event);
+    /// Folds the next events in global order, indexed by an [`IndexBuilder`] that gave them
+    /// `streams`. Finish with [`EngineBuilder::finish_indexed`].
+    pub fn push_indexed(&mut self, events: &[RecordedEvent], streams: &[StreamIdx]) {
+        for (event, &stream) in events.iter().zip(streams) {
+            self.push_one(event, stream);
+        }
+    }
+
+    fn push_one(&mut self, event: &RecordedEvent, stream: StreamIdx) {
+        let ordinal = self.events;
+        self.events += 1;
         let issues_before = self.replay.issues().len();
         // Both number streams in order of first appearance, so the indexes agree.
         self.replay.apply_as(stream, event);
+        let issues_after = self.replay.issues().len();
+        self.marks
+            .extend((issues_before..issues_after).map(|issue| (ordinal, issue)));
         let Some(replay) = self.replay.stream_at(stream) else {
             return;
         };
@@ -201,9 +249,6 @@ impl EngineBuilder {
                 .or_default()
                 .push((replay.events as u32, replay.state.clone_box()));
         }
-        for issue in &self.replay.issues()[issues_before..] {
-            self.index.mark_issue(ordinal, issue);
-        }
         if (ordinal + 1).is_multiple_of(self.config.projection_interval) && self.history.contains(&false) {
             let folded = self.folded();
             self.projection_checkpoints.push((ordinal + 1, folded));
@@ -211,12 +256,22 @@ impl EngineBuilder {
     }
 
     pub fn event_count(&self) -> usize {
-        self.index.len()
+        self.events
+    }
+
+    /// The engine over the events pushed with [`EngineBuilder::push_indexed`], and `index`,
+    /// which indexed them.
+    pub fn finish_indexed(mut self, index: IndexBuilder) -> Engine {
+        self.index = index.0;
+        self.finish()
     }
 
     pub fn finish(mut self) -> Engine {
         let domain = self.replay.domain_arc();
         let (streams, mut projections, issues) = self.replay.into_parts();
+        for &(ordinal, issue) in &self.marks {
+            self.index.mark_issue(ordinal, &issues[issue]);
+        }
         // This is the process's peak, so the order of what follows matters. The states go into
         // a list of their own, so the replay's (twice the size) is freed; then the read models'
         // order is made, whose working memory (a third of what it keeps) is freed in turn; the

@@ -20,7 +20,8 @@ pub mod timeline;
 
 pub use diff::{FieldChange, diff};
 pub use engine::{
-    AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, ProjectionAt, RowChange, SeekError,
+    AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, IndexBuilder, ProjectionAt,
+    RowChange, SeekError,
 };
 pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
 pub use replay::{DuplicateIds, Replay, StreamReplay, issue_kind};

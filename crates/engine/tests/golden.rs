@@ -191,3 +191,39 @@ fn reading_ahead_changes_nothing_a_replay_finds() {
         assert_eq!(plain.aggregate_state(id), ahead.aggregate_state(id), "{id}");
     }
 }
+
+/// Built on two threads (the index where the events are read, the fold on another) or on one,
+/// the engine is the same: headers and their issue marks, issues, streams, and states.
+#[test]
+fn an_index_built_beside_the_fold_makes_the_same_engine() {
+    use rewind_engine::IndexBuilder;
+
+    let events = sample();
+    let one = engine(&events);
+    let domain = Arc::new(DomainSet::new(vec![Box::new(BankDomain::default())]));
+    let mut index = IndexBuilder::new(0);
+    let mut builder = EngineBuilder::new(domain, EngineConfig::for_size(events.len() as u64), events.len());
+    for batch in events.chunks(100) {
+        let streams = index.push(batch);
+        builder.push_indexed(batch, &streams);
+    }
+    let two = builder.finish_indexed(index);
+
+    assert_eq!(one.index().headers(), two.index().headers());
+    assert!(two.index().headers().iter().any(|h| h.flags != 0), "issues are marked");
+    assert_eq!(one.issues(), two.issues());
+    assert_eq!(one.index().stream_count(), two.index().stream_count());
+    let fetch = MemoryFetch(&events);
+    for cursor in [0, events.len() / 3, events.len() - 1] {
+        let stream = one.index().headers()[cursor].stream;
+        let state = |engine: &Engine| {
+            let at = engine.aggregate_at(stream, Some(cursor), &fetch).unwrap().unwrap();
+            (at.stream_id, at.events_applied, at.state)
+        };
+        assert_eq!(state(&one), state(&two), "at {cursor}");
+        assert_eq!(
+            one.projections_at(Some(cursor), &fetch).unwrap(),
+            two.projections_at(Some(cursor), &fetch).unwrap()
+        );
+    }
+}
