@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use smol_str::{SmolStr, format_smolstr};
@@ -585,6 +585,9 @@ impl OrderSummaries {
 pub struct DailyTotals {
     /// By day as `YYYY-MM-DD`, which sorts as the days do.
     days: RowHistory<DailyTotal>,
+    /// The last event's day and its key: events come in time order, so most share the day of
+    /// the one before, and its key is not formatted again.
+    last_day: Option<(NaiveDate, SmolStr)>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -626,8 +629,16 @@ impl Projection for DailyTotals {
         let AccountChange::Balance(cents) = AccountChange::read(event)? else {
             return Ok(());
         };
-        // `YYYY-MM-DD` fits inline: no allocation per event.
-        let day = format_smolstr!("{}", event.recorded_at.date_naive());
+        let date = event.recorded_at.date_naive();
+        let day = match &self.last_day {
+            Some((last, key)) if *last == date => key.clone(),
+            _ => {
+                // `YYYY-MM-DD` fits inline: no allocation.
+                let key = format_smolstr!("{date}");
+                self.last_day = Some((date, key.clone()));
+                key
+            }
+        };
         let add = |total: &mut DailyTotal| {
             if event.event_type == "MoneyDeposited" {
                 total.deposits_cents += cents;
