@@ -22,6 +22,16 @@ pub fn tune() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
+/// Returns the memory this thread's heap holds free (and what other threads freed of it) to the
+/// OS now, rather than after the purge delay: called before a peak of memory use, such as the
+/// end of an index build, when what the reading thread allocated and freed lies idle.
+#[allow(unsafe_code)]
+pub fn give_back_freed_memory() {
+    // SAFETY: `mi_collect` only walks and frees this thread's heap pages; it may be called at
+    // any time, and does nothing if mimalloc is not the allocator in use.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -581,6 +581,8 @@ pub fn build_engine(
     let Some(builder) = builder else {
         return Ok(None);
     };
+    // Finishing is the peak of memory; first hand back what the reading was done with.
+    crate::allocator::give_back_freed_memory();
     let mut engine = builder.finish_indexed(index);
     let Some(issues) = ids_the_store_missed(source, trusted, keep_going, Some(progress))? else {
         return Ok(None);
