@@ -598,7 +598,9 @@ impl Cell {
     /// As metadata: JSON text kept as it is (parsed when a key is read), anything else decoded.
     fn into_metadata(self) -> Payload {
         match self {
-            Self::Json(text) | Self::Text(text) => Payload::from_json(text).unwrap_or_else(|not_json| {
+            // The server keeps only valid JSON in json and jsonb columns: not checked again.
+            Self::Json(text) => Payload::from_stored_json(text),
+            Self::Text(text) => Payload::from_json(text).unwrap_or_else(|not_json| {
                 decode::decode_payload_value(RawPayload::OwnedText(not_json.text))
                     .0
                     .into()
@@ -611,7 +613,10 @@ impl Cell {
     fn into_payload(self) -> (Payload, Option<String>) {
         match self {
             Self::Null => (Value::Null.into(), None),
-            Self::Json(text) | Self::Text(text) => decode::decode_payload(RawPayload::OwnedText(text)),
+            // The server keeps only valid JSON in json and jsonb columns: not checked again
+            // here (a replay checks what nothing parsed).
+            Self::Json(text) => (Payload::from_stored_json(text), None),
+            Self::Text(text) => decode::decode_payload(RawPayload::OwnedText(text)),
             Self::Bytes(bytes) => decode::decode_payload(RawPayload::Bytes(&bytes)),
             Self::Integer(n) => (Value::from(n).into(), None),
             other => (Value::String(other.into_text()).into(), None),
