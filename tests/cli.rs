@@ -297,15 +297,31 @@ fn import_of_the_ndjson_export_gives_a_store_with_the_same_events() {
     assert_eq!(again.status.code(), Some(2), "never overwrites");
 }
 
+/// A small sample store in a new temporary directory (kept alive by the returned guard).
+fn small_sample() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().to_str().expect("a UTF-8 path");
+    let made = rewind(&["sample", "--out", out, "--clean", "--accounts", "10", "--orders", "10"]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let path = dir.path().join("bank.sqlite");
+    (dir, path)
+}
+
+/// The engine the app builds over the store at `path` (on two threads, as it opens a store).
+fn engine_over(path: &std::path::Path) -> rewind_engine::Engine {
+    let source = rewind_store::open_store(path).expect("the store opens");
+    let domain = rewind::domain_for(source.as_ref(), std::sync::Arc::new(rewind::domains()));
+    let progress = rewind::session::Progress::default();
+    rewind::session::build_engine(source.as_ref(), domain, &progress)
+        .expect("the store reads")
+        .expect("not cancelled")
+}
+
 /// A native store's unique index spares the replay remembering every id, but it compares ids as
 /// text: the same UUID in capitals slips past it, and is still reported.
 #[test]
 fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let made = rewind(&["sample", "--out", out, "--clean", "--accounts", "10", "--orders", "10"]);
-    assert!(made.status.success(), "{}", stderr(&made));
-    let path = dir.path().join("bank.sqlite");
+    let (_dir, path) = small_sample();
     let connection = rusqlite::Connection::open(&path).unwrap();
     connection
         .execute_batch(
@@ -335,12 +351,7 @@ fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() 
         "{lines:?}"
     );
 
-    let source = rewind_store::open_store(&path).unwrap();
-    let domain = rewind::domain_for(source.as_ref(), std::sync::Arc::new(rewind::domains()));
-    let progress = rewind::session::Progress::default();
-    let engine = rewind::session::build_engine(source.as_ref(), domain, &progress)
-        .unwrap()
-        .expect("not cancelled");
+    let engine = engine_over(&path);
     let issues: Vec<(u64, String)> = engine
         .issues()
         .iter()
@@ -360,11 +371,7 @@ fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() 
 /// or nothing does (a stream no domain claims), and the replay goes on past it.
 #[test]
 fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let made = rewind(&["sample", "--out", out, "--clean", "--accounts", "10", "--orders", "10"]);
-    assert!(made.status.success(), "{}", stderr(&made));
-    let path = dir.path().join("bank.sqlite");
+    let (_dir, path) = small_sample();
     let connection = rusqlite::Connection::open(&path).unwrap();
     // The last event of its stream, so nothing after it depends on it.
     let deposit: i64 = connection
@@ -403,12 +410,7 @@ fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
     assert!(lines[1].starts_with(&format!("{probe:>10}")), "{lines:?}");
     assert!(lines[1].contains("the payload is not JSON"), "{lines:?}");
 
-    let source = rewind_store::open_store(&path).unwrap();
-    let domain = rewind::domain_for(source.as_ref(), std::sync::Arc::new(rewind::domains()));
-    let progress = rewind::session::Progress::default();
-    let engine = rewind::session::build_engine(source.as_ref(), domain, &progress)
-        .unwrap()
-        .expect("not cancelled");
+    let engine = engine_over(&path);
     let issues: Vec<(u64, rewind_core::ReplayIssueKind)> =
         engine.issues().iter().map(|i| (i.position, i.kind.clone())).collect();
     assert_eq!(
