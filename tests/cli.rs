@@ -307,6 +307,13 @@ fn small_sample() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// What `rewind verify` prints of the store at `path`, which has issues (exit code 1).
+fn issues_from_verify(path: &std::path::Path) -> String {
+    let output = rewind(&["verify", path.to_str().expect("a UTF-8 path")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    stdout(&output)
+}
+
 /// The engine the app builds over the store at `path` (on two threads, as it opens a store).
 fn engine_over(path: &std::path::Path) -> rewind_engine::Engine {
     let source = rewind_store::open_store(path).expect("the store opens");
@@ -340,9 +347,7 @@ fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() 
     drop(connection);
     let position = position as u64;
 
-    let output = rewind(&["verify", path.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let stdout = stdout(&output);
+    let stdout = issues_from_verify(&path);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].starts_with(&format!("{position:>10}")), "{lines:?}");
@@ -400,9 +405,7 @@ fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
         .unwrap();
     drop(connection);
 
-    let output = rewind(&["verify", path.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let stdout = stdout(&output);
+    let stdout = issues_from_verify(&path);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with(&format!("{deposit:>10}")), "{lines:?}");

@@ -549,7 +549,8 @@ impl PostgresStore {
             event_type: get_text(5)?,
             time,
             payload: cell(row, 7).map_err(fail)?.into_payload(),
-            metadata: cell(row, 8).map_err(fail)?.into_metadata(),
+            // Metadata is read as a payload is (its note, if any, is not kept).
+            metadata: cell(row, 8).map_err(fail)?.into_payload().0,
             schema_version: get_text(9)?,
         };
         Ok(row.into_event(&self.mapping, &self.description))
@@ -592,20 +593,6 @@ impl Cell {
             Self::Uuid(id) => id.to_string(),
             Self::Time(time) => time.to_rfc3339(),
             Self::Bytes(bytes) => decode::hex(&bytes),
-        }
-    }
-
-    /// As metadata: JSON text kept as it is (parsed when a key is read), anything else decoded.
-    fn into_metadata(self) -> Payload {
-        match self {
-            // The server keeps only valid JSON in json and jsonb columns: not checked again.
-            Self::Json(text) => Payload::from_stored_json(text),
-            Self::Text(text) => Payload::from_json(text).unwrap_or_else(|not_json| {
-                decode::decode_payload_value(RawPayload::OwnedText(not_json.text))
-                    .0
-                    .into()
-            }),
-            other => other.into_payload().0,
         }
     }
 
