@@ -2,11 +2,14 @@
 
 use std::marker::PhantomData;
 
+use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value, json};
 
-use rewind_core::{Payload, UpcastError, Upcaster, UpcasterChain};
+use rewind_core::{Payload, SmolStr, UpcastError, Upcaster, UpcasterChain};
+
+use crate::account::{AccountEvent, MoneyDeposited};
+use crate::order::{OrderCreated, OrderEvent, OrderItem};
 
 /// The bank's upcasters, in one chain.
 pub fn upcasters() -> UpcasterChain {
@@ -45,17 +48,14 @@ impl Upcaster for MoneyDepositedV1 {
             amount: Number,
             reference: Option<Value>,
         }
-        #[derive(Serialize)]
-        struct V2<'a> {
-            amount_cents: i64,
-            reference: &'a str,
-        }
         let MapOnly(v1) = data.decode::<MapOnly<V1>>().ok()?;
-        let v2 = V2 {
+        let v2 = MoneyDeposited {
             amount_cents: cents_from_major_units(&Value::Number(v1.amount)).ok()?,
-            reference: v1.reference.as_ref().and_then(Value::as_str).unwrap_or(""),
+            reference: v1.reference.as_ref().and_then(Value::as_str).unwrap_or("").into(),
         };
-        Payload::serialized(&v2).ok()
+        // The account reads the v2 event it was written from, not its text again.
+        let payload = Payload::serialized(&v2).ok()?;
+        Some(payload.with_typed(AccountEvent::MoneyDeposited(v2)))
     }
 }
 
@@ -131,7 +131,7 @@ impl Upcaster for OrderCreatedV1 {
     fn upcast_payload(&self, data: &Payload) -> Option<Payload> {
         #[derive(Deserialize)]
         struct V1 {
-            customer_id: String,
+            customer_id: SmolStr,
             order_items: Vec<MapOnly<ItemV1>>,
             total: Number,
         }
@@ -139,45 +139,33 @@ impl Upcaster for OrderCreatedV1 {
         struct ItemV1 {
             // Strings only: anything else goes through the tree path, which copies it as is
             // (a float would not survive a trip through text exactly).
-            sku: String,
-            name: String,
+            sku: SmolStr,
+            name: SmolStr,
             qty: i64,
             price: Number,
-        }
-        #[derive(Serialize)]
-        struct V2<'a> {
-            customer_id: &'a str,
-            account_id: String,
-            items: Vec<ItemV2<'a>>,
-            total_cents: i64,
-        }
-        #[derive(Serialize)]
-        struct ItemV2<'a> {
-            product_id: &'a str,
-            product_name: &'a str,
-            quantity: i64,
-            unit_price_cents: i64,
         }
         let MapOnly(v1) = data.decode::<MapOnly<V1>>().ok()?;
         let items = v1
             .order_items
-            .iter()
+            .into_iter()
             .map(|MapOnly(item)| {
-                Some(ItemV2 {
-                    product_id: &item.sku,
-                    product_name: &item.name,
+                Some(OrderItem {
+                    unit_price_cents: cents_from_major_units(&Value::Number(item.price)).ok()?,
+                    product_id: item.sku,
+                    product_name: item.name,
                     quantity: item.qty,
-                    unit_price_cents: cents_from_major_units(&Value::Number(item.price.clone())).ok()?,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        let v2 = V2 {
-            customer_id: &v1.customer_id,
-            account_id: format!("account-{}", v1.customer_id.strip_prefix("customer-")?),
+        let v2 = OrderCreated {
+            account_id: format!("account-{}", v1.customer_id.strip_prefix("customer-")?).into(),
+            customer_id: v1.customer_id,
             items,
             total_cents: cents_from_major_units(&Value::Number(v1.total)).ok()?,
         };
-        Payload::serialized(&v2).ok()
+        // The order reads the v2 event it was written from, not its text again.
+        let payload = Payload::serialized(&v2).ok()?;
+        Some(payload.with_typed(OrderEvent::OrderCreated(v2)))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Each upcaster moves one version hop: a JSON fixture in, the golden JSON out.
 
+use rewind_bank::account::AccountEvent;
+use rewind_bank::order::OrderEvent;
 use rewind_bank::upcast::{MoneyDepositedV1, OrderCreatedV1, upcasters};
-use rewind_core::{Payload, RecordedEvent, UpcastError, Upcaster};
+use rewind_core::{DomainEvent, Payload, RecordedEvent, UpcastError, Upcaster};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -186,6 +188,19 @@ mod typed_path {
                 let tree = tree
                     .map_err(|e| TestCaseError::fail(format!("typed path upcast what the tree path refused: {e}")))?;
                 prop_assert_eq!(typed.value(), &tree);
+                // The reading it keeps for the fold is what reading its text gives.
+                let text = Payload::from_json(typed.text().expect("written as text").to_owned()).expect("JSON");
+                match upcaster.event_type() {
+                    "MoneyDeposited" => prop_assert_eq!(
+                        typed.cached::<AccountEvent>(),
+                        Some(&AccountEvent::decode("MoneyDeposited", &text).expect("decodes"))
+                    ),
+                    "OrderCreated" => prop_assert_eq!(
+                        typed.cached::<OrderEvent>(),
+                        Some(&OrderEvent::decode("OrderCreated", &text).expect("decodes"))
+                    ),
+                    other => return Err(TestCaseError::fail(format!("no reading to compare for {other}"))),
+                }
                 Ok(true)
             }
             None => Ok(false),

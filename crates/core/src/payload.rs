@@ -70,6 +70,17 @@ impl Payload {
         Ok(Self::with_text(serde_json::to_string(value)?, JSON))
     }
 
+    /// The payload with `typed` kept as its typed reading, as [`Payload::typed`] would keep the
+    /// first one: for a payload written from the domain's own event (an upcaster's output), so
+    /// the fold does not parse again what was just written. `typed` must be what reading the
+    /// payload as `T` gives.
+    #[must_use]
+    pub fn with_typed<T: Any + Send + Sync>(self, typed: T) -> Self {
+        // The slot is empty: the payload was just made.
+        let _ = self.typed.set(Box::new(typed));
+        self
+    }
+
     /// The JSON text, when the payload was read or written as text.
     pub fn text(&self) -> Option<&str> {
         self.text.as_deref()
