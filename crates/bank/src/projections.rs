@@ -232,12 +232,34 @@ impl Projection for AccountBalances {
     const NAME: &'static str = "account_balances";
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        self.fold(event, None)
+    }
+
+    fn apply_in_stream(&mut self, event: &RecordedEvent, stream: u32) -> Result<(), ApplyError> {
+        self.fold(event, Some(stream))
+    }
+
+    rows_from_history!(accounts, balances_json, balance_json);
+
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        if event.stream_type == "BankAccount" {
+            vec![event.stream_id.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl AccountBalances {
+    /// Folds `event`, of the fold's stream number `stream` when it has one.
+    fn fold(&mut self, event: &RecordedEvent, stream: Option<u32>) -> Result<(), ApplyError> {
         if event.stream_type != "BankAccount" {
             return Ok(());
         }
         let change = match AccountChange::read(event)? {
             AccountChange::Opened(opened) => {
-                self.accounts.insert(
+                self.accounts.insert_in(
+                    stream,
                     event.global_position,
                     &event.stream_id,
                     AccountVersion {
@@ -256,22 +278,12 @@ impl Projection for AccountBalances {
         };
         // An event for an account that never opened changes nothing: the aggregate reports it.
         self.accounts
-            .update(event.global_position, &event.stream_id, |row| match change {
+            .update_in(stream, event.global_position, &event.stream_id, |row| match change {
                 AccountChange::Balance(delta) => row.balance_cents += delta,
                 AccountChange::Status(status) => row.status = status,
                 AccountChange::Opened(_) | AccountChange::Nothing => {}
             });
         Ok(())
-    }
-
-    rows_from_history!(accounts, balances_json, balance_json);
-
-    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        if event.stream_type == "BankAccount" {
-            vec![event.stream_id.to_string()]
-        } else {
-            Vec::new()
-        }
     }
 }
 
@@ -479,6 +491,27 @@ impl Projection for OrderSummaries {
     const NAME: &'static str = "order_summaries";
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        self.fold(event, None)
+    }
+
+    fn apply_in_stream(&mut self, event: &RecordedEvent, stream: u32) -> Result<(), ApplyError> {
+        self.fold(event, Some(stream))
+    }
+
+    rows_from_history!(orders, summaries_json, summary_json);
+
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        if event.stream_type == "Order" {
+            vec![event.stream_id.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl OrderSummaries {
+    /// Folds `event`, of the fold's stream number `stream` when it has one.
+    fn fold(&mut self, event: &RecordedEvent, stream: Option<u32>) -> Result<(), ApplyError> {
         use crate::order::OrderStatus;
         if event.stream_type != "Order" {
             return Ok(());
@@ -501,7 +534,8 @@ impl Projection for OrderSummaries {
                 shipped_at: None,
                 cancelled_at: None,
             });
-            self.orders.insert(
+            self.orders.insert_in(
+                stream,
                 event.global_position,
                 &event.stream_id,
                 OrderVersion {
@@ -525,36 +559,27 @@ impl Projection for OrderSummaries {
         };
         let at = event.recorded_at;
         let records = &mut self.records;
-        self.orders.update(event.global_position, &event.stream_id, |row| {
-            row.status = status;
-            row.reached |= reached;
-            let Some(record) = records.get(row.order) else { return };
-            match record.time(status) {
-                Some(earlier) if earlier == at => {}
-                // Shown by earlier versions: they keep it, the versions from here get a copy.
-                Some(_) => {
-                    let mut again = record.clone();
-                    *again.time_mut(status) = Some(at);
-                    row.order = records.push(again);
-                }
-                None => {
-                    if let Some(record) = records.get_mut(row.order) {
-                        *record.time_mut(status) = Some(at);
+        self.orders
+            .update_in(stream, event.global_position, &event.stream_id, |row| {
+                row.status = status;
+                row.reached |= reached;
+                let Some(record) = records.get(row.order) else { return };
+                match record.time(status) {
+                    Some(earlier) if earlier == at => {}
+                    // Shown by earlier versions: they keep it, the versions from here get a copy.
+                    Some(_) => {
+                        let mut again = record.clone();
+                        *again.time_mut(status) = Some(at);
+                        row.order = records.push(again);
+                    }
+                    None => {
+                        if let Some(record) = records.get_mut(row.order) {
+                            *record.time_mut(status) = Some(at);
+                        }
                     }
                 }
-            }
-        });
+            });
         Ok(())
-    }
-
-    rows_from_history!(orders, summaries_json, summary_json);
-
-    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        if event.stream_type == "Order" {
-            vec![event.stream_id.to_string()]
-        } else {
-            Vec::new()
-        }
     }
 }
 

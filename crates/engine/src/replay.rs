@@ -206,7 +206,7 @@ impl Replay {
             }
         };
         for projection in &mut self.projections {
-            if let Err(error) = projection.apply(event) {
+            if let Err(error) = projection.apply_in_stream(event, stream as u32) {
                 // The aggregate already reported a payload it could not read.
                 if aggregate_ok {
                     self.issues.push(issue(
