@@ -50,7 +50,10 @@ impl Payload {
     /// its tree, so a payload that is not JSON is found when it is read, not when it is shown.
     /// Text that is not JSON is handed back with the reason.
     pub fn from_json(text: String) -> Result<Self, NotJson> {
-        if let Err(error) = serde_json::from_str::<Valid>(&text) {
+        // The empty object, the metadata of many an event, needs no parser to be JSON.
+        if text != "{}"
+            && let Err(error) = serde_json::from_str::<Valid>(&text)
+        {
             return Err(NotJson { error, text });
         }
         Ok(Self::with_text(text, JSON))
@@ -331,6 +334,11 @@ mod tests {
         );
         assert_eq!(payload.decode::<B>().expect("typed from the tree"), B { b: 1 });
         assert_eq!(Payload::from(json!({"b": 1, "a": ["x", 2.5, null, true]})), payload);
+        // The empty object, taken without a parse, reads as one; anything near it is parsed.
+        let empty = Payload::from_json("{}".to_owned()).expect("JSON");
+        assert_eq!((empty.value(), empty.check().is_ok()), (&json!({}), true));
+        assert!(Payload::from_json("{} ".to_owned()).is_ok());
+        assert!(Payload::from_json("{}}".to_owned()).is_err());
     }
 
     #[test]
