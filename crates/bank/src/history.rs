@@ -48,8 +48,7 @@ impl<V> Default for RowHistory<V> {
             rows: Arc::new(Rows {
                 keep: false,
                 ids: HashTable::new(),
-                keys: Vec::new(),
-                versions: Vec::new(),
+                rows: Vec::new(),
                 latest: 0,
                 order: OnceLock::new(),
                 by_stream: Vec::new(),
@@ -62,12 +61,11 @@ impl<V> Default for RowHistory<V> {
 struct Rows<V> {
     /// Keep every version (otherwise only the latest).
     keep: bool,
-    /// Row numbers, found by their key's hash (the key itself is in `keys`, held once).
+    /// Row numbers, found by their key's hash (the key itself is in `rows`, held once).
     ids: HashTable<u32>,
-    /// Key by row number. Keys up to 23 bytes are held inline, without a pointer to follow.
-    keys: Vec<SmolStr>,
-    /// Each row's versions, `(position of the event that made it, row)`, ascending.
-    versions: Vec<Versions<V>>,
+    /// Each row by row number: its key beside its versions, so the row a search finds is
+    /// checked and changed in one place.
+    rows: Vec<Row<V>>,
     /// The last position a change was stamped with (stamps never go backwards).
     latest: u64,
     /// The rows' order by key, made on first read and dropped when a row is added.
@@ -87,14 +85,21 @@ impl<V: Clone> Clone for Rows<V> {
         Self {
             keep: self.keep,
             ids: self.ids.clone(),
-            keys: self.keys.clone(),
-            versions: self.versions.clone(),
+            rows: self.rows.clone(),
             latest: self.latest,
             order: OnceLock::new(),
             // A hint only: the copy finds its rows by key until it learns them again.
             by_stream: Vec::new(),
         }
     }
+}
+
+/// One row: its key (inline up to 23 bytes, without a pointer to follow) and its versions,
+/// `(position of the event that made it, row)`, ascending.
+#[derive(Clone, Debug)]
+struct Row<V> {
+    key: SmolStr,
+    versions: Versions<V>,
 }
 
 #[derive(Debug)]
@@ -108,10 +113,10 @@ struct Order {
 }
 
 impl Order {
-    fn new(keys: &[SmolStr]) -> Self {
-        let mut sorted: Vec<u32> = (0..keys.len() as u32).collect();
-        sorted.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
-        let mut rank = vec![0u32; keys.len()];
+    fn new<V>(rows: &[Row<V>]) -> Self {
+        let mut sorted: Vec<u32> = (0..rows.len() as u32).collect();
+        sorted.sort_unstable_by(|a, b| rows[*a as usize].key.cmp(&rows[*b as usize].key));
+        let mut rank = vec![0u32; rows.len()];
         for (index, &row) in sorted.iter().enumerate() {
             rank[row as usize] = index as u32;
         }
@@ -149,12 +154,14 @@ impl<V: Change> RowHistory<V> {
             rows.record(id, position, row);
             return;
         }
-        let id = rows.keys.len() as u32;
+        let id = rows.rows.len() as u32;
         rows.hint(stream, id);
-        let Rows { ids, keys, .. } = rows;
-        ids.insert_unique(hash(key), id, |&id| hash(&keys[id as usize]));
-        keys.push(SmolStr::new(key));
-        rows.versions.push(Versions::new(position, row));
+        let Rows { ids, rows: all, .. } = rows;
+        ids.insert_unique(hash(key), id, |&id| hash(&all[id as usize].key));
+        all.push(Row {
+            key: SmolStr::new(key),
+            versions: Versions::new(position, row),
+        });
         rows.order.take();
     }
 
@@ -177,7 +184,7 @@ impl<V: Change> RowHistory<V> {
         let rows = Arc::make_mut(&mut self.rows);
         rows.hint(stream, id);
         let position = rows.stamp(position);
-        let Some(mut row) = rows.versions[id as usize].latest().map(|(_, row)| row.clone()) else {
+        let Some(mut row) = rows.rows[id as usize].versions.latest().map(|(_, row)| row.clone()) else {
             return false;
         };
         change(&mut row);
@@ -189,18 +196,17 @@ impl<V: Change> RowHistory<V> {
     /// stream hints (no more events are coming).
     pub(crate) fn shrink_to_fit(&mut self) {
         let rows = Arc::make_mut(&mut self.rows);
-        for versions in &mut rows.versions {
-            versions.shrink_to_fit();
+        for row in &mut rows.rows {
+            row.versions.shrink_to_fit();
         }
-        rows.versions.shrink_to_fit();
-        rows.keys.shrink_to_fit();
+        rows.rows.shrink_to_fit();
         rows.by_stream = Vec::new();
     }
 
     /// The latest version of the row with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let id = self.rows.id(key)?;
-        self.rows.versions[id as usize].latest().map(|(_, row)| row)
+        self.rows.rows[id as usize].versions.latest().map(|(_, row)| row)
     }
 
     /// The rows now.
@@ -217,11 +223,11 @@ impl<V: Change> RowHistory<V> {
     fn view(&self, position: Option<u64>) -> RowsAt<V> {
         // Rows are added in order of position, so the rows that existed then come first: the
         // position of each row's first version (when it was added) is ascending.
-        let versions = &self.rows.versions;
-        let (mut len, mut end) = (0, versions.len());
+        let rows = &self.rows.rows;
+        let (mut len, mut end) = (0, rows.len());
         while len < end {
             let mid = len + (end - len) / 2;
-            if Some(versions[mid].first_position()) <= position {
+            if Some(rows[mid].versions.first_position()) <= position {
                 len = mid + 1;
             } else {
                 end = mid;
@@ -244,7 +250,7 @@ fn hash(key: &str) -> u64 {
 
 impl<V> Rows<V> {
     fn id(&self, key: &str) -> Option<u32> {
-        self.ids.find(hash(key), |&id| self.keys[id as usize] == key).copied()
+        self.ids.find(hash(key), |&id| self.rows[id as usize].key == key).copied()
     }
 
     /// The row with `key`, found from the hint for `stream` when it names that row.
@@ -252,7 +258,7 @@ impl<V> Rows<V> {
         let hinted = stream
             .and_then(|s| self.by_stream.get(s as usize))
             .copied()
-            .filter(|&id| id != NO_ROW && self.keys[id as usize] == key);
+            .filter(|&id| id != NO_ROW && self.rows[id as usize].key == key);
         hinted.or_else(|| self.id(key))
     }
 
@@ -275,11 +281,11 @@ impl<V> Rows<V> {
     where
         V: Change,
     {
-        self.versions[id as usize].record(position, row, self.keep);
+        self.rows[id as usize].versions.record(position, row, self.keep);
     }
 
     fn order(&self) -> &Order {
-        self.order.get_or_init(|| Order::new(&self.keys))
+        self.order.get_or_init(|| Order::new(&self.rows))
     }
 }
 
@@ -298,7 +304,7 @@ impl<V: Change> RowsAt<V> {
 
     /// The version of row `id` at this position.
     fn version(&self, id: u32) -> Option<Cow<'_, V>> {
-        let (_, row) = self.rows.versions.get(id as usize)?.at(self.position)?;
+        let (_, row) = self.rows.rows.get(id as usize)?.versions.at(self.position)?;
         Some(row)
     }
 
@@ -337,7 +343,7 @@ impl<V: Change> RowsAt<V> {
     }
 
     fn key(&self, id: u32) -> &str {
-        self.rows.keys[id as usize].as_str()
+        self.rows.rows[id as usize].key.as_str()
     }
 
     #[cfg(test)]
@@ -376,7 +382,7 @@ impl<V: Change> RowsAt<V> {
         if id as usize >= self.len || !self.rows.keep {
             return None;
         }
-        let (made, _) = self.rows.versions.get(id as usize)?.at(self.position)?;
+        let (made, _) = self.rows.rows.get(id as usize)?.versions.at(self.position)?;
         Some(made)
     }
 
