@@ -250,7 +250,9 @@ fn hash(key: &str) -> u64 {
 
 impl<V> Rows<V> {
     fn id(&self, key: &str) -> Option<u32> {
-        self.ids.find(hash(key), |&id| self.rows[id as usize].key == key).copied()
+        self.ids
+            .find(hash(key), |&id| self.rows[id as usize].key == key)
+            .copied()
     }
 
     /// The row with `key`, found from the hint for `stream` when it names that row.
