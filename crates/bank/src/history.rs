@@ -32,13 +32,54 @@ use crate::versions::{Change, Versions};
 #[derive(Debug)]
 pub(crate) struct RowHistory<V> {
     rows: Arc<Rows<V>>,
+    /// Which row each stream number found, for the fold that numbers streams; not shared with
+    /// copies (a checkpoint's copy is not folded further).
+    hints: StreamHints,
 }
 
 impl<V> Clone for RowHistory<V> {
     fn clone(&self) -> Self {
         Self {
             rows: Arc::clone(&self.rows),
+            hints: StreamHints::default(),
         }
+    }
+}
+
+/// The row each stream number last found, from folds that number their streams
+/// ([`rewind_core::Projection::apply_in_stream`]): a hint, checked against the row's key, that
+/// saves a search of the rows' hash table (two cache misses at millions of rows). Row numbers
+/// never change, so a hint stays right for copies of the rows too.
+#[derive(Debug, Default)]
+struct StreamHints {
+    /// Row number by stream number; [`NO_ROW`] for a stream that found none yet.
+    rows: Vec<u32>,
+}
+
+/// No row found for a stream number yet.
+const NO_ROW: u32 = u32::MAX;
+
+impl StreamHints {
+    /// The row `stream` last found, if any.
+    fn get(&self, stream: Option<u32>) -> Option<u32> {
+        let row = *self.rows.get(stream? as usize)?;
+        (row != NO_ROW).then_some(row)
+    }
+
+    /// Remembers that `stream` found row `id`. Streams are numbered densely from 0, so the
+    /// table grows a few entries at a time; a number far past its end is not remembered, rather
+    /// than growing the table to it.
+    fn remember(&mut self, stream: Option<u32>, id: u32) {
+        let Some(stream) = stream.map(|s| s as usize) else {
+            return;
+        };
+        if stream >= self.rows.len() {
+            if stream >= self.rows.len().max(1024) * 2 {
+                return;
+            }
+            self.rows.resize(stream + 1, NO_ROW);
+        }
+        self.rows[stream] = id;
     }
 }
 
@@ -48,11 +89,11 @@ impl<V> Default for RowHistory<V> {
             rows: Arc::new(Rows {
                 keep: false,
                 ids: HashTable::new(),
-                rows: Vec::new(),
+                all: Vec::new(),
                 latest: 0,
                 order: OnceLock::new(),
-                by_stream: Vec::new(),
             }),
+            hints: StreamHints::default(),
         }
     }
 }
@@ -65,31 +106,21 @@ struct Rows<V> {
     ids: HashTable<u32>,
     /// Each row by row number: its key beside its versions, so the row a search finds is
     /// checked and changed in one place.
-    rows: Vec<Row<V>>,
+    all: Vec<Row<V>>,
     /// The last position a change was stamped with (stamps never go backwards).
     latest: u64,
     /// The rows' order by key, made on first read and dropped when a row is added.
     order: OnceLock<Order>,
-    /// The row each stream number last found ([`NO_ROW`]: none yet), from folds that number
-    /// their streams ([`rewind_core::Projection::apply_in_stream`]): a hint, checked against
-    /// the row's key, that saves a search of `ids` (two cache misses at millions of rows). Kept
-    /// only while events are folded.
-    by_stream: Vec<u32>,
 }
-
-/// No row found for a stream number yet.
-const NO_ROW: u32 = u32::MAX;
 
 impl<V: Clone> Clone for Rows<V> {
     fn clone(&self) -> Self {
         Self {
             keep: self.keep,
             ids: self.ids.clone(),
-            rows: self.rows.clone(),
+            all: self.all.clone(),
             latest: self.latest,
             order: OnceLock::new(),
-            // A hint only: the copy finds its rows by key until it learns them again.
-            by_stream: Vec::new(),
         }
     }
 }
@@ -145,24 +176,24 @@ impl<V: Change> RowHistory<V> {
         self.insert_in(None, position, key, row);
     }
 
-    /// [`RowHistory::insert`] by an event of stream number `stream` (see `Rows::by_stream`).
+    /// [`RowHistory::insert`] by an event of stream number `stream` (see [`StreamHints`]).
     pub(crate) fn insert_in(&mut self, stream: Option<u32>, position: u64, key: &str, row: V) {
+        let found = self.id_in(stream, key);
         let rows = Arc::make_mut(&mut self.rows);
         let position = rows.stamp(position);
-        if let Some(id) = rows.id_in(stream, key) {
-            rows.hint(stream, id);
+        if let Some(id) = found {
             rows.record(id, position, row);
             return;
         }
-        let id = rows.rows.len() as u32;
-        rows.hint(stream, id);
-        let Rows { ids, rows: all, .. } = rows;
+        let id = rows.all.len() as u32;
+        let Rows { ids, all, .. } = rows;
         ids.insert_unique(hash(key), id, |&id| hash(&all[id as usize].key));
         all.push(Row {
             key: SmolStr::new(key),
             versions: Versions::new(position, row),
         });
         rows.order.take();
+        self.hints.remember(stream, id);
     }
 
     /// Changes the row with `key` as the event at `position` did; `false` if there is none.
@@ -170,7 +201,7 @@ impl<V: Change> RowHistory<V> {
         self.update_in(None, position, key, change)
     }
 
-    /// [`RowHistory::update`] by an event of stream number `stream` (see `Rows::by_stream`).
+    /// [`RowHistory::update`] by an event of stream number `stream` (see [`StreamHints`]).
     pub(crate) fn update_in(
         &mut self,
         stream: Option<u32>,
@@ -178,13 +209,12 @@ impl<V: Change> RowHistory<V> {
         key: &str,
         change: impl FnOnce(&mut V),
     ) -> bool {
-        let Some(id) = self.rows.id_in(stream, key) else {
+        let Some(id) = self.id_in(stream, key) else {
             return false;
         };
         let rows = Arc::make_mut(&mut self.rows);
-        rows.hint(stream, id);
         let position = rows.stamp(position);
-        let Some(mut row) = rows.rows[id as usize].versions.latest().map(|(_, row)| row.clone()) else {
+        let Some(mut row) = rows.all[id as usize].versions.latest().map(|(_, row)| row.clone()) else {
             return false;
         };
         change(&mut row);
@@ -196,17 +226,32 @@ impl<V: Change> RowHistory<V> {
     /// stream hints (no more events are coming).
     pub(crate) fn shrink_to_fit(&mut self) {
         let rows = Arc::make_mut(&mut self.rows);
-        for row in &mut rows.rows {
+        for row in &mut rows.all {
             row.versions.shrink_to_fit();
         }
-        rows.rows.shrink_to_fit();
-        rows.by_stream = Vec::new();
+        rows.all.shrink_to_fit();
+        self.hints = StreamHints::default();
+    }
+
+    /// The row with `key`, found from the hint for `stream` when it names that row (and then
+    /// remembered for it).
+    fn id_in(&mut self, stream: Option<u32>, key: &str) -> Option<u32> {
+        let hinted = self
+            .hints
+            .get(stream)
+            .filter(|&id| self.rows.all.get(id as usize).is_some_and(|row| row.key == key));
+        if hinted.is_some() {
+            return hinted;
+        }
+        let id = self.rows.id(key)?;
+        self.hints.remember(stream, id);
+        Some(id)
     }
 
     /// The latest version of the row with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let id = self.rows.id(key)?;
-        self.rows.rows[id as usize].versions.latest().map(|(_, row)| row)
+        self.rows.all[id as usize].versions.latest().map(|(_, row)| row)
     }
 
     /// The rows now.
@@ -223,7 +268,7 @@ impl<V: Change> RowHistory<V> {
     fn view(&self, position: Option<u64>) -> RowsAt<V> {
         // Rows are added in order of position, so the rows that existed then come first: the
         // position of each row's first version (when it was added) is ascending.
-        let rows = &self.rows.rows;
+        let rows = &self.rows.all;
         let (mut len, mut end) = (0, rows.len());
         while len < end {
             let mid = len + (end - len) / 2;
@@ -251,27 +296,8 @@ fn hash(key: &str) -> u64 {
 impl<V> Rows<V> {
     fn id(&self, key: &str) -> Option<u32> {
         self.ids
-            .find(hash(key), |&id| self.rows[id as usize].key == key)
+            .find(hash(key), |&id| self.all[id as usize].key == key)
             .copied()
-    }
-
-    /// The row with `key`, found from the hint for `stream` when it names that row.
-    fn id_in(&self, stream: Option<u32>, key: &str) -> Option<u32> {
-        let hinted = stream
-            .and_then(|s| self.by_stream.get(s as usize))
-            .copied()
-            .filter(|&id| id != NO_ROW && self.rows[id as usize].key == key);
-        hinted.or_else(|| self.id(key))
-    }
-
-    /// Remembers that `stream` found row `id`.
-    fn hint(&mut self, stream: Option<u32>, id: u32) {
-        if let Some(stream) = stream.map(|s| s as usize) {
-            if stream >= self.by_stream.len() {
-                self.by_stream.resize(stream + 1, NO_ROW);
-            }
-            self.by_stream[stream] = id;
-        }
     }
 
     fn stamp(&mut self, position: u64) -> u64 {
@@ -283,11 +309,11 @@ impl<V> Rows<V> {
     where
         V: Change,
     {
-        self.rows[id as usize].versions.record(position, row, self.keep);
+        self.all[id as usize].versions.record(position, row, self.keep);
     }
 
     fn order(&self) -> &Order {
-        self.order.get_or_init(|| Order::new(&self.rows))
+        self.order.get_or_init(|| Order::new(&self.all))
     }
 }
 
@@ -306,7 +332,7 @@ impl<V: Change> RowsAt<V> {
 
     /// The version of row `id` at this position.
     fn version(&self, id: u32) -> Option<Cow<'_, V>> {
-        let (_, row) = self.rows.rows.get(id as usize)?.versions.at(self.position)?;
+        let (_, row) = self.rows.all.get(id as usize)?.versions.at(self.position)?;
         Some(row)
     }
 
@@ -345,7 +371,7 @@ impl<V: Change> RowsAt<V> {
     }
 
     fn key(&self, id: u32) -> &str {
-        self.rows.rows[id as usize].key.as_str()
+        self.rows.all[id as usize].key.as_str()
     }
 
     #[cfg(test)]
@@ -384,7 +410,7 @@ impl<V: Change> RowsAt<V> {
         if id as usize >= self.len || !self.rows.keep {
             return None;
         }
-        let (made, _) = self.rows.rows.get(id as usize)?.versions.at(self.position)?;
+        let (made, _) = self.rows.all.get(id as usize)?.versions.at(self.position)?;
         Some(made)
     }
 
@@ -439,6 +465,26 @@ mod tests {
         assert_eq!(rows.latest().rows(0, 10, plain), vec![("b".into(), json!(1))]);
     }
 
+    /// A stream number finds the row it found before; a number far past the others is not
+    /// remembered (its row is still added), rather than growing the table to it.
+    #[test]
+    fn stream_numbers_remember_their_rows_within_reason() {
+        let mut rows = RowHistory::default();
+        rows.insert_in(Some(5), 1, "a", 1);
+        rows.insert_in(Some(6), 2, "b", 2);
+        assert_eq!((rows.hints.get(Some(5)), rows.hints.get(Some(6))), (Some(0), Some(1)));
+        assert!(rows.update_in(Some(6), 3, "b", |row| *row += 10));
+        assert_eq!(rows.get("b"), Some(&12));
+        // Number 5 names "a": asked for "b", it finds "b" by key and learns that.
+        assert!(rows.update_in(Some(5), 4, "b", |row| *row += 10));
+        assert_eq!((rows.hints.get(Some(5)), rows.get("b")), (Some(1), Some(&22)));
+        rows.insert_in(Some(u32::MAX), 5, "c", 3);
+        assert_eq!((rows.get("c"), rows.hints.get(Some(u32::MAX))), (Some(&3), None));
+        assert!(rows.hints.rows.len() < 8);
+        // A copy starts without them.
+        assert_eq!(rows.clone().hints.get(Some(5)), None);
+    }
+
     proptest! {
         /// At every position, the rows are what a plain sorted map holds after the changes up
         /// to it: the same rows, values, order and indexes, and the position each row last
@@ -454,25 +500,38 @@ mod tests {
             few_keys in any::<bool>(),
             start in 0usize..70,
             count in 0usize..30,
+            copy_at in 0usize..300,
         ) {
             let mut rows = RowHistory::default();
             rows.keep_history();
+            // A copy taken part way (as a checkpoint is) and changed alike from there on: it
+            // shares the rows until its first change, and starts without the hints.
+            let mut copy = None;
             // Each key's value and the position of its last change.
             let mut model: BTreeMap<String, (u32, u64)> = BTreeMap::new();
             let mut models = vec![(None, model.clone())];
             // Several changes may share a position (one event changing a row twice).
             let mut position = 0;
             for (i, (key, step, update, stream)) in changes.iter().enumerate() {
+                if i == copy_at {
+                    copy = Some(rows.clone());
+                }
                 position += u64::from(*step != 0);
                 let key = format!("k{}", if few_keys { key % 3 } else { *key });
                 if *update {
                     let changed = rows.update_in(*stream, position, &key, |row| *row += 1000);
                     prop_assert_eq!(changed, model.contains_key(&key));
+                    if let Some(copy) = &mut copy {
+                        prop_assert_eq!(copy.update_in(*stream, position, &key, |row| *row += 1000), changed);
+                    }
                     if let Some(row) = model.get_mut(&key) {
                         *row = (row.0 + 1000, position);
                     }
                 } else {
                     rows.insert_in(*stream, position, &key, i as u32);
+                    if let Some(copy) = &mut copy {
+                        copy.insert_in(*stream, position, &key, i as u32);
+                    }
                     model.insert(key, (i as u32, position));
                 }
                 match models.last_mut() {
@@ -481,6 +540,12 @@ mod tests {
                 }
             }
             rows.shrink_to_fit();
+            if let Some(copy) = copy {
+                prop_assert_eq!(
+                    copy.latest().rows(0, usize::MAX, plain),
+                    rows.latest().rows(0, usize::MAX, plain)
+                );
+            }
             for (position, model) in models {
                 let view = rows.at(position).unwrap();
                 let sorted: Vec<(String, Value)> = model.iter().map(|(k, v)| (k.clone(), json!(v.0))).collect();

@@ -7,6 +7,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Number, Value, json};
 
 use rewind_core::{Payload, SmolStr, UpcastError, Upcaster, UpcasterChain};
+use smol_str::format_smolstr;
 
 use crate::account::{AccountEvent, MoneyDeposited};
 use crate::order::{OrderCreated, OrderEvent, OrderItem};
@@ -53,7 +54,8 @@ impl Upcaster for MoneyDepositedV1 {
             amount_cents: cents_from_major_units(&Value::Number(v1.amount)).ok()?,
             reference: v1.reference.as_ref().and_then(Value::as_str).unwrap_or("").into(),
         };
-        // The account reads the v2 event it was written from, not its text again.
+        // The account reads the v2 event it was written from, not its text again. v2 is the
+        // latest `MoneyDeposited` (the chain ends here), so it is the account's own event.
         let payload = Payload::serialized(&v2).ok()?;
         Some(payload.with_typed(AccountEvent::MoneyDeposited(v2)))
     }
@@ -158,12 +160,13 @@ impl Upcaster for OrderCreatedV1 {
             })
             .collect::<Option<Vec<_>>>()?;
         let v2 = OrderCreated {
-            account_id: format!("account-{}", v1.customer_id.strip_prefix("customer-")?).into(),
+            account_id: format_smolstr!("account-{}", v1.customer_id.strip_prefix("customer-")?),
             customer_id: v1.customer_id,
             items,
             total_cents: cents_from_major_units(&Value::Number(v1.total)).ok()?,
         };
-        // The order reads the v2 event it was written from, not its text again.
+        // The order reads the v2 event it was written from, not its text again. v2 is the
+        // latest `OrderCreated` (the chain ends here), so it is the order's own event.
         let payload = Payload::serialized(&v2).ok()?;
         Some(payload.with_typed(OrderEvent::OrderCreated(v2)))
     }

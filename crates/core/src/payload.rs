@@ -27,8 +27,8 @@ pub struct Payload {
     value: OnceLock<Value>,
     /// Whether `text` is JSON: [`UNCHECKED`], [`JSON`] or [`NOT_JSON`].
     checked: AtomicU8,
-    /// The first typed reading of the payload ([`Payload::typed`]), shared by every fold that
-    /// asks for the same type.
+    /// The first typed reading of the payload ([`Payload::typed`]), or the event it was written
+    /// from ([`Payload::with_typed`]), shared by every fold that asks for the same type.
     typed: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
@@ -78,9 +78,8 @@ impl Payload {
     /// the fold does not parse again what was just written. `typed` must be what reading the
     /// payload as `T` gives.
     #[must_use]
-    pub fn with_typed<T: Any + Send + Sync>(self, typed: T) -> Self {
-        // The slot is empty: the payload was just made.
-        let _ = self.typed.set(Box::new(typed));
+    pub fn with_typed<T: Any + Send + Sync>(mut self, typed: T) -> Self {
+        self.typed = OnceLock::from(Box::new(typed) as Box<dyn Any + Send + Sync>);
         self
     }
 

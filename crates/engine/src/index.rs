@@ -7,9 +7,9 @@
 //! answered from headers alone.
 //!
 //! Streams are many (a store of 10 million events has about 2 million), so a stream costs a
-//! few bytes, not a few allocations: ids are held back to back in one string, types as a small
-//! number, and every stream's event list is a slice of one array made when indexing ends
-//! ([`TimelineIndex::seal`]).
+//! few bytes, not a few allocations: ids are held inline (up to 23 bytes; longer ones share the
+//! event's allocation), types as a small number, and every stream's event list is a slice of
+//! one array made when indexing ends ([`TimelineIndex::seal`]).
 
 use std::hash::BuildHasher;
 

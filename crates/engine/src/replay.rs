@@ -83,13 +83,13 @@ impl Replay {
     /// Returns the stream's index (streams are numbered in order of first appearance).
     pub fn apply(&mut self, event: &RecordedEvent) -> u32 {
         if let Some(&stream) = self.lookup.get(event.stream_id.as_str()) {
-            self.apply_to(stream as usize, event);
+            self.apply_to(stream, event);
             return stream;
         }
         let stream = self.streams.len() as u32;
         self.lookup.insert(Arc::from(event.stream_id.as_str()), stream);
         self.start_stream(&event.stream_type);
-        self.apply_to(stream as usize, event);
+        self.apply_to(stream, event);
         stream
     }
 
@@ -100,7 +100,7 @@ impl Replay {
         if stream as usize == self.streams.len() {
             self.start_stream(&event.stream_type);
         }
-        self.apply_to(stream as usize, event);
+        self.apply_to(stream, event);
     }
 
     fn start_stream(&mut self, stream_type: &str) {
@@ -116,7 +116,7 @@ impl Replay {
         });
     }
 
-    fn apply_to(&mut self, stream: usize, event: &RecordedEvent) {
+    fn apply_to(&mut self, stream: u32, event: &RecordedEvent) {
         self.events += 1;
         self.position = event.global_position;
         let issue = |kind: ReplayIssueKind, message: String| ReplayIssue {
@@ -144,7 +144,7 @@ impl Replay {
                 .map_or(event.recorded_at, |t| t.max(event.recorded_at)),
         );
 
-        let replay = &mut self.streams[stream];
+        let replay = &mut self.streams[stream as usize];
         let expected = replay.version + 1;
         if event.stream_version > expected {
             self.issues.push(issue(
@@ -206,7 +206,7 @@ impl Replay {
             }
         };
         for projection in &mut self.projections {
-            if let Err(error) = projection.apply_in_stream(event, stream as u32) {
+            if let Err(error) = projection.apply_in_stream(event, stream) {
                 // The aggregate already reported a payload it could not read.
                 if aggregate_ok {
                     self.issues.push(issue(
