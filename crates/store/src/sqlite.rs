@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
 use uuid::Uuid;
@@ -451,27 +452,44 @@ impl SqliteStore {
             reason,
         };
         // Text is borrowed from SQLite's row, and copied only where it is kept.
+        let text_bytes = |index: usize, column: &'static str| -> Result<&[u8]> {
+            match row.get_ref(index) {
+                Ok(ValueRef::Text(bytes)) => Ok(bytes),
+                Ok(other) => Err(bad(
+                    column,
+                    rusqlite::Error::InvalidColumnType(index, column.into(), other.data_type()).to_string(),
+                )),
+                Err(e) => Err(bad(column, e.to_string())),
+            }
+        };
         let borrowed = |index: usize, column: &'static str| -> Result<&str> {
-            row.get_ref(index)
-                .and_then(|value| {
-                    value
-                        .as_str()
-                        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(e)))
-                })
-                .map_err(|e| bad(column, e.to_string()))
+            std::str::from_utf8(text_bytes(index, column)?).map_err(|e| bad(column, e.to_string()))
         };
         let integer = |index: usize, column: &'static str| -> Result<i64> {
             row.get::<_, i64>(index).map_err(|e| bad(column, e.to_string()))
         };
-        let event_id = borrowed(4, "event_id")?;
+        // The id and the time are parsed from their bytes: what parses is ASCII, and only what
+        // does not is checked as text, for the error.
+        let event_id = text_bytes(4, "event_id")?;
         // A UUID that parses from 36 characters is hyphenated; lowercase makes it the one
         // spelling the unique index compares ids in.
-        if event_id.len() != 36 || event_id.bytes().any(|b| b.is_ascii_uppercase()) {
+        if event_id.len() != 36 || event_id.iter().any(u8::is_ascii_uppercase) {
             self.uncovered_id.store(true, Ordering::Relaxed);
         }
-        let event_id =
-            Uuid::parse_str(event_id).map_err(|e| bad("event_id", format!("`{event_id}` is not a UUID: {e}")))?;
-        let recorded_at = parse_time(borrowed(7, "recorded_at")?).map_err(|e| bad("recorded_at", e))?;
+        let event_id = if let Ok(id) = Uuid::try_parse_ascii(event_id) {
+            id
+        } else {
+            let text = std::str::from_utf8(event_id).map_err(|e| bad("event_id", e.to_string()))?;
+            Uuid::parse_str(text).map_err(|e| bad("event_id", format!("`{text}` is not a UUID: {e}")))?
+        };
+        let recorded_at = text_bytes(7, "recorded_at")?;
+        let recorded_at = match parse_written_time(recorded_at) {
+            Some(time) => time,
+            None => std::str::from_utf8(recorded_at)
+                .map_err(|e| e.to_string())
+                .and_then(parse_time)
+                .map_err(|e| bad("recorded_at", e))?,
+        };
         let metadata = Payload::from_json(borrowed(9, "metadata")?.to_owned())
             .map_err(|e| bad("metadata", format!("not JSON: {e}")))?;
         // The payload column holds JSON: it is checked by the first parse of it, usually the
@@ -623,7 +641,7 @@ pub fn format_time(time: DateTime<Utc>) -> String {
 }
 
 fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
-    if let Some(time) = parse_written_time(text) {
+    if let Some(time) = parse_written_time(text.as_bytes()) {
         return Ok(time);
     }
     DateTime::parse_from_rfc3339(text)
@@ -634,8 +652,7 @@ fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
 /// The one spelling [`format_time`] writes, `YYYY-MM-DDTHH:MM:SS.mmmZ`, read without a general
 /// RFC 3339 parser (which took a twentieth of reading a store); `None` for anything else,
 /// which the general parser reads or explains.
-fn parse_written_time(text: &str) -> Option<DateTime<Utc>> {
-    let b = text.as_bytes();
+fn parse_written_time(b: &[u8]) -> Option<DateTime<Utc>> {
     if b.len() != 24
         || b[4] != b'-'
         || b[7] != b'-'
@@ -693,7 +710,7 @@ mod tests {
         fn written_times_read_back_as_the_general_parser_reads_them(ms in 0i64..253_402_300_799_999) {
             let time = Utc.timestamp_millis_opt(ms).single().expect("in range");
             let text = format_time(time);
-            prop_assert_eq!(parse_written_time(&text), Some(time));
+            prop_assert_eq!(parse_written_time(text.as_bytes()), Some(time));
             prop_assert_eq!(DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).ok(), Some(time));
         }
     }
@@ -709,7 +726,7 @@ mod tests {
             "2024-01-01T08:00:4a.913Z",
             "not a time at all, 24 ch",
         ] {
-            assert_eq!(parse_written_time(text), None, "{text}");
+            assert_eq!(parse_written_time(text.as_bytes()), None, "{text}");
         }
         assert_eq!(
             parse_time("2024-01-01T10:00:40.913+02:00"),

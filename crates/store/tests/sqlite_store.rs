@@ -452,3 +452,76 @@ fn a_store_vouches_for_unique_ids_only_while_its_index_covers_them() {
     let store = SqliteStore::open_read_only(&path).unwrap();
     assert!(!store.unique_event_ids(), "no unique index, no guarantee");
 }
+
+/// A row whose id, time or column type does not read stops the read with an error that names
+/// the row's position, the column and why; a time in another RFC 3339 spelling reads.
+#[test]
+fn a_row_that_does_not_read_is_an_error_naming_its_position_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sqlite");
+    let mut store = SqliteStore::create(&path).unwrap();
+    store
+        .append(
+            "s",
+            "T",
+            ExpectedVersion::Any,
+            &[new_event("E", 1), new_event("E", 2), new_event("E", 3)],
+        )
+        .unwrap();
+    drop(store);
+    let with = |change: &str| {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection.execute_batch(change).unwrap();
+        drop(connection);
+        let store = SqliteStore::open_read_only(&path).unwrap();
+        let mut read = Vec::new();
+        store
+            .read_all(10, &mut |batch| {
+                read.extend(batch);
+                Ok(())
+            })
+            .map(|()| read)
+    };
+    let bad_row = |result: Result<Vec<rewind_core::RecordedEvent>, StoreError>| match result {
+        Err(StoreError::BadRow {
+            position,
+            column,
+            reason,
+            ..
+        }) => (position, column, reason),
+        other => panic!("expected a bad row, got {other:?}"),
+    };
+
+    let (position, column, reason) = bad_row(with(
+        "UPDATE events SET event_id = 'not-a-uuid' WHERE global_position = 2",
+    ));
+    assert_eq!((position, column), (2, "event_id"));
+    assert!(reason.contains("`not-a-uuid` is not a UUID"), "{reason}");
+
+    let (position, column, reason) = bad_row(with(
+        "UPDATE events SET event_id = '0b7e3d38-6b2e-4d6a-9c51-3b0d3f1c2a10' WHERE global_position = 2; \
+         UPDATE events SET recorded_at = 'yesterday' WHERE global_position = 3",
+    ));
+    assert_eq!((position, column), (3, "recorded_at"));
+    assert!(reason.contains("`yesterday` is not an RFC 3339 time"), "{reason}");
+
+    let (position, column, _) = bad_row(with(
+        "UPDATE events SET recorded_at = CAST(x'ff' AS TEXT) WHERE global_position = 3",
+    ));
+    assert_eq!((position, column), (3, "recorded_at"), "not UTF-8");
+
+    let events = with("UPDATE events SET recorded_at = '2024-03-01T14:00:00+02:00' WHERE global_position = 3").unwrap();
+    assert_eq!(
+        events[2].recorded_at,
+        Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap()
+    );
+    assert_eq!(events.len(), 3);
+
+    // Another tool's table with the same columns need not be STRICT: a blob for an id.
+    let (position, column, reason) = bad_row(with(
+        "CREATE TABLE loose AS SELECT * FROM events; DROP TABLE events; ALTER TABLE loose RENAME TO events; \
+         UPDATE events SET event_id = x'0102' WHERE global_position = 2",
+    ));
+    assert_eq!((position, column), (2, "event_id"));
+    assert!(reason.contains("Blob"), "{reason}");
+}
