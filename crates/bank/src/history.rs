@@ -102,7 +102,7 @@ impl<V> Default for RowHistory<V> {
 struct Rows<V> {
     /// Keep every version (otherwise only the latest).
     keep: bool,
-    /// Row numbers, found by their key's hash (the key itself is in `rows`, held once).
+    /// Row numbers, found by their key's hash (the key itself is in `all`, held once).
     ids: HashTable<u32>,
     /// Each row by row number: its key beside its versions, so the row a search finds is
     /// checked and changed in one place.

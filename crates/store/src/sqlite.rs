@@ -476,18 +476,16 @@ impl SqliteStore {
         if event_id.len() != 36 || event_id.iter().any(u8::is_ascii_uppercase) {
             self.uncovered_id.store(true, Ordering::Relaxed);
         }
-        let event_id = if let Ok(id) = Uuid::try_parse_ascii(event_id) {
-            id
-        } else {
-            let text = std::str::from_utf8(event_id).map_err(|e| bad("event_id", e.to_string()))?;
-            Uuid::parse_str(text).map_err(|e| bad("event_id", format!("`{text}` is not a UUID: {e}")))?
-        };
+        let event_id = Uuid::try_parse_ascii(event_id).map_err(|e| {
+            let text = String::from_utf8_lossy(event_id);
+            bad("event_id", format!("`{text}` is not a UUID: {e}"))
+        })?;
         let recorded_at = text_bytes(7, "recorded_at")?;
         let recorded_at = match parse_written_time(recorded_at) {
             Some(time) => time,
             None => std::str::from_utf8(recorded_at)
                 .map_err(|e| e.to_string())
-                .and_then(parse_time)
+                .and_then(parse_rfc3339)
                 .map_err(|e| bad("recorded_at", e))?,
         };
         let metadata = Payload::from_json(borrowed(9, "metadata")?.to_owned())
@@ -641,9 +639,14 @@ pub fn format_time(time: DateTime<Utc>) -> String {
 }
 
 fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
-    if let Some(time) = parse_written_time(text.as_bytes()) {
-        return Ok(time);
+    match parse_written_time(text.as_bytes()) {
+        Some(time) => Ok(time),
+        None => parse_rfc3339(text),
     }
+}
+
+/// Any RFC 3339 time, read by chrono (which words what is wrong).
+fn parse_rfc3339(text: &str) -> std::result::Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
