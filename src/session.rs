@@ -501,9 +501,7 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
     let replay = fold_all(source, Some(reading.as_ref()), &mut || true, &mut |_| (), |batches| {
         let mut replay = Replay::for_store(domain, expected, trusted);
         for (batch, ()) in batches {
-            for event in batch.iter() {
-                replay.apply(event);
-            }
+            replay.apply_all(&batch);
         }
         replay
     })?;

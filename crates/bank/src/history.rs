@@ -248,6 +248,18 @@ impl<V: Change> RowHistory<V> {
         Some(id)
     }
 
+    /// The latest version of the row with `key`, found as [`RowHistory::update_in`] finds it,
+    /// without remembering it: reading it ahead of the fold (see
+    /// [`rewind_core::Projection::warm`]) loads what the fold will change.
+    pub(crate) fn warm(&self, stream: u32, key: &str) -> Option<&V> {
+        let id = self
+            .hints
+            .get(Some(stream))
+            .filter(|&id| self.rows.all.get(id as usize).is_some_and(|row| row.key == key))
+            .or_else(|| self.rows.id(key))?;
+        self.rows.all[id as usize].versions.latest().map(|(_, row)| row)
+    }
+
     /// The latest version of the row with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&V> {
         let id = self.rows.id(key)?;

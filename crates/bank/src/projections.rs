@@ -239,6 +239,16 @@ impl Projection for AccountBalances {
         self.fold(event, Some(stream))
     }
 
+    fn warm(&self, event: &RecordedEvent, stream: u32) {
+        if event.stream_type == "BankAccount" {
+            std::hint::black_box(
+                self.accounts
+                    .warm(stream, &event.stream_id)
+                    .map(|row| row.balance_cents),
+            );
+        }
+    }
+
     rows_from_history!(accounts, balances_json, balance_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
@@ -496,6 +506,14 @@ impl Projection for OrderSummaries {
 
     fn apply_in_stream(&mut self, event: &RecordedEvent, stream: u32) -> Result<(), ApplyError> {
         self.fold(event, Some(stream))
+    }
+
+    fn warm(&self, event: &RecordedEvent, stream: u32) {
+        if event.stream_type == "Order"
+            && let Some(row) = self.orders.warm(stream, &event.stream_id)
+        {
+            std::hint::black_box(self.records.get(row.order).map(|record| record.total_cents));
+        }
     }
 
     rows_from_history!(orders, summaries_json, summary_json);

@@ -20,7 +20,7 @@ use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, Project
 
 use crate::diff::{FieldChange, diff};
 use crate::index::{Ordinal, StreamIdx, TimelineIndex};
-use crate::replay::Replay;
+use crate::replay::{Replay, WARM_AHEAD};
 
 /// Events a seek reads from the store at a time when it folds a long range (see
 /// [`Engine::projections_around`]): reading the next chunk overlaps folding this one.
@@ -176,7 +176,7 @@ impl IndexBuilder {
     /// Indexes the next `events` in global order; their streams' numbers, for
     /// [`EngineBuilder::push_indexed`].
     pub fn push(&mut self, events: &[RecordedEvent]) -> Vec<StreamIdx> {
-        events.iter().map(|event| self.0.push(event).1).collect()
+        self.0.push_all(events)
     }
 }
 
@@ -225,8 +225,11 @@ impl EngineBuilder {
     /// Folds the next events in global order, indexed by an [`IndexBuilder`] that gave them
     /// `streams`. Finish with [`EngineBuilder::finish_indexed`].
     pub fn push_indexed(&mut self, events: &[RecordedEvent], streams: &[StreamIdx]) {
-        for (event, &stream) in events.iter().zip(streams) {
-            self.push_one(event, stream);
+        for (events, streams) in events.chunks(WARM_AHEAD).zip(streams.chunks(WARM_AHEAD)) {
+            self.replay.warm(&events.iter().zip(streams.iter().copied()));
+            for (event, &stream) in events.iter().zip(streams) {
+                self.push_one(event, stream);
+            }
         }
     }
 

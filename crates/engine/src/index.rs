@@ -193,8 +193,38 @@ impl TimelineIndex {
     /// Adds an event (in global order) and returns its ordinal and stream. Until
     /// [`TimelineIndex::seal`], streams list no events.
     pub(crate) fn push(&mut self, event: &RecordedEvent) -> (Ordinal, StreamIdx) {
+        self.push_found(event, None)
+    }
+
+    /// Adds the next `events` (in global order), returning their streams. Their streams are
+    /// looked up first, a few at a time: at millions of streams each lookup misses the cache,
+    /// and lookups that do not wait on each other overlap their misses.
+    pub(crate) fn push_all(&mut self, events: &[RecordedEvent]) -> Vec<StreamIdx> {
+        const AHEAD: usize = 16;
+        let mut streams = Vec::with_capacity(events.len());
+        for chunk in events.chunks(AHEAD) {
+            let mut found = [None; AHEAD];
+            for (found, event) in found.iter_mut().zip(chunk) {
+                *found = self.stream_idx(&event.stream_id);
+            }
+            streams.extend(
+                chunk
+                    .iter()
+                    .zip(found)
+                    .map(|(event, found)| self.push_found(event, found).1),
+            );
+        }
+        streams
+    }
+
+    /// [`TimelineIndex::push`], given the event's stream if it was found (one not found may
+    /// have been added since, by an event before it).
+    fn push_found(&mut self, event: &RecordedEvent, found: Option<StreamIdx>) -> (Ordinal, StreamIdx) {
         let ordinal = self.headers.len();
-        let stream = self.stream_or_add(&event.stream_id, &event.stream_type);
+        let stream = match found {
+            Some(stream) => stream,
+            None => self.stream_or_add(&event.stream_id, &event.stream_type),
+        };
         let event_type = intern(&mut self.event_types, &mut self.event_type_lookup, &event.event_type);
         self.positions.push(ordinal, event.global_position);
         self.headers.push(EventHeader {

@@ -15,6 +15,10 @@ use rewind_core::{
     AggregateState, ApplyError, Domain, GenericState, ProjectionState, RecordedEvent, ReplayIssue, ReplayIssueKind,
 };
 
+/// Events read ahead for at a time (see [`Replay::warm`]): enough cache misses to overlap,
+/// few enough that what they load is still cached when the fold reaches it.
+pub(crate) const WARM_AHEAD: usize = 16;
+
 /// One stream's replayed state.
 #[derive(Clone, Debug)]
 pub struct StreamReplay {
@@ -91,6 +95,42 @@ impl Replay {
         self.start_stream(&event.stream_type);
         self.apply_to(stream, event);
         stream
+    }
+
+    /// Folds `events` (in global order) as [`Replay::apply`] folds each, reading ahead for a
+    /// few at a time (see [`Replay::warm`]).
+    pub fn apply_all(&mut self, events: &[RecordedEvent]) {
+        for chunk in events.chunks(WARM_AHEAD) {
+            let mut streams = [None; WARM_AHEAD];
+            for (found, event) in streams.iter_mut().zip(chunk) {
+                *found = self.lookup.get(event.stream_id.as_str()).copied();
+            }
+            self.warm(&chunk.iter().zip(&streams).filter_map(|(e, s)| Some((e, (*s)?))));
+            for (event, stream) in chunk.iter().zip(streams) {
+                match stream {
+                    Some(stream) => self.apply_to(stream, event),
+                    // New, or started by an event before it in this chunk.
+                    None => drop(self.apply(event)),
+                }
+            }
+        }
+    }
+
+    /// Reads, and changes nothing of, what folding each `(event, its stream's number)` will
+    /// read: the stream's state and the read models' rows. Called for a few events before they
+    /// are folded: at millions of streams each is a cache miss or more, and these misses
+    /// overlap, where the fold meets them one after another.
+    pub(crate) fn warm<'a>(&self, events: &(impl Iterator<Item = (&'a RecordedEvent, u32)> + Clone)) {
+        for (_, stream) in events.clone() {
+            if let Some(replay) = self.streams.get(stream as usize) {
+                replay.state.warm();
+            }
+        }
+        for projection in &self.projections {
+            for (event, stream) in events.clone() {
+                projection.warm(event, stream);
+            }
+        }
     }
 
     /// [`Replay::apply`] for a caller that already numbered the streams (in order of first

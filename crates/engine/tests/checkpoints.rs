@@ -140,6 +140,30 @@ proptest! {
         prop_assert_eq!(engine.issues(), full.issues());
     }
 
+    /// Folding a batch at a time (which looks each chunk's streams up first and reads ahead
+    /// for them) finds what folding one event at a time finds.
+    #[test]
+    fn folding_in_batches_equals_folding_one_by_one(
+        history in prop::collection::vec(arb_event(), 1..120),
+        batch in 1usize..40,
+    ) {
+        let events = make(&history);
+        let one_by_one = replay(&events);
+        let mut batched = Replay::new(domain());
+        for events in events.chunks(batch) {
+            batched.apply_all(events);
+        }
+        prop_assert_eq!(batched.issues(), one_by_one.issues());
+        prop_assert_eq!(batched.streams().len(), one_by_one.streams().len());
+        for event in &events {
+            let id = event.stream_id.as_str();
+            prop_assert_eq!(batched.aggregate_state(id), one_by_one.aggregate_state(id), "{}", id);
+        }
+        for name in one_by_one.projection_names() {
+            prop_assert_eq!(batched.projection_state(name), one_by_one.projection_state(name), "{}", name);
+        }
+    }
+
     /// Stepping forward (the engine reuses the last seek's projections) and jumping back gives
     /// the states a full replay gives, and the same row changes as an engine seen fresh, and
     /// as an engine reading the projections' history.
