@@ -60,6 +60,8 @@ pub enum AppCommand {
     /// Open the file of the mapping dialog with the mapping as edited, and remember it.
     ConfirmMapping,
     CancelMapping,
+    /// Save the evidence of the stream whose state is shown, up to the cursor (asks where).
+    ExportEvidence,
     /// The "Connect to PostgreSQL" dialog.
     ShowConnect,
     TestConnection,
@@ -74,6 +76,7 @@ impl AppCommand {
         ("Left / Right", "step back / forward"),
         ("Shift + Left / Right", "step 100 back / forward"),
         ("Home / End", "jump to start / end"),
+        ("Ctrl + E", "export the evidence of the stream shown"),
     ];
 
     fn from_keys(input: &mut egui::InputState) -> Vec<Self> {
@@ -90,6 +93,9 @@ impl AppCommand {
         key(Modifiers::NONE, Key::ArrowLeft, TimelineCommand::StepBack);
         key(Modifiers::NONE, Key::Home, TimelineCommand::JumpToStart);
         key(Modifiers::NONE, Key::End, TimelineCommand::JumpToEnd);
+        if input.consume_key(Modifiers::COMMAND, Key::E) {
+            commands.push(Self::ExportEvidence);
+        }
         commands
     }
 }
@@ -104,8 +110,11 @@ pub enum Tab {
 
 /// How the app asks for a file: a native dialog, or something scripted in tests.
 pub trait FileDialog: Send + Sync {
-    /// Runs off the UI thread; `None` when cancelled.
+    /// A store to open. Runs off the UI thread; `None` when cancelled.
     fn pick(&self) -> Option<PathBuf>;
+    /// Where to save a JSON file, proposing `file_name`. Runs off the UI thread; `None` when
+    /// cancelled.
+    fn save(&self, file_name: &str) -> Option<PathBuf>;
 }
 
 /// The native dialog through rfd (the XDG portal on Linux).
@@ -118,6 +127,20 @@ impl FileDialog for NativeDialog {
             .add_filter("All files", &["*"])
             .pick_file()
     }
+
+    fn save(&self, file_name: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_file_name(file_name)
+            .add_filter("JSON", &["json"])
+            .save_file()
+    }
+}
+
+/// Evidence waiting for the save dialog's answer.
+struct PendingExport {
+    answer: Receiver<Option<PathBuf>>,
+    stream_id: String,
+    until: crate::evidence::Until,
 }
 
 /// UI state of an opened session. Never persisted.
@@ -290,6 +313,7 @@ pub struct App {
     view: Option<View>,
     error: Option<String>,
     file_dialog: Option<Receiver<Option<PathBuf>>>,
+    save_dialog: Option<PendingExport>,
     commands: Vec<AppCommand>,
     /// Where to put the cursor once the store passed on the command line is open.
     pub initial_position: Option<u64>,
@@ -312,6 +336,7 @@ impl App {
             view: None,
             error: None,
             file_dialog: None,
+            save_dialog: None,
             commands: Vec::new(),
             initial_position: None,
         };
@@ -419,6 +444,7 @@ impl App {
                     self.start_opening(input, ctx);
                 }
             }
+            AppCommand::ExportEvidence => self.start_export(ctx),
             AppCommand::ShowConnect => {
                 self.connect_dialog.get_or_insert_with(ConnectDialog::default);
             }
@@ -464,6 +490,46 @@ impl App {
                 };
                 handle_view_command(session, view, other);
             }
+        }
+    }
+
+    /// Asks where to save the evidence of the stream shown, up to the cursor; the session
+    /// writes it once the dialog answers (see [`App::poll`]).
+    fn start_export(&mut self, ctx: &egui::Context) {
+        let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
+            return;
+        };
+        if self.save_dialog.is_some() {
+            return;
+        }
+        let index = session.engine.index();
+        let Some(entry) = view.state_stream(session).and_then(|s| index.stream(s)) else {
+            view.status = Some("select a stream to export its evidence".into());
+            return;
+        };
+        let stream_id = entry.stream_id.to_owned();
+        // Before the first event, nothing: no stream has an event at position 0.
+        let position = view.timeline.cursor().map_or(0, |c| index.position(c));
+        let file_name = crate::evidence::file_name(&stream_id, Some(position));
+        let (sender, answer) = channel();
+        let dialog = Arc::clone(&self.dialog);
+        let repaint = ctx.clone();
+        // The dialog blocks until the user answers: never on the UI thread.
+        let spawned = std::thread::Builder::new()
+            .name("rewind-save-dialog".into())
+            .spawn(move || {
+                let _ = sender.send(dialog.save(&file_name));
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.save_dialog = Some(PendingExport {
+                    answer,
+                    stream_id,
+                    until: crate::evidence::Until::Position(position),
+                });
+            }
+            Err(e) => view.status = Some(format!("⚠ cannot open a save dialog: {e}")),
         }
     }
 
@@ -519,10 +585,29 @@ impl App {
                 self.start_opening(StoreInput::File(path), ctx);
             }
         }
+        if let Some(pending) = &self.save_dialog
+            && let Ok(answer) = pending.answer.try_recv()
+        {
+            let pending = self.save_dialog.take().expect("checked above");
+            if let (Some(path), Some(session), Some(view)) = (answer, &self.session, &mut self.view) {
+                view.status = Some(format!(
+                    "writing the evidence for {} to {}…",
+                    pending.stream_id,
+                    path.display()
+                ));
+                session.send(Job::Export {
+                    stream_id: pending.stream_id,
+                    until: pending.until,
+                    path,
+                });
+            }
+        }
         if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
             for result in session.poll() {
                 match result {
                     JobResult::Seek(result) => view.result = Some(*result),
+                    JobResult::Export(Ok(done)) => view.status = Some(done),
+                    JobResult::Export(Err(error)) => view.status = Some(format!("⚠ {error}")),
                     JobResult::Search { id, result } => {
                         let Some((pending, purpose)) = view.pending_search.take() else {
                             continue;

@@ -84,6 +84,9 @@ pub enum Command {
     },
     /// Replay everything, print each issue; exit 1 if there is any, 0 when clean.
     Verify { store: PathBuf },
+    /// Write one stream's evidence (JSON): its events up to a position or time, the state
+    /// after each, the state they leave and the issues found. Never replaces a file.
+    Evidence(EvidenceArgs),
     /// Export a store to NDJSON (one event per line).
     Export {
         store: PathBuf,
@@ -124,6 +127,23 @@ pub struct StateArgs {
     /// The time to stop at (RFC 3339): the last event at or before it.
     #[arg(long)]
     at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("until").args(["position", "at"])))]
+pub struct EvidenceArgs {
+    store: PathBuf,
+    #[arg(long)]
+    stream: String,
+    /// Stop after the stream's last event at or before this global position.
+    #[arg(long)]
+    position: Option<u64>,
+    /// Stop after its last event at or before this time (RFC 3339).
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+    /// The JSON file to write.
+    #[arg(long, value_name = "FILE.json")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +193,7 @@ pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
         Command::State(args) => state(&args, opts),
         Command::Projection { store, name, position } => projection(&store, &name, position, opts),
         Command::Verify { store } => verify(&store, opts),
+        Command::Evidence(args) => evidence(&args, opts),
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
         Command::Sample(args) => sample(&args),
@@ -371,6 +392,27 @@ fn verify(path: &Path, opts: &OpenArgs) -> Result<Outcome> {
     } else {
         Outcome::IssuesFound
     })
+}
+
+fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
+    use crate::evidence::{Until, evidence, write};
+    let source = open(&args.store, opts)?;
+    let until = match (args.position, args.at) {
+        (Some(position), _) => Until::Position(position),
+        (None, Some(at)) => Until::Time(at),
+        (None, None) => Until::End,
+    };
+    let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
+    let document = evidence(source.as_ref(), domain, &args.stream, until).map_err(anyhow::Error::msg)?;
+    write(&document, &args.out, false).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "rewind: wrote the evidence for {} ({} events, {} issue(s)) to {}",
+        args.stream,
+        document["event_count"],
+        document["issues"].as_array().map_or(0, Vec::len),
+        args.out.display()
+    );
+    Ok(Outcome::Success)
 }
 
 fn export(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {

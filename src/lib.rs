@@ -8,6 +8,7 @@ pub mod allocator;
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod evidence;
 pub mod fetch;
 pub mod panels;
 pub mod session;

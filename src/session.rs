@@ -174,6 +174,12 @@ pub enum Job {
         id: u64,
         event_id: String,
     },
+    /// Write the evidence of a stream up to a point to a file (see [`crate::evidence`]).
+    Export {
+        stream_id: String,
+        until: crate::evidence::Until,
+        path: PathBuf,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -183,6 +189,8 @@ pub enum JobResult {
         id: u64,
         result: Result<Vec<Ordinal>, String>,
     },
+    /// What writing the evidence did: a line saying so, or why it failed.
+    Export(Result<String, String>),
 }
 
 /// An opened, indexed store.
@@ -622,6 +630,9 @@ fn serve(
                     id,
                     result: engine.search(&query, &fetch).map_err(|e| e.to_string()),
                 },
+                Job::Export { stream_id, until, path } => {
+                    JobResult::Export(export_evidence(engine, source, &stream_id, until, &path))
+                }
                 Job::FindEvent { id, event_id } => {
                     let query = Query {
                         text: Some(event_id.clone()),
@@ -649,6 +660,25 @@ fn serve(
             repaint();
         }
     }
+}
+
+/// Writes the evidence of `stream_id` up to `until` to `path` (replacing it: the save dialog
+/// asked), and says what it wrote.
+fn export_evidence(
+    engine: &Engine,
+    source: &dyn EventSource,
+    stream_id: &str,
+    until: crate::evidence::Until,
+    path: &Path,
+) -> Result<String, String> {
+    let document = crate::evidence::evidence(source, engine.domain_arc(), stream_id, until)?;
+    crate::evidence::write(&document, path, true)?;
+    Ok(format!(
+        "evidence for {stream_id} ({} events, {} issue(s)) written to {}",
+        document["event_count"],
+        document["issues"].as_array().map_or(0, Vec::len),
+        path.display()
+    ))
 }
 
 /// What the UI shows at a cursor: the selected aggregate and what the event changed, every

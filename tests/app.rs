@@ -10,11 +10,16 @@ use egui_kittest::kittest::Queryable;
 
 use rewind::app::{App, FileDialog, Prefs};
 
-/// A file dialog that answers with a fixed path, as a user picking it would.
+/// A file dialog that answers with a fixed path, as a user picking it (or typing it to save)
+/// would.
 struct ScriptedDialog(Option<PathBuf>);
 
 impl FileDialog for ScriptedDialog {
     fn pick(&self) -> Option<PathBuf> {
+        self.0.clone()
+    }
+
+    fn save(&self, _file_name: &str) -> Option<PathBuf> {
         self.0.clone()
     }
 }
@@ -73,7 +78,12 @@ fn open_tab(harness: &mut Harness<'static, App>, label: &str) {
 
 /// The sample, loaded through the start screen's button.
 fn loaded_sample() -> Harness<'static, App> {
-    let mut harness = harness_with(None);
+    loaded_sample_with(None)
+}
+
+/// The sample, with a file dialog that answers `dialog`.
+fn loaded_sample_with(dialog: Option<PathBuf>) -> Harness<'static, App> {
+    let mut harness = harness_with(dialog);
     harness.step();
     let buttons: Vec<_> = harness.query_all_by_label("Load sample bank data").collect();
     assert_eq!(buttons.len(), 2, "one in the top bar, one on the start screen");
@@ -508,5 +518,50 @@ fn connect_to_postgresql_tests_the_connection_opens_read_only_and_remembers_no_p
             .recent_files
             .iter()
             .all(|p| !p.display().to_string().contains("s3cret"))
+    );
+}
+
+fn status(app: &App) -> Option<&str> {
+    app.view().and_then(|v| v.status.as_deref())
+}
+
+/// An auditor at the planted incident saves the account's evidence: its events up to the
+/// cursor, the state after each, and the broken invariant; a save that cannot be written says
+/// where and why, and the shortcut does the same as the button.
+#[test]
+fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("evidence.json");
+    let mut harness = loaded_sample_with(Some(out.clone()));
+    go_to(&mut harness, 1759);
+    harness.get_by_label("Export evidence…").click();
+    step_until(&mut harness, "the evidence to be written", |app| {
+        status(app).is_some_and(|s| s.contains("written to"))
+    });
+    let shown = status(harness.state()).unwrap().to_owned();
+    assert!(
+        shown.contains("account-0002") && shown.contains("1 issue(s)"),
+        "{shown}"
+    );
+    let evidence: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(evidence["stream_id"], "account-0002");
+    assert_eq!(evidence["as_of"]["requested"]["global_position"], 1759);
+    assert_eq!(evidence["as_of"]["global_position"], 1759);
+    assert_eq!(evidence["state"]["balance_cents"], -141_643);
+    let events = evidence["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["state_after"], evidence["state"]);
+    assert_eq!(evidence["issues"][0]["position"], 1759);
+
+    // Nowhere to write: the status bar says so, and the app goes on.
+    let mut harness = loaded_sample_with(Some(dir.path().join("missing-folder").join("evidence.json")));
+    go_to(&mut harness, 1759);
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    step_until(&mut harness, "the failure to be shown", |app| {
+        status(app).is_some_and(|s| s.starts_with("⚠"))
+    });
+    let shown = status(harness.state()).unwrap();
+    assert!(
+        shown.contains("cannot write evidence") && shown.contains("missing-folder"),
+        "{shown}"
     );
 }

@@ -424,3 +424,96 @@ fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
         ]
     );
 }
+
+/// An auditor's evidence at the planted incident: every event of the account up to it, the
+/// state after each (the last one is the state `state` prints there), the issue, and a file that
+/// is never replaced.
+#[test]
+fn evidence_at_the_incident_holds_the_account_history_its_states_and_the_issue() {
+    let store = sample_sqlite();
+    let store = store.to_str().unwrap();
+    let incident = readme_incident_position();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("evidence.json");
+    let out_arg = out.to_str().unwrap();
+    let stream = "account-0002";
+    let position = incident.to_string();
+    let written = rewind(&[
+        "evidence",
+        store,
+        "--stream",
+        stream,
+        "--position",
+        &position,
+        "--out",
+        out_arg,
+    ]);
+    assert!(written.status.success(), "{}", stderr(&written));
+    let evidence: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+
+    let state = json(&rewind(&["state", store, "--stream", stream, "--position", &position]));
+    assert_eq!(evidence["stream_id"], stream);
+    assert_eq!(evidence["state"], state["state"]);
+    assert_eq!(evidence["as_of"]["global_position"], incident);
+    let events = evidence["events"].as_array().unwrap();
+    assert_eq!(evidence["event_count"], events.len());
+    assert_eq!(events.len() as u64, state["stream_version"].as_u64().unwrap());
+    assert_eq!(events.last().unwrap()["state_after"], state["state"]);
+    // Every event of the stream up to the incident, in version order, each with its state.
+    let listed = stdout(&rewind(&["events", store, "--stream", stream]));
+    let expected: Vec<u64> = listed
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["global_position"]
+                .as_u64()
+                .unwrap()
+        })
+        .filter(|&p| p <= incident)
+        .collect();
+    let got: Vec<u64> = events.iter().map(|e| e["global_position"].as_u64().unwrap()).collect();
+    assert_eq!(got, expected);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["state_after"].is_object() && e["data"].is_object())
+    );
+    let issues = evidence["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["position"], incident);
+    assert_eq!(issues[0]["kind"]["kind"], "invariant_violated");
+
+    // The file is never replaced; nothing else is left in the folder.
+    let again = rewind(&["evidence", store, "--stream", stream, "--out", out_arg]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).unwrap(),
+        evidence
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    // At a time: the events recorded until then; an unknown stream is an error.
+    let before = dir.path().join("before.json");
+    let at = events[1]["recorded_at"].as_str().unwrap();
+    let written = rewind(&[
+        "evidence",
+        store,
+        "--stream",
+        stream,
+        "--at",
+        at,
+        "--out",
+        before.to_str().unwrap(),
+    ]);
+    assert!(written.status.success(), "{}", stderr(&written));
+    let before: Value = serde_json::from_slice(&std::fs::read(&before).unwrap()).unwrap();
+    assert_eq!(before["event_count"], 2);
+    assert_eq!(before["state"], events[1]["state_after"]);
+    let unknown = rewind(&["evidence", store, "--stream", "no-such-stream", "--out", out_arg]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("no stream named `no-such-stream`"),
+        "{}",
+        stderr(&unknown)
+    );
+}

@@ -257,6 +257,15 @@ fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
             ui.checkbox(&mut view.diff_mode, "Diff with pinned position")
                 .on_disabled_hover_text("Pin a position first (Pin, in the timeline bar)");
         });
+        if ui
+            .button("Export evidence…")
+            .on_hover_text(
+                "Save this stream's events up to the cursor, the state after each and the issues found, as JSON (Ctrl+E)",
+            )
+            .clicked()
+        {
+            commands.push(AppCommand::ExportEvidence);
+        }
         if view.selected_stream.is_none()
             && ui.button("Keep watching this stream").clicked()
             && let Some(stream) = session.engine.index().stream_idx(&aggregate.stream_id)

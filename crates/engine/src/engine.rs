@@ -337,6 +337,11 @@ impl Engine {
         self.domain.as_ref()
     }
 
+    /// The domain, shared (to replay a stream apart from the engine).
+    pub fn domain_arc(&self) -> Arc<dyn Domain> {
+        Arc::clone(&self.domain)
+    }
+
     /// Every replay issue, in global order.
     pub fn issues(&self) -> &[ReplayIssue] {
         &self.issues
