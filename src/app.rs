@@ -62,6 +62,9 @@ pub enum AppCommand {
     CancelMapping,
     /// Save the evidence of the stream whose state is shown, up to the cursor (asks where).
     ExportEvidence,
+    /// Save it where the app's own prompt says (when no file dialog could be shown).
+    SaveEvidence,
+    CancelSaveEvidence,
     /// The "Connect to PostgreSQL" dialog.
     ShowConnect,
     TestConnection,
@@ -139,6 +142,19 @@ impl FileDialog for NativeDialog {
 /// Evidence waiting for the save dialog's answer.
 struct PendingExport {
     answer: Receiver<Option<PathBuf>>,
+    /// When the dialog was asked for: an answer within [`NO_DIALOG`] came from no dialog.
+    asked: std::time::Instant,
+    stream_id: String,
+    until: crate::evidence::Until,
+}
+
+/// A "cancel" sooner than this after asking is no person's: the desktop has no file dialog (no
+/// XDG portal), and the app asks for the path itself ([`SavePrompt`]).
+const NO_DIALOG: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Where to save evidence, typed in the app, when no file dialog could be shown.
+pub struct SavePrompt {
+    pub path: String,
     stream_id: String,
     until: crate::evidence::Until,
 }
@@ -314,6 +330,7 @@ pub struct App {
     error: Option<String>,
     file_dialog: Option<Receiver<Option<PathBuf>>>,
     save_dialog: Option<PendingExport>,
+    save_prompt: Option<SavePrompt>,
     commands: Vec<AppCommand>,
     /// Where to put the cursor once the store passed on the command line is open.
     pub initial_position: Option<u64>,
@@ -337,6 +354,7 @@ impl App {
             error: None,
             file_dialog: None,
             save_dialog: None,
+            save_prompt: None,
             commands: Vec::new(),
             initial_position: None,
         };
@@ -374,6 +392,11 @@ impl App {
 
     pub fn connect_dialog(&self) -> Option<&ConnectDialog> {
         self.connect_dialog.as_ref()
+    }
+
+    /// The app's own "save evidence to" prompt, while it is open.
+    pub fn save_prompt(&self) -> Option<&SavePrompt> {
+        self.save_prompt.as_ref()
     }
 
     pub fn mapping_dialog(&self) -> Option<&MappingDialog> {
@@ -445,6 +468,27 @@ impl App {
                 }
             }
             AppCommand::ExportEvidence => self.start_export(ctx),
+            AppCommand::SaveEvidence => {
+                let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
+                    return;
+                };
+                if let Some(prompt) = self.save_prompt.take() {
+                    let path = PathBuf::from(prompt.path.trim());
+                    view.status = Some(format!(
+                        "writing the evidence for {} to {}…",
+                        prompt.stream_id,
+                        path.display()
+                    ));
+                    // No dialog asked whether to replace a file there: it is not replaced.
+                    session.send(Job::Export {
+                        stream_id: prompt.stream_id,
+                        until: prompt.until,
+                        path,
+                        replace: false,
+                    });
+                }
+            }
+            AppCommand::CancelSaveEvidence => self.save_prompt = None,
             AppCommand::ShowConnect => {
                 self.connect_dialog.get_or_insert_with(ConnectDialog::default);
             }
@@ -470,6 +514,8 @@ impl App {
             AppCommand::CloseStore => {
                 self.session = None;
                 self.view = None;
+                self.save_dialog = None;
+                self.save_prompt = None;
             }
             AppCommand::CancelOpening => {
                 if let Some(opening) = &self.opening {
@@ -499,7 +545,8 @@ impl App {
         let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
             return;
         };
-        if self.save_dialog.is_some() {
+        if self.save_dialog.is_some() || self.save_prompt.is_some() {
+            view.status = Some("a save dialog is open already".into());
             return;
         }
         let index = session.engine.index();
@@ -508,8 +555,10 @@ impl App {
             return;
         };
         let stream_id = entry.stream_id.to_owned();
-        // Before the first event, nothing: no stream has an event at position 0.
-        let position = view.timeline.cursor().map_or(0, |c| index.position(c));
+        // The cursor of the state on screen (playback may have moved on since); before the
+        // first event, position 0, where no stream has an event (the export says so).
+        let cursor = view.result.as_ref().map_or(view.timeline.cursor(), |r| r.cursor);
+        let position = cursor.map_or(0, |c| index.position(c));
         let file_name = crate::evidence::file_name(&stream_id, Some(position));
         let (sender, answer) = channel();
         let dialog = Arc::clone(&self.dialog);
@@ -525,6 +574,7 @@ impl App {
             Ok(_) => {
                 self.save_dialog = Some(PendingExport {
                     answer,
+                    asked: std::time::Instant::now(),
                     stream_id,
                     until: crate::evidence::Until::Position(position),
                 });
@@ -553,6 +603,9 @@ impl App {
                     }
                     self.view = Some(view);
                     self.session = Some(session);
+                    // A save asked for in the store before is not saved from this one.
+                    self.save_dialog = None;
+                    self.save_prompt = None;
                 }
                 Err(OpenFailure { message, mapping }) => {
                     let mut message = message;
@@ -585,21 +638,49 @@ impl App {
                 self.start_opening(StoreInput::File(path), ctx);
             }
         }
-        if let Some(pending) = &self.save_dialog
-            && let Ok(answer) = pending.answer.try_recv()
+        let answered = self.save_dialog.as_ref().map(|pending| pending.answer.try_recv());
+        if let Some(Err(std::sync::mpsc::TryRecvError::Disconnected)) = answered {
+            self.save_dialog = None;
+            if let Some(view) = &mut self.view {
+                view.status = Some("⚠ the save dialog failed without an answer; evidence not saved".into());
+            }
+        }
+        if let Some(Ok(answer)) = answered
+            && let Some(pending) = self.save_dialog.take()
+            && let (Some(session), Some(view)) = (&self.session, &mut self.view)
         {
-            let pending = self.save_dialog.take().expect("checked above");
-            if let (Some(path), Some(session), Some(view)) = (answer, &self.session, &mut self.view) {
-                view.status = Some(format!(
-                    "writing the evidence for {} to {}…",
-                    pending.stream_id,
-                    path.display()
-                ));
-                session.send(Job::Export {
-                    stream_id: pending.stream_id,
-                    until: pending.until,
-                    path,
-                });
+            match answer {
+                Some(path) => {
+                    view.status = Some(format!(
+                        "writing the evidence for {} to {}…",
+                        pending.stream_id,
+                        path.display()
+                    ));
+                    // The dialog asked whether to replace a file there.
+                    session.send(Job::Export {
+                        stream_id: pending.stream_id,
+                        until: pending.until,
+                        path,
+                        replace: true,
+                    });
+                }
+                // No dialog could be shown (a desktop without a file-dialog portal answers
+                // at once): the app asks for the path itself.
+                None if pending.asked.elapsed() < NO_DIALOG => {
+                    let file_name = match pending.until {
+                        crate::evidence::Until::Position(position) => {
+                            crate::evidence::file_name(&pending.stream_id, Some(position))
+                        }
+                        _ => crate::evidence::file_name(&pending.stream_id, None),
+                    };
+                    let dir = std::env::current_dir().unwrap_or_default();
+                    self.save_prompt = Some(SavePrompt {
+                        path: dir.join(file_name).display().to_string(),
+                        stream_id: pending.stream_id,
+                        until: pending.until,
+                    });
+                }
+                None => view.status = Some("evidence not saved: no file was chosen".into()),
             }
         }
         if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
@@ -790,6 +871,9 @@ impl eframe::App for App {
         if let Some(dialog) = &mut self.connect_dialog {
             dialog.poll();
             connect_dialog(&ctx, dialog, &mut self.commands);
+        }
+        if let Some(prompt) = &mut self.save_prompt {
+            save_prompt(&ctx, prompt, &mut self.commands);
         }
         if let Some(opening) = &self.opening {
             let cancel = opening_screen(ui, opening);
@@ -1027,6 +1111,44 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
 }
 
 /// "Connect to PostgreSQL": URL, optional schema and table, test, connect.
+fn save_prompt(ctx: &egui::Context, prompt: &mut SavePrompt, commands: &mut Vec<AppCommand>) {
+    egui::Window::new("Save evidence")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            let until = match prompt.until {
+                crate::evidence::Until::Position(position) => format!(" up to position {position}"),
+                _ => String::new(),
+            };
+            ui.label(format!(
+                "No file dialog could be shown on this desktop. Where should the evidence of {}{until} go?",
+                prompt.stream_id
+            ));
+            ui.label(RichText::new("A file already there is not replaced.").weak());
+            ui.add_space(6.0);
+            let typed = ui
+                .horizontal(|ui| {
+                    let label = ui.label("file");
+                    ui.add(egui::TextEdit::singleline(&mut prompt.path).desired_width(520.0))
+                        .labelled_by(label.id)
+                })
+                .inner;
+            let can_save = !prompt.path.trim().is_empty();
+            // Enter in the field saves, Escape cancels, as in a file dialog.
+            let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if (ui.add_enabled(can_save, egui::Button::new("Save")).clicked() || entered) && can_save {
+                    commands.push(AppCommand::SaveEvidence);
+                }
+                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
+                    commands.push(AppCommand::CancelSaveEvidence);
+                }
+            });
+        });
+}
+
 fn connect_dialog(ctx: &egui::Context, dialog: &mut ConnectDialog, commands: &mut Vec<AppCommand>) {
     egui::Window::new("Connect to PostgreSQL")
         .collapsible(false)

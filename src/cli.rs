@@ -395,7 +395,7 @@ fn verify(path: &Path, opts: &OpenArgs) -> Result<Outcome> {
 }
 
 fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
-    use crate::evidence::{Until, evidence, write};
+    use crate::evidence::Until;
     let source = open(&args.store, opts)?;
     let until = match (args.position, args.at) {
         (Some(position), _) => Until::Position(position),
@@ -403,13 +403,13 @@ fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
         (None, None) => Until::End,
     };
     let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
-    let document = evidence(source.as_ref(), domain, &args.stream, until).map_err(anyhow::Error::msg)?;
-    write(&document, &args.out, false).map_err(anyhow::Error::msg)?;
+    let written = crate::evidence::write(source.as_ref(), domain, &args.stream, until, &args.out, false)
+        .map_err(anyhow::Error::msg)?;
     eprintln!(
         "rewind: wrote the evidence for {} ({} events, {} issue(s)) to {}",
         args.stream,
-        document["event_count"],
-        document["issues"].as_array().map_or(0, Vec::len),
+        written.events,
+        written.issues,
         args.out.display()
     );
     Ok(Outcome::Success)

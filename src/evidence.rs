@@ -3,13 +3,14 @@
 //!
 //! The app writes it for the stream and cursor on screen (Export evidence, Ctrl+E); the
 //! command line with `rewind evidence`. Both read the stream from the store, read-only, and
-//! replay it through the same domain as everything else.
+//! replay it in global order through the same domain as everything else.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
 use rewind_core::{Domain, RecordedEvent};
@@ -19,14 +20,16 @@ use rewind_store::{EventSource, format_time};
 /// The document's format, written in it as `rewind_evidence`.
 pub const FORMAT: u32 = 1;
 
-/// Where the evidence stops.
+/// Where the evidence stops: the events of the stream, in global order, up to the first one
+/// past this point (so the events kept are a beginning of the stream's history, whatever
+/// their clocks say).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Until {
     /// After the stream's last event.
     End,
     /// After its last event at or before this global position.
     Position(u64),
-    /// After its last event recorded at or before this time.
+    /// After its events recorded at or before this time, up to the first recorded after it.
     Time(DateTime<Utc>),
 }
 
@@ -46,45 +49,63 @@ impl Until {
             Self::Time(time) => json!({ "recorded_at": format_time(time) }),
         }
     }
+
+    fn describe(self) -> String {
+        match self {
+            Self::End => "at all".into(),
+            Self::Position(position) => format!("at or before position {position}"),
+            Self::Time(time) => format!("recorded at or before {}", format_time(time)),
+        }
+    }
 }
 
-/// The evidence for stream `stream_id`: its events up to `until`, each with the state after it, the state they leave, and the issues found
-/// replaying them (a version gap, an event the aggregate rejects, a broken invariant; issues
-/// that take the whole store to see, such as an event id repeated in another stream, are
-/// `rewind verify`'s).
-pub fn evidence(
+/// What a written document holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub events: usize,
+    pub issues: usize,
+}
+
+/// Writes the evidence for stream `stream_id` to `path`: its events up to `until`, each with
+/// the state after it, the state they leave, and the issues found replaying them (a version
+/// gap, an event the aggregate rejects, a broken invariant; issues that take the whole store to
+/// see, such as an event id repeated in another stream, are `rewind verify`'s). The events are
+/// written one by one, so a long stream does not make a long document in memory first. See
+/// [`write_json`] for how the file is put in place, and what `replace` does.
+pub fn write(
     source: &dyn EventSource,
     domain: Arc<dyn Domain>,
     stream_id: &str,
     until: Until,
-) -> Result<Value, String> {
-    let events = source
+    path: &Path,
+    replace: bool,
+) -> Result<Written, String> {
+    let mut events = source
         .read_stream(stream_id, None)
         .map_err(|e| format!("cannot read stream `{stream_id}`: {e}"))?;
-    if events.is_empty() {
+    let Some(first) = events.first() else {
         return Err(format!("no stream named `{stream_id}` in {}", source.location()));
+    };
+    let stream_type = first.stream_type.to_string();
+    // The engine folds in global order; a store lists a stream by version.
+    events.sort_by_key(|e| e.global_position);
+    let first_position = events[0].global_position;
+    let kept = events.iter().take_while(|e| until.includes(e)).count();
+    if kept == 0 {
+        return Err(format!(
+            "`{stream_id}` has no event {} (its first is at position {first_position})",
+            until.describe()
+        ));
     }
-    let stream_type = events[0].stream_type.to_string();
-    let events: Vec<RecordedEvent> = events.into_iter().filter(|e| until.includes(e)).collect();
-    let mut replay = Replay::new(domain);
-    let state = |replay: &Replay| replay.stream(stream_id).map_or(Value::Null, |s| s.state.to_json());
-    let mut listed = Vec::with_capacity(events.len());
+    events.truncate(kept);
+    // A first replay for what the document opens with: the state the events leave, the issues.
+    let mut replay = Replay::new(Arc::clone(&domain));
     for event in &events {
         replay.apply(event);
-        listed.push(json!({
-            "global_position": event.global_position,
-            "stream_version": event.stream_version,
-            "event_type": event.event_type,
-            "schema_version": event.schema_version,
-            "recorded_at": format_time(event.recorded_at),
-            "event_id": event.event_id,
-            "data": event.data,
-            "metadata": event.metadata,
-            "state_after": state(&replay),
-        }));
     }
-    let last = events.last();
-    Ok(json!({
+    let state = replay.stream(stream_id).map_or(Value::Null, |s| s.state.to_json());
+    let last = &events[events.len() - 1];
+    let head = json!({
         "rewind_evidence": FORMAT,
         "store": source.location(),
         "store_format": source.describe(),
@@ -93,27 +114,100 @@ pub fn evidence(
         "stream_type": stream_type,
         "as_of": {
             "requested": until.to_json(),
-            "global_position": last.map(|e| e.global_position),
-            "stream_version": last.map(|e| e.stream_version),
-            "recorded_at": last.map(|e| format_time(e.recorded_at)),
+            "global_position": last.global_position,
+            "stream_version": last.stream_version,
+            "recorded_at": format_time(last.recorded_at),
         },
-        "state": state(&replay),
+        "state": state,
         "event_count": events.len(),
         "issues": replay.issues(),
-        "events": listed,
-    }))
+    });
+    let written = Written {
+        events: events.len(),
+        issues: replay.issues().len(),
+    };
+    let Value::Object(head) = head else {
+        unreachable!("built as an object")
+    };
+    let document = Document {
+        head,
+        events: EventsWithStates {
+            domain,
+            stream_id,
+            events: &events,
+        },
+    };
+    write_json(&document, path, replace)?;
+    Ok(written)
+}
+
+/// The document: its opening fields, then the events, replayed again as they are written.
+struct Document<'a> {
+    head: serde_json::Map<String, Value>,
+    events: EventsWithStates<'a>,
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.head.len() + 1))?;
+        for (key, value) in &self.head {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("events", &self.events)?;
+        map.end()
+    }
+}
+
+/// A stream's events, each with the state after it, replayed while they are written.
+struct EventsWithStates<'a> {
+    domain: Arc<dyn Domain>,
+    stream_id: &'a str,
+    events: &'a [RecordedEvent],
+}
+
+impl Serialize for EventsWithStates<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut replay = Replay::new(Arc::clone(&self.domain));
+        let mut list = serializer.serialize_seq(Some(self.events.len()))?;
+        for event in self.events {
+            replay.apply(event);
+            let state = replay.stream(self.stream_id).map_or(Value::Null, |s| s.state.to_json());
+            list.serialize_element(&json!({
+                "global_position": event.global_position,
+                "stream_version": event.stream_version,
+                "event_type": event.event_type,
+                "schema_version": event.schema_version,
+                "recorded_at": format_time(event.recorded_at),
+                "event_id": event.event_id,
+                "data": event.data,
+                "metadata": event.metadata,
+                "state_after": state,
+            }))?;
+        }
+        list.end()
+    }
 }
 
 /// Writes `document` to `path` as indented JSON, whole or not at all: it is written to a file
-/// beside `path` and renamed into place, so a failure leaves no half-written file (and, with
-/// `replace` false, an existing file is never replaced).
-pub fn write(document: &Value, path: &Path, replace: bool) -> Result<(), String> {
+/// beside `path` and renamed into place, so a failure leaves no half-written file. With
+/// `replace` false, a file already at `path` is never replaced. The file can be read by others
+/// as the user's umask allows, like any file the user saves.
+pub fn write_json(document: &impl Serialize, path: &Path, replace: bool) -> Result<(), String> {
     let failed = |what: &str, reason: String| format!("cannot write evidence to {}: {what}: {reason}", path.display());
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".rewind-evidence-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A temporary file is private (0600); this one is a document to hand on.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let file = builder.tempfile_in(dir).map_err(|e| {
         // The reason without the temporary file's made-up name, which tempfile appends.
         let reason = e.to_string();
         let reason = reason.split(" at path ").next().unwrap_or_default().to_owned();
@@ -169,5 +263,33 @@ mod tests {
     fn file_names_hold_only_safe_characters() {
         assert_eq!(file_name("account-0002", Some(1759)), "account-0002-at-1759.json");
         assert_eq!(file_name("Order/7 a:b", None), "Order_7_a_b.json");
+    }
+
+    /// Written through a temporary file: what was there stays unless replacing was asked for,
+    /// nothing else is left behind, and the file is not private to its owner.
+    #[test]
+    fn a_document_is_put_in_place_whole_and_replaces_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.json");
+        write_json(&json!({"a": 1}), &path, false).unwrap();
+        let refused = write_json(&json!({"a": 2}), &path, false).unwrap_err();
+        assert!(refused.contains("the file exists"), "{refused}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\n  \"a\": 1\n}\n");
+        write_json(&json!({"a": 3}), &path, true).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\n  \"a\": 3\n}\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let plain = dir.path().join("plain");
+            std::fs::write(&plain, "").unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), mode(&plain), "as any file the user makes, not private");
+        }
+        let missing = write_json(&json!({}), &dir.path().join("no").join("e.json"), false).unwrap_err();
+        assert!(
+            missing.contains("cannot create a file in") && missing.contains("/no"),
+            "{missing}"
+        );
     }
 }

@@ -179,6 +179,8 @@ pub enum Job {
         stream_id: String,
         until: crate::evidence::Until,
         path: PathBuf,
+        /// Replace a file already there (a save dialog asked the user), or refuse to.
+        replace: bool,
     },
 }
 
@@ -630,9 +632,12 @@ fn serve(
                     id,
                     result: engine.search(&query, &fetch).map_err(|e| e.to_string()),
                 },
-                Job::Export { stream_id, until, path } => {
-                    JobResult::Export(export_evidence(engine, source, &stream_id, until, &path))
-                }
+                Job::Export {
+                    stream_id,
+                    until,
+                    path,
+                    replace,
+                } => JobResult::Export(export_evidence(engine, source, &stream_id, until, &path, replace)),
                 Job::FindEvent { id, event_id } => {
                     let query = Query {
                         text: Some(event_id.clone()),
@@ -662,21 +667,21 @@ fn serve(
     }
 }
 
-/// Writes the evidence of `stream_id` up to `until` to `path` (replacing it: the save dialog
-/// asked), and says what it wrote.
+/// Writes the evidence of `stream_id` up to `until` to `path` (replacing a file there only if
+/// `replace`), and says what it wrote.
 fn export_evidence(
     engine: &Engine,
     source: &dyn EventSource,
     stream_id: &str,
     until: crate::evidence::Until,
     path: &Path,
+    replace: bool,
 ) -> Result<String, String> {
-    let document = crate::evidence::evidence(source, engine.domain_arc(), stream_id, until)?;
-    crate::evidence::write(&document, path, true)?;
+    let written = crate::evidence::write(source, engine.domain_arc(), stream_id, until, path, replace)?;
     Ok(format!(
         "evidence for {stream_id} ({} events, {} issue(s)) written to {}",
-        document["event_count"],
-        document["issues"].as_array().map_or(0, Vec::len),
+        written.events,
+        written.issues,
         path.display()
     ))
 }

@@ -564,4 +564,39 @@ fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
         shown.contains("cannot write evidence") && shown.contains("missing-folder"),
         "{shown}"
     );
+
+    // No file dialog on this desktop (it answers at once): the app asks for the path itself,
+    // proposing a name, and never replaces a file there.
+    let mut harness = loaded_sample_with(None);
+    go_to(&mut harness, 1759);
+    let typed = dir.path().join("typed.json");
+    for attempt in 0..2 {
+        harness.get_by_label("Export evidence…").click();
+        step_until(&mut harness, "the app's own prompt", |app| app.save_prompt().is_some());
+        let proposed = harness.state().save_prompt().unwrap().path.clone();
+        assert!(proposed.ends_with("account-0002-at-1759.json"), "{proposed}");
+        harness.get_by_label("file").focus();
+        harness.step();
+        harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+        harness.step();
+        harness.get_by_label("file").type_text(typed.to_str().unwrap());
+        harness.step();
+        if attempt == 0 {
+            harness.get_by_label("Save").click();
+        } else {
+            // Enter in the field saves too.
+            harness.key_press(Key::Enter);
+        }
+        step_until(&mut harness, "the save to finish", |app| {
+            app.save_prompt().is_none() && status(app).is_some_and(|s| !s.starts_with("writing"))
+        });
+        let shown = status(harness.state()).unwrap();
+        if attempt == 0 {
+            assert!(shown.contains("written to"), "{shown}");
+        } else {
+            assert!(shown.starts_with("⚠") && shown.contains("the file exists"), "{shown}");
+        }
+    }
+    let evidence: serde_json::Value = serde_json::from_slice(&std::fs::read(&typed).unwrap()).unwrap();
+    assert_eq!(evidence["as_of"]["global_position"], 1759);
 }

@@ -509,6 +509,22 @@ fn evidence_at_the_incident_holds_the_account_history_its_states_and_the_issue()
     let before: Value = serde_json::from_slice(&std::fs::read(&before).unwrap()).unwrap();
     assert_eq!(before["event_count"], 2);
     assert_eq!(before["state"], events[1]["state_after"]);
+    let too_early = rewind(&[
+        "evidence",
+        store,
+        "--stream",
+        stream,
+        "--position",
+        "1",
+        "--out",
+        out_arg,
+    ]);
+    assert_eq!(too_early.status.code(), Some(2));
+    let said = stderr(&too_early);
+    assert!(
+        said.contains("has no event at or before position 1 (its first is at position"),
+        "{said}"
+    );
     let unknown = rewind(&["evidence", store, "--stream", "no-such-stream", "--out", out_arg]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(

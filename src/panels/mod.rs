@@ -46,7 +46,8 @@ pub fn status_bar(ui: &mut Ui, session: &Session, view: &View) {
             }
             if let Some(status) = &view.status {
                 ui.separator();
-                ui.label(RichText::new(status).color(theme::CHANGED));
+                // A long status (a path, a command to run) is cut to the bar, whole on hover.
+                ui.add(egui::Label::new(RichText::new(status).color(theme::CHANGED)).truncate());
             }
         });
     });
@@ -258,10 +259,11 @@ fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
                 .on_disabled_hover_text("Pin a position first (Pin, in the timeline bar)");
         });
         if ui
-            .button("Export evidence…")
+            .add_enabled(aggregate.events_applied > 0, egui::Button::new("Export evidence…"))
             .on_hover_text(
                 "Save this stream's events up to the cursor, the state after each and the issues found, as JSON (Ctrl+E)",
             )
+            .on_disabled_hover_text("The stream has no event at or before the cursor yet")
             .clicked()
         {
             commands.push(AppCommand::ExportEvidence);
