@@ -312,14 +312,17 @@ fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>, op
 
 fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
-    let all = source.read_stream(&args.stream, args.version)?;
+    let mut all = source.read_stream(&args.stream, args.version)?;
     if all.is_empty() {
         bail!("no stream named `{}` in {}", args.stream, source.location());
     }
+    // Folded in global order, as the engine folds, up to the first event past the point: a
+    // beginning of the stream's history, even where versions or clocks are out of order.
+    all.sort_by_key(|e| e.global_position);
     let events: Vec<RecordedEvent> = all
         .into_iter()
-        .filter(|e| args.position.is_none_or(|p| e.global_position <= p))
-        .filter(|e| args.at.is_none_or(|at| e.recorded_at <= at))
+        .take_while(|e| args.position.is_none_or(|p| e.global_position <= p))
+        .take_while(|e| args.at.is_none_or(|at| e.recorded_at <= at))
         .collect();
     let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
     let mut replay = Replay::new(domain.clone());
