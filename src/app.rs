@@ -62,9 +62,10 @@ pub enum AppCommand {
     CancelMapping,
     /// Save the evidence of the stream whose state is shown, up to the cursor (asks where).
     ExportEvidence,
-    /// Save it where the app's own prompt says (when no file dialog could be shown).
-    SaveEvidence,
-    CancelSaveEvidence,
+    /// Open, or save to, the path typed in the app's own prompt (when no file dialog could be
+    /// shown).
+    ConfirmPathPrompt,
+    CancelPathPrompt,
     /// The "Connect to PostgreSQL" dialog.
     ShowConnect,
     TestConnection,
@@ -149,14 +150,43 @@ struct PendingExport {
 }
 
 /// A "cancel" sooner than this after asking is no person's: the desktop has no file dialog (no
-/// XDG portal), and the app asks for the path itself ([`SavePrompt`]).
+/// XDG portal), and the app asks for the path itself ([`PathPrompt`]).
 const NO_DIALOG: std::time::Duration = std::time::Duration::from_millis(400);
 
-/// Where to save evidence, typed in the app, when no file dialog could be shown.
-pub struct SavePrompt {
+/// A path typed in the app, when no file dialog could be shown.
+pub struct PathPrompt {
     pub path: String,
-    stream_id: String,
-    until: crate::evidence::Until,
+    purpose: PromptFor,
+    /// The field takes the keyboard when the prompt first shows.
+    focus: bool,
+}
+
+/// What a [`PathPrompt`] asks for.
+enum PromptFor {
+    /// A store to open.
+    Open,
+    /// Where to save the evidence of a stream.
+    Evidence {
+        stream_id: String,
+        until: crate::evidence::Until,
+    },
+}
+
+impl PathPrompt {
+    /// A prompt proposing `file_name` in the working directory (or the directory itself).
+    fn new(file_name: &str, purpose: PromptFor) -> Self {
+        let dir = std::env::current_dir().unwrap_or_default();
+        let path = if file_name.is_empty() {
+            format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR)
+        } else {
+            dir.join(file_name).display().to_string()
+        };
+        Self {
+            path,
+            purpose,
+            focus: true,
+        }
+    }
 }
 
 /// UI state of an opened session. Never persisted.
@@ -328,9 +358,10 @@ pub struct App {
     session: Option<Session>,
     view: Option<View>,
     error: Option<String>,
-    file_dialog: Option<Receiver<Option<PathBuf>>>,
+    /// The open dialog's answer to come, and when it was asked for (see [`NO_DIALOG`]).
+    file_dialog: Option<(Receiver<Option<PathBuf>>, std::time::Instant)>,
     save_dialog: Option<PendingExport>,
-    save_prompt: Option<SavePrompt>,
+    path_prompt: Option<PathPrompt>,
     commands: Vec<AppCommand>,
     /// Where to put the cursor once the store passed on the command line is open.
     pub initial_position: Option<u64>,
@@ -354,7 +385,7 @@ impl App {
             error: None,
             file_dialog: None,
             save_dialog: None,
-            save_prompt: None,
+            path_prompt: None,
             commands: Vec::new(),
             initial_position: None,
         };
@@ -394,9 +425,9 @@ impl App {
         self.connect_dialog.as_ref()
     }
 
-    /// The app's own "save evidence to" prompt, while it is open.
-    pub fn save_prompt(&self) -> Option<&SavePrompt> {
-        self.save_prompt.as_ref()
+    /// The app's own path prompt (to open a store, or to save evidence), while it is open.
+    pub fn path_prompt(&self) -> Option<&PathPrompt> {
+        self.path_prompt.as_ref()
     }
 
     pub fn mapping_dialog(&self) -> Option<&MappingDialog> {
@@ -437,7 +468,7 @@ impl App {
         match command {
             AppCommand::Open(input) => self.start_opening(input, ctx),
             AppCommand::PickFile => {
-                if self.file_dialog.is_none() {
+                if self.file_dialog.is_none() && self.path_prompt.is_none() {
                     let (sender, receiver) = channel();
                     let dialog = Arc::clone(&self.dialog);
                     let ctx = ctx.clone();
@@ -449,7 +480,7 @@ impl App {
                             ctx.request_repaint();
                         });
                     match spawned {
-                        Ok(_) => self.file_dialog = Some(receiver),
+                        Ok(_) => self.file_dialog = Some((receiver, std::time::Instant::now())),
                         Err(e) => self.error = Some(format!("cannot open a file dialog: {e}")),
                     }
                 }
@@ -468,27 +499,29 @@ impl App {
                 }
             }
             AppCommand::ExportEvidence => self.start_export(ctx),
-            AppCommand::SaveEvidence => {
-                let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
+            AppCommand::ConfirmPathPrompt => {
+                let Some(prompt) = self.path_prompt.take() else {
                     return;
                 };
-                if let Some(prompt) = self.save_prompt.take() {
-                    let path = PathBuf::from(prompt.path.trim());
-                    view.status = Some(format!(
-                        "writing the evidence for {} to {}…",
-                        prompt.stream_id,
-                        path.display()
-                    ));
-                    // No dialog asked whether to replace a file there: it is not replaced.
-                    session.send(Job::Export {
-                        stream_id: prompt.stream_id,
-                        until: prompt.until,
-                        path,
-                        replace: false,
-                    });
+                let path = PathBuf::from(prompt.path.trim());
+                match prompt.purpose {
+                    PromptFor::Open => self.start_opening(StoreInput::File(path), ctx),
+                    PromptFor::Evidence { stream_id, until } => {
+                        let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
+                            return;
+                        };
+                        view.status = Some(format!("writing the evidence for {stream_id} to {}…", path.display()));
+                        // No dialog asked whether to replace a file there: it is not replaced.
+                        session.send(Job::Export {
+                            stream_id,
+                            until,
+                            path,
+                            replace: false,
+                        });
+                    }
                 }
             }
-            AppCommand::CancelSaveEvidence => self.save_prompt = None,
+            AppCommand::CancelPathPrompt => self.path_prompt = None,
             AppCommand::ShowConnect => {
                 self.connect_dialog.get_or_insert_with(ConnectDialog::default);
             }
@@ -515,7 +548,7 @@ impl App {
                 self.session = None;
                 self.view = None;
                 self.save_dialog = None;
-                self.save_prompt = None;
+                self.path_prompt = None;
             }
             AppCommand::CancelOpening => {
                 if let Some(opening) = &self.opening {
@@ -545,7 +578,7 @@ impl App {
         let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
             return;
         };
-        if self.save_dialog.is_some() || self.save_prompt.is_some() {
+        if self.save_dialog.is_some() || self.path_prompt.is_some() {
             view.status = Some("a save dialog is open already".into());
             return;
         }
@@ -605,7 +638,7 @@ impl App {
                     self.session = Some(session);
                     // A save asked for in the store before is not saved from this one.
                     self.save_dialog = None;
-                    self.save_prompt = None;
+                    self.path_prompt = None;
                 }
                 Err(OpenFailure { message, mapping }) => {
                     let mut message = message;
@@ -632,10 +665,24 @@ impl App {
                 }
             }
         }
-        if let Some(picked) = self.file_dialog.as_ref().and_then(|d| d.try_recv().ok()) {
-            self.file_dialog = None;
-            if let Some(path) = picked {
-                self.start_opening(StoreInput::File(path), ctx);
+        if let Some((answer, asked)) = &self.file_dialog {
+            match answer.try_recv() {
+                Ok(Some(path)) => {
+                    self.file_dialog = None;
+                    self.start_opening(StoreInput::File(path), ctx);
+                }
+                // No dialog could be shown (a desktop without a file-dialog portal answers at
+                // once): the app asks for the path itself.
+                Ok(None) if asked.elapsed() < NO_DIALOG => {
+                    self.file_dialog = None;
+                    self.path_prompt = Some(PathPrompt::new("", PromptFor::Open));
+                }
+                Ok(None) => self.file_dialog = None,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.file_dialog = None;
+                    self.error = Some("the file dialog failed without an answer".into());
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
             }
         }
         let answered = self.save_dialog.as_ref().map(|pending| pending.answer.try_recv());
@@ -673,12 +720,13 @@ impl App {
                         }
                         _ => crate::evidence::file_name(&pending.stream_id, None),
                     };
-                    let dir = std::env::current_dir().unwrap_or_default();
-                    self.save_prompt = Some(SavePrompt {
-                        path: dir.join(file_name).display().to_string(),
-                        stream_id: pending.stream_id,
-                        until: pending.until,
-                    });
+                    self.path_prompt = Some(PathPrompt::new(
+                        &file_name,
+                        PromptFor::Evidence {
+                            stream_id: pending.stream_id,
+                            until: pending.until,
+                        },
+                    ));
                 }
                 None => view.status = Some("evidence not saved: no file was chosen".into()),
             }
@@ -872,8 +920,8 @@ impl eframe::App for App {
             dialog.poll();
             connect_dialog(&ctx, dialog, &mut self.commands);
         }
-        if let Some(prompt) = &mut self.save_prompt {
-            save_prompt(&ctx, prompt, &mut self.commands);
+        if let Some(prompt) = &mut self.path_prompt {
+            path_prompt(&ctx, prompt, &mut self.commands);
         }
         if let Some(opening) = &self.opening {
             let cancel = opening_screen(ui, opening);
@@ -1110,22 +1158,37 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
         });
 }
 
-/// "Connect to PostgreSQL": URL, optional schema and table, test, connect.
-fn save_prompt(ctx: &egui::Context, prompt: &mut SavePrompt, commands: &mut Vec<AppCommand>) {
-    egui::Window::new("Save evidence")
+/// The app's own file prompt, for a desktop with no file dialog: a path to open or save to.
+fn path_prompt(ctx: &egui::Context, prompt: &mut PathPrompt, commands: &mut Vec<AppCommand>) {
+    let (title, question, note, action) = match &prompt.purpose {
+        PromptFor::Open => (
+            "Open a store",
+            "No file dialog could be shown on this desktop. Which store should Rewind open?".to_owned(),
+            "A SQLite file, an NDJSON export, or a postgres:// URL; it is opened read-only.",
+            "Open",
+        ),
+        PromptFor::Evidence { stream_id, until } => {
+            let until = match until {
+                crate::evidence::Until::Position(position) => format!(" up to position {position}"),
+                _ => String::new(),
+            };
+            (
+                "Save evidence",
+                format!(
+                    "No file dialog could be shown on this desktop. Where should the evidence of {stream_id}{until} go?"
+                ),
+                "A file already there is not replaced.",
+                "Save",
+            )
+        }
+    };
+    egui::Window::new(title)
         .collapsible(false)
         .resizable(false)
         .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
         .show(ctx, |ui| {
-            let until = match prompt.until {
-                crate::evidence::Until::Position(position) => format!(" up to position {position}"),
-                _ => String::new(),
-            };
-            ui.label(format!(
-                "No file dialog could be shown on this desktop. Where should the evidence of {}{until} go?",
-                prompt.stream_id
-            ));
-            ui.label(RichText::new("A file already there is not replaced.").weak());
+            ui.label(question);
+            ui.label(RichText::new(note).weak());
             ui.add_space(6.0);
             let typed = ui
                 .horizontal(|ui| {
@@ -1134,21 +1197,25 @@ fn save_prompt(ctx: &egui::Context, prompt: &mut SavePrompt, commands: &mut Vec<
                         .labelled_by(label.id)
                 })
                 .inner;
-            let can_save = !prompt.path.trim().is_empty();
-            // Enter in the field saves, Escape cancels, as in a file dialog.
+            if std::mem::take(&mut prompt.focus) {
+                typed.request_focus();
+            }
+            let can_go = !prompt.path.trim().is_empty();
+            // Enter in the field confirms, Escape cancels, as in a file dialog.
             let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             ui.add_space(6.0);
             ui.horizontal(|ui| {
-                if (ui.add_enabled(can_save, egui::Button::new("Save")).clicked() || entered) && can_save {
-                    commands.push(AppCommand::SaveEvidence);
+                if (ui.add_enabled(can_go, egui::Button::new(action)).clicked() || entered) && can_go {
+                    commands.push(AppCommand::ConfirmPathPrompt);
                 }
                 if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
-                    commands.push(AppCommand::CancelSaveEvidence);
+                    commands.push(AppCommand::CancelPathPrompt);
                 }
             });
         });
 }
 
+/// "Connect to PostgreSQL": URL, optional schema and table, test, connect.
 fn connect_dialog(ctx: &egui::Context, dialog: &mut ConnectDialog, commands: &mut Vec<AppCommand>) {
     egui::Window::new("Connect to PostgreSQL")
         .collapsible(false)

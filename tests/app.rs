@@ -572,8 +572,8 @@ fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
     let typed = dir.path().join("typed.json");
     for attempt in 0..2 {
         harness.get_by_label("Export evidence…").click();
-        step_until(&mut harness, "the app's own prompt", |app| app.save_prompt().is_some());
-        let proposed = harness.state().save_prompt().unwrap().path.clone();
+        step_until(&mut harness, "the app's own prompt", |app| app.path_prompt().is_some());
+        let proposed = harness.state().path_prompt().unwrap().path.clone();
         assert!(proposed.ends_with("account-0002-at-1759.json"), "{proposed}");
         harness.get_by_label("file").focus();
         harness.step();
@@ -588,7 +588,7 @@ fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
             harness.key_press(Key::Enter);
         }
         step_until(&mut harness, "the save to finish", |app| {
-            app.save_prompt().is_none() && status(app).is_some_and(|s| !s.starts_with("writing"))
+            app.path_prompt().is_none() && status(app).is_some_and(|s| !s.starts_with("writing"))
         });
         let shown = status(harness.state()).unwrap();
         if attempt == 0 {
@@ -599,4 +599,37 @@ fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
     }
     let evidence: serde_json::Value = serde_json::from_slice(&std::fs::read(&typed).unwrap()).unwrap();
     assert_eq!(evidence["as_of"]["global_position"], 1759);
+}
+
+/// On a desktop with no file dialog (it answers at once), "Open file…" asks for the path in the
+/// app; Escape closes the prompt, Enter opens what was typed.
+#[test]
+fn without_a_file_dialog_open_file_asks_for_the_path_in_the_app() {
+    let mut harness = harness_with(None);
+    harness.step();
+    let open_file = |harness: &mut Harness<'static, App>| {
+        harness
+            .query_all_by_label("Open file…")
+            .next()
+            .expect("an Open file button")
+            .click();
+        step_until(harness, "the app's own prompt", |app| app.path_prompt().is_some());
+    };
+    open_file(&mut harness);
+    assert!(harness.query_by_label("Open a store").is_some(), "the prompt is shown");
+    harness.key_press(Key::Escape);
+    step_until(&mut harness, "the prompt to close", |app| app.path_prompt().is_none());
+    assert!(harness.state().session().is_none());
+
+    open_file(&mut harness);
+    harness.get_by_label("file").focus();
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.step();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/bank.sqlite");
+    harness.get_by_label("file").type_text(sample.to_str().unwrap());
+    harness.step();
+    harness.key_press(Key::Enter);
+    step_until(&mut harness, "the store to open", |app| app.session().is_some());
+    assert!(harness.query_by_label_contains("read as Rewind SQLite store").is_some());
 }
