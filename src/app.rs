@@ -469,18 +469,9 @@ impl App {
             AppCommand::Open(input) => self.start_opening(input, ctx),
             AppCommand::PickFile => {
                 if self.file_dialog.is_none() && self.path_prompt.is_none() {
-                    let (sender, receiver) = channel();
                     let dialog = Arc::clone(&self.dialog);
-                    let ctx = ctx.clone();
-                    // The dialog blocks until the user answers: never on the UI thread.
-                    let spawned = std::thread::Builder::new()
-                        .name("rewind-file-dialog".into())
-                        .spawn(move || {
-                            let _ = sender.send(dialog.pick());
-                            ctx.request_repaint();
-                        });
-                    match spawned {
-                        Ok(_) => self.file_dialog = Some((receiver, std::time::Instant::now())),
+                    match ask_off_the_ui_thread(ctx, "rewind-file-dialog", move || dialog.pick()) {
+                        Ok(receiver) => self.file_dialog = Some((receiver, std::time::Instant::now())),
                         Err(e) => self.error = Some(format!("cannot open a file dialog: {e}")),
                     }
                 }
@@ -593,18 +584,9 @@ impl App {
         let cursor = view.result.as_ref().map_or(view.timeline.cursor(), |r| r.cursor);
         let position = cursor.map_or(0, |c| index.position(c));
         let file_name = crate::evidence::file_name(&stream_id, Some(position));
-        let (sender, answer) = channel();
         let dialog = Arc::clone(&self.dialog);
-        let repaint = ctx.clone();
-        // The dialog blocks until the user answers: never on the UI thread.
-        let spawned = std::thread::Builder::new()
-            .name("rewind-save-dialog".into())
-            .spawn(move || {
-                let _ = sender.send(dialog.save(&file_name));
-                repaint.request_repaint();
-            });
-        match spawned {
-            Ok(_) => {
+        match ask_off_the_ui_thread(ctx, "rewind-save-dialog", move || dialog.save(&file_name)) {
+            Ok(answer) => {
                 self.save_dialog = Some(PendingExport {
                     answer,
                     asked: std::time::Instant::now(),
@@ -1156,6 +1138,22 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
                 }
             });
         });
+}
+
+/// Runs `ask` (a dialog, which blocks until the user answers) on a thread of its own, never on
+/// the UI thread; its answer arrives on the receiver, with a repaint to read it.
+fn ask_off_the_ui_thread<T: Send + 'static>(
+    ctx: &egui::Context,
+    name: &str,
+    ask: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<Receiver<T>> {
+    let (sender, receiver) = channel();
+    let repaint = ctx.clone();
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        let _ = sender.send(ask());
+        repaint.request_repaint();
+    })?;
+    Ok(receiver)
 }
 
 /// The app's own file prompt, for a desktop with no file dialog: a path to open or save to.
