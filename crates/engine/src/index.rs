@@ -1,6 +1,6 @@
 //! The timeline index: one compact header per event, in global order, with per-stream lists.
 //!
-//! Payloads are not kept: a header is 24 bytes, so 10 million events index in about 240 MB. The
+//! Payloads are not kept: a header is 20 bytes, so 10 million events index in about 200 MB. The
 //! global positions are kept apart, as runs: most stores number their events 1, 2, 3 …, so
 //! their positions cost nothing per event.
 //! Everything the timeline draws (density, markers, seeks by position, version or time) is
@@ -26,7 +26,11 @@ pub type Ordinal = usize;
 pub type StreamIdx = u32;
 
 /// One event, without its payload (its global position: [`TimelineIndex::position`]).
+///
+/// Packed to 4-byte alignment: 20 bytes, not the 24 the time's 8-byte alignment would pad it to
+/// (38 MiB less at 10M events). Read its fields by value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed(4))]
 pub struct EventHeader {
     pub recorded_at_ms: i64,
     pub stream: StreamIdx,
@@ -38,7 +42,7 @@ pub struct EventHeader {
 }
 
 // The index's size at 10M events rests on it.
-const _: () = assert!(std::mem::size_of::<EventHeader>() == 24);
+const _: () = assert!(std::mem::size_of::<EventHeader>() == 20);
 
 impl EventHeader {
     pub const HAS_ISSUE: u16 = 1;

@@ -2,7 +2,7 @@
 //!
 //! - [`Replay`]: a full replay in global order through a [`Domain`](rewind_core::Domain),
 //!   with every issue pinned to a global position; replay never stops at bad data.
-//! - [`TimelineIndex`]: one 24-byte header per event, in global order, with per-stream lists.
+//! - [`TimelineIndex`]: one 20-byte header per event, in global order, with per-stream lists.
 //! - [`Engine`] (built by [`EngineBuilder`] in one pass): the selected aggregate's state and
 //!   every projection's state at any cursor, from checkpoints plus a short replay.
 //! - [`diff`]: field-level changes between two JSON states.
