@@ -145,6 +145,8 @@ struct PendingExport {
     answer: Receiver<Option<PathBuf>>,
     /// When the dialog was asked for: an answer within [`NO_DIALOG`] came from no dialog.
     asked: std::time::Instant,
+    /// The name the dialog proposed, proposed again if the app has to ask itself.
+    file_name: String,
     stream_id: String,
     until: crate::evidence::Until,
 }
@@ -585,11 +587,13 @@ impl App {
         let position = cursor.map_or(0, |c| index.position(c));
         let file_name = crate::evidence::file_name(&stream_id, Some(position));
         let dialog = Arc::clone(&self.dialog);
-        match ask_off_the_ui_thread(ctx, "rewind-save-dialog", move || dialog.save(&file_name)) {
+        let proposed = file_name.clone();
+        match ask_off_the_ui_thread(ctx, "rewind-save-dialog", move || dialog.save(&proposed)) {
             Ok(answer) => {
                 self.save_dialog = Some(PendingExport {
                     answer,
                     asked: std::time::Instant::now(),
+                    file_name,
                     stream_id,
                     until: crate::evidence::Until::Position(position),
                 });
@@ -696,14 +700,8 @@ impl App {
                 // No dialog could be shown (a desktop without a file-dialog portal answers
                 // at once): the app asks for the path itself.
                 None if pending.asked.elapsed() < NO_DIALOG => {
-                    let file_name = match pending.until {
-                        crate::evidence::Until::Position(position) => {
-                            crate::evidence::file_name(&pending.stream_id, Some(position))
-                        }
-                        _ => crate::evidence::file_name(&pending.stream_id, None),
-                    };
                     self.path_prompt = Some(PathPrompt::new(
-                        &file_name,
+                        &pending.file_name,
                         PromptFor::Evidence {
                             stream_id: pending.stream_id,
                             until: pending.until,

@@ -312,18 +312,10 @@ fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>, op
 
 fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
-    let mut all = source.read_stream(&args.stream, args.version)?;
-    if all.is_empty() {
-        bail!("no stream named `{}` in {}", args.stream, source.location());
-    }
-    // Folded in global order, as the engine folds, up to the first event past the point: a
-    // beginning of the stream's history, even where versions or clocks are out of order.
-    all.sort_by_key(|e| e.global_position);
-    let events: Vec<RecordedEvent> = all
-        .into_iter()
-        .take_while(|e| args.position.is_none_or(|p| e.global_position <= p))
-        .take_while(|e| args.at.is_none_or(|at| e.recorded_at <= at))
-        .collect();
+    let until = until(args.position, args.at);
+    let events = crate::evidence::history(source.as_ref(), &args.stream, args.version, until)
+        .map_err(anyhow::Error::msg)?
+        .events;
     let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
     let mut replay = Replay::new(domain.clone());
     for event in &events {
@@ -341,6 +333,16 @@ fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
     });
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(Outcome::Success)
+}
+
+/// Where `--position` or `--at` (one at most: clap says so) stops a stream; its end without.
+fn until(position: Option<u64>, at: Option<DateTime<Utc>>) -> crate::evidence::Until {
+    use crate::evidence::Until;
+    match (position, at) {
+        (Some(position), _) => Until::Position(position),
+        (None, Some(at)) => Until::Time(at),
+        (None, None) => Until::End,
+    }
 }
 
 fn projection(path: &Path, name: &str, position: Option<u64>, opts: &OpenArgs) -> Result<Outcome> {
@@ -398,13 +400,8 @@ fn verify(path: &Path, opts: &OpenArgs) -> Result<Outcome> {
 }
 
 fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
-    use crate::evidence::Until;
     let source = open(&args.store, opts)?;
-    let until = match (args.position, args.at) {
-        (Some(position), _) => Until::Position(position),
-        (None, Some(at)) => Until::Time(at),
-        (None, None) => Until::End,
-    };
+    let until = until(args.position, args.at);
     let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
     let written = crate::evidence::write(source.as_ref(), domain, &args.stream, until, &args.out, false)
         .map_err(anyhow::Error::msg)?;

@@ -59,6 +59,43 @@ impl Until {
     }
 }
 
+/// A stream's events as [`history`] reads them.
+pub struct History {
+    /// In global order, up to the point asked for (possibly none).
+    pub events: Vec<RecordedEvent>,
+    pub stream_type: String,
+    /// Where the stream's first event is, whether or not it was kept.
+    pub first_position: u64,
+}
+
+/// The events of stream `stream_id` (of versions up to `up_to_version`, when given) in global
+/// order, the order the engine folds them in, up to the first past `until`: a beginning of the
+/// stream's history, even where its versions or clocks are out of order. An error when the
+/// store has no such stream.
+pub fn history(
+    source: &dyn EventSource,
+    stream_id: &str,
+    up_to_version: Option<u64>,
+    until: Until,
+) -> Result<History, String> {
+    let mut events = source
+        .read_stream(stream_id, up_to_version)
+        .map_err(|e| format!("cannot read stream `{stream_id}`: {e}"))?;
+    // A store lists a stream by version.
+    events.sort_by_key(|e| e.global_position);
+    let Some(first) = events.first() else {
+        return Err(format!("no stream named `{stream_id}` in {}", source.location()));
+    };
+    let (stream_type, first_position) = (first.stream_type.to_string(), first.global_position);
+    let kept = events.iter().take_while(|e| until.includes(e)).count();
+    events.truncate(kept);
+    Ok(History {
+        events,
+        stream_type,
+        first_position,
+    })
+}
+
 /// What a written document holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Written {
@@ -80,24 +117,17 @@ pub fn write(
     path: &Path,
     replace: bool,
 ) -> Result<Written, String> {
-    let mut events = source
-        .read_stream(stream_id, None)
-        .map_err(|e| format!("cannot read stream `{stream_id}`: {e}"))?;
-    let Some(first) = events.first() else {
-        return Err(format!("no stream named `{stream_id}` in {}", source.location()));
-    };
-    let stream_type = first.stream_type.to_string();
-    // The engine folds in global order; a store lists a stream by version.
-    events.sort_by_key(|e| e.global_position);
-    let first_position = events[0].global_position;
-    let kept = events.iter().take_while(|e| until.includes(e)).count();
-    if kept == 0 {
+    let History {
+        events,
+        stream_type,
+        first_position,
+    } = history(source, stream_id, None, until)?;
+    if events.is_empty() {
         return Err(format!(
             "`{stream_id}` has no event {} (its first is at position {first_position})",
             until.describe()
         ));
     }
-    events.truncate(kept);
     // A first replay for what the document opens with: the state the events leave, the issues.
     let mut replay = Replay::new(Arc::clone(&domain));
     for event in &events {

@@ -252,11 +252,7 @@ impl Projection for AccountBalances {
     rows_from_history!(accounts, balances_json, balance_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        if event.stream_type == "BankAccount" {
-            vec![event.stream_id.to_string()]
-        } else {
-            Vec::new()
-        }
+        own_stream_key(event, "BankAccount")
     }
 }
 
@@ -320,6 +316,16 @@ impl AccountBalances {
 
     fn shrink_parts(&mut self) {
         self.holders.shrink_to_fit();
+    }
+}
+
+/// The key of the row a read model keyed by stream keeps for `event`: its stream's id, if the
+/// stream is of `stream_type`.
+fn own_stream_key(event: &RecordedEvent, stream_type: &str) -> Vec<String> {
+    if event.stream_type == stream_type {
+        vec![event.stream_id.to_string()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -519,11 +525,7 @@ impl Projection for OrderSummaries {
     rows_from_history!(orders, summaries_json, summary_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        if event.stream_type == "Order" {
-            vec![event.stream_id.to_string()]
-        } else {
-            Vec::new()
-        }
+        own_stream_key(event, "Order")
     }
 }
 

@@ -19,6 +19,16 @@ fn new_event(event_type: &str, amount: i64) -> NewEvent {
     }
 }
 
+/// A new store in `dir` holding `events` as stream `stream`, and its path.
+fn store_holding(dir: &Path, stream: &str, events: &[NewEvent]) -> (std::path::PathBuf, SqliteStore) {
+    let path = dir.join("events.sqlite");
+    let mut store = SqliteStore::create(&path).expect("store is created");
+    store
+        .append(stream, "T", ExpectedVersion::Any, events)
+        .expect("events are appended");
+    (path, store)
+}
+
 fn store_in(dir: &Path) -> SqliteStore {
     SqliteStore::create(&dir.join("events.sqlite")).expect("store is created")
 }
@@ -200,11 +210,7 @@ fn reading_all_in_batches_returns_every_event_in_global_order() {
 #[test]
 fn opening_for_debugging_leaves_the_file_byte_for_byte_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.sqlite");
-    let mut store = SqliteStore::create(&path).unwrap();
-    store
-        .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1)])
-        .unwrap();
+    let (path, store) = store_holding(dir.path(), "a", &[new_event("A", 1)]);
     store.finish_as_single_file().unwrap();
     let before = std::fs::read(&path).unwrap();
     let reader = open_store(&path).unwrap();
@@ -284,11 +290,7 @@ fn rusqlite_free_create(path: &Path) {
 #[test]
 fn export_writes_one_event_per_line_and_the_export_reads_back_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.sqlite");
-    let mut store = SqliteStore::create(&path).unwrap();
-    store
-        .append("a", "T", ExpectedVersion::Any, &[new_event("A", 1), new_event("B", 2)])
-        .unwrap();
+    let (_, mut store) = store_holding(dir.path(), "a", &[new_event("A", 1), new_event("B", 2)]);
     store
         .append("b", "T", ExpectedVersion::Any, &[new_event("C", 3)])
         .unwrap();
@@ -357,16 +359,11 @@ fn a_file_of_nothing_but_malformed_json_is_an_error_naming_the_line() {
 #[test]
 fn malformed_truncated_and_non_utf8_ndjson_lines_are_skipped_and_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.sqlite");
-    let mut store = SqliteStore::create(&path).unwrap();
-    store
-        .append(
-            "a",
-            "T",
-            ExpectedVersion::Any,
-            &[new_event("A", 1), new_event("B", 2), new_event("C", 3)],
-        )
-        .unwrap();
+    let (_, store) = store_holding(
+        dir.path(),
+        "a",
+        &[new_event("A", 1), new_event("B", 2), new_event("C", 3)],
+    );
     let out = dir.path().join("events.ndjson");
     export_ndjson(&store, &out).unwrap();
     let text = std::fs::read(&out).unwrap();
@@ -414,11 +411,7 @@ fn the_write_side_saves_and_loads_its_latest_snapshot() {
 #[test]
 fn a_store_vouches_for_unique_ids_only_while_its_index_covers_them() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.sqlite");
-    let mut store = SqliteStore::create(&path).unwrap();
-    store
-        .append("s", "T", ExpectedVersion::Any, &[new_event("E", 1), new_event("E", 2)])
-        .unwrap();
+    let (path, store) = store_holding(dir.path(), "s", &[new_event("E", 1), new_event("E", 2)]);
     drop(store);
     let read_everything = |store: &SqliteStore| store.read_all(10, &mut |_| Ok(())).unwrap();
 
@@ -458,16 +451,11 @@ fn a_store_vouches_for_unique_ids_only_while_its_index_covers_them() {
 #[test]
 fn a_row_that_does_not_read_is_an_error_naming_its_position_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.sqlite");
-    let mut store = SqliteStore::create(&path).unwrap();
-    store
-        .append(
-            "s",
-            "T",
-            ExpectedVersion::Any,
-            &[new_event("E", 1), new_event("E", 2), new_event("E", 3)],
-        )
-        .unwrap();
+    let (path, store) = store_holding(
+        dir.path(),
+        "s",
+        &[new_event("E", 1), new_event("E", 2), new_event("E", 3)],
+    );
     drop(store);
     let with = |change: &str| {
         let connection = rusqlite::Connection::open(&path).unwrap();
