@@ -431,7 +431,7 @@ fn import(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     let mut count = 0;
     let written = source.read_all(8192, &mut |batch| {
         count += batch.len();
-        store.insert_recorded(&batch)
+        store.insert_recorded(batch)
     });
     if let Err(error) = written.and_then(|()| store.finish_bulk_load()) {
         // A half-written store is worse than none.

@@ -371,10 +371,16 @@ fn open_source(
 
 /// A batch of events on the folding thread. Freeing a batch (its strings and JSON trees) costs
 /// about a tenth of folding it; when the reading thread has time to spare (it is waiting for the
-/// fold), the batch goes back to be freed there, else the fold frees it itself.
+/// fold), the batch goes back to be freed there, else the fold frees it itself. Either way its
+/// list goes back to the reading thread, which reads the next batches into it: a list is a
+/// block of a few hundred kilobytes, which the allocator would otherwise take fresh and the
+/// kernel zero-fill again and again.
 pub struct Batch {
     events: Vec<RecordedEvent>,
+    /// Batches for the reading thread to free.
     back: std::sync::mpsc::Sender<Vec<RecordedEvent>>,
+    /// Lists emptied here, for the reading thread to reuse.
+    emptied: std::sync::mpsc::Sender<Vec<RecordedEvent>>,
     returned: Arc<AtomicU64>,
 }
 
@@ -394,6 +400,9 @@ impl Drop for Batch {
         if self.returned.load(Ordering::Relaxed) < RETURNED_BATCHES {
             self.returned.fetch_add(1, Ordering::Relaxed);
             let _ = self.back.send(std::mem::take(&mut self.events));
+        } else {
+            self.events.clear();
+            let _ = self.emptied.send(std::mem::take(&mut self.events));
         }
     }
 }
@@ -412,6 +421,9 @@ pub fn fold_all<T: Send, X: Send>(
 ) -> rewind_store::Result<Option<T>> {
     let (batches, received) = std::sync::mpsc::sync_channel::<(Vec<RecordedEvent>, X)>(4);
     let (back, returned) = channel::<Vec<RecordedEvent>>();
+    let (emptied, reusable) = channel::<Vec<RecordedEvent>>();
+    // Lists freed of their events here, to read into again.
+    let mut spare: Vec<Vec<RecordedEvent>> = Vec::new();
     let waiting = Arc::new(AtomicU64::new(0));
     let folder_waiting = Arc::clone(&waiting);
     std::thread::scope(|scope| {
@@ -420,14 +432,17 @@ pub fn fold_all<T: Send, X: Send>(
                 let batch = Batch {
                     events,
                     back: back.clone(),
+                    emptied: emptied.clone(),
                     returned: Arc::clone(&folder_waiting),
                 };
                 (batch, made)
             }))
         });
         let mut stopped = false;
-        let read = source.read_all(source.preferred_batch(), &mut |batch| {
-            let made = on_read(&batch);
+        let read = source.read_all(source.preferred_batch(), &mut |read| {
+            let made = on_read(read);
+            let list = spare.pop().or_else(|| reusable.try_recv().ok()).unwrap_or_default();
+            let batch = std::mem::replace(read, list);
             let sent = match batches.try_send((batch, made)) {
                 Ok(()) => Ok(()),
                 Err(std::sync::mpsc::TrySendError::Full(sending)) => {
@@ -440,9 +455,10 @@ pub fn fold_all<T: Send, X: Send>(
                     match prepared {
                         Ok(()) => Ok(()),
                         Err(sending) => {
-                            while let Ok(done) = returned.try_recv() {
+                            while let Ok(mut done) = returned.try_recv() {
                                 waiting.fetch_sub(1, Ordering::Relaxed);
-                                drop(done);
+                                done.clear();
+                                spare.push(done);
                             }
                             batches.send(sending).map_err(|_| ())
                         }

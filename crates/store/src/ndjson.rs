@@ -599,7 +599,7 @@ pub fn export_ndjson(source: &dyn EventSource, out: &Path) -> Result<u64> {
     let mut count = 0;
     source.read_all(8192, &mut |batch| {
         count += batch.len() as u64;
-        writer.write_all(&batch)
+        writer.write_all(batch)
     })?;
     writer.finish()?;
     Ok(count)

@@ -726,7 +726,7 @@ impl EventSource for PostgresStore {
     /// One server-side cursor over the whole store, fetched `batch_size` rows at a time. If the
     /// connection drops, it is reopened once and the read resumes after the last event handed
     /// over.
-    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
+    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(&mut Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
         let mut connection = self
             .connection
             .lock()
@@ -771,7 +771,7 @@ impl PostgresStore {
         client: &mut Client,
         mut after: i64,
         batch_size: usize,
-        each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>,
+        each: &mut dyn FnMut(&mut Vec<RecordedEvent>) -> Result<()>,
     ) -> Result<(), Interrupted> {
         let n = self.filter_values.len();
         let sql = format!(
@@ -798,7 +798,7 @@ impl PostgresStore {
             let rows = transaction
                 .query_portal(&portal, batch)
                 .map_err(|e| Interrupted::Database(e, after))?;
-            let events = rows
+            let mut events = rows
                 .iter()
                 .map(|row| self.event(row))
                 .collect::<Result<Vec<_>>>()
@@ -810,7 +810,7 @@ impl PostgresStore {
             if let Some(last) = events.last() {
                 after = i64::try_from(last.global_position).unwrap_or(i64::MAX);
             }
-            each(events).map_err(Interrupted::Callback)?;
+            each(&mut events).map_err(Interrupted::Callback)?;
         }
         transaction.commit().map_err(|e| Interrupted::Database(e, after))
     }

@@ -59,7 +59,7 @@ pub fn streams_by_scan(source: &dyn EventSource) -> Result<Vec<StreamInfo>> {
     let mut order: Vec<String> = Vec::new();
     let mut streams: std::collections::HashMap<String, StreamInfo> = std::collections::HashMap::new();
     source.read_all(8192, &mut |batch| {
-        for event in &batch {
+        for event in batch.iter() {
             if let Some(info) = streams.get_mut(event.stream_id.as_str()) {
                 info.event_count += 1;
                 info.last_position = info.last_position.max(event.global_position);
@@ -137,24 +137,28 @@ pub trait EventSource: Send {
     }
 
     /// The batch size a full read goes best at. In-process stores: 1,024 events, so a batch's
-    /// list is an ordinary allocation the reading thread reuses, not a large one taken fresh
-    /// from the OS (and zeroed) each time (on the 1M SQLite sample, indexing ran at 360–437k
-    /// events/s with 1,024 and 292–353k with 8,192, interleaved). A database overrides it: each
-    /// of its batches is a round trip.
+    /// list is an ordinary allocation, not a large one taken fresh from the OS (and zeroed)
+    /// each time (on the 1M SQLite sample, indexing ran at 360–437k events/s with 1,024 and
+    /// 292–353k with 8,192, interleaved, when each batch had a new list). A database overrides
+    /// it: each of its batches is a round trip.
     fn preferred_batch(&self) -> usize {
         1024
     }
 
     /// Every event in global order, handed over in batches. Stops early when `each` fails.
-    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
+    ///
+    /// `each` may take a batch's events (`std::mem::take`, or swap in an empty list of its
+    /// own, which a reader fills next: a list is then reused, not allocated for each batch);
+    /// what it leaves in the list is dropped before the next batch is read.
+    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(&mut Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
         let mut after = 0;
         loop {
-            let batch = self.read_batch(after, batch_size)?;
+            let mut batch = self.read_batch(after, batch_size)?;
             let Some(last) = batch.last() else {
                 return Ok(());
             };
             after = last.global_position;
-            each(batch)?;
+            each(&mut batch)?;
         }
     }
 }

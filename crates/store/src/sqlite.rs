@@ -607,7 +607,7 @@ impl EventSource for SqliteStore {
 
     /// One statement walks the whole table in order: a batch costs no new query (SQLite
     /// prepares a range query again for each new bound value) and no new search of the table.
-    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
+    fn read_all(&self, batch_size: usize, each: &mut dyn FnMut(&mut Vec<RecordedEvent>) -> Result<()>) -> Result<()> {
         let batch_size = batch_size.max(1);
         let mut statement = self
             .connection
@@ -618,10 +618,12 @@ impl EventSource for SqliteStore {
         while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
             batch.push(self.event_from_row(row)?);
             if batch.len() == batch_size {
-                each(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))?;
+                each(&mut batch)?;
+                batch.clear();
+                batch.reserve(batch_size);
             }
         }
-        if batch.is_empty() { Ok(()) } else { each(batch) }
+        if batch.is_empty() { Ok(()) } else { each(&mut batch) }
     }
 
     fn read_batch(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>> {

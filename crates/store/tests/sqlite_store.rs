@@ -317,14 +317,14 @@ fn export_writes_one_event_per_line_and_the_export_reads_back_identically() {
     let mut original = Vec::new();
     store
         .read_all(100, &mut |b| {
-            original.extend(b);
+            original.append(b);
             Ok(())
         })
         .unwrap();
     let mut round_trip = Vec::new();
     imported
         .read_all(100, &mut |b| {
-            round_trip.extend(b);
+            round_trip.append(b);
             Ok(())
         })
         .unwrap();
@@ -337,7 +337,7 @@ fn export_writes_one_event_per_line_and_the_export_reads_back_identically() {
     let mut copied = Vec::new();
     copy_store
         .read_all(100, &mut |b| {
-            copied.extend(b);
+            copied.append(b);
             Ok(())
         })
         .unwrap();
@@ -465,7 +465,7 @@ fn a_row_that_does_not_read_is_an_error_naming_its_position_and_column() {
         let mut read = Vec::new();
         store
             .read_all(10, &mut |batch| {
-                read.extend(batch);
+                read.append(batch);
                 Ok(())
             })
             .map(|()| read)
