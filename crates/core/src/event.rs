@@ -53,13 +53,8 @@ impl RecordedEvent {
     /// Why the payload is not the event's JSON, when the reader could not decode it.
     pub fn payload_note(&self) -> Option<&str> {
         // Readers write the note's key as it is; metadata whose text does not hold it is not
-        // parsed (this runs for every event replayed). Most hold no `$` at all, which a byte
-        // search finds fastest.
-        if self
-            .metadata
-            .text()
-            .is_some_and(|text| !text.as_bytes().contains(&b'$') || !text.contains(PAYLOAD_NOTE))
-        {
+        // parsed (this runs for every event replayed).
+        if self.metadata.text().is_some_and(|text| !text.contains(PAYLOAD_NOTE)) {
             return None;
         }
         self.metadata.value().get(PAYLOAD_NOTE).and_then(Value::as_str)
