@@ -32,6 +32,13 @@ pub struct Payload {
     typed: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
+/// The empty object needs no parser to be JSON: it is the metadata of many an event, and the
+/// payload of many an event whose fields are all in its type (which a domain reads without
+/// parsing, so nothing else would check it).
+fn is_empty_object(text: &str) -> bool {
+    text == "{}"
+}
+
 const UNCHECKED: u8 = 0;
 const JSON: u8 = 1;
 const NOT_JSON: u8 = 2;
@@ -50,8 +57,7 @@ impl Payload {
     /// its tree, so a payload that is not JSON is found when it is read, not when it is shown.
     /// Text that is not JSON is handed back with the reason.
     pub fn from_json(text: String) -> Result<Self, NotJson> {
-        // The empty object, the metadata of many an event, needs no parser to be JSON.
-        if text != "{}"
+        if !is_empty_object(&text)
             && let Err(error) = serde_json::from_str::<Valid>(&text)
         {
             return Err(NotJson { error, text });
@@ -64,7 +70,8 @@ impl Payload {
     /// event, so the text is parsed once, not twice. [`Payload::check`] says whether it is JSON;
     /// a replay asks, and reports a payload that is not.
     pub fn from_stored_json(text: String) -> Self {
-        Self::with_text(text, UNCHECKED)
+        let checked = if is_empty_object(&text) { JSON } else { UNCHECKED };
+        Self::with_text(text, checked)
     }
 
     /// A payload written from `value` as JSON text (an upcaster's typed output): no tree is
@@ -91,12 +98,6 @@ impl Payload {
     /// Whether the payload is JSON: parses the text only if nothing has yet.
     pub fn check(&self) -> Result<(), serde_json::Error> {
         match (&self.text, self.checked.load(Ordering::Relaxed)) {
-            // The empty object (the payload of many an event whose fields are all in its type,
-            // which a domain reads without parsing) needs no parser.
-            (Some(text), UNCHECKED) if **text == *"{}" => {
-                self.mark(true);
-                Ok(())
-            }
             (Some(text), UNCHECKED | NOT_JSON) => {
                 let checked = serde_json::from_str::<Valid>(text).map(|_| ());
                 self.mark(checked.is_ok());
