@@ -505,7 +505,7 @@ fn prepare_while_full<X>(
     let mut prepared = 0;
     while prepared < sending.0.len() {
         let end = (prepared + PREPARED_BETWEEN_TRIES).min(sending.0.len());
-        for event in &sending.0[prepared..end] {
+        for event in &mut sending.0[prepared..end] {
             domain.prepare(event);
         }
         prepared = end;

@@ -54,16 +54,11 @@ impl Domain for BankDomain {
         self.upcasters.upcast(event)
     }
 
-    fn prepare(&self, event: &RecordedEvent) {
-        // An event an upcaster rewrites is read once rewritten, when folded.
-        if self
-            .upcasters
-            .latest_version(&event.event_type)
-            .is_some_and(|latest| latest != event.schema_version)
-        {
+    fn prepare(&self, event: &mut RecordedEvent) {
+        // What cannot be upcast or decoded is reported when the event is folded.
+        if self.upcasters.upcast_in_place(event).is_err() {
             return;
         }
-        // What does not decode is reported when the event is folded.
         match event.stream_type.as_str() {
             BankAccount::STREAM_TYPE => drop(AccountEvent::read(event)),
             Order::STREAM_TYPE => drop(OrderEvent::read(event)),

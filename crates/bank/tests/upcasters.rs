@@ -58,6 +58,41 @@ fn the_chain_brings_a_v1_event_to_v2_and_leaves_v2_alone() {
     assert_eq!(upcasters().upcast(&upcast).unwrap(), None);
 }
 
+/// Upcasting where the event is (what the reading thread does ahead of the fold) gives what
+/// `upcast` gives, and leaves an event it cannot upcast as it was.
+#[test]
+fn upcasting_in_place_gives_what_upcast_gives() {
+    let event = |schema_version, data: Value| RecordedEvent {
+        global_position: 7,
+        stream_id: "account-0001".into(),
+        stream_type: "BankAccount".into(),
+        stream_version: 2,
+        event_id: uuid::Uuid::nil(),
+        event_type: "MoneyDeposited".into(),
+        schema_version,
+        recorded_at: chrono::DateTime::UNIX_EPOCH,
+        data: Payload::from_stored_json(data.to_string()),
+        metadata: json!({"correlation_id": "c-1"}).into(),
+    };
+    let chain = upcasters();
+    let v1 = event(1, json!({"amount": 12.5, "reference": "r"}));
+    let upcast = chain.upcast(&v1).unwrap().expect("v1 is upcast");
+    let mut in_place = event(1, json!({"amount": 12.5, "reference": "r"}));
+    assert!(chain.upcast_in_place(&mut in_place).unwrap());
+    assert_eq!(in_place, upcast);
+    assert!(
+        !chain.upcast_in_place(&mut in_place).unwrap(),
+        "a current event is left alone"
+    );
+    assert_eq!(in_place, upcast);
+
+    for (schema_version, data) in [(1, json!({"sum": 3})), (3, json!({}))] {
+        let mut bad = event(schema_version, data.clone());
+        assert!(chain.upcast_in_place(&mut bad).is_err());
+        assert_eq!(bad, event(schema_version, data), "left as it was");
+    }
+}
+
 #[test]
 fn an_event_from_a_future_schema_is_an_upcast_error() {
     let future = RecordedEvent {

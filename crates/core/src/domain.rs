@@ -395,11 +395,13 @@ pub trait Domain: Send + Sync {
     /// Upcasts the payload to the current schema version. `Ok(None)` means it already is current.
     fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError>;
 
-    /// Reads ahead what folding `event` will need, such as its typed payload (kept in the
-    /// payload: see [`DomainEvent::read`]). Called on the thread that reads the store while
-    /// another folds the previous batch, so decoding overlaps with folding. Folding gives the
-    /// same result without it; what cannot be read here is read, and reported, when folded.
-    fn prepare(&self, _event: &RecordedEvent) {}
+    /// Does ahead what folding `event` will need: upcasts it in place to the current schema
+    /// (what [`Domain::upcast`] gives, so a fold finds nothing left to upcast) and reads its typed
+    /// payload (kept in the payload: see [`DomainEvent::read`]). Called on the thread that reads
+    /// the store while another folds the previous batch, so decoding overlaps with folding.
+    /// Folding gives the same result without it; what cannot be upcast or read here is left as
+    /// it was, and reported when folded.
+    fn prepare(&self, _event: &mut RecordedEvent) {}
 
     /// Replays a whole stream: the state as JSON after each event, or a typed error for it.
     fn replay_stream(&self, events: &[RecordedEvent]) -> Vec<StreamStep> {
@@ -467,6 +469,40 @@ impl UpcasterChain {
 
     /// Upcasts `event` hop by hop. `Ok(None)` when it is already current.
     pub fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
+        let Some((version, data)) = self.upcast_payload(event)? else {
+            return Ok(None);
+        };
+        // Everything but the payload is copied once.
+        let upcast = RecordedEvent {
+            global_position: event.global_position,
+            stream_id: event.stream_id.clone(),
+            stream_type: event.stream_type.clone(),
+            stream_version: event.stream_version,
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            schema_version: version,
+            recorded_at: event.recorded_at,
+            data,
+            metadata: event.metadata.clone(),
+        };
+        Ok(Some(upcast))
+    }
+
+    /// Upcasts `event` where it is: its payload and schema version become the current ones,
+    /// and nothing else is copied. `Ok(false)` when it is already current; on an error the
+    /// event is left as it was.
+    pub fn upcast_in_place(&self, event: &mut RecordedEvent) -> Result<bool, UpcastError> {
+        let Some((version, data)) = self.upcast_payload(event)? else {
+            return Ok(false);
+        };
+        event.schema_version = version;
+        event.data = data;
+        Ok(true)
+    }
+
+    /// The payload of `event` brought to the current schema version of its type, with that
+    /// version; `None` when it is current already.
+    fn upcast_payload(&self, event: &RecordedEvent) -> Result<Option<(u32, Payload)>, UpcastError> {
         let Some(latest) = self.latest_version(&event.event_type) else {
             return Ok(None);
         };
@@ -480,7 +516,7 @@ impl UpcasterChain {
                 latest,
             });
         }
-        // Everything but the payload is copied once; the payload is rebuilt by each hop.
+        // The payload is rebuilt by each hop.
         let mut version = event.schema_version;
         let mut data: Option<Payload> = None;
         while version < latest {
@@ -500,18 +536,6 @@ impl UpcasterChain {
             });
             version += 1;
         }
-        let upcast = RecordedEvent {
-            global_position: event.global_position,
-            stream_id: event.stream_id.clone(),
-            stream_type: event.stream_type.clone(),
-            stream_version: event.stream_version,
-            event_id: event.event_id,
-            event_type: event.event_type.clone(),
-            schema_version: version,
-            recorded_at: event.recorded_at,
-            data: data.unwrap_or_else(|| Payload::from(Value::Null)),
-            metadata: event.metadata.clone(),
-        };
-        Ok(Some(upcast))
+        Ok(Some((version, data.unwrap_or_else(|| Payload::from(Value::Null)))))
     }
 }

@@ -155,7 +155,7 @@ impl Domain for DomainSet {
         }
     }
 
-    fn prepare(&self, event: &RecordedEvent) {
+    fn prepare(&self, event: &mut RecordedEvent) {
         if let Some(domain) = self.domain_for(&event.stream_type) {
             domain.prepare(event);
         }

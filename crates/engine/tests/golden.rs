@@ -149,7 +149,7 @@ fn search_finds_big_withdrawals_and_everything_correlated_with_an_order() {
     );
 }
 
-/// The reading thread decodes ahead (`Domain::prepare`) only when it has time; folding gives the
+/// The reading thread upcasts and decodes ahead (`Domain::prepare`) only when it has time; folding gives the
 /// same issues, aggregate states and read models whether an event was read ahead or not.
 #[test]
 fn reading_ahead_changes_nothing_a_replay_finds() {
@@ -175,11 +175,17 @@ fn reading_ahead_changes_nothing_a_replay_finds() {
         replay
     };
     let plain = stored(&events);
-    let ahead = stored(&events);
+    let mut ahead = stored(&events);
     // Every other event, as when the fold catches up part way through a batch.
-    for event in ahead.iter().step_by(2) {
+    for event in ahead.iter_mut().step_by(2) {
         domain.prepare(event);
     }
+    // Reading ahead upcasts old events where they are: the comparison covers some.
+    let upcast_ahead = ahead
+        .iter()
+        .zip(&plain)
+        .filter(|(a, p)| a.schema_version > p.schema_version);
+    assert!(upcast_ahead.count() > 0, "the sample has old events read ahead");
     let (plain, ahead) = (replay(&plain), replay(&ahead));
     assert_eq!(plain.issues(), ahead.issues());
     assert!(!plain.issues().is_empty(), "the sample has issues to compare");
