@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use serde_json::Value;
 use uuid::Uuid;
 
-use rewind_core::{Payload, RecordedEvent};
+use rewind_core::{Payload, RecordedEvent, SmolStr};
 
 use crate::error::{Result, StoreError};
 use crate::source::{EventSource, StreamInfo};
@@ -437,13 +437,14 @@ impl SqliteStore {
         let mut statement = self.connection.prepare_cached(sql).map_err(|e| self.sqlite(e))?;
         let mut rows = statement.query(params).map_err(|e| self.sqlite(e))?;
         let mut events = Vec::with_capacity(expected.min(1 << 16));
+        let mut names = Names::default();
         while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
-            events.push(self.event_from_row(row)?);
+            events.push(self.event_from_row(row, &mut names)?);
         }
         Ok(events)
     }
 
-    fn event_from_row(&self, row: &Row<'_>) -> Result<RecordedEvent> {
+    fn event_from_row(&self, row: &Row<'_>, names: &mut Names) -> Result<RecordedEvent> {
         let position = row.get::<_, i64>(0).map_err(|e| self.sqlite(e))? as u64;
         let bad = |column: &'static str, reason: String| StoreError::BadRow {
             path: self.path.clone(),
@@ -463,7 +464,13 @@ impl SqliteStore {
             }
         };
         let borrowed = |index: usize, column: &'static str| -> Result<&str> {
-            std::str::from_utf8(text_bytes(index, column)?).map_err(|e| bad(column, e.to_string()))
+            utf8(text_bytes(index, column)?).map_err(|e| bad(column, e.to_string()))
+        };
+        let name = |names: &mut Names, index: usize, column: &'static str| -> Result<SmolStr> {
+            let bytes = text_bytes(index, column)?;
+            names.get(bytes, || {
+                utf8(bytes).map(SmolStr::new).map_err(|e| bad(column, e.to_string()))
+            })
         };
         let integer = |index: usize, column: &'static str| -> Result<i64> {
             row.get::<_, i64>(index).map_err(|e| bad(column, e.to_string()))
@@ -498,11 +505,11 @@ impl SqliteStore {
         Ok(RecordedEvent {
             global_position: position,
             stream_id: borrowed(1, "stream_id")?.into(),
-            stream_type: borrowed(2, "stream_type")?.into(),
+            stream_type: name(names, 2, "stream_type")?,
             stream_version: u64::try_from(stream_version)
                 .map_err(|_| bad("stream_version", format!("{stream_version} is negative")))?,
             event_id,
-            event_type: borrowed(5, "event_type")?.into(),
+            event_type: name(names, 5, "event_type")?,
             schema_version: u32::try_from(schema_version)
                 .map_err(|_| bad("schema_version", format!("{schema_version} is out of range")))?,
             recorded_at,
@@ -615,8 +622,9 @@ impl EventSource for SqliteStore {
             .map_err(|e| self.sqlite(e))?;
         let mut rows = statement.query([]).map_err(|e| self.sqlite(e))?;
         let mut batch = Vec::with_capacity(batch_size);
+        let mut names = Names::default();
         while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
-            batch.push(self.event_from_row(row)?);
+            batch.push(self.event_from_row(row, &mut names)?);
             if batch.len() == batch_size {
                 each(&mut batch)?;
                 batch.clear();
@@ -632,6 +640,36 @@ impl EventSource for SqliteStore {
             params![after_position.min(i64::MAX as u64) as i64, limit as i64],
             limit,
         )
+    }
+}
+
+/// `bytes` as text, checked with SIMD (most of a row's bytes are its payload); the standard
+/// library's check words the error, with where the text stops being UTF-8.
+fn utf8(bytes: &[u8]) -> std::result::Result<&str, std::str::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
+}
+
+/// Names [`Names`] keeps at most.
+const KEPT_NAMES: usize = 256;
+
+/// The names every row repeats (its stream type and event type, a few distinct ones in a whole
+/// store), kept to be cloned: a row whose name is one of them is not checked and copied again.
+#[derive(Default)]
+struct Names {
+    kept: rustc_hash::FxHashMap<Box<[u8]>, SmolStr>,
+}
+
+impl Names {
+    /// The name `bytes` spell: the kept one, or what `make` makes of them (then kept).
+    fn get(&mut self, bytes: &[u8], make: impl FnOnce() -> Result<SmolStr>) -> Result<SmolStr> {
+        if let Some(kept) = self.kept.get(bytes) {
+            return Ok(kept.clone());
+        }
+        let name = make()?;
+        if self.kept.len() < KEPT_NAMES {
+            self.kept.insert(bytes.into(), name.clone());
+        }
+        Ok(name)
     }
 }
 

@@ -505,6 +505,19 @@ fn a_row_that_does_not_read_is_an_error_naming_its_position_and_column() {
     );
     assert_eq!(events.len(), 3);
 
+    // A name every row repeats, and a payload, that are not UTF-8: the reason says where.
+    let (position, column, reason) = bad_row(with(
+        "UPDATE events SET event_type = CAST(x'4f72646572ff' AS TEXT) WHERE global_position = 3",
+    ));
+    assert_eq!((position, column), (3, "event_type"));
+    assert!(reason.contains("from index 5"), "{reason}");
+    let (position, column, reason) = bad_row(with(
+        "UPDATE events SET event_type = 'E' WHERE global_position = 3; \
+         UPDATE events SET data = CAST(x'7b7d2020ff' AS TEXT) WHERE global_position = 2",
+    ));
+    assert_eq!((position, column), (2, "data"));
+    assert!(reason.contains("from index 4"), "{reason}");
+
     // Another tool's table with the same columns need not be STRICT: a blob for an id.
     let (position, column, reason) = bad_row(with(
         "CREATE TABLE loose AS SELECT * FROM events; DROP TABLE events; ALTER TABLE loose RENAME TO events; \
