@@ -492,7 +492,8 @@ pub fn fold_all<T: Send, X: Send>(
 /// Events [`prepare_while_full`] prepares between two tries to send.
 const PREPARED_BETWEEN_TRIES: usize = 512;
 
-/// Prepares a batch's events for folding ([`Domain::prepare`]) while the fold is behind, in
+/// Prepares a batch's events for folding (checks their metadata, then [`Domain::prepare`])
+/// while the fold is behind, in
 /// steps, trying to send the batch after each: when the fold has caught up, the rest of the
 /// batch goes unprepared (the fold reads it itself) rather than make the fold wait. So the
 /// reading thread takes on as much of the decoding as it has time for, and no more. The batch
@@ -506,6 +507,8 @@ fn prepare_while_full<X>(
     while prepared < sending.0.len() {
         let end = (prepared + PREPARED_BETWEEN_TRIES).min(sending.0.len());
         for event in &mut sending.0[prepared..end] {
+            // The fold checks every event's metadata; checked here, it finds it done.
+            let _ = event.metadata.check();
             domain.prepare(event);
         }
         prepared = end;

@@ -371,11 +371,12 @@ fn an_event_id_repeated_in_another_spelling_is_found_by_verify_and_the_engine() 
     assert_ne!(last.flags & rewind_engine::EventHeader::HAS_ISSUE, 0);
 }
 
-/// A native store's payloads are checked by the first parse of them, not when read: a payload
-/// that is not JSON is still reported at its position, whether the domain reads it (a deposit)
-/// or nothing does (a stream no domain claims), and the replay goes on past it.
+/// A native store's payloads and metadata are checked by the first parse of them, not when read:
+/// a payload that is not JSON is still reported at its position, whether the domain reads it (a
+/// deposit) or nothing does (a stream no domain claims), and so is metadata that is not JSON;
+/// the replay goes on past them.
 #[test]
-fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
+fn a_payload_or_metadata_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
     let (_dir, path) = small_sample();
     let connection = rusqlite::Connection::open(&path).unwrap();
     // The last event of its stream, so nothing after it depends on it.
@@ -403,15 +404,23 @@ fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
     let probe: i64 = connection
         .query_row("SELECT max(global_position) FROM events", [], |row| row.get(0))
         .unwrap();
+    connection
+        .execute(
+            "UPDATE events SET metadata = '{\"correlation_id\": ' WHERE global_position = 1",
+            [],
+        )
+        .unwrap();
     drop(connection);
 
     let stdout = issues_from_verify(&path);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines[0].starts_with(&format!("{deposit:>10}")), "{lines:?}");
-    assert!(lines[0].contains("MoneyDeposited"), "{lines:?}");
-    assert!(lines[1].starts_with(&format!("{probe:>10}")), "{lines:?}");
-    assert!(lines[1].contains("the payload is not JSON"), "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with(&format!("{:>10}", 1)), "{lines:?}");
+    assert!(lines[0].contains("the metadata is not JSON"), "{lines:?}");
+    assert!(lines[1].starts_with(&format!("{deposit:>10}")), "{lines:?}");
+    assert!(lines[1].contains("MoneyDeposited"), "{lines:?}");
+    assert!(lines[2].starts_with(&format!("{probe:>10}")), "{lines:?}");
+    assert!(lines[2].contains("the payload is not JSON"), "{lines:?}");
 
     let engine = engine_over(&path);
     let issues: Vec<(u64, rewind_core::ReplayIssueKind)> =
@@ -419,6 +428,7 @@ fn a_payload_that_is_not_json_in_a_native_store_is_reported_where_it_is() {
     assert_eq!(
         issues,
         [
+            (1, rewind_core::ReplayIssueKind::InvalidPayload),
             (deposit as u64, rewind_core::ReplayIssueKind::InvalidPayload),
             (probe as u64, rewind_core::ReplayIssueKind::InvalidPayload)
         ]

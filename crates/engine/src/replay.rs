@@ -222,6 +222,14 @@ impl Replay {
             self.issues
                 .push(issue(ReplayIssueKind::InvalidPayload, note.to_owned()));
         }
+        // Metadata read from a column of JSON is checked here, if the reading thread did not
+        // check it ahead (see `Payload::from_stored_json`).
+        if let Err(error) = event.metadata.check() {
+            self.issues.push(issue(
+                ReplayIssueKind::InvalidPayload,
+                format!("the metadata is not JSON: {error}"),
+            ));
+        }
         let upcast = match self.domain.upcast(event) {
             Ok(upcast) => upcast,
             Err(error) => {

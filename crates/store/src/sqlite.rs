@@ -495,10 +495,10 @@ impl SqliteStore {
                 .and_then(parse_rfc3339)
                 .map_err(|e| bad("recorded_at", e))?,
         };
-        let metadata = Payload::from_json(borrowed(9, "metadata")?.to_owned())
-            .map_err(|e| bad("metadata", format!("not JSON: {e}")))?;
-        // The payload column holds JSON: it is checked by the first parse of it, usually the
-        // domain's, and a replay reports it if it is not (see `Payload::from_stored_json`).
+        // The payload and metadata columns hold JSON: each is checked by the first parse of it
+        // (for a payload usually the domain's), and a replay reports one that is not (see
+        // `Payload::from_stored_json`); the row is not lost for it.
+        let metadata = Payload::from_stored_json(borrowed(9, "metadata")?.to_owned());
         let data = Payload::from_stored_json(borrowed(8, "data")?.to_owned());
         let stream_version = integer(3, "stream_version")?;
         let schema_version = integer(6, "schema_version")?;
