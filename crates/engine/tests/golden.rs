@@ -149,8 +149,9 @@ fn search_finds_big_withdrawals_and_everything_correlated_with_an_order() {
     );
 }
 
-/// The reading thread upcasts and decodes ahead (`Domain::prepare`) only when it has time; folding gives the
-/// same issues, aggregate states and read models whether an event was read ahead or not.
+/// The reading thread upcasts and decodes ahead (`Domain::prepare`) only when it has time;
+/// folding gives the same issues, aggregate states and read models whether an event was read
+/// ahead or not.
 #[test]
 fn reading_ahead_changes_nothing_a_replay_finds() {
     use rewind_core::{Domain, Payload};
