@@ -417,9 +417,59 @@ fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
 
 fn export(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(path, opts)?;
-    let count = export_ndjson(source.as_ref(), out)?;
+    let mut not_json = NotJson::default();
+    let count = export_ndjson(source.as_ref(), out, &mut |batch| not_json.look(batch))?;
+    not_json.report();
     eprintln!("rewind: wrote {count} events to {}", out.display());
     Ok(Outcome::Success)
+}
+
+/// Payloads and metadata that are not JSON, met by an export or an import: each is written as a
+/// JSON string of its text, so nothing is lost, and the user is told which, by position, since
+/// the copy no longer shows it (a replay of the copy finds a string, not an error).
+#[derive(Default)]
+struct NotJson {
+    count: u64,
+    first: Vec<String>,
+}
+
+impl NotJson {
+    /// The cases listed by position; the rest are counted.
+    const LISTED: usize = 20;
+
+    /// Looks at events already written (writing them parsed their payloads, so this parses
+    /// only what is not JSON, again, for the reason).
+    fn look(&mut self, events: &[RecordedEvent]) {
+        for event in events {
+            for (part, payload) in [("payload", &event.data), ("metadata", &event.metadata)] {
+                if let Err(error) = payload.check() {
+                    self.count += 1;
+                    if self.first.len() < Self::LISTED {
+                        self.first.push(format!(
+                            "position {} ({}): the {part} is not JSON: {error}",
+                            event.global_position, event.stream_id
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn report(&self) {
+        if self.count == 0 {
+            return;
+        }
+        for line in &self.first {
+            eprintln!("rewind: {line}");
+        }
+        if self.count > self.first.len() as u64 {
+            eprintln!("rewind: … and {} more", self.count - self.first.len() as u64);
+        }
+        eprintln!(
+            "rewind: {} payload(s) or metadata that are not JSON were written as JSON strings of their text",
+            self.count
+        );
+    }
 }
 
 fn import(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
@@ -429,15 +479,19 @@ fn import(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(path, opts)?;
     let mut store = SqliteStore::create_for_bulk_load(out)?;
     let mut count = 0;
+    let mut not_json = NotJson::default();
     let written = source.read_all(8192, &mut |batch| {
         count += batch.len();
-        store.insert_recorded(batch)
+        store.insert_recorded(batch)?;
+        not_json.look(batch);
+        Ok(())
     });
     if let Err(error) = written.and_then(|()| store.finish_bulk_load()) {
         // A half-written store is worse than none.
         let _ = std::fs::remove_file(out);
         return Err(error).with_context(|| format!("cannot import {} into {}", source.location(), out.display()));
     }
+    not_json.report();
     eprintln!("rewind: imported {count} events into {}", out.display());
     Ok(Outcome::Success)
 }

@@ -433,6 +433,33 @@ fn a_payload_or_metadata_that_is_not_json_in_a_native_store_is_reported_where_it
             (probe as u64, rewind_core::ReplayIssueKind::InvalidPayload)
         ]
     );
+
+    // An export or an import writes each as a JSON string of its text, and says which, since
+    // the copy no longer shows them as errors.
+    let out = tempfile::tempdir().unwrap();
+    for (command, file) in [("export", "copy.ndjson"), ("import", "copy.sqlite")] {
+        let copy = out.path().join(file);
+        let output = rewind(&[command, path.to_str().unwrap(), "--out", copy.to_str().unwrap()]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let said = stderr(&output);
+        for (position, part) in [(1, "metadata"), (deposit, "payload"), (probe, "payload")] {
+            assert!(
+                said.contains(&format!("position {position} (")) && said.contains(&format!("the {part} is not JSON")),
+                "{command}: {said}"
+            );
+        }
+        assert!(
+            said.contains("3 payload(s) or metadata that are not JSON"),
+            "{command}: {said}"
+        );
+    }
+    let first = std::fs::read_to_string(out.path().join("copy.ndjson")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["metadata"],
+        serde_json::json!("{\"correlation_id\": "),
+        "the text is kept"
+    );
 }
 
 /// An auditor's evidence at the planted incident: every event of the account up to it, the

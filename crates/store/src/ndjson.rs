@@ -588,8 +588,9 @@ pub fn read_events(path: &Path, reader: impl BufRead) -> Result<Vec<RecordedEven
     Ok(events)
 }
 
-/// Writes every event of `source` to `out` as NDJSON, in global order. Returns the count.
-pub fn export_ndjson(source: &dyn EventSource, out: &Path) -> Result<u64> {
+/// Writes every event of `source` to `out` as NDJSON, in global order, handing each batch to
+/// `written` once it is written. Returns the count.
+pub fn export_ndjson(source: &dyn EventSource, out: &Path, written: &mut dyn FnMut(&[RecordedEvent])) -> Result<u64> {
     let write_error = |e: std::io::Error| StoreError::Write {
         path: out.to_owned(),
         reason: e.to_string(),
@@ -599,7 +600,9 @@ pub fn export_ndjson(source: &dyn EventSource, out: &Path) -> Result<u64> {
     let mut count = 0;
     source.read_all(8192, &mut |batch| {
         count += batch.len() as u64;
-        writer.write_all(batch)
+        writer.write_all(batch)?;
+        written(batch);
+        Ok(())
     })?;
     writer.finish()?;
     Ok(count)

@@ -295,7 +295,7 @@ fn export_writes_one_event_per_line_and_the_export_reads_back_identically() {
         .append("b", "T", ExpectedVersion::Any, &[new_event("C", 3)])
         .unwrap();
     let out = dir.path().join("events.ndjson");
-    assert_eq!(export_ndjson(&store, &out).unwrap(), 3);
+    assert_eq!(export_ndjson(&store, &out, &mut |_| ()).unwrap(), 3);
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 3);
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -365,7 +365,7 @@ fn malformed_truncated_and_non_utf8_ndjson_lines_are_skipped_and_reported() {
         &[new_event("A", 1), new_event("B", 2), new_event("C", 3)],
     );
     let out = dir.path().join("events.ndjson");
-    export_ndjson(&store, &out).unwrap();
+    export_ndjson(&store, &out, &mut |_| ()).unwrap();
     let text = std::fs::read(&out).unwrap();
     let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
     let mut damaged = Vec::new();
