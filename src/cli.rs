@@ -437,8 +437,9 @@ impl NotJson {
     /// The cases listed by position; the rest are counted.
     const LISTED: usize = 20;
 
-    /// Looks at events already written (writing them parsed their payloads, so this parses
-    /// only what is not JSON, again, for the reason).
+    /// Looks at events already written. An export wrote these very events, which parsed their
+    /// payloads, so only what is not JSON is parsed again, for the reason; an import wrote copies,
+    /// so each payload and metadata not checked yet is checked here (a parse without a tree).
     fn look(&mut self, events: &[RecordedEvent]) {
         for event in events {
             for (part, payload) in [("payload", &event.data), ("metadata", &event.metadata)] {

@@ -493,11 +493,10 @@ pub fn fold_all<T: Send, X: Send>(
 const PREPARED_BETWEEN_TRIES: usize = 512;
 
 /// Prepares a batch's events for folding (checks their metadata, then [`Domain::prepare`])
-/// while the fold is behind, in
-/// steps, trying to send the batch after each: when the fold has caught up, the rest of the
-/// batch goes unprepared (the fold reads it itself) rather than make the fold wait. So the
-/// reading thread takes on as much of the decoding as it has time for, and no more. The batch
-/// is handed back if it could not be sent.
+/// while the fold is behind, in steps, trying to send the batch after each: when the fold has
+/// caught up, the rest of the batch goes unprepared (the fold reads it itself) rather than make
+/// the fold wait. So the reading thread takes on as much of the decoding as it has time for, and
+/// no more. The batch is handed back if it could not be sent.
 fn prepare_while_full<X>(
     domain: &dyn Domain,
     mut sending: (Vec<RecordedEvent>, X),
