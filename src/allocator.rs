@@ -6,6 +6,15 @@
 //! back in, zero-filled by the kernel: 26,000 page faults and about 7% of the CPU time of a
 //! 1M-event build. Purging after 10 s keeps the pages through a build and still returns them
 //! once a store is closed.
+//!
+//! Transparent huge pages are turned off for the process. On this project's machines (virtual
+//! machines whose host takes back the memory the guest frees), a page is slow the first time it
+//! is touched, and a 2 MiB huge page much slower than 512 small ones: touching 1 GiB of fresh
+//! memory took 1.5–2.8 s in huge pages against 0.7–0.8 s in 4 KiB pages, in alternating runs. An
+//! index build touches all of its memory for the first time (at 10M events, 2.4 GB of huge
+//! pages over a `rewind bench`: 12.5% of the build's CPU was the kernel zero-filling them). Off,
+//! the 10M build took 20.6–23.0 s against 23.4–27.6 s (5 alternating pairs, slow spell) and
+//! held 20–30 MiB less; the 1M build 1.8–2.4 s against 2.2–2.3 s and held 160 MiB, not 185.
 
 /// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v3), which `libmimalloc-sys` does not
 /// name. The test below checks the index against the option's documented default.
@@ -14,12 +23,44 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// How long freed memory stays with the process before mimalloc returns it to the OS.
 const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 
+/// mimalloc's `mi_option_allow_thp` (`mimalloc.h`, v3): whether it asks the kernel for
+/// transparent huge pages (`madvise(MADV_HUGEPAGE)`). The test below checks the index against
+/// the option's documented default.
+const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
 /// Sets the allocator's options; called once at the start of `main`.
 #[allow(unsafe_code)]
 pub fn tune() {
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table, which mimalloc
     // reads atomically; any option index and value are accepted.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
+    unsafe {
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS);
+        libmimalloc_sys::mi_option_set(ALLOW_THP, 0);
+    }
+    no_huge_pages();
+}
+
+/// Turns transparent huge pages off for this process, including memory mimalloc mapped (and
+/// may have asked huge pages for) before `main`, and on systems that give them unasked
+/// (`/sys/kernel/mm/transparent_hugepage/enabled` set to `always`). This is what mimalloc
+/// itself does when `MIMALLOC_ALLOW_THP=0` is set in the environment; setting the option in
+/// `main` is too late for that.
+#[allow(unsafe_code)]
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `PR_SET_THP_DISABLE` only sets a flag on this process's memory map; it reads
+        // no pointer. A kernel without it answers -1, and the process keeps huge pages.
+        let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
+}
+
+/// Whether transparent huge pages are off for this process.
+#[cfg(all(test, target_os = "linux"))]
+#[allow(unsafe_code)]
+fn huge_pages_disabled() -> bool {
+    // SAFETY: `PR_GET_THP_DISABLE` reads a flag of this process and takes no pointer.
+    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
 }
 
 /// Returns the memory this thread's heap holds free (and what other threads freed of it) to the
@@ -45,7 +86,19 @@ mod tests {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             assert_eq!(read(), 1000, "option {PURGE_DELAY} is not the purge delay");
         }
+        // mimalloc v3 asks for huge pages by default, unless the environment says not to.
+        // SAFETY: reads an integer from mimalloc's option table.
+        let thp = || unsafe { libmimalloc_sys::mi_option_get(ALLOW_THP) };
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            assert_eq!(thp(), 1, "option {ALLOW_THP} is not allow_thp");
+        }
         tune();
         assert_eq!(read(), PURGE_DELAY_MS);
+        assert_eq!(thp(), 0);
+        #[cfg(target_os = "linux")]
+        assert!(
+            huge_pages_disabled(),
+            "transparent huge pages are still on for the process"
+        );
     }
 }
