@@ -21,6 +21,9 @@ pub struct BenchReport {
     pub streams: usize,
     pub index_build_s: f64,
     pub index_events_per_s: f64,
+    /// CPU time of the whole process (every thread) during the index build: the work it cost,
+    /// without the time one thread spent waiting for the other.
+    pub index_build_cpu_s: Option<f64>,
     pub index_bytes: usize,
     pub projection_interval: usize,
     pub projection_checkpoints: usize,
@@ -39,6 +42,8 @@ pub struct BenchReport {
     pub longest_stream_seek: Latency,
     pub full_replay_s: f64,
     pub full_replay_events_per_s: f64,
+    /// CPU time of the whole process during the full replay.
+    pub full_replay_cpu_s: Option<f64>,
     /// Reading every event from the store on one thread and nothing else: the most index build
     /// and full replay could reach while they fold on a second thread.
     pub store_read_s: f64,
@@ -74,10 +79,12 @@ impl Latency {
 pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     let domain: Arc<dyn Domain> = crate::domain_for(source, Arc::new(crate::domains()));
     let started = Instant::now();
+    let cpu_started = process_cpu_time();
     let progress = crate::session::Progress::default();
     let engine = crate::session::build_engine(source, Arc::clone(&domain), &progress)?
         .ok_or_else(|| anyhow::anyhow!("indexing stopped"))?;
     let index_build = started.elapsed();
+    let index_build_cpu = cpu_since(cpu_started);
     let peak_rss_after_build_bytes = peak_rss_bytes();
     let events = engine.index().len();
     let fetch = StoreFetch(source);
@@ -150,8 +157,10 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     drop(engine);
     crate::allocator::give_back_freed_memory();
     let started = Instant::now();
+    let cpu_started = process_cpu_time();
     let replay = crate::session::replay_all(source, domain)?;
     let full_replay = started.elapsed();
+    let full_replay_cpu = cpu_since(cpu_started);
     let replayed = replay.event_count();
     drop(replay);
     let started = Instant::now();
@@ -168,6 +177,7 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         streams,
         index_build_s: index_build.as_secs_f64(),
         index_events_per_s: events as f64 / index_build.as_secs_f64().max(1e-9),
+        index_build_cpu_s: index_build_cpu.map(|t| t.as_secs_f64()),
         index_bytes,
         projection_interval,
         projection_checkpoints,
@@ -182,9 +192,41 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         longest_stream_seek: Latency::from(longest_seeks),
         full_replay_s: full_replay.as_secs_f64(),
         full_replay_events_per_s: replayed as f64 / full_replay.as_secs_f64().max(1e-9),
+        full_replay_cpu_s: full_replay_cpu.map(|t| t.as_secs_f64()),
         store_read_s: store_read.as_secs_f64(),
         store_read_events_per_s: read as f64 / store_read.as_secs_f64().max(1e-9),
     })
+}
+
+/// CPU time this process has used so far, over all its threads (those that ended too).
+#[cfg(unix)]
+fn process_cpu_time() -> Option<Duration> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Some(Duration::new(
+        u64::try_from(t.tv_sec).ok()?,
+        u32::try_from(t.tv_nsec).ok()?,
+    ))
+}
+
+#[cfg(not(unix))]
+fn process_cpu_time() -> Option<Duration> {
+    None
+}
+
+/// CPU time used since `started` (a [`process_cpu_time`]).
+fn cpu_since(started: Option<Duration>) -> Option<Duration> {
+    Some(process_cpu_time()?.saturating_sub(started?))
+}
+
+/// Says `seconds` of CPU time, and what that is per event over `events`.
+fn cpu_text(seconds: Option<f64>, events: u64) -> String {
+    match seconds {
+        Some(cpu) => format!(
+            ", CPU {cpu:.2} s, {:.2} µs an event",
+            cpu * 1e6 / (events.max(1) as f64)
+        ),
+        None => String::new(),
+    }
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), if the platform tells.
@@ -207,9 +249,10 @@ impl std::fmt::Display for BenchReport {
         writeln!(f, "events           {} in {} streams", self.events, self.streams)?;
         writeln!(
             f,
-            "index build      {:.2} s ({:.0} events/s), index {:.1} MiB",
+            "index build      {:.2} s ({:.0} events/s{}), index {:.1} MiB",
             self.index_build_s,
             self.index_events_per_s,
+            cpu_text(self.index_build_cpu_s, self.events),
             self.index_bytes as f64 / 1_048_576.0
         )?;
         if self.projection_checkpoints == 0 {
@@ -245,8 +288,10 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "full replay      {:.2} s ({:.0} events/s)",
-            self.full_replay_s, self.full_replay_events_per_s
+            "full replay      {:.2} s ({:.0} events/s{})",
+            self.full_replay_s,
+            self.full_replay_events_per_s,
+            cpu_text(self.full_replay_cpu_s, self.events)
         )?;
         write!(
             f,

@@ -570,3 +570,30 @@ fn evidence_at_the_incident_holds_the_account_history_its_states_and_the_issue()
         stderr(&unknown)
     );
 }
+
+#[test]
+fn bench_reports_the_build_seeks_replay_and_their_cpu_time() {
+    let store = sample_sqlite();
+    let output = rewind(&["bench", store.to_str().unwrap(), "--seeks", "20", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json(&output);
+    assert_eq!(report["events"], 2831);
+    assert_eq!(report["streams"], 617);
+    for latency in ["global_seek", "step_forward", "stream_seek", "longest_stream_seek"] {
+        assert_eq!(report[latency]["samples"], 20, "{latency}");
+        assert!(report[latency]["p50_ms"].as_f64().unwrap() <= report[latency]["max_ms"].as_f64().unwrap());
+    }
+    for (wall, cpu) in [
+        ("index_build_s", "index_build_cpu_s"),
+        ("full_replay_s", "full_replay_cpu_s"),
+    ] {
+        let wall = report[wall].as_f64().unwrap();
+        let cpu = report[cpu].as_f64().expect("CPU time is measured on this platform");
+        assert!(wall > 0.0 && cpu > 0.0, "{wall} {cpu}");
+        // Two threads at most are busy while the events are read and folded.
+        assert!(cpu <= wall * 2.0 + 0.05, "CPU {cpu} s in {wall} s");
+    }
+    let text = rewind(&["bench", store.to_str().unwrap(), "--seeks", "5"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(stdout(&text).contains("µs an event"), "{}", stdout(&text));
+}
