@@ -49,9 +49,12 @@ pub fn tune() {
 fn no_huge_pages() {
     #[cfg(target_os = "linux")]
     {
+        // The arguments go as `unsigned long`, as the kernel reads them (a variadic `int` need
+        // not clear a register's upper half, and the kernel refuses non-zero unused arguments).
+        let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
         // SAFETY: `PR_SET_THP_DISABLE` only sets a flag on this process's memory map; it reads
         // no pointer. A kernel without it answers -1, and the process keeps huge pages.
-        let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, on, unused, unused, unused) };
     }
 }
 
@@ -59,8 +62,9 @@ fn no_huge_pages() {
 #[cfg(all(test, target_os = "linux"))]
 #[allow(unsafe_code)]
 fn huge_pages_disabled() -> bool {
+    let unused: libc::c_ulong = 0;
     // SAFETY: `PR_GET_THP_DISABLE` reads a flag of this process and takes no pointer.
-    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
+    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, unused, unused, unused, unused) == 1 }
 }
 
 /// Returns the memory this thread's heap holds free (and what other threads freed of it) to the

@@ -199,7 +199,7 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
 }
 
 /// CPU time this process has used so far, over all its threads (those that ended too).
-#[cfg(unix)]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 fn process_cpu_time() -> Option<Duration> {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
     Some(Duration::new(
@@ -208,7 +208,7 @@ fn process_cpu_time() -> Option<Duration> {
     ))
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn process_cpu_time() -> Option<Duration> {
     None
 }
