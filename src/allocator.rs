@@ -13,7 +13,7 @@
 //! memory took 1.5–2.8 s in huge pages against 0.7–0.8 s in 4 KiB pages, in alternating runs. An
 //! index build touches all of its memory for the first time (at 10M events, 2.4 GB of huge
 //! pages over a `rewind bench`: 12.5% of the build's CPU was the kernel zero-filling them). Off,
-//! the 10M build took 20.6–23.0 s against 23.4–27.6 s (5 alternating pairs, slow spell) and
+//! the 10M build took 20.6–23.0 s against 23.4–27.6 s (9 alternating runs, slow spell) and
 //! held 20–30 MiB less; the 1M build 1.8–2.4 s against 2.2–2.3 s and held 160 MiB, not 185.
 
 /// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v3), which `libmimalloc-sys` does not

@@ -583,6 +583,7 @@ fn bench_reports_the_build_seeks_replay_and_their_cpu_time() {
         assert_eq!(report[latency]["samples"], 20, "{latency}");
         assert!(report[latency]["p50_ms"].as_f64().unwrap() <= report[latency]["max_ms"].as_f64().unwrap());
     }
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
     for (wall, cpu) in [
         ("index_build_s", "index_build_cpu_s"),
         ("full_replay_s", "full_replay_cpu_s"),
