@@ -19,7 +19,12 @@ pub struct BenchReport {
     pub store: String,
     pub events: u64,
     pub streams: usize,
+    /// How many times the index was built, and the store replayed (`--runs`): on a shared,
+    /// noisy machine one run can be off by a third, so the figures below are the median run's.
+    pub runs: usize,
+    /// The median run's index build time; every run's is in `index_build_runs_s`.
     pub index_build_s: f64,
+    pub index_build_runs_s: Vec<f64>,
     pub index_events_per_s: f64,
     /// CPU time of the whole process (every thread) during the index build: the work it cost,
     /// without the time one thread spent waiting for the other.
@@ -40,7 +45,9 @@ pub struct BenchReport {
     pub longest_stream: String,
     pub longest_stream_events: usize,
     pub longest_stream_seek: Latency,
+    /// The median run's full replay time; every run's is in `full_replay_runs_s`.
     pub full_replay_s: f64,
+    pub full_replay_runs_s: Vec<f64>,
     pub full_replay_events_per_s: f64,
     /// CPU time of the whole process during the full replay.
     pub full_replay_cpu_s: Option<f64>,
@@ -76,15 +83,62 @@ impl Latency {
     }
 }
 
-pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
+/// One timed run of some work: how long it took, and the CPU time it cost.
+#[derive(Clone, Copy, Debug)]
+struct Timed {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Timed {
+    /// Runs `work`, timing it.
+    fn run<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, Self)> {
+        let started = Instant::now();
+        let cpu_started = process_cpu_time();
+        let made = work()?;
+        Ok((
+            made,
+            Self {
+                wall: started.elapsed(),
+                cpu: cpu_since(cpu_started),
+            },
+        ))
+    }
+
+    /// The run of median wall time (the lower middle one of an even count).
+    fn median(runs: &[Self]) -> Self {
+        let mut sorted = runs.to_vec();
+        sorted.sort_by_key(|run| run.wall);
+        sorted[(sorted.len() - 1) / 2]
+    }
+
+    fn walls(runs: &[Self]) -> Vec<f64> {
+        runs.iter().map(|run| run.wall.as_secs_f64()).collect()
+    }
+}
+
+/// Builds the index `runs` times (at least once), then seeks `seeks` times of each kind in the
+/// last one built, then replays the store `runs` times and reads it once.
+pub fn run(source: &dyn EventSource, seeks: usize, runs: usize) -> Result<BenchReport> {
+    let runs = runs.max(1);
     let domain: Arc<dyn Domain> = crate::domain_for(source, Arc::new(crate::domains()));
-    let started = Instant::now();
-    let cpu_started = process_cpu_time();
-    let progress = crate::session::Progress::default();
-    let engine = crate::session::build_engine(source, Arc::clone(&domain), &progress)?
-        .ok_or_else(|| anyhow::anyhow!("indexing stopped"))?;
-    let index_build = started.elapsed();
-    let index_build_cpu = cpu_since(cpu_started);
+    let mut builds = Vec::with_capacity(runs);
+    let mut engine = None;
+    for _ in 0..runs {
+        // The one built before is dropped first, so that no run holds two in memory.
+        if engine.take().is_some() {
+            crate::allocator::give_back_freed_memory();
+        }
+        let progress = crate::session::Progress::default();
+        let (built, timed) = Timed::run(|| {
+            crate::session::build_engine(source, Arc::clone(&domain), &progress)?
+                .ok_or_else(|| anyhow::anyhow!("indexing stopped"))
+        })?;
+        engine = Some(built);
+        builds.push(timed);
+    }
+    let engine = engine.expect("at least one run");
+    let index_build = Timed::median(&builds);
     let peak_rss_after_build_bytes = peak_rss_bytes();
     let events = engine.index().len();
     let fetch = StoreFetch(source);
@@ -156,13 +210,15 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
     // process of its own, without the engine's memory held for the allocator's purge delay).
     drop(engine);
     crate::allocator::give_back_freed_memory();
-    let started = Instant::now();
-    let cpu_started = process_cpu_time();
-    let replay = crate::session::replay_all(source, domain)?;
-    let full_replay = started.elapsed();
-    let full_replay_cpu = cpu_since(cpu_started);
-    let replayed = replay.event_count();
-    drop(replay);
+    let mut replays = Vec::with_capacity(runs);
+    let mut replayed = 0;
+    for _ in 0..runs {
+        let (replay, timed) = Timed::run(|| Ok(crate::session::replay_all(source, Arc::clone(&domain))?))?;
+        replayed = replay.event_count();
+        drop(replay);
+        replays.push(timed);
+    }
+    let full_replay = Timed::median(&replays);
     let started = Instant::now();
     let mut read = 0;
     source.read_all(source.preferred_batch(), &mut |batch| {
@@ -175,9 +231,11 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         store: source.location(),
         events: events as u64,
         streams,
-        index_build_s: index_build.as_secs_f64(),
-        index_events_per_s: events as f64 / index_build.as_secs_f64().max(1e-9),
-        index_build_cpu_s: index_build_cpu.map(|t| t.as_secs_f64()),
+        runs,
+        index_build_s: index_build.wall.as_secs_f64(),
+        index_build_runs_s: Timed::walls(&builds),
+        index_events_per_s: events as f64 / index_build.wall.as_secs_f64().max(1e-9),
+        index_build_cpu_s: index_build.cpu.map(|t| t.as_secs_f64()),
         index_bytes,
         projection_interval,
         projection_checkpoints,
@@ -190,9 +248,10 @@ pub fn run(source: &dyn EventSource, seeks: usize) -> Result<BenchReport> {
         longest_stream,
         longest_stream_events,
         longest_stream_seek: Latency::from(longest_seeks),
-        full_replay_s: full_replay.as_secs_f64(),
-        full_replay_events_per_s: replayed as f64 / full_replay.as_secs_f64().max(1e-9),
-        full_replay_cpu_s: full_replay_cpu.map(|t| t.as_secs_f64()),
+        full_replay_s: full_replay.wall.as_secs_f64(),
+        full_replay_runs_s: Timed::walls(&replays),
+        full_replay_events_per_s: replayed as f64 / full_replay.wall.as_secs_f64().max(1e-9),
+        full_replay_cpu_s: full_replay.cpu.map(|t| t.as_secs_f64()),
         store_read_s: store_read.as_secs_f64(),
         store_read_events_per_s: read as f64 / store_read.as_secs_f64().max(1e-9),
     })
@@ -229,6 +288,17 @@ fn cpu_text(seconds: Option<f64>, events: u64) -> String {
     }
 }
 
+/// Says every run's time, when there was more than one: `; median of 3: 9.81 10.20 12.02 s`.
+fn runs_text(runs: &[f64]) -> String {
+    if runs.len() < 2 {
+        return String::new();
+    }
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let each: Vec<String> = sorted.iter().map(|s| format!("{s:.2}")).collect();
+    format!("; median of {}: {} s", runs.len(), each.join(" "))
+}
+
 /// Peak resident memory of this process (Linux `VmHWM`), if the platform tells.
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -249,10 +319,11 @@ impl std::fmt::Display for BenchReport {
         writeln!(f, "events           {} in {} streams", self.events, self.streams)?;
         writeln!(
             f,
-            "index build      {:.2} s ({:.0} events/s{}), index {:.1} MiB",
+            "index build      {:.2} s ({:.0} events/s{}{}), index {:.1} MiB",
             self.index_build_s,
             self.index_events_per_s,
             cpu_text(self.index_build_cpu_s, self.events),
+            runs_text(&self.index_build_runs_s),
             self.index_bytes as f64 / 1_048_576.0
         )?;
         if self.projection_checkpoints == 0 {
@@ -288,10 +359,11 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "full replay      {:.2} s ({:.0} events/s{})",
+            "full replay      {:.2} s ({:.0} events/s{}{})",
             self.full_replay_s,
             self.full_replay_events_per_s,
-            cpu_text(self.full_replay_cpu_s, self.events)
+            cpu_text(self.full_replay_cpu_s, self.events),
+            runs_text(&self.full_replay_runs_s)
         )?;
         write!(
             f,

@@ -107,6 +107,10 @@ pub enum Command {
         /// Random seeks of each kind.
         #[arg(long, default_value_t = 1000)]
         seeks: usize,
+        /// Build the index and replay the store this many times, and report the median run
+        /// (and every run): a shared machine's speed moves between runs.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        runs: u16,
         #[arg(long)]
         json: bool,
     },
@@ -197,9 +201,14 @@ pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
         Command::Sample(args) => sample(&args),
-        Command::Bench { store, seeks, json } => {
+        Command::Bench {
+            store,
+            seeks,
+            runs,
+            json,
+        } => {
             let source = open(&store, opts)?;
-            let report = crate::bench::run(source.as_ref(), seeks)?;
+            let report = crate::bench::run(source.as_ref(), seeks, runs.into())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

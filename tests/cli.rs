@@ -594,8 +594,53 @@ fn bench_reports_the_build_seeks_replay_and_their_cpu_time() {
         // Two threads at most are busy while the events are read and folded.
         assert!(cpu <= wall * 2.0 + 0.05, "CPU {cpu} s in {wall} s");
     }
+    assert_eq!(report["runs"], 1);
+    assert_eq!(report["index_build_runs_s"].as_array().unwrap().len(), 1);
     let text = rewind(&["bench", store.to_str().unwrap(), "--seeks", "5"]);
     assert!(text.status.success(), "{}", stderr(&text));
     #[cfg(any(target_os = "linux", target_os = "macos"))]
     assert!(stdout(&text).contains("µs an event"), "{}", stdout(&text));
+}
+
+#[test]
+fn bench_runs_reports_the_median_of_every_run() {
+    let store = sample_sqlite();
+    let output = rewind(&[
+        "bench",
+        store.to_str().unwrap(),
+        "--seeks",
+        "3",
+        "--runs",
+        "3",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json(&output);
+    assert_eq!(report["runs"], 3);
+    for (median, runs) in [
+        ("index_build_s", "index_build_runs_s"),
+        ("full_replay_s", "full_replay_runs_s"),
+    ] {
+        let mut each: Vec<f64> = report[runs]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect();
+        assert_eq!(each.len(), 3, "{runs}");
+        each.sort_by(f64::total_cmp);
+        let median = report[median].as_f64().unwrap();
+        // JSON carries each figure exactly, so the median is one of the runs, not near one.
+        assert!(
+            (median - each[1]).abs() < 1e-12,
+            "{median} is not the middle of {each:?}"
+        );
+    }
+    // Every run indexed the whole store, and the events counted are the store's.
+    assert_eq!(report["events"], 2831);
+    let text = rewind(&["bench", store.to_str().unwrap(), "--seeks", "1", "--runs", "2"]);
+    assert!(stdout(&text).contains("median of 2:"), "{}", stdout(&text));
+
+    let zero = rewind(&["bench", store.to_str().unwrap(), "--runs", "0"]);
+    assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
 }
