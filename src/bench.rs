@@ -118,23 +118,28 @@ impl Timed {
 }
 
 /// Builds the index `runs` times (at least once), then seeks `seeks` times of each kind in the
-/// last one built, then replays the store `runs` times and reads it once.
-pub fn run(source: &dyn EventSource, seeks: usize, runs: usize) -> Result<BenchReport> {
+/// last one built, then replays the store `runs` times and reads it once. Says each step as it
+/// ends through `say`: at 10M events a benchmark runs for minutes.
+pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn FnMut(String)) -> Result<BenchReport> {
     let runs = runs.max(1);
     let domain: Arc<dyn Domain> = crate::domain_for(source, Arc::new(crate::domains()));
     let mut builds = Vec::with_capacity(runs);
     let mut engine = None;
-    for _ in 0..runs {
+    for run in 1..=runs {
         // The one built before is dropped first, so that no run holds two in memory.
         if engine.take().is_some() {
             crate::allocator::give_back_freed_memory();
         }
-        let progress = crate::session::Progress::default();
+        let indexing = crate::session::Progress::default();
         let (built, timed) = Timed::run(|| {
-            crate::session::build_engine(source, Arc::clone(&domain), &progress)?
+            crate::session::build_engine(source, Arc::clone(&domain), &indexing)?
                 .ok_or_else(|| anyhow::anyhow!("indexing stopped"))
         })?;
         engine = Some(built);
+        say(format!(
+            "index built in {:.2} s (run {run} of {runs})",
+            timed.wall.as_secs_f64()
+        ));
         builds.push(timed);
     }
     let engine = engine.expect("at least one run");
@@ -212,10 +217,15 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize) -> Result<BenchR
     crate::allocator::give_back_freed_memory();
     let mut replays = Vec::with_capacity(runs);
     let mut replayed = 0;
-    for _ in 0..runs {
+    say(format!("{seeks} seeks of each kind done; replaying the store"));
+    for run in 1..=runs {
         let (replay, timed) = Timed::run(|| Ok(crate::session::replay_all(source, Arc::clone(&domain))?))?;
         replayed = replay.event_count();
         drop(replay);
+        say(format!(
+            "replayed in {:.2} s (run {run} of {runs})",
+            timed.wall.as_secs_f64()
+        ));
         replays.push(timed);
     }
     let full_replay = Timed::median(&replays);

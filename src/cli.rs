@@ -208,7 +208,9 @@ pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
             json,
         } => {
             let source = open(&store, opts)?;
-            let report = crate::bench::run(source.as_ref(), seeks, runs.into())?;
+            let report = crate::bench::run(source.as_ref(), seeks, runs.into(), &mut |step| {
+                eprintln!("rewind: {step}");
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -638,6 +638,15 @@ fn bench_runs_reports_the_median_of_every_run() {
     }
     // Every run indexed the whole store, and the events counted are the store's.
     assert_eq!(report["events"], 2831);
+    // Each run is said as it ends, on stderr (stdout is the report).
+    for step in [
+        "(run 1 of 3)",
+        "(run 3 of 3)",
+        "3 seeks of each kind done",
+        "replayed in",
+    ] {
+        assert!(stderr(&output).contains(step), "{step}: {}", stderr(&output));
+    }
     let text = rewind(&["bench", store.to_str().unwrap(), "--seeks", "1", "--runs", "2"]);
     assert!(stdout(&text).contains("median of 2:"), "{}", stdout(&text));
 
