@@ -26,8 +26,8 @@ pub struct BenchReport {
     pub index_build_s: f64,
     pub index_build_runs_s: Vec<f64>,
     pub index_events_per_s: f64,
-    /// CPU time of the whole process (every thread) during the index build: the work it cost,
-    /// without the time one thread spent waiting for the other.
+    /// CPU time of the whole process (every thread) during the median run's index build: the
+    /// work it cost, without the time one thread spent waiting for the other.
     pub index_build_cpu_s: Option<f64>,
     pub index_bytes: usize,
     pub projection_interval: usize,
@@ -49,7 +49,7 @@ pub struct BenchReport {
     pub full_replay_s: f64,
     pub full_replay_runs_s: Vec<f64>,
     pub full_replay_events_per_s: f64,
-    /// CPU time of the whole process during the full replay.
+    /// CPU time of the whole process during the median run's full replay.
     pub full_replay_cpu_s: Option<f64>,
     /// Reading every event from the store on one thread and nothing else: the most index build
     /// and full replay could reach while they fold on a second thread.
