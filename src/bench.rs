@@ -217,7 +217,7 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
     crate::allocator::give_back_freed_memory();
     let mut replays = Vec::with_capacity(runs);
     let mut replayed = 0;
-    say(format!("{seeks} seeks of each kind done; replaying the store"));
+    say(format!("{} seeks of each kind done; replaying the store", global.len()));
     for run in 1..=runs {
         let (replay, timed) = Timed::run(|| Ok(crate::session::replay_all(source, Arc::clone(&domain))?))?;
         replayed = replay.event_count();
