@@ -284,16 +284,33 @@ impl<V: Change> RowHistory<V> {
         Some(id)
     }
 
-    /// The latest version of the row with `key`, found as [`RowHistory::update_in`] finds it,
-    /// without remembering it: reading it ahead of the fold (see
-    /// [`rewind_core::Projection::warm`]) loads what the fold will change.
-    pub(crate) fn warm(&self, stream: u32, key: &str) -> Option<&V> {
-        let id = self
-            .hints
-            .get(Some(stream))
-            .filter(|&id| self.rows.all.get(id as usize).is_some_and(|row| row.key == key))
-            .or_else(|| self.rows.id(key))?;
-        self.rows.all[id as usize].versions.latest().map(|(_, row)| row)
+    /// Reads, without remembering anything, the rows `(stream number, key)` will change, as
+    /// [`RowHistory::update_in`] finds them, so the fold finds them loaded (see
+    /// [`rewind_core::Projection::warm`]). Each link of the chain is taken for all of them
+    /// before the next (see [`rewind_core::Projection::warm_all`]): the
+    /// hints, then the rows they name (searched for by key where there is none), then the
+    /// rows' latest versions and where the next one is written, each handed to `touch`.
+    pub(crate) fn warm_all<'k>(&self, keys: impl Iterator<Item = (u32, &'k str)>, touch: impl Fn(&V)) {
+        const LINKS: usize = 16;
+        let mut keys = keys.peekable();
+        while keys.peek().is_some() {
+            let mut found: [(Option<u32>, &str); LINKS] = [(None, ""); LINKS];
+            let mut n = 0;
+            for (slot, (stream, key)) in found.iter_mut().zip(keys.by_ref()) {
+                *slot = (self.hints.get(Some(stream)), key);
+                n += 1;
+            }
+            for (id, key) in &mut found[..n] {
+                *id = id
+                    .filter(|&id| self.rows.all.get(id as usize).is_some_and(|row| row.key == *key))
+                    .or_else(|| self.rows.id(key));
+            }
+            for &(id, _) in &found[..n] {
+                if let Some((_, row)) = id.and_then(|id| self.rows.all[id as usize].versions.warm()) {
+                    touch(row);
+                }
+            }
+        }
     }
 
     /// The latest version of the row with `key`.
@@ -484,6 +501,38 @@ mod tests {
     #[allow(clippy::trivially_copy_pass_by_ref, reason = "the shape `RowsAt::rows` takes")]
     fn plain(_key: &str, row: &u32) -> Value {
         json!(row)
+    }
+
+    /// Warming hands over the latest version of each row named, found by a right hint, a
+    /// wrong one or none, in the order asked, more than one chain's worth at a time, and
+    /// nothing for a key with no row; it changes nothing.
+    #[test]
+    fn warming_reads_the_latest_version_of_each_row_named() {
+        let mut rows = RowHistory::default();
+        rows.keep_history();
+        for n in 0..40u32 {
+            // Stream `n` found row `n`; rows 0..20 change often enough to be packed.
+            rows.insert_in(Some(n), u64::from(n) + 1, &format!("k{n}"), n);
+        }
+        for position in 41..441u64 {
+            let n = (position % 20) as u32;
+            assert!(rows.update_in(Some(n), position, &format!("k{n}"), |row| *row += 100));
+        }
+        let before = rows.latest().rows(0, 100, plain);
+        let keys: Vec<(u32, String)> = (0..40u32)
+            .map(|n| (n, format!("k{n}")))
+            // Stream 3 names row 7 (a wrong hint), stream 99 has none, and one key has no row.
+            .chain([(3, "k7".to_owned()), (99, "k5".to_owned()), (1, "none".to_owned())])
+            .collect();
+        let seen = std::cell::RefCell::new(Vec::new());
+        rows.warm_all(keys.iter().map(|(s, k)| (*s, k.as_str())), |row| seen.borrow_mut().push(*row));
+        let expected: Vec<u32> = keys
+            .iter()
+            .filter_map(|(_, key)| rows.get(key).copied())
+            .collect();
+        assert_eq!(expected.len(), 42);
+        assert_eq!(seen.into_inner(), expected);
+        assert_eq!(rows.latest().rows(0, 100, plain), before);
     }
 
     #[test]

@@ -240,13 +240,17 @@ impl Projection for AccountBalances {
     }
 
     fn warm(&self, event: &RecordedEvent, stream: u32) {
-        if event.stream_type == "BankAccount" {
-            std::hint::black_box(
-                self.accounts
-                    .warm(stream, &event.stream_id)
-                    .map(|row| row.balance_cents),
-            );
-        }
+        self.warm_all(&[(event, stream)]);
+    }
+
+    fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
+        let accounts = events
+            .iter()
+            .filter(|(event, _)| event.stream_type == "BankAccount")
+            .map(|&(event, stream)| (stream, event.stream_id.as_str()));
+        self.accounts.warm_all(accounts, |row| {
+            std::hint::black_box(row.balance_cents);
+        });
     }
 
     rows_from_history!(accounts, balances_json, balance_json);
@@ -515,11 +519,17 @@ impl Projection for OrderSummaries {
     }
 
     fn warm(&self, event: &RecordedEvent, stream: u32) {
-        if event.stream_type == "Order"
-            && let Some(row) = self.orders.warm(stream, &event.stream_id)
-        {
+        self.warm_all(&[(event, stream)]);
+    }
+
+    fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
+        let orders = events
+            .iter()
+            .filter(|(event, _)| event.stream_type == "Order")
+            .map(|&(event, stream)| (stream, event.stream_id.as_str()));
+        self.orders.warm_all(orders, |row| {
             std::hint::black_box(self.records.get(row.order).map(|record| record.total_cents));
-        }
+        });
     }
 
     rows_from_history!(orders, summaries_json, summary_json);

@@ -71,6 +71,18 @@ impl<V: Change> Versions<V> {
         }
     }
 
+    /// The latest version, reading on the way (and changing nothing of) what recording the
+    /// next version will change: the end of the list it is added to.
+    pub(crate) fn warm(&self) -> Option<&(u64, V)> {
+        match self {
+            Self::Few(versions) => versions.last(),
+            Self::Many(packed) => {
+                std::hint::black_box((packed.run, packed.written.0, packed.changes.last()));
+                Some(&packed.latest)
+            }
+        }
+    }
+
     /// The position of the first version (when the row was added), with history kept; without,
     /// the latest's.
     pub(crate) fn first_position(&self) -> u64 {

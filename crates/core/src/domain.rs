@@ -96,6 +96,18 @@ pub trait Projection: Default + Clone + Send + Sync + 'static {
         let _ = (event, stream);
     }
 
+    /// [`Self::warm`] for a few events at once, each with its stream number (the default warms
+    /// them one by one). A row found through a chain of loads (a hint, then the row, then its
+    /// latest version) misses the cache at each link, and a link cannot be loaded before the
+    /// one before it: taking each link for all the events before the next lets their misses
+    /// overlap, where warming event after event leaves only as many in flight as the processor
+    /// looks ahead.
+    fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
+        for &(event, stream) in events {
+            self.warm(event, stream);
+        }
+    }
+
     /// The read model as JSON, in a deterministic order.
     fn state(&self) -> Value;
 
@@ -259,6 +271,12 @@ pub trait ProjectionState: ProjectionView {
     fn warm(&self, event: &RecordedEvent, stream: u32) {
         let _ = (event, stream);
     }
+    /// See [`Projection::warm_all`].
+    fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
+        for &(event, stream) in events {
+            self.warm(event, stream);
+        }
+    }
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String>;
     /// See [`Projection::keep_history`].
     fn keep_history(&mut self) -> bool;
@@ -286,6 +304,9 @@ impl<P: Projection> ProjectionState for P {
     }
     fn warm(&self, event: &RecordedEvent, stream: u32) {
         Projection::warm(self, event, stream);
+    }
+    fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
+        Projection::warm_all(self, events);
     }
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         Projection::keys_for(self, event)

@@ -225,9 +225,10 @@ impl EngineBuilder {
     /// Folds the next events in global order, indexed by an [`IndexBuilder`] that gave them
     /// `streams`. Finish with [`EngineBuilder::finish_indexed`].
     pub fn push_indexed(&mut self, events: &[RecordedEvent], streams: &[StreamIdx]) {
-        for (events, streams) in events.chunks(WARM_AHEAD).zip(streams.chunks(WARM_AHEAD)) {
-            self.replay.warm(&events.iter().zip(streams.iter().copied()));
-            for (event, &stream) in events.iter().zip(streams) {
+        let events: Vec<(&RecordedEvent, StreamIdx)> = events.iter().zip(streams.iter().copied()).collect();
+        for chunk in events.chunks(WARM_AHEAD) {
+            self.replay.warm(chunk);
+            for &(event, stream) in chunk {
                 self.push_one(event, stream);
             }
         }

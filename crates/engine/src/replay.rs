@@ -106,12 +106,15 @@ impl Replay {
     /// Folds `events` (in global order) as [`Replay::apply`] folds each, reading ahead for a
     /// few at a time (see [`Replay::warm`]).
     pub fn apply_all(&mut self, events: &[RecordedEvent]) {
+        let mut known = Vec::with_capacity(WARM_AHEAD);
         for chunk in events.chunks(WARM_AHEAD) {
             let mut streams = [None; WARM_AHEAD];
             for (found, event) in streams.iter_mut().zip(chunk) {
                 *found = self.lookup.get(event.stream_id.as_str()).copied();
             }
-            self.warm(&chunk.iter().zip(&streams).filter_map(|(e, s)| Some((e, (*s)?))));
+            known.clear();
+            known.extend(chunk.iter().zip(&streams).filter_map(|(e, s)| Some((e, (*s)?))));
+            self.warm(&known);
             for (event, stream) in chunk.iter().zip(streams) {
                 match stream {
                     Some(stream) => self.apply_to(stream, event),
@@ -125,17 +128,21 @@ impl Replay {
     /// Reads, and changes nothing of, what folding each `(event, its stream's number)` will
     /// read: the stream's state and the read models' rows. Called for a few events before they
     /// are folded: at millions of streams each is a cache miss or more, and these misses
-    /// overlap, where the fold meets them one after another.
-    pub(crate) fn warm<'a>(&self, events: &(impl Iterator<Item = (&'a RecordedEvent, u32)> + Clone)) {
-        for (_, stream) in events.clone() {
-            if let Some(replay) = self.streams.get(stream as usize) {
-                replay.state.warm();
-            }
+    /// overlap, where the fold meets them one after another. Each link of a chain of loads is
+    /// taken for all the events before the next (the streams' entries, then their states; see
+    /// [`rewind_core::Projection::warm_all`]), so the misses of one link are in flight together.
+    pub(crate) fn warm(&self, events: &[(&RecordedEvent, u32)]) {
+        let entries = events
+            .iter()
+            .filter_map(|&(_, stream)| self.streams.get(stream as usize));
+        for replay in entries.clone() {
+            std::hint::black_box(replay.version);
+        }
+        for replay in entries {
+            replay.state.warm();
         }
         for projection in &self.projections {
-            for (event, stream) in events.clone() {
-                projection.warm(event, stream);
-            }
+            projection.warm_all(events);
         }
     }
 
