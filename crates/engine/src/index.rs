@@ -157,8 +157,11 @@ pub struct TimelineIndex {
     types: Vec<u16>,
     stream_types: Vec<String>,
     stream_type_lookup: HashMap<String, u16>,
-    /// Stream numbers, found by their id's hash (the id itself is in `ids`).
-    lookup: HashTable<StreamIdx>,
+    /// Stream numbers, each with its id's [`Fingerprint`], found by that (the id itself is in
+    /// `ids`). Holding the fingerprint, a search can name its stream before reading the id,
+    /// so the ids of several searches are read together (see [`TimelineIndex::push_all`]), and
+    /// growing the table reads no id.
+    lookup: HashTable<(StreamIdx, Fingerprint)>,
     /// Every stream's ordinals, stream after stream (made by [`TimelineIndex::seal`]).
     ordinals: Vec<u32>,
     /// Where each stream's ordinals start in `ordinals`, and a last entry for the end.
@@ -167,8 +170,17 @@ pub struct TimelineIndex {
     event_type_lookup: HashMap<String, u16>,
 }
 
-fn hash(id: &str) -> u64 {
-    FxBuildHasher.hash_one(id)
+/// 32 bits of a stream id's hash: what the stream table holds beside each stream number.
+type Fingerprint = u32;
+
+fn fingerprint(id: &str) -> Fingerprint {
+    (FxBuildHasher.hash_one(id) >> 32) as Fingerprint
+}
+
+/// The stream table's hash of a fingerprint: spread over 64 bits, since the table takes where
+/// to look from the low bits and a tag to compare from the top ones.
+fn table_hash(fingerprint: Fingerprint) -> u64 {
+    u64::from(fingerprint).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// More than 65,535 distinct names share the last number; nothing real comes close.
@@ -207,10 +219,23 @@ impl TimelineIndex {
         const AHEAD: usize = 16;
         let mut streams = Vec::with_capacity(events.len());
         for chunk in events.chunks(AHEAD) {
+            // First the table's entries for all of them, then the ids those name.
             let mut found = [None; AHEAD];
             for (found, event) in found.iter_mut().zip(chunk) {
-                *found = self.stream_idx(&event.stream_id);
+                let fingerprint = fingerprint(&event.stream_id);
+                *found = self.candidate(fingerprint).map(|stream| (stream, fingerprint));
             }
+            let found = found.map(|candidate| candidate.map(|(stream, _)| stream));
+            let mut checked = [None; AHEAD];
+            for ((checked, candidate), event) in checked.iter_mut().zip(found).zip(chunk) {
+                *checked = match candidate {
+                    Some(stream) if self.ids[stream as usize] == event.stream_id => Some(stream),
+                    // Another id with the same fingerprint came first: a search of its own.
+                    Some(_) => self.stream_idx(&event.stream_id),
+                    None => None,
+                };
+            }
+            let found = checked;
             streams.extend(
                 chunk
                     .iter()
@@ -245,10 +270,11 @@ impl TimelineIndex {
         if let Some(stream) = self.stream_idx(stream_id) {
             return stream;
         }
-        let Self { ids, lookup, .. } = self;
-        let stream = ids.len() as StreamIdx;
-        lookup.insert_unique(hash(stream_id), stream, |&s| hash(&ids[s as usize]));
-        ids.push(stream_id.clone());
+        let stream = self.ids.len() as StreamIdx;
+        let fingerprint = fingerprint(stream_id);
+        self.lookup
+            .insert_unique(table_hash(fingerprint), (stream, fingerprint), |&(_, f)| table_hash(f));
+        self.ids.push(stream_id.clone());
         if stream_id.is_heap_allocated() {
             self.long_id_bytes += stream_id.len();
         }
@@ -351,9 +377,20 @@ impl TimelineIndex {
     }
 
     pub fn stream_idx(&self, stream_id: &str) -> Option<StreamIdx> {
+        let fingerprint = fingerprint(stream_id);
         self.lookup
-            .find(hash(stream_id), |&s| self.ids[s as usize] == stream_id)
-            .copied()
+            .find(table_hash(fingerprint), |&(s, f)| {
+                f == fingerprint && self.ids[s as usize] == stream_id
+            })
+            .map(|&(stream, _)| stream)
+    }
+
+    /// The first stream whose id has `fingerprint`, without reading its id: the stream of an id
+    /// with that fingerprint, if it is the first such id, which only reading the id tells.
+    fn candidate(&self, fingerprint: Fingerprint) -> Option<StreamIdx> {
+        self.lookup
+            .find(table_hash(fingerprint), |&(_, f)| f == fingerprint)
+            .map(|&(stream, _)| stream)
     }
 
     /// The distinct stream types, in order of first appearance.
@@ -405,7 +442,7 @@ impl TimelineIndex {
             + self.ids.capacity() * std::mem::size_of::<SmolStr>()
             + self.long_id_bytes
             + self.types.capacity() * 2
-            + self.lookup.capacity() * (std::mem::size_of::<StreamIdx>() + 1)
+            + self.lookup.capacity() * (std::mem::size_of::<(StreamIdx, Fingerprint)>() + 1)
             + (self.ordinals.capacity() + self.ordinal_starts.capacity()) * 4
     }
 }
@@ -463,6 +500,36 @@ mod tests {
         }
         assert_eq!(index.stream_idx("not-a-stream"), None);
         assert!(index.stream(expected.len() as StreamIdx).is_none());
+    }
+
+    /// Two ids with the same fingerprint are two streams, whichever comes first, whether
+    /// found one by one or a batch at a time.
+    #[test]
+    fn ids_that_share_a_fingerprint_are_told_apart() {
+        let mut seen = HashMap::default();
+        let (a, b) = (0..1_000_000u32)
+            .map(|n| format!("order-{n}"))
+            .find_map(|id| seen.insert(fingerprint(&id), id.clone()).map(|other| (other, id)))
+            .expect("32-bit fingerprints of a million ids collide");
+        assert_ne!(a, b);
+        let ids = [&a, &b, "other", &b, &a, &a, "other", &b];
+        let events: Vec<_> = (1..).zip(ids).map(|(p, id)| event(p, id, "Order")).collect();
+        let mut batched = TimelineIndex::default();
+        let streams = batched.push_all(&events);
+        assert_eq!(streams, [0, 1, 2, 1, 0, 0, 2, 1]);
+        let mut single = TimelineIndex::default();
+        let one_by_one: Vec<_> = events.iter().map(|e| single.push(e).1).collect();
+        assert_eq!(one_by_one, streams);
+        for index in [&batched, &single] {
+            assert_eq!(index.stream_idx(&a), Some(0));
+            assert_eq!(index.stream_idx(&b), Some(1));
+            assert_eq!(index.stream_idx("other"), Some(2));
+        }
+        // The second id of the pair, met first in a batch, is found through the first.
+        let mut later = TimelineIndex::default();
+        later.push_all(&events[..1]);
+        assert_eq!(later.push_all(&events[1..2]), [1]);
+        assert_eq!(later.push_all(&events[1..2]), [1]);
     }
 
     proptest! {
