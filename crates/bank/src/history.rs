@@ -525,11 +525,10 @@ mod tests {
             .chain([(3, "k7".to_owned()), (99, "k5".to_owned()), (1, "none".to_owned())])
             .collect();
         let seen = std::cell::RefCell::new(Vec::new());
-        rows.warm_all(keys.iter().map(|(s, k)| (*s, k.as_str())), |row| seen.borrow_mut().push(*row));
-        let expected: Vec<u32> = keys
-            .iter()
-            .filter_map(|(_, key)| rows.get(key).copied())
-            .collect();
+        rows.warm_all(keys.iter().map(|(s, k)| (*s, k.as_str())), |row| {
+            seen.borrow_mut().push(*row)
+        });
+        let expected: Vec<u32> = keys.iter().filter_map(|(_, key)| rows.get(key).copied()).collect();
         assert_eq!(expected.len(), 42);
         assert_eq!(seen.into_inner(), expected);
         assert_eq!(rows.latest().rows(0, 100, plain), before);
