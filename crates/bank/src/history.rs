@@ -526,7 +526,7 @@ mod tests {
             .collect();
         let seen = std::cell::RefCell::new(Vec::new());
         rows.warm_all(keys.iter().map(|(s, k)| (*s, k.as_str())), |row| {
-            seen.borrow_mut().push(*row)
+            seen.borrow_mut().push(*row);
         });
         let expected: Vec<u32> = keys.iter().filter_map(|(_, key)| rows.get(key).copied()).collect();
         assert_eq!(expected.len(), 42);
