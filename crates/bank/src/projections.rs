@@ -244,11 +244,7 @@ impl Projection for AccountBalances {
     }
 
     fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
-        let accounts = events
-            .iter()
-            .filter(|(event, _)| event.stream_type == "BankAccount")
-            .map(|&(event, stream)| (stream, event.stream_id.as_str()));
-        self.accounts.warm_all(accounts, |row| {
+        self.accounts.warm_all(own_streams(events, "BankAccount"), |row| {
             std::hint::black_box(row.balance_cents);
         });
     }
@@ -331,6 +327,18 @@ fn own_stream_key(event: &RecordedEvent, stream_type: &str) -> Vec<String> {
     } else {
         Vec::new()
     }
+}
+
+/// Of `(event, stream number)` pairs, those of `stream_type`'s streams, as `(stream number,
+/// stream id)`: the rows a read model with a row per such stream warms for them.
+fn own_streams<'a>(
+    events: &'a [(&'a RecordedEvent, u32)],
+    stream_type: &'a str,
+) -> impl Iterator<Item = (u32, &'a str)> {
+    events
+        .iter()
+        .filter(move |(event, _)| event.stream_type == stream_type)
+        .map(|&(event, stream)| (stream, event.stream_id.as_str()))
 }
 
 pub(crate) fn to_json<T: Serialize>(row: &T) -> Value {
@@ -523,11 +531,7 @@ impl Projection for OrderSummaries {
     }
 
     fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
-        let orders = events
-            .iter()
-            .filter(|(event, _)| event.stream_type == "Order")
-            .map(|&(event, stream)| (stream, event.stream_id.as_str()));
-        self.orders.warm_all(orders, |row| {
+        self.orders.warm_all(own_streams(events, "Order"), |row| {
             std::hint::black_box(self.records.get(row.order).map(|record| record.total_cents));
         });
     }

@@ -222,20 +222,16 @@ impl TimelineIndex {
             // First the table's entries for all of them, then the ids those name.
             let mut found = [None; AHEAD];
             for (found, event) in found.iter_mut().zip(chunk) {
-                let fingerprint = fingerprint(&event.stream_id);
-                *found = self.candidate(fingerprint).map(|stream| (stream, fingerprint));
+                *found = self.candidate(fingerprint(&event.stream_id));
             }
-            let found = found.map(|candidate| candidate.map(|(stream, _)| stream));
-            let mut checked = [None; AHEAD];
-            for ((checked, candidate), event) in checked.iter_mut().zip(found).zip(chunk) {
-                *checked = match candidate {
-                    Some(stream) if self.ids[stream as usize] == event.stream_id => Some(stream),
+            for (found, event) in found.iter_mut().zip(chunk) {
+                if let Some(stream) = *found
+                    && self.ids[stream as usize] != event.stream_id
+                {
                     // Another id with the same fingerprint came first: a search of its own.
-                    Some(_) => self.stream_idx(&event.stream_id),
-                    None => None,
-                };
+                    *found = self.stream_idx(&event.stream_id);
+                }
             }
-            let found = checked;
             streams.extend(
                 chunk
                     .iter()
