@@ -1306,19 +1306,23 @@ fn opening_screen(ui: &mut egui::Ui, opening: &Opening) -> bool {
                 let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
                 ui.add(
                     egui::ProgressBar::new(read as f32 / size as f32)
-                        .desired_width(420.0)
+                        .desired_width(460.0)
                         .text(format!(
-                            "reading the file: {:.0} / {:.0} MiB · {:.0} MiB/s",
+                            "reading the file: {:.0} / {:.0} MiB · {:.0} MiB/s{}",
                             mib(read),
                             mib(size),
-                            mib(read) / seconds
+                            mib(read) / seconds,
+                            time_left(read, size, seconds)
                         )),
                 );
             } else {
                 let fraction = if total == 0 { 0.0 } else { done as f32 / total as f32 };
-                ui.add(egui::ProgressBar::new(fraction).desired_width(420.0).text(format!(
-                    "{done} / {total} events indexed · {:.0} events/s",
-                    done as f64 / seconds
+                ui.add(egui::ProgressBar::new(fraction).desired_width(460.0).text(format!(
+                    "{} / {} events indexed · {} events/s{}",
+                    grouped(done),
+                    grouped(total),
+                    grouped((done as f64 / seconds) as u64),
+                    time_left(done, total, seconds)
                 )));
             }
             ui.add_space(8.0);
@@ -1326,6 +1330,34 @@ fn opening_screen(ui: &mut egui::Ui, opening: &Opening) -> bool {
         });
     });
     cancel
+}
+
+/// `n` with its digits in groups of three: `10,000,000`, which reads at a glance where
+/// `10000000` must be counted.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// How long the rest of some work takes at the rate so far (` · about 12 s left`), or nothing
+/// until there is a rate to go by: a second of work, and some of it done.
+fn time_left(done: u64, total: u64, seconds: f64) -> String {
+    if seconds < 1.0 || done == 0 || done >= total {
+        return String::new();
+    }
+    let left = (total - done) as f64 * seconds / done as f64;
+    match left.round() as u64 {
+        0 => " · less than a second left".into(),
+        s @ 1..=89 => format!(" · about {s} s left"),
+        s => format!(" · about {} min left", (s as f64 / 60.0).round() as u64),
+    }
 }
 
 /// Opens the desktop window.
@@ -1353,4 +1385,36 @@ pub fn run_native(file: Option<PathBuf>, position: Option<u64>) -> anyhow::Resul
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{grouped, time_left};
+
+    #[test]
+    fn counts_are_grouped_in_threes() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(2_637_824), "2,637,824");
+        assert_eq!(grouped(10_000_000), "10,000,000");
+        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn time_left_goes_by_the_rate_so_far() {
+        // A quarter done in 5 s: three quarters left, 15 s.
+        assert_eq!(time_left(2_500_000, 10_000_000, 5.0), " · about 15 s left");
+        // A tenth done in 20 s: 180 s left.
+        assert_eq!(time_left(1_000, 10_000, 20.0), " · about 3 min left");
+        assert_eq!(time_left(9_999, 10_000, 2.0), " · less than a second left");
+    }
+
+    #[test]
+    fn no_time_left_without_a_rate_or_with_nothing_left() {
+        assert_eq!(time_left(100, 1_000, 0.5), "");
+        assert_eq!(time_left(0, 1_000, 3.0), "");
+        assert_eq!(time_left(1_000, 1_000, 3.0), "");
+        assert_eq!(time_left(5, 0, 3.0), "");
+    }
 }
