@@ -55,6 +55,11 @@ pub struct BenchReport {
     /// and full replay could reach while they fold on a second thread.
     pub store_read_s: f64,
     pub store_read_events_per_s: f64,
+    /// The store walking every event without making any (for SQLite, summing its texts'
+    /// lengths): the floor under reading it, which shows how fast the machine is at the
+    /// moment; `None` for stores that cannot say.
+    pub bare_scan_s: Option<f64>,
+    pub bare_scan_query: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -236,6 +241,7 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
         Ok(())
     })?;
     let store_read = started.elapsed();
+    let bare_scan = source.bare_scan()?;
 
     Ok(BenchReport {
         store: source.location(),
@@ -264,6 +270,8 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
         full_replay_cpu_s: full_replay.cpu.map(|t| t.as_secs_f64()),
         store_read_s: store_read.as_secs_f64(),
         store_read_events_per_s: read as f64 / store_read.as_secs_f64().max(1e-9),
+        bare_scan_s: bare_scan.as_ref().map(|scan| scan.elapsed.as_secs_f64()),
+        bare_scan_query: bare_scan.map(|scan| scan.query),
     })
 }
 
@@ -379,6 +387,14 @@ impl std::fmt::Display for BenchReport {
             f,
             "store read alone {:.2} s ({:.0} events/s), the ceiling for both",
             self.store_read_s, self.store_read_events_per_s
-        )
+        )?;
+        if let Some(scan) = self.bare_scan_s {
+            write!(
+                f,
+                "\nbare scan        {scan:.2} s ({:.0} events/s): the store walking its events, none made",
+                self.events as f64 / scan.max(1e-9)
+            )?;
+        }
+        Ok(())
     }
 }

@@ -596,10 +596,14 @@ fn bench_reports_the_build_seeks_replay_and_their_cpu_time() {
     }
     assert_eq!(report["runs"], 1);
     assert_eq!(report["index_build_runs_s"].as_array().unwrap().len(), 1);
+    // SQLite walked the table by itself too: the floor under reading it.
+    assert!(report["bare_scan_s"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(report["bare_scan_query"].as_str().unwrap().contains("FROM events"));
     let text = rewind(&["bench", store.to_str().unwrap(), "--seeks", "5"]);
     assert!(text.status.success(), "{}", stderr(&text));
     #[cfg(any(target_os = "linux", target_os = "macos"))]
     assert!(stdout(&text).contains("µs an event"), "{}", stdout(&text));
+    assert!(stdout(&text).contains("bare scan"), "{}", stdout(&text));
 }
 
 #[test]

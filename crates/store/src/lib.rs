@@ -33,7 +33,7 @@ pub use memory::MemoryStore;
 pub use ndjson::{NdjsonStore, NdjsonWriter, export_ndjson, read_events};
 pub use postgres::{PostgresStore, PostgresWriter, is_postgres_url, redact};
 pub use source::{
-    EventSource, OpenOptions, ReadProgress, Skipped, StoreFormat, StreamInfo, detect_format, open_store,
+    BareScan, EventSource, OpenOptions, ReadProgress, Skipped, StoreFormat, StreamInfo, detect_format, open_store,
     open_store_with, streams_by_scan,
 };
 pub use sqlite::{AppendOutcome, EncodedEvent, ExpectedVersion, NewEvent, SqliteStore, format_time};

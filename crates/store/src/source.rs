@@ -145,6 +145,13 @@ pub trait EventSource: Send {
         1024
     }
 
+    /// How long the store itself takes to walk every event, handing none over: the floor under
+    /// any full read, which shows how fast the machine is at the moment (`rewind bench` reports
+    /// it beside its own figures). `None` for a store that cannot say (the default).
+    fn bare_scan(&self) -> Result<Option<BareScan>> {
+        Ok(None)
+    }
+
     /// Every event in global order, handed over in batches. Stops early when `each` fails.
     ///
     /// `each` may take a batch's events (`std::mem::take`, or swap in an empty list of its
@@ -161,6 +168,15 @@ pub trait EventSource: Send {
             each(&mut batch)?;
         }
     }
+}
+
+/// What [`EventSource::bare_scan`] measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BareScan {
+    /// What was asked of the store, as it was asked (an SQL statement).
+    pub query: String,
+    pub events: u64,
+    pub elapsed: std::time::Duration,
 }
 
 /// The formats Rewind recognises by content.
