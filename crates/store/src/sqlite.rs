@@ -748,10 +748,11 @@ mod raw {
         _connection: PhantomData<&'c Connection>,
     }
 
-    /// The row a [`Statement`] is at; its texts live until the statement steps again.
+    /// The row a [`Statement`] is at; it borrows the statement, so its texts cannot outlive
+    /// the next step.
     pub struct Row<'s> {
         statement: *mut ffi::sqlite3_stmt,
-        _statement: PhantomData<&'s mut Statement<'s>>,
+        _step: PhantomData<&'s mut ()>,
     }
 
     impl<'c> Statement<'c> {
@@ -791,7 +792,7 @@ mod raw {
             match unsafe { ffi::sqlite3_step(self.handle.as_ptr()) } {
                 ffi::SQLITE_ROW => Ok(Some(Row {
                     statement: self.handle.as_ptr(),
-                    _statement: PhantomData,
+                    _step: PhantomData,
                 })),
                 ffi::SQLITE_DONE => Ok(None),
                 code => Err(error(self.database, code)),
