@@ -371,6 +371,15 @@ pub struct App {
 
 impl App {
     pub fn new(prefs: Prefs, dialog: Arc<dyn FileDialog>, open: Option<StoreInput>, ctx: &egui::Context) -> Self {
+        // Panels draw no background of their own: the window is cleared to their colour (see
+        // `App::clear_color`), which looks the same and costs nothing. On a software renderer
+        // (a VM, a remote desktop, llvmpipe under Xvfb here) a frame's cost is the pixels its
+        // shapes cover, and the panels' backgrounds covered the whole window: a frame took
+        // about 120 ms of CPU, so the opening screen's progress took a quarter of a two-core
+        // machine from the indexing, and playback ran the renderer on both cores.
+        for theme in [egui::Theme::Dark, egui::Theme::Light] {
+            ctx.style_mut_of(theme, |style| style.visuals.panel_fill = egui::Color32::TRANSPARENT);
+        }
         if let Some(dark) = prefs.dark_mode {
             ctx.set_theme(if dark { egui::Theme::Dark } else { egui::Theme::Light });
         }
@@ -868,11 +877,15 @@ fn handle_view_command(session: &Session, view: &mut View, command: AppCommand) 
 }
 
 impl eframe::App for App {
-    /// The panels' own colour, so a panel drawn without a background (the opening screen's)
-    /// looks the same as one with: on a software renderer every pixel a shape covers costs
-    /// the indexing CPU, and a background is the whole window.
+    /// The panels' colour in egui's theme of the same darkness: the panels themselves are
+    /// transparent (see [`App::new`]).
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
-        visuals.panel_fill.to_normalized_gamma_f32()
+        let theme = if visuals.dark_mode {
+            egui::Visuals::dark()
+        } else {
+            egui::Visuals::light()
+        };
+        theme.panel_fill.to_normalized_gamma_f32()
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -1301,9 +1314,7 @@ fn opening_screen(ui: &mut egui::Ui, opening: &Opening) -> bool {
     let total = opening.progress.total.load(Ordering::Relaxed);
     let seconds = opening.started.elapsed().as_secs_f64().max(1e-3);
     let mut cancel = false;
-    // No background: the window's clear colour is the panels' (see `App::clear_color`), and
-    // this screen is drawn twice a second while the store is read, on the same cores.
-    egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+    egui::CentralPanel::default().show(ui, |ui| {
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.3);
             ui.heading(format!("Opening {}", opening.input.name()));

@@ -253,11 +253,9 @@ impl Opening {
 /// How often the opening screen is drawn while a store opens: it shows progress a few times
 /// a second on its own timer (input, such as the Cancel button, draws a frame at once), and
 /// the store thread asks for a frame only when it is done. Each frame costs the indexing CPU
-/// on a software renderer (a VM, a remote desktop; llvmpipe under Xvfb here), by the pixels
-/// it covers: with a background over the whole window a frame took about 120 ms of it, and
-/// four a second a quarter of a two-core machine (the 10M sample opened in 34 s where
-/// `rewind bench` built it in 19-22 s in the same minutes). Without one (see `opening_screen`)
-/// the renderer takes 2-4% of the machine.
+/// on a software renderer (a VM, a remote desktop): a frame per batch took half of a two-core
+/// machine. With the panels' backgrounds (see `App::new`) four frames a second took a quarter
+/// of it; without them, 4%.
 pub const PROGRESS_FRAME: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Starts opening `input` on a background thread that then serves the session.

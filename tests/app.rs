@@ -633,3 +633,36 @@ fn without_a_file_dialog_open_file_asks_for_the_path_in_the_app() {
     step_until(&mut harness, "the store to open", |app| app.session().is_some());
     assert!(harness.query_by_label_contains("read as Rewind SQLite store").is_some());
 }
+
+/// Panels draw no background (on a software renderer their pixels were most of a frame's
+/// cost); the window is cleared to the colour they had, so nothing looks different, in either
+/// theme.
+#[test]
+fn the_window_behind_the_transparent_panels_is_their_colour_in_either_theme() {
+    use eframe::App as _;
+    let mut harness = harness_with(None);
+    harness.step();
+    for _ in 0..2 {
+        let visuals = harness.ctx.global_style().visuals.clone();
+        assert_eq!(visuals.panel_fill, egui::Color32::TRANSPARENT);
+        let theme = if visuals.dark_mode {
+            egui::Visuals::dark()
+        } else {
+            egui::Visuals::light()
+        };
+        assert_eq!(
+            harness.state().clear_color(&visuals),
+            theme.panel_fill.to_normalized_gamma_f32()
+        );
+        let other = if visuals.dark_mode { "Light theme" } else { "Dark theme" };
+        harness.get_by_label(other).click();
+        // One frame takes the click, the next is drawn in the new theme.
+        harness.step();
+        harness.step();
+        assert_ne!(
+            harness.ctx.global_style().visuals.dark_mode,
+            visuals.dark_mode,
+            "the theme changed"
+        );
+    }
+}
