@@ -650,9 +650,10 @@ fn the_window_behind_the_transparent_panels_is_their_colour_in_either_theme() {
         } else {
             egui::Visuals::light()
         };
+        // The same colour, bit for bit.
         assert_eq!(
-            harness.state().clear_color(&visuals),
-            theme.panel_fill.to_normalized_gamma_f32()
+            harness.state().clear_color(&visuals).map(f32::to_bits),
+            theme.panel_fill.to_normalized_gamma_f32().map(f32::to_bits)
         );
         let other = if visuals.dark_mode { "Light theme" } else { "Dark theme" };
         harness.get_by_label(other).click();
