@@ -659,23 +659,7 @@ fn serve(
                     replace,
                 } => JobResult::Export(export_evidence(engine, source, &stream_id, until, &path, replace)),
                 Job::FindEvent { id, event_id } => {
-                    let query = Query {
-                        text: Some(event_id.clone()),
-                        ..Query::default()
-                    };
-                    let result = engine.search(&query, &fetch).map_err(|e| e.to_string()).map(|found| {
-                        found
-                            .into_iter()
-                            .filter(|&o| {
-                                let position = engine.index().position(o);
-                                source
-                                    .read_positions(&[position])
-                                    .ok()
-                                    .and_then(|mut e| e.pop())
-                                    .is_some_and(|e| e.event_id.to_string() == event_id)
-                            })
-                            .collect()
-                    });
+                    let result = find_event(engine, source, &event_id);
                     JobResult::Search { id, result }
                 }
             };
@@ -685,6 +669,21 @@ fn serve(
             repaint();
         }
     }
+}
+
+/// The event whose id is `event_id` (a causation id), as the one ordinal it has, or none.
+fn find_event(engine: &Engine, source: &dyn EventSource, event_id: &str) -> Result<Vec<Ordinal>, String> {
+    let id = rewind_core::Uuid::parse_str(event_id).map_err(|e| format!("{event_id} is not an event id: {e}"))?;
+    let position = source.find_event_id(id).map_err(|e| e.to_string())?;
+    let index = engine.index();
+    Ok(position
+        .and_then(|p| {
+            index
+                .ordinal_at_or_before_position(p)
+                .filter(|&o| index.position(o) == p)
+        })
+        .into_iter()
+        .collect())
 }
 
 /// Writes the evidence of `stream_id` up to `until` to `path` (replacing a file there only if

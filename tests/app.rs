@@ -181,6 +181,24 @@ fn a_projection_row_links_to_the_event_that_last_changed_it() {
     assert_eq!(blamed(&harness, "account-0001"), earlier);
 }
 
+/// The saga's chain walked back: the rejected withdrawal (1920) was caused by the order at 1919,
+/// and the order's cancellation (1921) by the rejection.
+#[test]
+fn caused_by_jumps_to_the_event_that_caused_this_one() {
+    let mut harness = loaded_sample();
+    for (from, cause, stream) in [(1921, 1920, "account-0002"), (1920, 1919, "order-00325")] {
+        go_to(&mut harness, from);
+        harness.get_by_label_contains("caused by").click();
+        step_until(&mut harness, "the cause to be found, or a message", |app| {
+            let (session, view) = (app.session().unwrap(), app.view().unwrap());
+            status(app).is_some() || view.timeline.cursor().map(|c| session.engine.index().position(c)) == Some(cause)
+        });
+        settle(&mut harness);
+        assert_eq!(cursor_position(&harness), cause, "{:?}", status(harness.state()));
+        assert_eq!(selected_stream_id(&harness), stream);
+    }
+}
+
 fn go_to(harness: &mut Harness<'static, App>, position: u64) {
     harness.get_by_label("Go to").focus();
     harness.step();

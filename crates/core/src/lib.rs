@@ -25,3 +25,4 @@ pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind};
 pub use payload::{NotJson, Payload, Typed};
 pub use smol_str::SmolStr;
+pub use uuid::Uuid;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use uuid::Uuid;
 
 use rewind_core::RecordedEvent;
 
@@ -152,6 +153,14 @@ pub trait EventSource: Send {
         Ok(None)
     }
 
+    /// The global position of the event whose id is `event_id`, if the store holds one (a
+    /// causation id names the event that caused another). The default reads the store in order
+    /// until it meets the id, every event when none has it; a store with an index on the id
+    /// asks it instead.
+    fn find_event_id(&self, event_id: Uuid) -> Result<Option<u64>> {
+        find_event_id_by_scan(self, event_id)
+    }
+
     /// Every event in global order, handed over in batches. Stops early when `each` fails.
     ///
     /// `each` may take a batch's events (`std::mem::take`, or swap in an empty list of its
@@ -167,6 +176,21 @@ pub trait EventSource: Send {
             after = last.global_position;
             each(&mut batch)?;
         }
+    }
+}
+
+/// [`EventSource::find_event_id`] by reading every event in order until one has the id.
+pub fn find_event_id_by_scan(source: &(impl EventSource + ?Sized), event_id: Uuid) -> Result<Option<u64>> {
+    let mut after = 0;
+    loop {
+        let batch = source.read_batch(after, 4096)?;
+        let Some(last) = batch.last() else {
+            return Ok(None);
+        };
+        if let Some(found) = batch.iter().find(|e| e.event_id == event_id) {
+            return Ok(Some(found.global_position));
+        }
+        after = last.global_position;
     }
 }
 

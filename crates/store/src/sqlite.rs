@@ -637,6 +637,24 @@ impl EventSource for SqliteStore {
         )
     }
 
+    /// Through the unique index on the id when the store has one and every id read so far is
+    /// in the one spelling Rewind writes (so the index, which compares text, sees them all);
+    /// otherwise by reading every event, whose ids are parsed whatever their spelling.
+    fn find_event_id(&self, event_id: Uuid) -> Result<Option<u64>> {
+        if !self.unique_event_ids() {
+            return crate::source::find_event_id_by_scan(self, event_id);
+        }
+        self.connection
+            .prepare_cached("SELECT global_position FROM events WHERE event_id = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([event_id.hyphenated().to_string()], |r| r.get::<_, i64>(0))
+                    .optional()
+            })
+            .map(|found| found.map(|p| p as u64))
+            .map_err(|e| self.sqlite(e))
+    }
+
     fn read_positions(&self, positions: &[u64]) -> Result<Vec<RecordedEvent>> {
         // One statement whatever the count: the positions travel as a JSON array.
         let list = serde_json::to_string(positions).unwrap_or_else(|_| "[]".into());
@@ -1035,6 +1053,76 @@ mod tests {
                 })
             ),
             "{refused:?}"
+        );
+    }
+
+    /// An event is found by its id through the index, in a copy without the index by reading
+    /// the events, and, once a read has met an id in another spelling (which the index, comparing
+    /// text, would miss), by reading them too.
+    #[test]
+    fn an_event_is_found_by_its_id_with_or_without_the_index() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("events.sqlite");
+        let mut store = SqliteStore::create(&path).expect("store is created");
+        let ids: Vec<Uuid> = (0..6).map(|_| Uuid::new_v4()).collect();
+        let events: Vec<NewEvent> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, &event_id)| NewEvent {
+                event_id,
+                event_type: "Deposited".into(),
+                schema_version: 1,
+                recorded_at: Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, n as u32).unwrap(),
+                data: serde_json::json!({ "amount_cents": n }),
+                metadata: serde_json::json!({}),
+            })
+            .collect();
+        store
+            .append("account-1", "account", ExpectedVersion::Any, &events)
+            .expect("appended");
+        drop(store);
+        let stranger = Uuid::new_v4();
+        let finds = |path: &Path, read_first: bool| {
+            let store = SqliteStore::open_read_only(path).expect("opens");
+            if read_first {
+                store.read_all(4, &mut |_| Ok(())).expect("reads");
+            }
+            let found: Vec<Option<u64>> = ids.iter().map(|&id| store.find_event_id(id).expect("looks")).collect();
+            (
+                store.unique_event_ids(),
+                found,
+                store.find_event_id(stranger).expect("looks"),
+            )
+        };
+        let everywhere: Vec<Option<u64>> = (1..=6).map(Some).collect();
+        assert_eq!(
+            finds(&path, false),
+            (true, everywhere.clone(), None),
+            "through the index"
+        );
+
+        let upper = dir.path().join("upper.sqlite");
+        std::fs::copy(&path, &upper).expect("copied");
+        let connection = Connection::open(&upper).expect("opens");
+        connection
+            .execute_batch("UPDATE events SET event_id = upper(event_id) WHERE global_position = 4")
+            .expect("changes");
+        drop(connection);
+        assert_eq!(
+            finds(&upper, true),
+            (false, everywhere.clone(), None),
+            "after meeting an id in capitals, by reading"
+        );
+
+        let loose = dir.path().join("loose.sqlite");
+        std::fs::copy(&path, &loose).expect("copied");
+        let connection = Connection::open(&loose).expect("opens");
+        connection.execute_batch("DROP INDEX events_event_id").expect("changes");
+        drop(connection);
+        assert_eq!(
+            finds(&loose, false),
+            (false, everywhere, None),
+            "without the index, by reading"
         );
     }
 
