@@ -200,8 +200,8 @@ pub struct View {
     pub tab: Tab,
     pub result: Option<SeekResult>,
     last_request: Option<SeekRequest>,
-    /// Rows of the event list on screen last frame (payloads are fetched for them).
-    pub visible_rows: (Ordinal, Ordinal),
+    /// Rows of the event list on screen last frame, ascending (payloads are fetched for them).
+    pub visible_rows: Vec<Ordinal>,
     /// The cursor moved by something other than the event list: scroll the list to it.
     pub scroll_to_cursor: bool,
     pub streams: panels::streams::StreamsState,
@@ -244,7 +244,7 @@ impl View {
             tab: Tab::State,
             result: None,
             last_request: None,
-            visible_rows: (0, 0),
+            visible_rows: Vec::new(),
             scroll_to_cursor: true,
             streams: panels::streams::StreamsState::default(),
             timeline_view: panels::timeline::TrackView::default(),
@@ -762,13 +762,11 @@ impl App {
         let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
             return;
         };
-        let len = session.engine.index().len();
-        let (from, to) = view.visible_rows;
         let request = SeekRequest {
             cursor: view.timeline.cursor(),
             stream: view.state_stream(session),
             pinned: view.pinned,
-            window: (from.min(len), to.min(len)),
+            rows: view.visible_rows.clone(),
         };
         if view.last_request.as_ref() != Some(&request) {
             session.send(Job::Seek(request.clone()));

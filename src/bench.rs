@@ -161,7 +161,7 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
             cursor: Some(cursor),
             stream: Some(stream),
             pinned: None,
-            window: (cursor, (cursor + 30).min(events)),
+            rows: (cursor..(cursor + 30).min(events)).collect(),
         };
         let t = Instant::now();
         let result = crate::session::seek(&engine, &fetch, &request);

@@ -117,8 +117,9 @@ pub struct SeekRequest {
     pub stream: Option<StreamIdx>,
     /// A pinned position to diff the selected aggregate and the shown projection rows against.
     pub pinned: Option<Ordinal>,
-    /// Rows of the event list whose payloads to fetch.
-    pub window: (Ordinal, Ordinal),
+    /// The rows of the event list on screen, whose payloads to fetch (ascending; with a
+    /// filter, matches that may lie far apart).
+    pub rows: Vec<Ordinal>,
 }
 
 /// What the worker found for a [`SeekRequest`].
@@ -136,7 +137,7 @@ pub struct SeekResult {
     pub event: Option<RecordedEvent>,
     /// The event after upcasting, when its schema was old.
     pub upcast: Option<RecordedEvent>,
-    pub window: (Ordinal, Ordinal),
+    /// The events of the request's rows, in global order.
     pub window_events: Vec<RecordedEvent>,
     pub took_ms: f64,
     pub error: Option<String>,
@@ -713,7 +714,6 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
         cursor: request.cursor,
         stream: request.stream,
         pinned: request.pinned,
-        window: request.window,
         ..SeekResult::default()
     };
     let outcome = (|| -> Result<(), rewind_engine::SeekError> {
@@ -780,12 +780,12 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
             }
             result.event = event;
         }
-        let (from, to) = request.window;
         let index = engine.index();
-        if from < to && to <= index.len() {
+        let positions: Vec<u64> = request.rows.iter().filter_map(|&row| index.position_of(row)).collect();
+        if !positions.is_empty() {
             result.window_events = fetch
                 .0
-                .read_between(index.position(from), index.position(to - 1))
+                .read_positions(&positions)
                 .map_err(|e| rewind_engine::FetchError(e.to_string()))?;
         }
         Ok(())

@@ -363,6 +363,27 @@ fn filtering_the_event_list_by_payload_finds_the_duplicate_payout() {
     let session = harness.state().session().unwrap();
     let positions: Vec<u64> = found.iter().map(|&o| session.engine.index().position(o)).collect();
     assert!(positions.contains(&1758) && positions.contains(&1759), "{positions:?}");
+
+    // Every matching row on screen shows its payload, however far apart the matches lie.
+    step_until(&mut harness, "the payloads of the rows shown", |app| {
+        let view = app.view().unwrap();
+        let index = app.session().unwrap().engine.index();
+        let fetched: Vec<u64> = view.result.as_ref().map_or_else(Vec::new, |r| {
+            r.window_events.iter().map(|e| e.global_position).collect()
+        });
+        !view.visible_rows.is_empty() && view.visible_rows.iter().all(|&o| fetched.contains(&index.position(o)))
+    });
+    let view = harness.state().view().unwrap();
+    let (first, last) = (view.visible_rows[0], *view.visible_rows.last().unwrap());
+    assert!(
+        last - first > 400,
+        "the rows shown lie {} events apart, more than one window of the list",
+        last - first
+    );
+    assert!(
+        harness.query_by_label_contains("legacy-payout").is_some(),
+        "the duplicate payout's payload is shown in its row"
+    );
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 table = table.scroll_to_row(row, Some(egui::Align::Center));
                 view.scroll_to_cursor = false;
             }
-            let mut shown: Option<(Ordinal, Ordinal)> = None;
+            let mut shown: Vec<Ordinal> = Vec::new();
             table
                 .header(theme::ROW_HEIGHT, |mut header| {
                     for label in ["", "Position", "Recorded at", "Stream", "Type", "Payload"] {
@@ -69,8 +69,9 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 .body(|body| {
                     body.rows(theme::ROW_HEIGHT, rows, |mut row| {
                         let ordinal = matches.map_or(row.index(), |m| m[row.index()]);
-                        shown =
-                            Some(shown.map_or((ordinal, ordinal + 1), |(a, b)| (a.min(ordinal), b.max(ordinal + 1))));
+                        if shown.len() < MAX_WINDOW {
+                            shown.push(ordinal);
+                        }
                         let header = headers[ordinal];
                         let position = index.position(ordinal);
                         row.set_selected(cursor == Some(ordinal));
@@ -113,9 +114,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         }
                     });
                 });
-            if let Some((from, to)) = shown {
-                view.visible_rows = (from, to.min(from + MAX_WINDOW));
-            }
+            view.visible_rows = shown;
         });
 }
 
