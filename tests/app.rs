@@ -200,17 +200,87 @@ fn caused_by_jumps_to_the_event_that_caused_this_one() {
 }
 
 fn go_to(harness: &mut Harness<'static, App>, position: u64) {
+    type_go_to(harness, &position.to_string());
+    assert_eq!(cursor_position(harness), position);
+}
+
+/// Types `text` in the Go to field and presses Go.
+fn type_go_to(harness: &mut Harness<'static, App>, text: &str) {
     harness.get_by_label("Go to").focus();
     harness.step();
     // Replace what an earlier jump left in the field.
     harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
     harness.step();
-    harness.get_by_label("Go to").type_text(&position.to_string());
+    harness.get_by_label("Go to").type_text(text);
     harness.step();
     harness.get_by_label("Go").click();
     harness.step();
     settle(harness);
-    assert_eq!(cursor_position(harness), position);
+}
+
+/// Go to refuses what it cannot do, saying why, and leaves the cursor; a version goes to the
+/// selected stream (switching to its mode), and a time in stream mode stays in the stream.
+#[test]
+fn go_to_says_what_it_cannot_do_and_a_version_goes_to_the_selected_stream() {
+    let mut harness = loaded_sample();
+    go_to(&mut harness, 1000);
+    let error = |harness: &Harness<'static, App>| harness.state().view().unwrap().position_error.clone();
+    for (text, says) in [
+        ("abc", "`abc` is not a position"),
+        ("99999", "no position 99999: this store's are 1 to 2831"),
+        ("v21", "v21 is a stream version: select a stream first"),
+        ("2023-12-31", "nothing was recorded by 2023-12-31 23:59:59.999"),
+    ] {
+        type_go_to(&mut harness, text);
+        assert_eq!(cursor_position(&harness), 1000, "`{text}` leaves the cursor");
+        assert!(
+            error(&harness).is_some_and(|e| e.contains(says)),
+            "`{text}`: {:?}",
+            error(&harness)
+        );
+        assert!(
+            harness.query_by_label_contains(says).is_some(),
+            "`{text}`: the message is shown"
+        );
+    }
+
+    open_tab(&mut harness, "Issues (1)");
+    harness.get_by_label("Find first violation").click();
+    harness.step();
+    settle(&mut harness);
+    assert_eq!(selected_stream_id(&harness), "account-0002");
+    let at_cursor = |harness: &Harness<'static, App>| {
+        let app = harness.state();
+        let index = app.session().unwrap().engine.index();
+        let header = index
+            .header(app.view().unwrap().timeline.cursor().unwrap())
+            .copied()
+            .unwrap();
+        (
+            index.stream(header.stream).unwrap().stream_id.to_owned(),
+            header.stream_version,
+        )
+    };
+    type_go_to(&mut harness, "v21");
+    assert_eq!(error(&harness), None);
+    assert_eq!(at_cursor(&harness), ("account-0002".to_owned(), 21));
+    assert!(harness.query_by_label("Only account-0002").is_some());
+
+    type_go_to(&mut harness, "v99");
+    assert!(
+        error(&harness).is_some_and(|e| e.contains("no v99 in account-0002: its versions are 1 to 24")),
+        "{:?}",
+        error(&harness)
+    );
+    assert_eq!(at_cursor(&harness).1, 21, "the cursor stays");
+
+    type_go_to(&mut harness, "2024-02-01");
+    assert_eq!(error(&harness), None);
+    let (stream, version) = at_cursor(&harness);
+    assert_eq!(
+        stream, "account-0002",
+        "a time in stream mode stays in the stream (at v{version})"
+    );
 }
 
 #[test]
@@ -254,6 +324,55 @@ fn dragging_the_playhead_scrubs_the_timeline() {
         (900..2000).contains(&middle),
         "the middle of the time track is mid-history, got {middle}"
     );
+}
+
+/// Zoomed in, the track pans to the cursor when a jump takes it out of sight.
+#[test]
+fn a_zoomed_timeline_follows_the_cursor_out_of_sight() {
+    let mut harness = loaded_sample();
+    let track = harness.get_by_label("Timeline").rect();
+    harness.hover_at(track.center());
+    harness.step();
+    for _ in 0..20 {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 200.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: Modifiers::NONE,
+        });
+        harness.step();
+    }
+    let time_at_cursor = |harness: &Harness<'static, App>| {
+        let app = harness.state();
+        let index = app.session().unwrap().engine.index();
+        index
+            .header(app.view().unwrap().timeline.cursor().unwrap())
+            .unwrap()
+            .recorded_at_ms
+    };
+    let range = |harness: &Harness<'static, App>| harness.state().view().unwrap().timeline_view.range;
+    let (start, end) = range(&harness).expect("zoomed in");
+    let first = time_at_cursor(&harness);
+    assert!(
+        first < start,
+        "the cursor (the first event) is out of sight once zoomed into the middle"
+    );
+    harness.key_press(Key::End);
+    harness.step();
+    settle(&mut harness);
+    let last = time_at_cursor(&harness);
+    let (after_start, after_end) = range(&harness).expect("still zoomed");
+    assert_eq!(after_end - after_start, end - start, "the same zoom");
+    assert!(
+        (after_start..=after_end).contains(&last),
+        "the view shows the last event"
+    );
+    harness.key_press(Key::Home);
+    harness.step();
+    settle(&mut harness);
+    let (start, end) = range(&harness).expect("still zoomed");
+    assert!((start..=end).contains(&first), "the view shows the first event again");
 }
 
 #[test]

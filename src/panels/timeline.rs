@@ -13,6 +13,9 @@ use crate::theme;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrackView {
     pub range: Option<(i64, i64)>,
+    /// The cursor when the track was last drawn: a zoomed view pans to the cursor when it
+    /// moves out of sight (a jump, a step, playback), not when the user pans away from it.
+    followed: Option<Ordinal>,
 }
 
 const SPEEDS: &[f32] = &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
@@ -32,6 +35,7 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
     let timeline = &view.timeline;
     let mut timeline_commands = Vec::new();
     let mut send = |command| timeline_commands.push(command);
+    let mut asked = None;
     ui.horizontal(|ui| {
         if ui.button("|◀ Start").on_hover_text("Jump to start (Home)").clicked() {
             send(TimelineCommand::JumpToStart);
@@ -117,16 +121,7 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             .on_hover_text("A global position (1759), a stream version in stream mode (v21), or a time (2024-02-26T05:00:00Z); Enter to go");
         let go = ui.button("Go").clicked();
         if go || (response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
-            match parse_position(&view.position_text) {
-                Ok(command) => {
-                    view.position_error = None;
-                    send(command);
-                }
-                Err(message) => view.position_error = Some(message),
-            }
-        }
-        if let Some(error) = &view.position_error {
-            ui.label(RichText::new(error).color(theme::VIOLATION));
+            asked = Some(parse_position(&view.position_text));
         }
         ui.separator();
         match view.pinned {
@@ -147,28 +142,118 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             }
         }
     });
+    match asked.map(|target| target.and_then(|target| go_to(view, session, target))) {
+        Some(Ok(go)) => {
+            view.position_error = None;
+            timeline_commands.extend(go);
+        }
+        Some(Err(message)) => view.position_error = Some(message),
+        None => {}
+    }
+    // On a line of its own, so the controls and the track keep their width.
+    if let Some(error) = &view.position_error {
+        ui.label(RichText::new(error).color(theme::VIOLATION));
+    }
     commands.extend(timeline_commands.into_iter().map(AppCommand::Timeline));
 }
 
-/// A position (`1759`), a stream version (`v21`, in stream mode) or an RFC 3339 time.
-pub fn parse_position(text: &str) -> Result<TimelineCommand, String> {
+/// What the Go to field asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoTo {
+    Position(u64),
+    /// A version of the selected stream.
+    Version(u64),
+    /// The last event at or before this time (ms since the Unix epoch), of the stream in stream
+    /// mode.
+    Time(i64),
+}
+
+/// The commands that take the cursor where `target` says, or why it cannot go there: a
+/// position outside the store, a version with no stream selected or past the stream's end, a
+/// time before the first event. A version with a stream selected in global mode switches to
+/// that stream's mode first.
+pub fn go_to(view: &View, session: &Session, target: GoTo) -> Result<Vec<TimelineCommand>, String> {
+    let index = session.engine.index();
+    let headers = index.headers();
+    let Some(first) = headers.first() else {
+        return Err("this store has no events".into());
+    };
+    match target {
+        GoTo::Position(position) => {
+            let (first_position, last_position) = (index.position(0), index.position(headers.len() - 1));
+            if position < first_position || position > last_position {
+                return Err(format!(
+                    "no position {position}: this store's are {first_position} to {last_position}"
+                ));
+            }
+            Ok(vec![TimelineCommand::SeekToPosition(position)])
+        }
+        GoTo::Version(version) => {
+            let Some((stream, entry)) = view.selected_stream.and_then(|s| Some((s, index.stream(s)?))) else {
+                return Err(format!("v{version} is a stream version: select a stream first"));
+            };
+            let last_version = entry
+                .ordinals
+                .last()
+                .map_or(0, |&o| u64::from(headers[o as usize].stream_version));
+            if version == 0 || version > last_version {
+                return Err(format!(
+                    "no v{version} in {}: its versions are 1 to {last_version}",
+                    entry.stream_id
+                ));
+            }
+            let mut commands = Vec::new();
+            if view.timeline.mode() != CursorMode::Stream(stream) {
+                commands.push(TimelineCommand::SetMode(CursorMode::Stream(stream)));
+            }
+            commands.push(TimelineCommand::SeekToVersion(version));
+            Ok(commands)
+        }
+        GoTo::Time(ms) => {
+            let stream_first = match view.timeline.mode() {
+                CursorMode::Stream(s) => index.stream(s).and_then(|e| e.ordinals.first()),
+                CursorMode::Global => None,
+            };
+            let (earliest, whose) = match stream_first {
+                Some(&o) => (headers[o as usize].recorded_at_ms, "this stream's first event"),
+                None => (first.recorded_at_ms, "the first event"),
+            };
+            if ms < earliest {
+                return Err(format!(
+                    "nothing was recorded by {}: {whose} is at {}",
+                    fmt_ms(ms),
+                    fmt_ms(earliest)
+                ));
+            }
+            Ok(vec![seek_to_time(view, session, ms)])
+        }
+    }
+}
+
+fn fmt_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+}
+
+/// A position (`1759`), a stream version (`v21`) or a time (RFC 3339, or a date: its end).
+pub fn parse_position(text: &str) -> Result<GoTo, String> {
     let text = text.trim();
     if let Some(version) = text.strip_prefix('v').and_then(|v| v.parse::<u64>().ok()) {
-        return Ok(TimelineCommand::SeekToVersion(version));
+        return Ok(GoTo::Version(version));
     }
     if let Ok(position) = text.parse::<u64>() {
-        return Ok(TimelineCommand::SeekToPosition(position));
+        return Ok(GoTo::Position(position));
     }
     if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(TimelineCommand::SeekToTime(time.timestamp_millis()));
+        return Ok(GoTo::Time(time.timestamp_millis()));
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        && let Some(time) = date.and_hms_opt(23, 59, 59)
+        && let Some(time) = date.and_hms_milli_opt(23, 59, 59, 999)
     {
-        return Ok(TimelineCommand::SeekToTime(time.and_utc().timestamp_millis()));
+        return Ok(GoTo::Time(time.and_utc().timestamp_millis()));
     }
     Err(format!(
-        "`{text}` is not a position (1759), a version (v21) or an RFC 3339 time"
+        "`{text}` is not a position (1759), a version (v21), a time (2024-02-26T05:00:00Z) or a date (2024-02-26)"
     ))
 }
 
@@ -180,6 +265,16 @@ fn track(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
         return;
     };
     let full = (first.recorded_at_ms, last.recorded_at_ms.max(first.recorded_at_ms + 1));
+    let cursor = view.timeline.cursor();
+    if let (Some((start, end)), Some(c)) = (view.timeline_view.range, cursor)
+        && view.timeline_view.followed != cursor
+        && let Some(at) = headers.get(c).map(|h| h.recorded_at_ms)
+        && !(start..=end).contains(&at)
+    {
+        let span = end - start;
+        view.timeline_view.range = Some(clamp_range(at - span / 2, at + span - span / 2, full));
+    }
+    view.timeline_view.followed = cursor;
     let (start, end) = view.timeline_view.range.unwrap_or(full);
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(vec2(width, theme::TIMELINE_TRACK_HEIGHT), Sense::click_and_drag());
