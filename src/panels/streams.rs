@@ -84,8 +84,11 @@ impl StreamsState {
 pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
     egui::Panel::left("streams")
         .resizable(true)
-        .default_size(450.0)
+        // A third of the window or so at most, so the event list and the details keep their
+        // room in a small window.
+        .default_size((ui.available_width() * 0.32).clamp(240.0, 450.0))
         .min_size(240.0)
+        .max_size((ui.available_width() * 0.36).max(240.0))
         .show(ui, |ui| {
             let index = session.engine.index();
             ui.add_space(4.0);
@@ -93,7 +96,8 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 ui.heading("Streams");
                 ui.label(RichText::new(format!("{}", index.stream_count())).weak());
             });
-            ui.horizontal(|ui| {
+            // Wrapped: in a narrow panel the type filter and Clear go to a second line.
+            ui.horizontal_wrapped(|ui| {
                 let label = ui.label("Filter streams");
                 ui.add(
                     egui::TextEdit::singleline(&mut view.streams.filter)
