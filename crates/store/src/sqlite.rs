@@ -1101,24 +1101,27 @@ mod tests {
             "through the index"
         );
 
-        let upper = dir.path().join("upper.sqlite");
-        std::fs::copy(&path, &upper).expect("copied");
-        let connection = Connection::open(&upper).expect("opens");
-        connection
-            .execute_batch("UPDATE events SET event_id = upper(event_id) WHERE global_position = 4")
-            .expect("changes");
-        drop(connection);
+        // A copy of the store, changed by `sql`.
+        let changed_copy = |name: &str, sql: &str| {
+            let copy = dir.path().join(name);
+            std::fs::copy(&path, &copy).expect("copied");
+            Connection::open(&copy)
+                .expect("opens")
+                .execute_batch(sql)
+                .expect("changes");
+            copy
+        };
+        let upper = changed_copy(
+            "upper.sqlite",
+            "UPDATE events SET event_id = upper(event_id) WHERE global_position = 4",
+        );
         assert_eq!(
             finds(&upper, true),
             (false, everywhere.clone(), None),
             "after meeting an id in capitals, by reading"
         );
 
-        let loose = dir.path().join("loose.sqlite");
-        std::fs::copy(&path, &loose).expect("copied");
-        let connection = Connection::open(&loose).expect("opens");
-        connection.execute_batch("DROP INDEX events_event_id").expect("changes");
-        drop(connection);
+        let loose = changed_copy("loose.sqlite", "DROP INDEX events_event_id");
         assert_eq!(
             finds(&loose, false),
             (false, everywhere, None),
