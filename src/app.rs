@@ -53,6 +53,8 @@ pub enum AppCommand {
     FindCorrelated(String),
     /// Jump to the event with this id (a causation link).
     FindEvent(String),
+    /// Show a read model's rows from this one on (`None`: around the cursor's change again).
+    PageProjection(&'static str, Option<usize>),
     /// Apply the event list's filter (or clear it when it is empty).
     ApplyFilter,
     SetTheme(Option<bool>),
@@ -202,6 +204,8 @@ pub struct View {
     last_request: Option<SeekRequest>,
     /// Rows of the event list on screen last frame, ascending (payloads are fetched for them).
     pub visible_rows: Vec<Ordinal>,
+    /// Read models the user paged through, and the first row shown of each.
+    pub projection_starts: Vec<(&'static str, usize)>,
     /// The cursor moved by something other than the event list: scroll the list to it.
     pub scroll_to_cursor: bool,
     pub streams: panels::streams::StreamsState,
@@ -245,6 +249,7 @@ impl View {
             result: None,
             last_request: None,
             visible_rows: Vec::new(),
+            projection_starts: Vec::new(),
             scroll_to_cursor: true,
             streams: panels::streams::StreamsState::default(),
             timeline_view: panels::timeline::TrackView::default(),
@@ -767,6 +772,7 @@ impl App {
             stream: view.state_stream(session),
             pinned: view.pinned,
             rows: view.visible_rows.clone(),
+            projection_starts: view.projection_starts.clone(),
         };
         if view.last_request.as_ref() != Some(&request) {
             session.send(Job::Seek(request.clone()));
@@ -836,6 +842,12 @@ fn handle_view_command(session: &Session, view: &mut View, command: AppCommand) 
             });
         }
         AppCommand::SetTab(tab) => view.tab = tab,
+        AppCommand::PageProjection(name, start) => {
+            view.projection_starts.retain(|(n, _)| *n != name);
+            if let Some(start) = start {
+                view.projection_starts.push((name, start));
+            }
+        }
         AppCommand::ApplyFilter => {
             view.filter.error = None;
             let text = view.filter.text.trim().to_owned();

@@ -162,6 +162,7 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
             stream: Some(stream),
             pinned: None,
             rows: (cursor..(cursor + 30).min(events)).collect(),
+            projection_starts: Vec::new(),
         };
         let t = Instant::now();
         let result = crate::session::seek(&engine, &fetch, &request);

@@ -120,6 +120,9 @@ pub struct SeekRequest {
     /// The rows of the event list on screen, whose payloads to fetch (ascending; with a
     /// filter, matches that may lie far apart).
     pub rows: Vec<Ordinal>,
+    /// Read models paged by the user: the first row to show (by key order), by name. The
+    /// others show the rows around the first one the cursor's event changed.
+    pub projection_starts: Vec<(&'static str, usize)>,
 }
 
 /// What the worker found for a [`SeekRequest`].
@@ -744,7 +747,15 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                     .first()
                     .and_then(|c| projection.state.row(&c.key))
                     .map(|r| r.0);
-                let window_start = first_changed.map_or(0, |i| i.saturating_sub(10));
+                let row_count = projection.state.row_count();
+                let window_start = match request
+                    .projection_starts
+                    .iter()
+                    .find(|(name, _)| *name == projection.name)
+                {
+                    Some(&(_, start)) => start.min(row_count.saturating_sub(1)),
+                    None => first_changed.map_or(0, |i| i.saturating_sub(10)),
+                };
                 let rows = projection.state.rows(window_start, PROJECTION_WINDOW);
                 let changed_at = rows
                     .iter()
@@ -759,7 +770,7 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                     .map(|pinned| rows.iter().map(|(key, _)| pinned.state.row(key).map(|r| r.1)).collect());
                 ProjectionView {
                     name: projection.name,
-                    row_count: projection.state.row_count(),
+                    row_count,
                     rows,
                     changed_at,
                     pinned_rows,

@@ -283,6 +283,60 @@ fn go_to_says_what_it_cannot_do_and_a_version_goes_to_the_selected_stream() {
     );
 }
 
+/// A read model with more rows than one window pages through them, and the page stays while
+/// the cursor moves, until "Around the change" brings back the rows the cursor's event changed.
+#[test]
+fn a_projection_pages_through_its_rows() {
+    let mut harness = loaded_sample();
+    go_to(&mut harness, 1759);
+    open_tab(&mut harness, "Projections");
+    let window = rewind::session::PROJECTION_WINDOW;
+    let shown = |harness: &Harness<'static, App>| -> Vec<(usize, usize, usize)> {
+        let result = harness.state().view().unwrap().result.as_ref().unwrap();
+        result
+            .projections
+            .iter()
+            .map(|p| (p.window_start, p.rows.len(), p.row_count))
+            .collect()
+    };
+    let before = shown(&harness);
+    let big = before
+        .iter()
+        .position(|&(_, _, count)| count > 2 * window)
+        .expect("a read model with more than two windows of rows");
+    let (start, _, count) = before[big];
+    let later: Vec<_> = harness.query_all_by_label("Later ▶").collect();
+    assert_eq!(later.len(), before.len(), "one per read model");
+    later[big].click_accesskit();
+    harness.step();
+    settle(&mut harness);
+    let (paged, rows, _) = shown(&harness)[big];
+    assert_eq!((paged, rows), (start + window, window.min(count - start - window)));
+    assert!(
+        harness
+            .query_by_label_contains(&format!("rows {}–", paged + 1))
+            .is_some()
+    );
+
+    // The page stays as the cursor moves; the other read models still follow the change.
+    go_to(&mut harness, 1000);
+    assert_eq!(shown(&harness)[big].0, paged);
+    harness
+        .query_all_by_label("◀ Earlier")
+        .nth(big)
+        .unwrap()
+        .click_accesskit();
+    harness.step();
+    settle(&mut harness);
+    assert_eq!(shown(&harness)[big].0, paged - window);
+
+    harness.get_by_label("Around the change").click_accesskit();
+    harness.step();
+    settle(&mut harness);
+    go_to(&mut harness, 1759);
+    assert_eq!(shown(&harness), before, "back to the rows around the change");
+}
+
 #[test]
 fn with_a_pinned_position_the_projection_rows_show_what_differs() {
     let mut harness = loaded_sample();

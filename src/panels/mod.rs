@@ -362,7 +362,8 @@ fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<A
                                 change_table(ui, &changes);
                             }
                         }
-                        projection_table(ui, session, projection, pinned_at, commands);
+                        let paged = view.projection_starts.iter().any(|(name, _)| *name == projection.name);
+                        projection_table(ui, session, projection, pinned_at, paged, commands);
                     });
             }
         });
@@ -375,6 +376,7 @@ fn projection_table(
     session: &Session,
     projection: &crate::session::ProjectionView,
     pinned_at: Option<u64>,
+    paged: bool,
     commands: &mut Vec<AppCommand>,
 ) {
     if projection.rows.is_empty() {
@@ -388,15 +390,43 @@ fn projection_table(
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     let end = projection.window_start + projection.rows.len();
-    ui.label(
-        RichText::new(format!(
-            "rows {}–{} of {}",
-            projection.window_start + 1,
-            end,
-            projection.row_count
-        ))
-        .weak(),
-    );
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "rows {}–{} of {} (by key)",
+                projection.window_start + 1,
+                end,
+                projection.row_count
+            ))
+            .weak(),
+        );
+        let page = crate::session::PROJECTION_WINDOW;
+        if ui
+            .add_enabled(projection.window_start > 0, egui::Button::new("◀ Earlier").small())
+            .on_hover_text(format!("The {page} rows before these"))
+            .clicked()
+        {
+            commands.push(AppCommand::PageProjection(
+                projection.name,
+                Some(projection.window_start.saturating_sub(page)),
+            ));
+        }
+        if ui
+            .add_enabled(end < projection.row_count, egui::Button::new("Later ▶").small())
+            .on_hover_text(format!("The {page} rows after these"))
+            .clicked()
+        {
+            commands.push(AppCommand::PageProjection(projection.name, Some(end)));
+        }
+        if paged
+            && ui
+                .small_button("Around the change")
+                .on_hover_text("Show the rows around the one the cursor's event changed again")
+                .clicked()
+        {
+            commands.push(AppCommand::PageProjection(projection.name, None));
+        }
+    });
     // With a pinned position: the shown rows as they were there.
     let pinned = projection.pinned_rows.as_ref().zip(pinned_at);
     if let Some((pinned_rows, at)) = pinned {
