@@ -915,7 +915,7 @@ impl eframe::App for App {
         if let Some(error) = self.error.clone() {
             egui::Panel::bottom("error_bar").show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::VIOLATION));
+                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::text(ui, theme::VIOLATION)));
                     if ui.small_button("Dismiss").clicked() {
                         self.error = None;
                     }
@@ -1151,7 +1151,7 @@ fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mu
             });
             let problems = mapping.problems();
             for problem in &problems {
-                ui.label(RichText::new(format!("⚠ {problem}")).color(theme::VIOLATION));
+                ui.label(RichText::new(format!("⚠ {problem}")).color(theme::text(ui, theme::VIOLATION)));
             }
             ui.add_space(6.0);
             ui.horizontal(|ui| {
@@ -1279,10 +1279,10 @@ fn connect_dialog(ctx: &egui::Context, dialog: &mut ConnectDialog, commands: &mu
             }
             match &dialog.tested {
                 Some(Ok(found)) => {
-                    ui.label(RichText::new(found).color(theme::CHANGED));
+                    ui.label(RichText::new(found).color(theme::text(ui, theme::CHANGED)));
                 }
                 Some(Err(error)) => {
-                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::VIOLATION));
+                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::text(ui, theme::VIOLATION)));
                 }
                 None => {}
             }

@@ -34,7 +34,7 @@ fn node<S: BuildHasher>(
         Value::Object(map) if !map.is_empty() => {
             let label = format!("{}{{{}}}", key.map(|k| format!("{k}: ")).unwrap_or_default(), map.len());
             let text = if changed_inside {
-                RichText::new(label).color(theme::CHANGED)
+                RichText::new(label).color(theme::text(ui, theme::CHANGED))
             } else {
                 RichText::new(label)
             };
@@ -51,7 +51,7 @@ fn node<S: BuildHasher>(
         Value::Array(items) if !items.is_empty() => {
             let label = format!("{}[{}]", key.map(|k| format!("{k}: ")).unwrap_or_default(), items.len());
             let text = if changed_inside {
-                RichText::new(label).color(theme::CHANGED)
+                RichText::new(label).color(theme::text(ui, theme::CHANGED))
             } else {
                 RichText::new(label)
             };
@@ -77,7 +77,12 @@ fn node<S: BuildHasher>(
             match changes.get(path) {
                 Some(FieldChange::Changed { old, .. }) => {
                     ui.horizontal(|ui| {
-                        ui.label(RichText::new(text).monospace().color(theme::CHANGED).strong());
+                        ui.label(
+                            RichText::new(text)
+                                .monospace()
+                                .color(theme::text(ui, theme::CHANGED))
+                                .strong(),
+                        );
                         ui.label(RichText::new(format!("was {}", short(old))).monospace().weak());
                     });
                 }
@@ -85,7 +90,7 @@ fn node<S: BuildHasher>(
                     ui.label(
                         RichText::new(format!("{text}  (new)"))
                             .monospace()
-                            .color(theme::CHANGED)
+                            .color(theme::text(ui, theme::CHANGED))
                             .strong(),
                     );
                 }
@@ -104,7 +109,7 @@ fn node<S: BuildHasher>(
                 ui.label(
                     RichText::new(format!("{}: {} (removed)", last_key(removed), short(old)))
                         .monospace()
-                        .color(theme::REMOVED),
+                        .color(theme::text(ui, theme::REMOVED)),
                 );
             }
         }

@@ -472,6 +472,14 @@ fn clicking_an_issue_jumps_to_it_and_find_first_violation_does_too() {
     settle(&mut harness);
     assert_eq!(cursor_position(&harness), 1759);
     assert_eq!(selected_stream_id(&harness), "account-0002");
+
+    // The status bar says what it found until the message is dismissed.
+    assert!(status(harness.state()).is_some_and(|s| s.starts_with("first violation: ")));
+    harness.get_by_label("×").click();
+    harness.step();
+    harness.step();
+    assert_eq!(status(harness.state()), None);
+    assert!(harness.query_by_label_contains("first violation: ").is_none());
 }
 
 #[test]

@@ -77,10 +77,10 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         row.set_selected(cursor == Some(ordinal));
                         row.col(|ui| {
                             if header.flags & rewind_engine::EventHeader::VIOLATION != 0 {
-                                ui.label(RichText::new("⚠").color(theme::VIOLATION))
+                                ui.label(RichText::new("⚠").color(theme::text(ui, theme::VIOLATION)))
                                     .on_hover_text("An invariant broke here");
                             } else if header.flags & rewind_engine::EventHeader::HAS_ISSUE != 0 {
-                                ui.label(RichText::new("⚠").color(theme::ISSUE))
+                                ui.label(RichText::new("⚠").color(theme::text(ui, theme::ISSUE)))
                                     .on_hover_text("A replay issue here");
                             }
                         });
@@ -161,7 +161,7 @@ fn filter_bar(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Ve
             ui.label(RichText::new(format!("{} matching event(s)", matches.len())).weak());
         }
         if let Some(error) = &view.filter.error {
-            ui.label(RichText::new(error).color(theme::VIOLATION));
+            ui.label(RichText::new(error).color(theme::text(ui, theme::VIOLATION)));
         }
     });
 }

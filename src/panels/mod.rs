@@ -17,7 +17,7 @@ use crate::session::Session;
 use crate::theme;
 use crate::widgets::{changes_by_path, json_tree, short};
 
-pub fn status_bar(ui: &mut Ui, session: &Session, view: &View) {
+pub fn status_bar(ui: &mut Ui, session: &Session, view: &mut View) {
     egui::Panel::bottom("status_bar").show(ui, |ui| {
         ui.horizontal(|ui| {
             let index = session.engine.index();
@@ -32,22 +32,28 @@ pub fn status_bar(ui: &mut Ui, session: &Session, view: &View) {
             ));
             if !session.skipped.is_empty() {
                 ui.separator();
-                ui.label(RichText::new(format!("⚠ {} record(s) skipped", session.skipped.len())).color(theme::ISSUE))
-                    .on_hover_text(
-                        "Records the reader could not use; the Issues tab lists them with their line or row",
-                    );
+                ui.label(
+                    RichText::new(format!("⚠ {} record(s) skipped", session.skipped.len()))
+                        .color(theme::text(ui, theme::ISSUE)),
+                )
+                .on_hover_text("Records the reader could not use; the Issues tab lists them with their line or row");
             }
             if let Some(result) = &view.result {
                 ui.separator();
                 ui.label(RichText::new(format!("seek {:.1} ms", result.took_ms)).weak());
                 if let Some(error) = &result.error {
-                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::VIOLATION));
+                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::text(ui, theme::VIOLATION)));
                 }
             }
             if let Some(status) = &view.status {
                 ui.separator();
+                // Kept until the next message or until dismissed, so a result is not missed.
+                let dismiss = ui.small_button("×").on_hover_text("Dismiss this message").clicked();
                 // A long status (a path, a command to run) is cut to the bar, whole on hover.
-                ui.add(egui::Label::new(RichText::new(status).color(theme::CHANGED)).truncate());
+                ui.add(egui::Label::new(RichText::new(status).color(theme::text(ui, theme::CHANGED))).truncate());
+                if dismiss {
+                    view.status = None;
+                }
             }
         });
     });
@@ -117,7 +123,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
         };
         ui.label(
             RichText::new(format!("⚠ {}: {}", issue.kind.label(), issue.message))
-                .color(colour)
+                .color(theme::text(ui, colour))
                 .strong(),
         );
     }
@@ -221,7 +227,7 @@ fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
         ui.heading(&aggregate.stream_id);
         ui.label(RichText::new(&aggregate.stream_type).weak());
         if aggregate.generic {
-            ui.label(RichText::new("generic: fold of the payloads").color(theme::ISSUE))
+            ui.label(RichText::new("generic: fold of the payloads").color(theme::text(ui, theme::ISSUE)))
                 .on_hover_text("No domain plug-in claims this stream type; each field shows its latest value");
         }
         if view.selected_stream.is_none() {
@@ -247,7 +253,7 @@ fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
         {
             ui.label(
                 RichText::new(format!("⚠ this event broke an invariant: {}", issue.message))
-                    .color(theme::VIOLATION)
+                    .color(theme::text(ui, theme::VIOLATION))
                     .strong(),
             );
         }
@@ -292,7 +298,7 @@ fn state(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<App
                 ui.separator();
             }
             if !result.aggregate_changes.is_empty() {
-                ui.label(RichText::new("Changed by this event:").color(theme::CHANGED));
+                ui.label(RichText::new("Changed by this event:").color(theme::text(ui, theme::CHANGED)));
             }
             let changes = changes_by_path(&result.aggregate_changes);
             json_tree(ui, "state", &aggregate.state, &changes);
@@ -309,17 +315,21 @@ fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
                     FieldChange::Changed { path, old, new } => {
                         ui.monospace(path);
                         ui.monospace(short(old));
-                        ui.monospace(RichText::new(format!("-> {}", short(new))).color(theme::CHANGED));
+                        ui.monospace(
+                            RichText::new(format!("-> {}", short(new))).color(theme::text(ui, theme::CHANGED)),
+                        );
                     }
                     FieldChange::Added { path, new } => {
                         ui.monospace(path);
                         ui.monospace("(absent)");
-                        ui.monospace(RichText::new(format!("-> {}", short(new))).color(theme::CHANGED));
+                        ui.monospace(
+                            RichText::new(format!("-> {}", short(new))).color(theme::text(ui, theme::CHANGED)),
+                        );
                     }
                     FieldChange::Removed { path, old } => {
                         ui.monospace(path);
                         ui.monospace(short(old));
-                        ui.monospace(RichText::new("-> (removed)").color(theme::REMOVED));
+                        ui.monospace(RichText::new("-> (removed)").color(theme::text(ui, theme::REMOVED)));
                     }
                 }
                 ui.end_row();
@@ -345,7 +355,7 @@ fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<A
                         projection.changes.len()
                     ))
                     .strong()
-                    .color(theme::CHANGED)
+                    .color(theme::text(ui, theme::CHANGED))
                 };
                 egui::CollapsingHeader::new(title)
                     .id_salt(projection.name)
@@ -354,7 +364,7 @@ fn projections(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<A
                         for change in &projection.changes {
                             let old = change.before.clone().unwrap_or(Value::Null);
                             let new = change.after.clone().unwrap_or(Value::Null);
-                            ui.label(RichText::new(format!("{}:", change.key)).color(theme::CHANGED));
+                            ui.label(RichText::new(format!("{}:", change.key)).color(theme::text(ui, theme::CHANGED)));
                             let changes = rewind_engine::diff(&old, &new);
                             if change.before.is_none() {
                                 ui.label(RichText::new(format!("  new row {}", short(&new))).monospace());
@@ -441,7 +451,7 @@ fn projection_table(
                 "{differ} of the shown rows differ from the pinned position {at}"
             ))
             .color(if differ > 0 {
-                theme::CHANGED
+                theme::text(ui, theme::CHANGED)
             } else {
                 ui.visuals().weak_text_color()
             }),
@@ -506,7 +516,7 @@ fn projection_table(
                             .and_then(|(row, at)| Some((row.as_ref()?.get(column), *at)));
                         match was {
                             Some((was, at)) if was != now => {
-                                ui.label(RichText::new(cell_text(now)).color(theme::CHANGED))
+                                ui.label(RichText::new(cell_text(now)).color(theme::text(ui, theme::CHANGED)))
                                     .on_hover_text(format!("{} at the pinned position {at}", cell_text(was)));
                             }
                             _ => {
@@ -575,7 +585,7 @@ fn issues(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCom
                 "{} record(s) skipped while reading the store",
                 session.skipped.len()
             ))
-            .color(theme::ISSUE),
+            .color(theme::text(ui, theme::ISSUE)),
         )
         .id_salt("skipped_records")
         .default_open(true)
@@ -629,7 +639,10 @@ fn issues(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCom
                     ui.add(egui::Label::new(&issue.stream_id).selectable(false));
                 });
                 row.col(|ui| {
-                    ui.add(egui::Label::new(RichText::new(issue.kind.label()).color(colour)).selectable(false));
+                    ui.add(
+                        egui::Label::new(RichText::new(issue.kind.label()).color(theme::text(ui, colour)))
+                            .selectable(false),
+                    );
                 });
                 row.col(|ui| {
                     ui.add(egui::Label::new(&issue.message).selectable(false));

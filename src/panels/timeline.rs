@@ -152,7 +152,7 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
     }
     // On a line of its own, so the controls and the track keep their width.
     if let Some(error) = &view.position_error {
-        ui.label(RichText::new(error).color(theme::VIOLATION));
+        ui.label(RichText::new(error).color(theme::text(ui, theme::VIOLATION)));
     }
     commands.extend(timeline_commands.into_iter().map(AppCommand::Timeline));
 }
