@@ -21,7 +21,11 @@ pub const DENSITY: Color32 = Color32::from_rgb(0x5A, 0x9E, 0x8F);
 /// theme's panels, darker on the light theme's, where the orange read at about 2:1 against
 /// the panel (4.5:1 is the least for text, WCAG's AA).
 pub fn text(ui: &egui::Ui, colour: Color32) -> Color32 {
-    if ui.visuals().dark_mode {
+    text_on(ui.visuals().dark_mode, colour)
+}
+
+fn text_on(dark: bool, colour: Color32) -> Color32 {
+    if dark {
         colour
     } else {
         let [r, g, b, a] = colour.to_array();
@@ -42,5 +46,41 @@ pub fn highlight(dark: bool) -> Color32 {
         Color32::from_rgba_unmultiplied(0xE0, 0x9A, 0x1F, 40)
     } else {
         Color32::from_rgba_unmultiplied(0xE0, 0x9A, 0x1F, 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WCAG's contrast ratio between two opaque colours.
+    fn contrast(a: Color32, b: Color32) -> f32 {
+        let luminance = |c: Color32| {
+            let linear = |v: u8| {
+                let v = f32::from(v) / 255.0;
+                if v <= 0.040_45 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * linear(c.r()) + 0.7152 * linear(c.g()) + 0.0722 * linear(c.b())
+        };
+        let (l1, l2) = (luminance(a), luminance(b));
+        (l1.max(l2) + 0.05) / (l1.min(l2) + 0.05)
+    }
+
+    #[test]
+    fn signal_colours_are_readable_text_on_either_theme() {
+        for colour in [CHANGED, REMOVED, VIOLATION, ISSUE] {
+            assert_eq!(text_on(true, colour), colour, "the dark theme keeps the colour");
+            let panel = egui::Visuals::light().panel_fill;
+            let ratio = contrast(text_on(false, colour), panel);
+            assert!(ratio >= 4.5, "{colour:?} on the light theme: {ratio:.2}:1");
+            assert!(
+                contrast(colour, panel) < 4.5,
+                "{colour:?} needed darkening on the light theme"
+            );
+        }
     }
 }
