@@ -37,6 +37,9 @@ fn text_on(dark: bool, colour: Color32) -> Color32 {
 /// How much of each channel a signal colour keeps as text on the light theme.
 const LIGHT_TEXT_SHADE: f32 = 0.62;
 
+/// How the app writes a recorded time (UTC, to the millisecond).
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
+
 pub const TIMELINE_TRACK_HEIGHT: f32 = 64.0;
 pub const ROW_HEIGHT: f32 = 20.0;
 

@@ -89,7 +89,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         });
                         row.col(|ui| {
                             ui.add(
-                                egui::Label::new(header.recorded_at().format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                                egui::Label::new(header.recorded_at().format(theme::TIME_FORMAT).to_string())
                                     .selectable(false),
                             );
                         });

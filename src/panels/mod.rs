@@ -144,7 +144,7 @@ fn inspector(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<App
             row("position", event.global_position.to_string());
             row(
                 "recorded at",
-                event.recorded_at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+                format!("{} UTC", event.recorded_at.format(theme::TIME_FORMAT)),
             );
             row("event id", event.event_id.to_string());
             row("schema", format!("v{}", event.schema_version));

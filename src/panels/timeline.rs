@@ -118,7 +118,7 @@ fn controls(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
         let response = ui
             .add(edit)
             .labelled_by(label.id)
-            .on_hover_text("A global position (1759), a stream version in stream mode (v21), or a time (2024-02-26T05:00:00Z); Enter to go");
+            .on_hover_text("A global position (1759), a version of the selected stream (v21), a time (2024-02-26T05:00:00Z) or a date (2024-02-26, its end); Enter to go");
         let go = ui.button("Go").clicked();
         if go || (response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
             asked = Some(parse_position(&view.position_text));
@@ -232,7 +232,7 @@ pub fn go_to(view: &View, session: &Session, target: GoTo) -> Result<Vec<Timelin
 
 fn fmt_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .map_or_else(|| ms.to_string(), |t| t.format(theme::TIME_FORMAT).to_string())
 }
 
 /// A position (`1759`), a stream version (`v21`) or a time (RFC 3339, or a date: its end).
@@ -470,7 +470,7 @@ pub fn describe(session: &Session, ordinal: Ordinal) -> String {
     format!(
         "position {} · {} · {} v{} · {}",
         index.position(ordinal),
-        header.recorded_at().format("%Y-%m-%d %H:%M:%S%.3f"),
+        header.recorded_at().format(theme::TIME_FORMAT),
         index.stream(header.stream).map_or("?", |e| e.stream_id),
         header.stream_version,
         index.event_type_name(header.event_type)
