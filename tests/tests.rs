@@ -5,4 +5,5 @@ mod cli;
 mod dependencies;
 mod foreign;
 mod postgres;
+mod tabs;
 mod util;
