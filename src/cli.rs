@@ -14,8 +14,8 @@ use rewind_bank::sample::{SampleConfig, generate};
 use rewind_core::{Domain, RecordedEvent};
 use rewind_engine::Replay;
 use rewind_store::{
-    EncodedEvent, EventSource, Mapping, NdjsonWriter, OpenOptions, SqliteStore, export_ndjson, format_time,
-    open_store_with,
+    EncodedEvent, EventSource, Mapping, NdjsonWriter, OpenOptions, SqliteStore, StoreLocation, export_ndjson,
+    format_time, open_store_with,
 };
 
 use crate::domains;
@@ -231,7 +231,7 @@ fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
         options.mapping = Some(mapping);
     }
     let started = Instant::now();
-    let source = open_store_with(path, &options)?;
+    let source = open_store_with(StoreLocation::parse(&path.to_string_lossy()), &options)?;
     // The location, not the argument: a PostgreSQL URL is shown without its password.
     let location = source.location();
     eprintln!(

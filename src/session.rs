@@ -18,7 +18,10 @@ use rewind_engine::{
     AggregateAt, DuplicateIds, Engine, EngineBuilder, EngineConfig, FieldChange, IndexBuilder, Ordinal, Query, Replay,
     RowChange, StreamIdx,
 };
-use rewind_store::{EventSource, Mapping, NdjsonStore, OpenOptions, Skipped, StoreError, open_store_with};
+use rewind_store::{
+    EventSource, Mapping, NdjsonStore, OpenOptions, PostgresLocation, Skipped, StoreError, StoreLocation,
+    open_store_with,
+};
 
 use crate::fetch::StoreFetch;
 
@@ -327,9 +330,11 @@ fn open_source(
     mapping: Option<Mapping>,
     progress: &Arc<Progress>,
 ) -> Result<Box<dyn EventSource>, OpenFailure> {
-    let (path, table) = match input {
-        StoreInput::File(path) => (path.clone(), None),
-        StoreInput::Database { url, table } => (PathBuf::from(url), table.clone()),
+    let location = match input {
+        StoreInput::File(path) => StoreLocation::parse(&path.to_string_lossy()),
+        StoreInput::Database { url, table } => {
+            StoreLocation::Postgres(PostgresLocation::new(url.clone(), table.clone()))
+        }
         StoreInput::Sample => {
             return NdjsonStore::from_reader(Path::new(SAMPLE_NAME), SAMPLE_NDJSON)
                 .map(|store| Box::new(store) as Box<dyn EventSource>)
@@ -346,9 +351,8 @@ fn open_source(
             progress.read_bytes.store(read, Ordering::Relaxed);
             progress.file_bytes.store(size, Ordering::Relaxed);
         })),
-        table,
     };
-    open_store_with(&path, &options).map_err(|error| match error {
+    open_store_with(location, &options).map_err(|error| match error {
         StoreError::NeedsMapping {
             path,
             what,

@@ -138,7 +138,7 @@ fn every_library_fixture_opens_read_only_recognised_with_streams_types_and_amoun
 
 #[test]
 fn python_eventsourcing_times_come_from_inside_the_state_and_type_tags_are_unwrapped() {
-    let source = open_store(&fixture("python-eventsourcing/bank.sqlite")).unwrap();
+    let source = open_store(fixture("python-eventsourcing/bank.sqlite")).unwrap();
     let events = source.read_batch(0, 10).unwrap();
     assert_eq!(events.len(), 6);
     assert!(

@@ -159,7 +159,7 @@ fn the_bank_sample_in_postgres_replays_exactly_like_the_sqlite_file() {
     let count: i64 = client.query_one("SELECT count(*) FROM events", &[]).unwrap().get(0);
     assert_eq!(count, 2831);
     // Its ids are a `uuid` column under a unique index: a replay need not remember them all.
-    let source = open_store(Path::new(&url)).unwrap();
+    let source = open_store(rewind_store::StoreLocation::parse(&url)).unwrap();
     assert!(source.unique_event_ids());
     drop(source);
 
@@ -206,7 +206,7 @@ fn rewinds_connection_cannot_write_and_the_database_is_unchanged() {
     );
     let before = event_rows(&mut client);
 
-    let mut rewinds = rewind_store::postgres::connect(&url).unwrap();
+    let mut rewinds = rewind_store::connect_postgres_read_only(&url).unwrap();
     for write in [
         "DELETE FROM events",
         "UPDATE events SET data = '{}'",
@@ -219,7 +219,7 @@ fn rewinds_connection_cannot_write_and_the_database_is_unchanged() {
         assert!(message.contains("read-only transaction"), "{write}: {message}");
     }
     // Rewind's own reads run in read-only transactions too.
-    let source = open_store(Path::new(&url)).unwrap();
+    let source = open_store(rewind_store::StoreLocation::parse(&url)).unwrap();
     source.read_all(100, &mut |_| Ok(())).unwrap();
     drop(source);
     let after = event_rows(&mut client);
@@ -328,7 +328,7 @@ fn other_libraries_postgres_schemas_are_recognised_and_replay_generically() {
         client
             .batch_execute(ddl)
             .unwrap_or_else(|e| panic!("{database}: {e:?}"));
-        let source = open_store(Path::new(&url)).unwrap_or_else(|e| panic!("{database}: {e}"));
+        let source = open_store(rewind_store::StoreLocation::parse(&url)).unwrap_or_else(|e| panic!("{database}: {e}"));
         assert_eq!(source.describe(), describe);
         assert!(source.skipped().is_empty(), "{database}: {:?}", source.skipped());
         assert_eq!(source.event_count().unwrap(), 6, "{database}");
@@ -362,7 +362,7 @@ fn an_unknown_postgres_table_gets_a_proposal_and_a_bad_url_a_clear_error() {
                ('cart-1', 'ItemAdded', '{\"sku\": \"b\"}', '2024-01-01 10:00:05+00', 2);",
         )
         .unwrap();
-    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(Path::new(&url)) else {
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(rewind_store::StoreLocation::parse(&url)) else {
         panic!("expected a proposal");
     };
     assert_eq!(proposal.table.as_deref(), Some("cart_log"));
@@ -374,7 +374,7 @@ fn an_unknown_postgres_table_gets_a_proposal_and_a_bad_url_a_clear_error() {
         ..*proposal
     };
     let source = open_store_with(
-        Path::new(&url),
+        rewind_store::StoreLocation::parse(&url),
         &OpenOptions {
             mapping: Some(mapping),
             ..OpenOptions::default()
@@ -435,7 +435,7 @@ fn a_dropped_connection_is_reopened_and_the_read_retried() {
             .status
             .success()
     );
-    let source = open_store(Path::new(&url)).unwrap();
+    let source = open_store(rewind_store::StoreLocation::parse(&url)).unwrap();
     let first = source.read_batch(0, 10).unwrap();
     // The server drops Rewind's session (a restart, an idle timeout, a DBA).
     let killed: i64 = admin
@@ -509,7 +509,7 @@ fn stores_written_into_postgresql_by_the_real_libraries_open_and_replay() {
         let dump = std::fs::read_to_string(fixtures.join(name).join("dump.sql")).unwrap();
         let (url, mut client) = cluster.database(&name.replace('-', "_"));
         client.batch_execute(&dump).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let source = open_store(Path::new(&url)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let source = open_store(rewind_store::StoreLocation::parse(&url)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(source.describe(), describe);
         assert!(source.skipped().is_empty(), "{name}: {:?}", source.skipped());
         // The story's global order: A opened, B opened, A +100, B +500, A +50, A -30.

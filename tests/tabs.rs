@@ -48,8 +48,8 @@ fn shown(harness: &Harness<'static, App>) -> String {
         }
         let line = match (label.is_empty(), value.is_empty()) {
             (false, false) => format!("{label} = {value}"),
-            (false, true) => label.to_string(),
-            _ => value.to_string(),
+            (false, true) => label,
+            _ => value,
         };
         let _ = writeln!(text, "{:?}: {}", node.role(), redact_timings(&line));
     }
@@ -90,7 +90,11 @@ fn each_tab_shows_the_same_at_a_few_positions() {
         harness.get_by_label("Go").click();
         harness.step();
         step_until(&mut harness, "the seek", App::seek_settled);
-        for (tab, label) in [("State", "State"), ("Projections", "Projections"), ("Issues", "Issues (")] {
+        for (tab, label) in [
+            ("State", "State"),
+            ("Projections", "Projections"),
+            ("Issues", "Issues ("),
+        ] {
             harness
                 .query_all_by_label_contains(label)
                 .next()

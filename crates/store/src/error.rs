@@ -74,6 +74,19 @@ pub enum StoreError {
 
     #[error("cannot write {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },
+
+    /// Whoever was reading the store asked to stop (the user cancelled opening it).
+    #[error("reading {location} was cancelled")]
+    Cancelled { location: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What an I/O error means to the person who named the file.
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => error.to_string(),
+    }
+}

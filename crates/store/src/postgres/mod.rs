@@ -6,45 +6,29 @@
 //! (a portal) in batches. Names from the database are quoted as identifiers and values are
 //! bound parameters.
 
-use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::DateTime;
 use postgres::{Client, Config, NoTls, Row, Statement};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
 
-use rewind_core::{Payload, RecordedEvent};
+use rewind_core::RecordedEvent;
 
-use crate::decode::{self, RawPayload};
+use self::cell::{Cell, DIRECT_TYPES, cell};
+use crate::decode;
 use crate::error::{Result, StoreError};
-use crate::foreign::{Column, SqliteSchema, Table, quote, recognise};
+use crate::location::redact;
 use crate::mapping::{MappedRow, Mapping, RowTime};
+use crate::schema::{Column, Recognised, Table, quote, recognise};
 use crate::source::{EventSource, Skipped, StreamInfo, streams_by_scan};
-use crate::sqlite::EncodedEvent;
 
-/// Whether a STORE argument is a PostgreSQL connection URL rather than a file.
-pub fn is_postgres_url(text: &str) -> bool {
-    text.starts_with("postgres://") || text.starts_with("postgresql://")
-}
+mod cell;
+mod writer;
 
-/// The URL without its password, for the status bar, logs and preferences.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}{tail}")
-        }
-        None => url.to_owned(),
-    }
-}
+pub use writer::PostgresWriter;
 
-fn error(location: &str, reason: impl std::fmt::Display) -> StoreError {
+pub(super) fn error(location: &str, reason: impl std::fmt::Display) -> StoreError {
     StoreError::Postgres {
         location: location.to_owned(),
         reason: reason.to_string(),
@@ -52,7 +36,7 @@ fn error(location: &str, reason: impl std::fmt::Display) -> StoreError {
 }
 
 /// `postgres::Error`'s own text is terse ("db error"); its source says what the server said.
-fn describe(e: &postgres::Error) -> String {
+pub(super) fn describe(e: &postgres::Error) -> String {
     match std::error::Error::source(e) {
         Some(source) => format!("{e}: {source}"),
         None => e.to_string(),
@@ -60,7 +44,7 @@ fn describe(e: &postgres::Error) -> String {
 }
 
 /// The password from the URL, `PGPASSWORD`, or `~/.pgpass`, in that order (as libpq does).
-fn with_password(mut config: Config) -> Config {
+pub(super) fn with_password(mut config: Config) -> Config {
     if config.get_password().is_some() {
         return config;
     }
@@ -242,15 +226,15 @@ impl PostgresStore {
         let (mapping, library, native) = match mapping {
             Some(mapping) => (mapping, "mapped", false),
             None => match recognise(&tables, false) {
-                SqliteSchema::Rewind => {
+                Recognised::Rewind => {
                     let table = tables
                         .iter()
                         .find(|t| t.name == "events")
                         .ok_or_else(|| error(&shown, "the events table vanished"))?;
                     (native_mapping(table), "Rewind", true)
                 }
-                SqliteSchema::Known { name, mapping } => (mapping, name, false),
-                SqliteSchema::Unknown { proposal, columns, .. } => {
+                Recognised::Known { name, mapping } => (mapping, name, false),
+                Recognised::Unknown { proposal, columns, .. } => {
                     return Err(StoreError::NeedsMapping {
                         path: shown.clone().into(),
                         what: format!(
@@ -262,7 +246,7 @@ impl PostgresStore {
                         proposal: Box::new(proposal),
                     });
                 }
-                SqliteSchema::NoEvents { tables } => {
+                Recognised::NoEvents { tables } => {
                     return Err(StoreError::NotAStore {
                         path: shown.clone().into(),
                         reason: if tables.is_empty() {
@@ -557,112 +541,6 @@ impl PostgresStore {
     }
 }
 
-/// Column types the row decoder reads directly, as `information_schema` names them.
-const DIRECT_TYPES: &[&str] = &[
-    "json",
-    "jsonb",
-    "bytea",
-    "uuid",
-    "text",
-    "character varying",
-    "bigint",
-    "integer",
-    "smallint",
-    "timestamp with time zone",
-    "timestamp without time zone",
-];
-
-/// One selected value, decoded by its type.
-enum Cell {
-    Null,
-    Text(String),
-    Integer(i64),
-    Uuid(uuid::Uuid),
-    Time(DateTime<chrono::Utc>),
-    /// A json or jsonb column's text.
-    Json(String),
-    Bytes(Vec<u8>),
-}
-
-impl Cell {
-    fn into_text(self) -> String {
-        match self {
-            Self::Null => String::new(),
-            Self::Text(text) | Self::Json(text) => text,
-            Self::Integer(n) => n.to_string(),
-            Self::Uuid(id) => id.to_string(),
-            Self::Time(time) => time.to_rfc3339(),
-            Self::Bytes(bytes) => decode::hex(&bytes),
-        }
-    }
-
-    /// As a payload: JSON as it is, text and bytes decoded (with a note if not JSON).
-    fn into_payload(self) -> (Payload, Option<String>) {
-        match self {
-            Self::Null => (Value::Null.into(), None),
-            // The server keeps only valid JSON in json and jsonb columns: not checked again
-            // here (a replay checks what nothing parsed).
-            Self::Json(text) => (Payload::from_stored_json(text), None),
-            Self::Text(text) => decode::decode_payload(RawPayload::OwnedText(text)),
-            Self::Bytes(bytes) => decode::decode_payload(RawPayload::Bytes(&bytes)),
-            Self::Integer(n) => (Value::from(n).into(), None),
-            other => (Value::String(other.into_text()).into(), None),
-        }
-    }
-}
-
-/// A json or jsonb column as its text, kept as text (see `Payload`): jsonb's binary form is a
-/// version byte (1) and then the text.
-struct JsonText(String);
-
-impl<'a> postgres::types::FromSql<'a> for JsonText {
-    fn from_sql(
-        ty: &postgres::types::Type,
-        raw: &'a [u8],
-    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let text = if *ty == postgres::types::Type::JSONB {
-            match raw.split_first() {
-                Some((1, text)) => text,
-                _ => return Err("unsupported jsonb format version".into()),
-            }
-        } else {
-            raw
-        };
-        Ok(Self(std::str::from_utf8(text)?.to_owned()))
-    }
-
-    fn accepts(ty: &postgres::types::Type) -> bool {
-        matches!(*ty, postgres::types::Type::JSON | postgres::types::Type::JSONB)
-    }
-}
-
-fn cell(row: &Row, i: usize) -> Result<Cell, postgres::Error> {
-    use postgres::types::Type;
-    let kind = row.columns()[i].type_().clone();
-    Ok(match kind {
-        Type::JSON | Type::JSONB => row
-            .try_get::<_, Option<JsonText>>(i)?
-            .map_or(Cell::Null, |json| Cell::Json(json.0)),
-        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Cell::Null, Cell::Bytes),
-        Type::UUID => row.try_get::<_, Option<uuid::Uuid>>(i)?.map_or(Cell::Null, Cell::Uuid),
-        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(Cell::Null, Cell::Integer),
-        Type::INT4 => row
-            .try_get::<_, Option<i32>>(i)?
-            .map_or(Cell::Null, |n| Cell::Integer(i64::from(n))),
-        Type::INT2 => row
-            .try_get::<_, Option<i16>>(i)?
-            .map_or(Cell::Null, |n| Cell::Integer(i64::from(n))),
-        Type::TIMESTAMPTZ => row
-            .try_get::<_, Option<DateTime<chrono::Utc>>>(i)?
-            .map_or(Cell::Null, Cell::Time),
-        // Without a zone (Message DB, disintegrate): UTC by convention.
-        Type::TIMESTAMP => row
-            .try_get::<_, Option<chrono::NaiveDateTime>>(i)?
-            .map_or(Cell::Null, |t| Cell::Time(t.and_utc())),
-        _ => row.try_get::<_, Option<String>>(i)?.map_or(Cell::Null, Cell::Text),
-    })
-}
-
 impl EventSource for PostgresStore {
     fn describe(&self) -> String {
         self.description.clone()
@@ -813,144 +691,5 @@ impl PostgresStore {
             each(&mut events).map_err(Interrupted::Callback)?;
         }
         transaction.commit().map_err(|e| Interrupted::Database(e, after))
-    }
-}
-
-/// Writes Rewind's own events table into a PostgreSQL database (`rewind sample --postgres`).
-/// The only code in Rewind that writes to PostgreSQL; it uses its own read-write connection.
-pub struct PostgresWriter {
-    client: Client,
-    shown: String,
-    written: u64,
-}
-
-impl PostgresWriter {
-    /// Creates the `events` table; an existing one is an error unless `replace`.
-    pub fn create(url: &str, replace: bool) -> Result<Self> {
-        let shown = redact(url);
-        let config: Config = url
-            .parse()
-            .map_err(|e: postgres::Error| error(&shown, format!("not a PostgreSQL URL: {e}")))?;
-        let mut client = with_password(config)
-            .connect(NoTls)
-            .map_err(|e| error(&shown, format!("cannot connect: {}", describe(&e))))?;
-        let fail = |e: postgres::Error| error(&shown, describe(&e));
-        let exists: bool = client
-            .query_one("SELECT to_regclass('public.events') IS NOT NULL", &[])
-            .map_err(fail)?
-            .get(0);
-        if exists && !replace {
-            return Err(error(
-                &shown,
-                "a table `events` already exists; pass --force to replace it",
-            ));
-        }
-        client
-            .batch_execute(
-                "DROP TABLE IF EXISTS public.events;
-                 CREATE TABLE public.events (
-                     global_position bigint      NOT NULL,
-                     stream_id       text        NOT NULL,
-                     stream_type     text        NOT NULL,
-                     stream_version  bigint      NOT NULL,
-                     event_id        uuid        NOT NULL,
-                     event_type      text        NOT NULL,
-                     schema_version  integer     NOT NULL,
-                     recorded_at     timestamptz NOT NULL,
-                     data            json        NOT NULL,
-                     metadata        json        NOT NULL
-                 );",
-            )
-            .map_err(fail)?;
-        Ok(Self {
-            client,
-            shown,
-            written: 0,
-        })
-    }
-
-    /// Appends events with `COPY`.
-    pub fn write_encoded(&mut self, events: &[EncodedEvent]) -> Result<()> {
-        let shown = self.shown.clone();
-        let fail = |e: postgres::Error| error(&shown, describe(&e));
-        let mut copy = self
-            .client
-            .copy_in(
-                "COPY public.events (global_position, stream_id, stream_type, stream_version, event_id, event_type, \
-                 schema_version, recorded_at, data, metadata) FROM STDIN",
-            )
-            .map_err(fail)?;
-        let mut buffer = Vec::with_capacity(events.len() * 400);
-        for encoded in events {
-            let e = &encoded.event;
-            let _ = write!(buffer, "{}\t", e.global_position);
-            copy_text(&mut buffer, &e.stream_id);
-            buffer.push(b'\t');
-            copy_text(&mut buffer, &e.stream_type);
-            let _ = write!(buffer, "\t{}\t{}\t", e.stream_version, e.event_id);
-            copy_text(&mut buffer, &e.event_type);
-            let _ = write!(buffer, "\t{}\t{}\t", e.schema_version, e.recorded_at.to_rfc3339());
-            copy_text(&mut buffer, &encoded.data);
-            buffer.push(b'\t');
-            copy_text(&mut buffer, &encoded.metadata);
-            buffer.push(b'\n');
-        }
-        copy.write_all(&buffer).map_err(|e| error(&self.shown, e))?;
-        copy.finish().map_err(fail)?;
-        self.written += events.len() as u64;
-        Ok(())
-    }
-
-    /// Adds the keys and indexes (once, after the bulk load) and returns the count written.
-    pub fn finish(mut self) -> Result<u64> {
-        let shown = self.shown.clone();
-        self.client
-            .batch_execute(
-                "ALTER TABLE public.events ADD PRIMARY KEY (global_position);
-                 CREATE UNIQUE INDEX events_stream_version ON public.events (stream_id, stream_version);
-                 CREATE UNIQUE INDEX events_event_id ON public.events (event_id);
-                 ANALYZE public.events;",
-            )
-            .map_err(|e| error(&shown, describe(&e)))?;
-        Ok(self.written)
-    }
-}
-
-/// A value in `COPY`'s text format: backslash, tab, newline and carriage return escaped.
-fn copy_text(out: &mut Vec<u8>, text: &str) {
-    for byte in text.bytes() {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            other => out.push(other),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_leave_the_url() {
-        assert_eq!(
-            redact("postgres://ada:s3cret@db.example:5432/bank?sslmode=disable"),
-            "postgres://ada@db.example:5432/bank?sslmode=disable"
-        );
-        assert_eq!(
-            redact("postgresql://ada@localhost/bank"),
-            "postgresql://ada@localhost/bank"
-        );
-        assert_eq!(redact("postgres://localhost/bank"), "postgres://localhost/bank");
-        assert_eq!(redact("postgres://a:b:c@h/d"), "postgres://a@h/d");
-    }
-
-    #[test]
-    fn copy_text_escapes_what_copy_would_misread() {
-        let mut out = Vec::new();
-        copy_text(&mut out, "a\tb\nc\\d\re");
-        assert_eq!(out, b"a\\tb\\nc\\\\d\\re");
     }
 }

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use rewind_core::RecordedEvent;
 
+use crate::encoded::EncodedEvent;
 use crate::error::{Result, StoreError};
 use crate::source::{EventSource, Skipped, StreamInfo};
-use crate::sqlite::EncodedEvent;
 
 /// Where the lines are: the file itself, or bytes held in memory (decompressed `.gz`, the
 /// bundled sample).

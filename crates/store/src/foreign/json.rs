@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 
 use rewind_core::RecordedEvent;
 
+use super::memory::MemoryStore;
 use crate::decode::{self, RawPayload};
 use crate::error::{Result, StoreError};
 use crate::mapping::Mapping;
-use crate::memory::MemoryStore;
 use crate::source::Skipped;
 
 /// The JSON shapes Rewind recognises.

@@ -4,16 +4,20 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
 use uuid::Uuid;
 
 use rewind_core::{Payload, RecordedEvent, SmolStr};
 
+use super::raw;
+use crate::encoded::EncodedEvent;
 use crate::error::{Result, StoreError};
 use crate::source::{BareScan, EventSource, StreamInfo};
+use crate::sqlite_file::{self, sqlite_reason};
+use crate::time::{format_time, parse_rfc3339, parse_time, parse_written_time};
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -76,26 +80,6 @@ pub struct AppendOutcome {
     pub positions: Vec<u64>,
 }
 
-/// An event with its payload and metadata serialized once, for writers of several formats.
-#[derive(Clone, Debug)]
-pub struct EncodedEvent {
-    pub event: RecordedEvent,
-    /// `event.data` as JSON text.
-    pub data: String,
-    /// `event.metadata` as JSON text.
-    pub metadata: String,
-}
-
-impl EncodedEvent {
-    pub fn new(event: RecordedEvent) -> Self {
-        Self {
-            data: event.data.to_string(),
-            metadata: event.metadata.to_string(),
-            event,
-        }
-    }
-}
-
 /// A connection to a native Rewind SQLite store.
 pub struct SqliteStore {
     connection: Connection,
@@ -131,7 +115,10 @@ impl SqliteStore {
 
     /// Opens `path` for writing and runs `setup`, statement batch by batch.
     fn open_writer(path: &Path, setup: &[&str]) -> Result<Self> {
-        let connection = Connection::open(path).map_err(|e| open_error(path, &e))?;
+        let connection = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            reason: sqlite_reason(&e),
+        })?;
         let store = Self {
             connection,
             path: path.to_owned(),
@@ -164,18 +151,11 @@ impl SqliteStore {
     ///
     /// Works while another process writes (WAL readers see a consistent snapshot per query).
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        let metadata = std::fs::metadata(path).map_err(|e| StoreError::Open {
-            path: path.to_owned(),
-            reason: io_reason(&e),
-        })?;
-        if metadata.is_dir() {
-            return Err(StoreError::Open {
-                path: path.to_owned(),
-                reason: "it is a directory".into(),
-            });
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
+        Self::with_read_only_connection(sqlite_file::open_read_only(path)?, path)
+    }
+
+    /// The store over a connection [`sqlite_file::open_read_only`] opened.
+    pub(crate) fn with_read_only_connection(connection: Connection, path: &Path) -> Result<Self> {
         let mut store = Self {
             connection,
             path: path.to_owned(),
@@ -184,10 +164,6 @@ impl SqliteStore {
             uncovered_id: AtomicBool::new(false),
             strict_texts: false,
         };
-        store
-            .connection
-            .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 10000;")
-            .map_err(|e| store.not_a_store(&e))?;
         store.check_schema()?;
         store.unique_ids = store.has_unique_id_index()?;
         store.strict_texts = store.has_strict_texts()?;
@@ -745,127 +721,6 @@ impl Columns for raw::Row<'_> {
     }
 }
 
-/// The one statement that walks a whole STRICT table, stepped through SQLite's C interface.
-///
-/// rusqlite asks every value for its type and checks its column number before reading it (four
-/// calls into SQLite for each text); here a text costs two (its bytes and their length), since
-/// SQLite keeps anything but text out of a STRICT `TEXT NOT NULL` column. Stepping through the
-/// 10M sample with each value read took 4.7–6.1 s through rusqlite against 3.7–4.6 s here
-/// (3.0–3.3 s stepping alone), on the thread that limits an index build.
-#[allow(unsafe_code)]
-mod raw {
-    use std::ffi::{CStr, c_int};
-    use std::marker::PhantomData;
-    use std::ptr::{self, NonNull};
-
-    use rusqlite::{Connection, ffi};
-
-    pub struct Statement<'c> {
-        handle: NonNull<ffi::sqlite3_stmt>,
-        database: *mut ffi::sqlite3,
-        _connection: PhantomData<&'c Connection>,
-    }
-
-    /// The row a [`Statement`] is at; it borrows the statement, so its texts cannot outlive
-    /// the next step.
-    pub struct Row<'s> {
-        statement: *mut ffi::sqlite3_stmt,
-        _step: PhantomData<&'s mut ()>,
-    }
-
-    impl<'c> Statement<'c> {
-        pub fn prepare(connection: &'c Connection, sql: &str) -> Result<Self, rusqlite::Error> {
-            let length = c_int::try_from(sql.len()).map_err(|_| rusqlite::Error::InvalidQuery)?;
-            // SAFETY: the handle is the open connection's, which outlives the statement (the
-            // lifetime `'c`); rusqlite's `Connection` is not `Sync`, so no other thread uses it
-            // meanwhile, and SQLite allows many statements on one connection.
-            let database = unsafe { connection.handle() };
-            let mut statement = ptr::null_mut();
-            // SAFETY: `sql` is valid for `length` bytes (SQLite reads no further), and
-            // `statement` is a place for the statement's pointer.
-            let code = unsafe {
-                ffi::sqlite3_prepare_v2(
-                    database,
-                    sql.as_ptr().cast(),
-                    length,
-                    &raw mut statement,
-                    ptr::null_mut(),
-                )
-            };
-            if code != ffi::SQLITE_OK {
-                return Err(error(database, code));
-            }
-            let statement = NonNull::new(statement).ok_or(rusqlite::Error::InvalidQuery)?;
-            Ok(Self {
-                handle: statement,
-                database,
-                _connection: PhantomData,
-            })
-        }
-
-        /// Steps to the next row; `None` after the last.
-        pub fn step(&mut self) -> Result<Option<Row<'_>>, rusqlite::Error> {
-            // SAFETY: the statement is prepared and not finalized; no row of it is borrowed
-            // (`Row` borrows `self` mutably), so nothing points into the values a step frees.
-            match unsafe { ffi::sqlite3_step(self.handle.as_ptr()) } {
-                ffi::SQLITE_ROW => Ok(Some(Row {
-                    statement: self.handle.as_ptr(),
-                    _step: PhantomData,
-                })),
-                ffi::SQLITE_DONE => Ok(None),
-                code => Err(error(self.database, code)),
-            }
-        }
-    }
-
-    impl Drop for Statement<'_> {
-        fn drop(&mut self) {
-            // SAFETY: the statement was prepared by `prepare` and is finalized once, here.
-            unsafe { ffi::sqlite3_finalize(self.handle.as_ptr()) };
-        }
-    }
-
-    impl Row<'_> {
-        /// The text in column `index`; `None` when it is NULL (or `index` is not a column).
-        pub fn text(&self, index: usize) -> Option<&[u8]> {
-            let index = c_int::try_from(index).ok()?;
-            // SAFETY: the statement is at a row (a `Row` exists only then). SQLite returns a
-            // pointer to the value's text and its length in bytes, valid until the statement
-            // steps again or the value is converted to another type; the statement cannot step
-            // while `self` is borrowed, and nothing here converts a value once it is text.
-            unsafe {
-                let text = ffi::sqlite3_column_text(self.statement, index);
-                let length = ffi::sqlite3_column_bytes(self.statement, index);
-                if text.is_null() {
-                    return None;
-                }
-                Some(std::slice::from_raw_parts(text, usize::try_from(length).ok()?))
-            }
-        }
-
-        /// The integer in column `index`; `None` for a value of another type.
-        pub fn integer(&self, index: usize) -> Option<i64> {
-            let index = c_int::try_from(index).ok()?;
-            // SAFETY: the statement is at a row; asking a value's type converts nothing.
-            unsafe {
-                (ffi::sqlite3_column_type(self.statement, index) == ffi::SQLITE_INTEGER)
-                    .then(|| ffi::sqlite3_column_int64(self.statement, index))
-            }
-        }
-    }
-
-    /// SQLite's error for `code` on `database`, with its message.
-    fn error(database: *mut ffi::sqlite3, code: c_int) -> rusqlite::Error {
-        // SAFETY: the connection is open; the message SQLite returns is NUL-terminated and
-        // copied before anything else runs on the connection.
-        let message = unsafe {
-            let message = ffi::sqlite3_errmsg(database);
-            (!message.is_null()).then(|| CStr::from_ptr(message).to_string_lossy().into_owned())
-        };
-        rusqlite::Error::SqliteFailure(ffi::Error::new(code), message)
-    }
-}
-
 /// `bytes` as text, checked with SIMD (most of a row's bytes are its payload); the standard
 /// library's check words the error, with where the text stops being UTF-8.
 fn utf8(bytes: &[u8]) -> std::result::Result<&str, std::str::Utf8Error> {
@@ -896,96 +751,17 @@ impl Names {
     }
 }
 
-/// RFC 3339 UTC with milliseconds and a `Z`: sorts as text in time order.
-pub fn format_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
-    match parse_written_time(text.as_bytes()) {
-        Some(time) => Ok(time),
-        None => parse_rfc3339(text),
-    }
-}
-
-/// Any RFC 3339 time, read by chrono (which words what is wrong).
-fn parse_rfc3339(text: &str) -> std::result::Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
-}
-
-/// The one spelling [`format_time`] writes, `YYYY-MM-DDTHH:MM:SS.mmmZ`, read without a general
-/// RFC 3339 parser (which took a twentieth of reading a store); `None` for anything else,
-/// which the general parser reads or explains.
-fn parse_written_time(b: &[u8]) -> Option<DateTime<Utc>> {
-    if b.len() != 24
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'.'
-        || b[23] != b'Z'
-    {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range]
-            .iter()
-            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    };
-    let date = chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
-    let time = date.and_hms_milli_opt(number(11..13)?, number(14..16)?, number(17..19)?, number(20..23)?)?;
-    Some(time.and_utc())
-}
-
-fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => error.to_string(),
-    }
-}
-
-fn sqlite_reason(error: &rusqlite::Error) -> String {
-    match error.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => "it is not a SQLite database (or it is encrypted or corrupt)".into(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt) => "the SQLite database is corrupt".into(),
-        _ => error.to_string(),
-    }
-}
-
-fn open_error(path: &Path, error: &rusqlite::Error) -> StoreError {
-    StoreError::Open {
-        path: path.to_owned(),
-        reason: sqlite_reason(error),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
-    use proptest::prelude::*;
-
     use std::path::Path;
+
+    use chrono::{TimeZone, Utc};
 
     use rusqlite::Connection;
     use uuid::Uuid;
 
-    use super::{ExpectedVersion, NewEvent, SqliteStore, format_time, parse_time, parse_written_time};
+    use super::{ExpectedVersion, NewEvent, SqliteStore};
     use crate::{EventSource, StoreError};
-
-    proptest! {
-        /// The fast reading of the written spelling agrees with the general parser.
-        #[test]
-        fn written_times_read_back_as_the_general_parser_reads_them(ms in 0i64..253_402_300_799_999) {
-            let time = Utc.timestamp_millis_opt(ms).single().expect("in range");
-            let text = format_time(time);
-            prop_assert_eq!(parse_written_time(text.as_bytes()), Some(time));
-            prop_assert_eq!(DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).ok(), Some(time));
-        }
-    }
 
     /// A table Rewind made (STRICT) is read through SQLite's C interface; another tool's copy
     /// of it (the same columns, not STRICT) through rusqlite's checked one. Both read the same
@@ -1126,30 +902,6 @@ mod tests {
             finds(&loose, false),
             (false, everywhere, None),
             "without the index, by reading"
-        );
-    }
-
-    #[test]
-    fn other_spellings_go_to_the_general_parser() {
-        for text in [
-            "2024-01-01T08:00:40Z",
-            "2024-01-01T08:00:40.913+02:00",
-            "2024-01-01t08:00:40.913Z",
-            "2024-02-30T08:00:40.913Z",
-            "2016-12-31T23:59:60.500Z",
-            "2024-01-01T08:00:4a.913Z",
-            "not a time at all, 24 ch",
-        ] {
-            assert_eq!(parse_written_time(text.as_bytes()), None, "{text}");
-        }
-        assert_eq!(
-            parse_time("2024-01-01T10:00:40.913+02:00"),
-            Ok(Utc.with_ymd_and_hms(2024, 1, 1, 8, 0, 40).unwrap() + chrono::Duration::milliseconds(913))
-        );
-        assert!(
-            parse_time("2024-02-30T08:00:40.913Z")
-                .unwrap_err()
-                .contains("2024-02-30T08:00:40.913Z")
         );
     }
 }

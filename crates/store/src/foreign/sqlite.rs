@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, Row};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -17,87 +17,10 @@ use rewind_core::RecordedEvent;
 
 use crate::decode::{self, RawPayload};
 use crate::error::{Result, StoreError};
-use crate::mapping::{Filter, MappedRow, Mapping, RowTime, normalise};
+use crate::mapping::{MappedRow, Mapping, RowTime};
+use crate::schema::{Column, Recognised, Table, quote, recognise};
 use crate::source::{EventSource, Skipped, StreamInfo, streams_by_scan};
-
-/// What a SQLite file holds, as far as events go.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SqliteSchema {
-    /// Rewind's own store.
-    Rewind,
-    /// A schema a known library writes, with its mapping.
-    Known { name: &'static str, mapping: Mapping },
-    /// A table that looks like events, with the mapping Rewind proposes; the user confirms it.
-    Unknown {
-        proposal: Mapping,
-        columns: Vec<String>,
-        /// The first row's value of each column, as text (empty when the table is empty).
-        examples: Vec<String>,
-    },
-    /// No table looks like events.
-    NoEvents { tables: Vec<String> },
-}
-
-pub(crate) struct Table {
-    /// PostgreSQL only: the schema the table is in.
-    pub schema: Option<String>,
-    pub name: String,
-    pub columns: Vec<Column>,
-}
-
-pub(crate) struct Column {
-    pub name: String,
-    pub declared_type: String,
-    pub primary_key: bool,
-}
-
-impl Table {
-    fn qualified_name(&self) -> String {
-        match &self.schema {
-            Some(schema) if schema != "public" => format!("{schema}.{}", self.name),
-            _ => self.name.clone(),
-        }
-    }
-
-    fn has(&self, normalised: &[&str]) -> bool {
-        normalised.iter().all(|n| self.column(n).is_some())
-    }
-
-    /// The column whose normalised name is `normalised`, as the file spells it.
-    fn column(&self, normalised: &str) -> Option<String> {
-        self.columns
-            .iter()
-            .find(|c| normalise(&c.name) == normalised)
-            .map(|c| c.name.clone())
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.columns.iter().map(|c| c.name.clone()).collect()
-    }
-}
-
-fn sqlite_error(path: &Path, source: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-/// Opens a SQLite file so that nothing can write to it.
-pub(crate) fn open_read_only_connection(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    connection
-        .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 10000;")
-        .map_err(|e| StoreError::NotAStore {
-            path: path.to_owned(),
-            reason: format!("SQLite cannot read it: {e}"),
-        })?;
-    Ok(connection)
-}
+use crate::sqlite_file::{self, sqlite_error};
 
 fn tables(connection: &Connection, path: &Path) -> Result<Vec<Table>> {
     let names: Vec<String> = connection
@@ -134,10 +57,10 @@ fn tables(connection: &Connection, path: &Path) -> Result<Vec<Table>> {
 }
 
 /// Recognises the event table of a SQLite file.
-pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSchema> {
+pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised> {
     let tables = tables(connection, path)?;
     Ok(match recognise(&tables, true) {
-        SqliteSchema::Unknown { proposal, columns, .. } => {
+        Recognised::Unknown { proposal, columns, .. } => {
             let table = proposal.table.as_deref().unwrap_or_default();
             let examples = connection
                 .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(table)), [], |row| {
@@ -152,7 +75,7 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
                         .collect::<Vec<String>>())
                 })
                 .unwrap_or_else(|_| vec![String::new(); columns.len()]);
-            SqliteSchema::Unknown {
+            Recognised::Unknown {
                 proposal,
                 columns,
                 examples,
@@ -160,261 +83,6 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<SqliteSche
         }
         other => other,
     })
-}
-
-/// Recognises the event table among `tables` (of a SQLite file, or of every schema of a
-/// PostgreSQL database). `has_rowid`: SQLite's implicit row id can order rows that have no
-/// position column.
-pub(crate) fn recognise(tables: &[Table], has_rowid: bool) -> SqliteSchema {
-    let find = |name: &str| tables.iter().find(|t| t.name.eq_ignore_ascii_case(name));
-    let rowid = || has_rowid.then(|| "rowid".to_owned());
-    let known = |name: &'static str, table: &Table, mapping: Mapping| SqliteSchema::Known {
-        name,
-        mapping: Mapping {
-            table: Some(table.name.clone()),
-            schema: table.schema.clone(),
-            ..mapping
-        },
-    };
-
-    if let Some(events) = find("events")
-        && events.has(&[
-            "globalposition",
-            "streamid",
-            "streamtype",
-            "streamversion",
-            "eventid",
-            "eventtype",
-            "schemaversion",
-            "recordedat",
-            "data",
-        ])
-    {
-        return SqliteSchema::Rewind;
-    }
-    for (table_name, prefix) in [("emt_messages", "message"), ("emt_events", "event")] {
-        if let Some(table) = find(table_name)
-            && table.has(&[
-                "streamid",
-                "streamposition",
-                "globalposition",
-                &format!("{prefix}type"),
-                &format!("{prefix}data"),
-            ])
-        {
-            let mut filter = Vec::new();
-            if let Some(kind) = table.column("messagekind") {
-                filter.push(Filter {
-                    column: kind,
-                    equals: toml::Value::String("E".into()),
-                });
-            }
-            filter.extend(not_archived(table));
-            return known(
-                if prefix == "message" {
-                    "Emmett"
-                } else {
-                    "Emmett (emt_events, before 2025)"
-                },
-                table,
-                Mapping {
-                    stream: table.column("streamid").unwrap_or_default(),
-                    version: table.column("streamposition"),
-                    position: table.column("globalposition"),
-                    event_id: table.column(&format!("{prefix}id")),
-                    event_type: table.column(&format!("{prefix}type")),
-                    time: table.column("created"),
-                    payload: table.column(&format!("{prefix}data")),
-                    metadata: table.column(&format!("{prefix}metadata")),
-                    filter,
-                    ..Mapping::default()
-                },
-            );
-        }
-    }
-    let python =
-        |t: &&Table| t.has(&["originatorid", "originatorversion", "topic", "state"]) && !t.name.contains("snapshot");
-    if let Some(table) = find("stored_events")
-        .filter(python)
-        .or_else(|| tables.iter().find(python))
-    {
-        return known(
-            "Python eventsourcing",
-            table,
-            Mapping {
-                stream: table.column("originatorid").unwrap_or_default(),
-                version: table.column("originatorversion"),
-                position: table.column("notificationid").or_else(rowid),
-                event_type: table.column("topic"),
-                payload: table.column("state"),
-                time_in_payload: Some("timestamp".into()),
-                unwrap_type_tags: true,
-                ..Mapping::default()
-            },
-        );
-    }
-    if let Some(table) = find("events")
-        && table.has(&["aggregatetype", "aggregateid", "sequence", "payload", "metadata"])
-    {
-        return known(
-            if table.has(&["eventtype"]) {
-                "cqrs-es"
-            } else {
-                "cqrs-es (legacy, no event_type)"
-            },
-            table,
-            Mapping {
-                stream: table.column("aggregateid").unwrap_or_default(),
-                stream_type: table.column("aggregatetype"),
-                version: table.column("sequence"),
-                schema_version: table.column("eventversion"),
-                position: rowid(),
-                event_type: table.column("eventtype"),
-                time: table.column("timestamp"),
-                payload: table.column("payload"),
-                metadata: table.column("metadata"),
-                ..Mapping::default()
-            },
-        );
-    }
-    if let Some(table) = ["events", "event_store", "event"].into_iter().find_map(find)
-        && table.has(&[
-            "eventid",
-            "aggregateid",
-            "eventtype",
-            "eventversion",
-            "eventdata",
-            "createdat",
-        ])
-    {
-        return known(
-            "tutorial events table",
-            table,
-            Mapping {
-                stream: table.column("aggregateid").unwrap_or_default(),
-                stream_type: table.column("aggregatetype"),
-                version: table.column("eventversion"),
-                position: integer_key(table).or_else(rowid),
-                event_id: table.column("eventid"),
-                event_type: table.column("eventtype"),
-                time: table.column("createdat"),
-                payload: table.column("eventdata"),
-                metadata: table.column("metadata"),
-                ..Mapping::default()
-            },
-        );
-    }
-    if let Some(table) = find("mt_events")
-        && table.has(&["seqid", "id", "streamid", "version", "data", "type", "timestamp"])
-    {
-        let filter = not_archived(table).into_iter().collect();
-        return known(
-            "Marten",
-            table,
-            Mapping {
-                stream: table.column("streamid").unwrap_or_default(),
-                version: table.column("version"),
-                position: table.column("seqid"),
-                event_id: table.column("id"),
-                event_type: table.column("type"),
-                time: table.column("timestamp"),
-                payload: table.column("data"),
-                metadata: table.column("headers"),
-                filter,
-                ..Mapping::default()
-            },
-        );
-    }
-    if let Some(table) = find("messages")
-        && table.has(&[
-            "globalposition",
-            "position",
-            "streamname",
-            "type",
-            "data",
-            "metadata",
-            "time",
-        ])
-    {
-        return known(
-            "Message DB",
-            table,
-            Mapping {
-                stream: table.column("streamname").unwrap_or_default(),
-                version: table.column("position"),
-                version_base: 0,
-                position: table.column("globalposition"),
-                event_id: table.column("id"),
-                event_type: table.column("type"),
-                time: table.column("time"),
-                payload: table.column("data"),
-                metadata: table.column("metadata"),
-                ..Mapping::default()
-            },
-        );
-    }
-    // Anything else: the best-looking table gets a proposal, tables named like events first.
-    let mut candidates: Vec<(bool, Mapping, Vec<String>)> = tables
-        .iter()
-        .map(|table| {
-            let mut mapping = Mapping::propose(Some(&table.name), &table.names(), has_rowid);
-            mapping.schema.clone_from(&table.schema);
-            if let Some(position) = &mapping.position
-                && position != "rowid"
-                && !is_integer_column(table, position)
-            {
-                mapping.position = rowid();
-            }
-            (
-                table.name.to_ascii_lowercase().contains("event"),
-                mapping,
-                table.names(),
-            )
-        })
-        .filter(|(_, mapping, _)| mapping.looks_like_events())
-        .collect();
-    candidates.sort_by_key(|(named_event, _, _)| !named_event);
-    match candidates.into_iter().next() {
-        Some((_, proposal, columns)) => SqliteSchema::Unknown {
-            examples: vec![String::new(); columns.len()],
-            proposal,
-            columns,
-        },
-        None => SqliteSchema::NoEvents {
-            tables: tables.iter().map(Table::qualified_name).collect(),
-        },
-    }
-}
-
-/// Emmett and Marten mark archived rows (`is_archived`); they are not replayed.
-fn not_archived(table: &Table) -> Option<Filter> {
-    table.column("isarchived").map(|column| Filter {
-        column,
-        equals: toml::Value::Integer(0),
-    })
-}
-
-/// An `INTEGER PRIMARY KEY` column (SQLite's row id under its own name).
-fn integer_key(table: &Table) -> Option<String> {
-    let keys: Vec<&Column> = table.columns.iter().filter(|c| c.primary_key).collect();
-    match keys.as_slice() {
-        [key] if key.declared_type.eq_ignore_ascii_case("integer") => Some(key.name.clone()),
-        _ => None,
-    }
-}
-
-fn is_integer_column(table: &Table, name: &str) -> bool {
-    table.columns.iter().any(|c| {
-        c.name == name && (c.declared_type.to_ascii_uppercase().contains("INT") || c.declared_type == "numeric")
-    })
-}
-
-/// `"name"`, with quotes inside doubled: an identifier, never code.
-pub(crate) fn quote(name: &str) -> String {
-    if name.eq_ignore_ascii_case("rowid") {
-        return "rowid".into();
-    }
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A foreign table read through a mapping. Opened read-only; never writes.
@@ -435,7 +103,7 @@ pub struct MappedSqliteStore {
 impl MappedSqliteStore {
     /// Opens `path` read-only and checks that the mapping's table and columns exist.
     pub fn open(path: &Path, mapping: Mapping, library: &str) -> Result<Self> {
-        let connection = open_read_only_connection(path)?;
+        let connection = sqlite_file::open_read_only(path)?;
         Self::with_connection(connection, path, mapping, library)
     }
 
