@@ -1,20 +1,20 @@
-//! Tuning of the global allocator (mimalloc, installed in `main.rs`).
+//! The global allocator (mimalloc), installed for every program that links Rewind, and its
+//! tuning.
 //!
 //! Indexing a store allocates every event on the reading thread and frees it on the folding
-//! thread a moment later. mimalloc gives pages that fall empty back to the OS after its purge
-//! delay (1 s by default), so a build of a few seconds kept returning memory and faulting it
-//! back in, zero-filled by the kernel: 26,000 page faults and about 7% of the CPU time of a
-//! 1M-event build. Purging after 10 s keeps the pages through a build and still returns them
-//! once a store is closed.
+//! thread a moment later, often on another thread than the one that made it: mimalloc handles
+//! both far better than glibc's allocator. It gives pages that fall empty back to the OS after
+//! its purge delay (1 s by default), so a build of a few seconds kept returning memory and
+//! faulting it back in, zero-filled by the kernel; purging after 10 s keeps the pages through a
+//! build and still returns them once a store is closed.
 //!
-//! Transparent huge pages are turned off for the process. On this project's machines (virtual
-//! machines whose host takes back the memory the guest frees), a page is slow the first time it
-//! is touched, and a 2 MiB huge page much slower than 512 small ones: touching 1 GiB of fresh
-//! memory took 1.5–2.8 s in huge pages against 0.7–0.8 s in 4 KiB pages, in alternating runs. An
-//! index build touches all of its memory for the first time (at 10M events, 2.4 GB of huge
-//! pages over a `rewind bench`: 12.5% of the build's CPU was the kernel zero-filling them). Off,
-//! the 10M build took 20.6–23.0 s against 23.4–27.6 s (9 alternating runs, slow spell) and
-//! held 20–30 MiB less; the 1M build 1.8–2.4 s against 2.2–2.3 s and held 160 MiB, not 185.
+//! Transparent huge pages are turned off for the process. On virtual machines whose host takes
+//! back the memory the guest frees, a page is slow the first time it is touched, and a 2 MiB
+//! huge page much slower than 512 small ones; an index build touches all of its memory for the
+//! first time. The measurements are in docs/performance.md.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v3), which `libmimalloc-sys` does not
 /// name. The test below checks the index against the option's documented default.
@@ -28,7 +28,7 @@ const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 /// the option's documented default.
 const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
-/// Sets the allocator's options; called once at the start of `main`.
+/// Sets the allocator's options; called once, first thing, by [`crate::run`].
 #[allow(unsafe_code)]
 pub fn tune() {
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table, which mimalloc

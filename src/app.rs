@@ -1,146 +1,31 @@
 //! The desktop app: open a store, browse streams, scrub the timeline, watch state change.
 //!
-//! Panels read the [`View`] and the latest [`SeekResult`]; everything that changes something
-//! is an [`AppCommand`], handled once per frame. Opening, indexing and seeking run on the
-//! session's background thread (`session.rs`); the UI thread never reads the file.
+//! Panels read the [`View`] and the latest [`SeekResult`](crate::session::SeekResult) and push
+//! [`AppCommand`]s; each frame the app handles them in one exhaustive match
+//! ([`App::handle`]), and the view's in another ([`View::handle`]). Opening, indexing and
+//! seeking run on the session's background thread (`session.rs`); the UI thread never reads
+//! the store.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 
-use egui::{Key, Modifiers, RichText};
-use serde::{Deserialize, Serialize};
+use egui::RichText;
 
 use rewind_core::Domain;
-use rewind_engine::{CursorMode, Ordinal, Query, StreamIdx, Timeline, TimelineCommand};
-use rewind_store::{Mapping, Part};
+use rewind_store::StoreLocation;
 
+pub use crate::command::{AppCommand, Tab, UiCommand, ViewCommand};
+use crate::dialogs::file::NO_DIALOG;
+pub use crate::dialogs::{ConnectDialog, FileDialog, MappingDialog, NativeDialog, PathPrompt};
+use crate::dialogs::{PromptFor, ask_off_the_ui_thread};
+use crate::evidence::Until;
 use crate::panels;
-use crate::session::{
-    Job, JobResult, MappingRequest, OpenFailure, Opening, SeekRequest, SeekResult, Session, StoreInput, open,
-};
+pub use crate::prefs::{Prefs, StoreSettings};
+use crate::session::{Job, OpenFailure, Opening, Session, StoreInput, open};
 use crate::theme;
-
-/// Preferences kept between runs. Never domain or engine types.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Prefs {
-    pub recent_files: Vec<PathBuf>,
-    /// `None`: follow the system.
-    pub dark_mode: Option<bool>,
-    pub last_store: Option<PathBuf>,
-    /// Mappings the user confirmed, per file (for stores whose shape Rewind does not know).
-    pub mappings: BTreeMap<PathBuf, Mapping>,
-}
-
-/// Something the user asked for; the single place menus, buttons and keys go through.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AppCommand {
-    Open(StoreInput),
-    PickFile,
-    CloseStore,
-    CancelOpening,
-    Timeline(TimelineCommand),
-    SelectStream(Option<StreamIdx>),
-    /// Seek to an event and select its stream.
-    SeekAndSelect(Ordinal),
-    Pin,
-    Unpin,
-    FindFirstViolation,
-    /// List the events that share this correlation id.
-    FindCorrelated(String),
-    /// Jump to the event with this id (a causation link).
-    FindEvent(String),
-    /// Show a read model's rows from this one on (`None`: around the cursor's change again).
-    PageProjection(&'static str, Option<usize>),
-    /// Apply the event list's filter (or clear it when it is empty).
-    ApplyFilter,
-    SetTheme(Option<bool>),
-    SetTab(Tab),
-    /// Open the file of the mapping dialog with the mapping as edited, and remember it.
-    ConfirmMapping,
-    CancelMapping,
-    /// Save the evidence of the stream whose state is shown, up to the cursor (asks where).
-    ExportEvidence,
-    /// Open, or save to, the path typed in the app's own prompt (when no file dialog could be
-    /// shown).
-    ConfirmPathPrompt,
-    CancelPathPrompt,
-    /// The "Connect to PostgreSQL" dialog.
-    ShowConnect,
-    TestConnection,
-    ConnectDatabase,
-    CancelConnect,
-}
-
-impl AppCommand {
-    /// The keyboard shortcuts, one table for the handler and the help text.
-    pub const SHORTCUTS: &[(&str, &str)] = &[
-        ("Space", "play / pause"),
-        ("Left / Right", "step back / forward"),
-        ("Shift + Left / Right", "step 100 back / forward"),
-        ("Home / End", "jump to start / end"),
-        ("Ctrl + E", "export the evidence of the stream shown"),
-    ];
-
-    fn from_keys(input: &mut egui::InputState) -> Vec<Self> {
-        let mut commands = Vec::new();
-        let mut key = |modifiers: Modifiers, key: Key, command: TimelineCommand| {
-            if input.consume_key(modifiers, key) {
-                commands.push(Self::Timeline(command));
-            }
-        };
-        key(Modifiers::SHIFT, Key::ArrowRight, TimelineCommand::StepBy(100));
-        key(Modifiers::SHIFT, Key::ArrowLeft, TimelineCommand::StepBy(-100));
-        key(Modifiers::NONE, Key::Space, TimelineCommand::TogglePlaying);
-        key(Modifiers::NONE, Key::ArrowRight, TimelineCommand::StepForward);
-        key(Modifiers::NONE, Key::ArrowLeft, TimelineCommand::StepBack);
-        key(Modifiers::NONE, Key::Home, TimelineCommand::JumpToStart);
-        key(Modifiers::NONE, Key::End, TimelineCommand::JumpToEnd);
-        if input.consume_key(Modifiers::COMMAND, Key::E) {
-            commands.push(Self::ExportEvidence);
-        }
-        commands
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Tab {
-    #[default]
-    State,
-    Projections,
-    Issues,
-}
-
-/// How the app asks for a file: a native dialog, or something scripted in tests.
-pub trait FileDialog: Send + Sync {
-    /// A store to open. Runs off the UI thread; `None` when cancelled.
-    fn pick(&self) -> Option<PathBuf>;
-    /// Where to save a JSON file, proposing `file_name`. Runs off the UI thread; `None` when
-    /// cancelled.
-    fn save(&self, file_name: &str) -> Option<PathBuf>;
-}
-
-/// The native dialog through rfd (the XDG portal on Linux).
-pub struct NativeDialog;
-
-impl FileDialog for NativeDialog {
-    fn pick(&self) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("Event stores", &["sqlite", "sqlite3", "db", "ndjson", "jsonl", "json"])
-            .add_filter("All files", &["*"])
-            .pick_file()
-    }
-
-    fn save(&self, file_name: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .set_file_name(file_name)
-            .add_filter("JSON", &["json"])
-            .save_file()
-    }
-}
+pub use crate::view::View;
 
 /// Evidence waiting for the save dialog's answer.
 struct PendingExport {
@@ -150,220 +35,27 @@ struct PendingExport {
     /// The name the dialog proposed, proposed again if the app has to ask itself.
     file_name: String,
     stream_id: String,
-    until: crate::evidence::Until,
+    until: Until,
 }
 
-/// A "cancel" sooner than this after asking is no person's: the desktop has no file dialog (no
-/// XDG portal), and the app asks for the path itself ([`PathPrompt`]).
-const NO_DIALOG: std::time::Duration = std::time::Duration::from_millis(400);
-
-/// A path typed in the app, when no file dialog could be shown.
-pub struct PathPrompt {
-    pub path: String,
-    purpose: PromptFor,
-    /// The field takes the keyboard when the prompt first shows.
-    focus: bool,
-}
-
-/// What a [`PathPrompt`] asks for.
-enum PromptFor {
-    /// A store to open.
-    Open,
-    /// Where to save the evidence of a stream.
-    Evidence {
-        stream_id: String,
-        until: crate::evidence::Until,
-    },
-}
-
-impl PathPrompt {
-    /// A prompt proposing `file_name` in the working directory (or the directory itself).
-    fn new(file_name: &str, purpose: PromptFor) -> Self {
-        let dir = std::env::current_dir().unwrap_or_default();
-        let path = if file_name.is_empty() {
-            format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR)
-        } else {
-            dir.join(file_name).display().to_string()
-        };
-        Self {
-            path,
-            purpose,
-            focus: true,
-        }
-    }
-}
-
-/// UI state of an opened session. Never persisted.
-pub struct View {
-    pub timeline: Timeline,
-    pub selected_stream: Option<StreamIdx>,
-    pub pinned: Option<Ordinal>,
-    pub diff_mode: bool,
-    pub tab: Tab,
-    pub result: Option<SeekResult>,
-    last_request: Option<SeekRequest>,
-    /// Rows of the event list on screen last frame, ascending (payloads are fetched for them).
-    pub visible_rows: Vec<Ordinal>,
-    /// Read models the user paged through, and the first row shown of each.
-    pub projection_starts: Vec<(&'static str, usize)>,
-    /// The cursor moved by something other than the event list: scroll the list to it.
-    pub scroll_to_cursor: bool,
-    pub streams: panels::streams::StreamsState,
-    pub timeline_view: panels::timeline::TrackView,
-    pub position_text: String,
-    pub position_error: Option<String>,
-    pub related: Option<(String, Vec<Ordinal>)>,
-    pub filter: EventFilter,
-    next_job_id: u64,
-    pending_search: Option<(u64, SearchPurpose)>,
-    pub status: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-enum SearchPurpose {
-    Correlated(String),
-    Event(String),
-    Filter,
-}
-
-/// The event list's filter: by type (from the index) and by payload text or condition.
-#[derive(Clone, Debug, Default)]
-pub struct EventFilter {
-    pub event_type: Option<u16>,
-    /// Text anywhere in the payload, or a condition such as `amount_cents > 100000`.
-    pub text: String,
-    /// The matching events, once the search is done; `None` shows every event.
-    pub matches: Option<Vec<Ordinal>>,
-    pub searching: bool,
-    pub error: Option<String>,
-}
-
-impl View {
-    fn new(session: &Session) -> Self {
-        Self {
-            timeline: Timeline::new(session.engine.index()),
-            selected_stream: None,
-            pinned: None,
-            diff_mode: false,
-            tab: Tab::State,
-            result: None,
-            last_request: None,
-            visible_rows: Vec::new(),
-            projection_starts: Vec::new(),
-            scroll_to_cursor: true,
-            streams: panels::streams::StreamsState::default(),
-            timeline_view: panels::timeline::TrackView::default(),
-            position_text: String::new(),
-            position_error: None,
-            related: None,
-            filter: EventFilter::default(),
-            next_job_id: 0,
-            pending_search: None,
-            status: None,
-        }
-    }
-
-    /// The stream whose state is shown: the selected one, or the current event's.
-    pub fn state_stream(&self, session: &Session) -> Option<StreamIdx> {
-        self.selected_stream.or_else(|| {
-            self.timeline
-                .cursor()
-                .and_then(|c| session.engine.index().header(c))
-                .map(|h| h.stream)
-        })
-    }
-}
-
-/// The mapping dialog: a proposal being confirmed or edited.
-pub struct MappingDialog {
-    pub request: MappingRequest,
-    pub mapping: Mapping,
-}
-
-/// The "Connect to PostgreSQL" dialog: a URL, optionally a schema and table.
+/// The panels that keep something of their own (what is typed or chosen in them).
 #[derive(Default)]
-pub struct ConnectDialog {
-    pub url: String,
-    pub schema: String,
-    pub table: String,
-    /// The outcome of "Test connection", when it is back.
-    pub tested: Option<Result<String, String>>,
-    testing: Option<Receiver<Result<String, String>>>,
-}
-
-impl ConnectDialog {
-    /// `schema.table`, `table`, or empty.
-    fn table_hint(&self) -> String {
-        match (self.schema.trim(), self.table.trim()) {
-            (_, "") => String::new(),
-            ("", table) => table.to_owned(),
-            (schema, table) => format!("{schema}.{table}"),
-        }
-    }
-
-    /// Connects on a background thread and reports what it found.
-    fn test(&mut self, ctx: &egui::Context) {
-        let (sender, receiver) = channel();
-        let url = self.url.trim().to_owned();
-        let table = Some(self.table_hint()).filter(|t| !t.is_empty());
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("rewind-test-connection".into())
-            .spawn(move || {
-                let outcome = if rewind_store::is_postgres_url(&url) {
-                    rewind_store::PostgresStore::open(&url, None, table.as_deref())
-                        .and_then(|store| {
-                            use rewind_store::EventSource as _;
-                            Ok(format!(
-                                "connected: {} with {} events",
-                                store.describe(),
-                                store.event_count()?
-                            ))
-                        })
-                        .or_else(|e| match e {
-                            rewind_store::StoreError::NeedsMapping { what, .. } => {
-                                Ok(format!("connected: {what}; you will confirm a mapping"))
-                            }
-                            other => Err(other.to_string()),
-                        })
-                } else {
-                    Err("the URL must start with postgres:// or postgresql://".to_owned())
-                };
-                let _ = sender.send(outcome);
-                ctx.request_repaint();
-            });
-        match spawned {
-            Ok(_) => {
-                self.tested = None;
-                self.testing = Some(receiver);
-            }
-            Err(e) => self.tested = Some(Err(format!("cannot start a thread: {e}"))),
-        }
-    }
-
-    fn poll(&mut self) {
-        if let Some(outcome) = self.testing.as_ref().and_then(|r| r.try_recv().ok()) {
-            self.tested = Some(outcome);
-            self.testing = None;
-        }
-    }
-
-    pub fn is_testing(&self) -> bool {
-        self.testing.is_some()
-    }
+struct Panels {
+    timeline: panels::timeline::TimelinePanel,
+    streams: panels::streams::StreamsPanel,
+    events: panels::events::EventsPanel,
 }
 
 pub struct App {
     prefs: Prefs,
     mapping_dialog: Option<MappingDialog>,
     connect_dialog: Option<ConnectDialog>,
-    /// What was opened last, to open it again with a confirmed mapping.
-    last_input: Option<StoreInput>,
     domain: Arc<dyn Domain>,
     dialog: Arc<dyn FileDialog>,
     opening: Option<Opening>,
     session: Option<Session>,
     view: Option<View>,
+    panels: Panels,
     error: Option<String>,
     /// The open dialog's answer to come, and when it was asked for (see [`NO_DIALOG`]).
     file_dialog: Option<(Receiver<Option<PathBuf>>, std::time::Instant)>,
@@ -375,13 +67,23 @@ pub struct App {
 }
 
 impl App {
+    /// The app with this build's domains (see [`crate::domains`]).
     pub fn new(prefs: Prefs, dialog: Arc<dyn FileDialog>, open: Option<StoreInput>, ctx: &egui::Context) -> Self {
+        Self::with_domain(prefs, dialog, open, Arc::new(crate::domains()), ctx)
+    }
+
+    /// The app replaying stores through `domain`.
+    pub fn with_domain(
+        prefs: Prefs,
+        dialog: Arc<dyn FileDialog>,
+        open: Option<StoreInput>,
+        domain: Arc<dyn Domain>,
+        ctx: &egui::Context,
+    ) -> Self {
         // Panels draw no background of their own: the window is cleared to their colour (see
         // `App::clear_color`), which looks the same and costs nothing. On a software renderer
-        // (a VM, a remote desktop, llvmpipe under Xvfb here) a frame's cost is the pixels its
-        // shapes cover, and the panels' backgrounds covered the whole window: a frame took
-        // about 120 ms of CPU, so the opening screen's progress took a quarter of a two-core
-        // machine from the indexing, and playback ran the renderer on both cores.
+        // (a VM, a remote desktop) a frame's cost is the pixels its shapes cover, and the
+        // panels' backgrounds covered the whole window (docs/performance.md).
         for theme in [egui::Theme::Dark, egui::Theme::Light] {
             ctx.style_mut_of(theme, |style| style.visuals.panel_fill = egui::Color32::TRANSPARENT);
         }
@@ -392,12 +94,12 @@ impl App {
             prefs,
             mapping_dialog: None,
             connect_dialog: None,
-            last_input: None,
-            domain: Arc::new(crate::domains()),
+            domain,
             dialog,
             opening: None,
             session: None,
             view: None,
+            panels: Panels::default(),
             error: None,
             file_dialog: None,
             save_dialog: None,
@@ -429,12 +131,10 @@ impl App {
 
     /// Whether the state shown is the state at the cursor (no seek in flight).
     pub fn seek_settled(&self) -> bool {
-        let (Some(session), Some(view)) = (&self.session, &self.view) else {
-            return false;
-        };
-        view.result.as_ref().is_some_and(|r| {
-            r.cursor == view.timeline.cursor() && r.stream == view.state_stream(session) && r.pinned == view.pinned
-        })
+        match (&self.session, &self.view) {
+            (Some(session), Some(view)) => view.seek_settled(session),
+            _ => false,
+        }
     }
 
     pub fn connect_dialog(&self) -> Option<&ConnectDialog> {
@@ -462,10 +162,10 @@ impl App {
     fn start_opening(&mut self, input: StoreInput, ctx: &egui::Context) {
         let repaint_ctx = ctx.clone();
         let mapping = input
-            .remembered_as()
-            .and_then(|key| self.prefs.mappings.get(&key).cloned());
+            .location()
+            .and_then(|location| self.prefs.store(location))
+            .and_then(|settings| settings.mapping.clone());
         self.mapping_dialog = None;
-        self.last_input = Some(input.clone());
         match open(
             input,
             mapping,
@@ -480,6 +180,7 @@ impl App {
         }
     }
 
+    /// Applies one command. Every command is handled here (the view's by [`View::handle`]).
     fn handle(&mut self, command: AppCommand, ctx: &egui::Context) {
         match command {
             AppCommand::Open(input) => self.start_opening(input, ctx),
@@ -494,40 +195,16 @@ impl App {
             }
             AppCommand::ConfirmMapping => {
                 if let Some(dialog) = self.mapping_dialog.take() {
-                    // Reopen what was being opened (a database URL keeps its password, which
-                    // the request's name does not carry).
-                    let input = self
-                        .last_input
-                        .clone()
-                        .filter(|i| i.remembered_as().as_ref() == Some(&dialog.request.path))
-                        .unwrap_or_else(|| StoreInput::File(dialog.request.path.clone()));
-                    self.prefs.mappings.insert(dialog.request.path.clone(), dialog.mapping);
-                    self.start_opening(input, ctx);
+                    // The location kept its password (a database's), which the preferences do not.
+                    let location = dialog.request.location;
+                    self.prefs
+                        .update_store(&location, |settings| settings.mapping = Some(dialog.mapping));
+                    self.start_opening(StoreInput::Location(location), ctx);
                 }
             }
+            AppCommand::CancelMapping => self.mapping_dialog = None,
             AppCommand::ExportEvidence => self.start_export(ctx),
-            AppCommand::ConfirmPathPrompt => {
-                let Some(prompt) = self.path_prompt.take() else {
-                    return;
-                };
-                let path = PathBuf::from(prompt.path.trim());
-                match prompt.purpose {
-                    PromptFor::Open => self.start_opening(StoreInput::File(path), ctx),
-                    PromptFor::Evidence { stream_id, until } => {
-                        let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
-                            return;
-                        };
-                        view.status = Some(format!("writing the evidence for {stream_id} to {}…", path.display()));
-                        // No dialog asked whether to replace a file there: it is not replaced.
-                        session.send(Job::Export {
-                            stream_id,
-                            until,
-                            path,
-                            replace: false,
-                        });
-                    }
-                }
-            }
+            AppCommand::ConfirmPathPrompt => self.confirm_path_prompt(ctx),
             AppCommand::CancelPathPrompt => self.path_prompt = None,
             AppCommand::ShowConnect => {
                 self.connect_dialog.get_or_insert_with(ConnectDialog::default);
@@ -540,17 +217,9 @@ impl App {
             }
             AppCommand::ConnectDatabase => {
                 if let Some(dialog) = self.connect_dialog.take() {
-                    let table = Some(dialog.table_hint()).filter(|t| !t.is_empty());
-                    self.start_opening(
-                        StoreInput::Database {
-                            url: dialog.url.trim().to_owned(),
-                            table,
-                        },
-                        ctx,
-                    );
+                    self.start_opening(StoreInput::Location(dialog.location()), ctx);
                 }
             }
-            AppCommand::CancelMapping => self.mapping_dialog = None,
             AppCommand::CloseStore => {
                 self.session = None;
                 self.view = None;
@@ -570,11 +239,40 @@ impl App {
                     None => egui::ThemePreference::System,
                 });
             }
-            other => {
+            AppCommand::ToggleTheme => {
+                let dark = ctx.theme() == egui::Theme::Dark;
+                self.handle(AppCommand::SetTheme(Some(!dark)), ctx);
+            }
+            AppCommand::DismissError => self.error = None,
+            AppCommand::View(command) => {
+                if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
+                    view.handle(session, command);
+                }
+            }
+        }
+    }
+
+    /// Opens, or saves the evidence to, the path typed in the app's prompt.
+    fn confirm_path_prompt(&mut self, ctx: &egui::Context) {
+        let Some(prompt) = self.path_prompt.take() else {
+            return;
+        };
+        let typed = prompt.path.trim().to_owned();
+        match prompt.purpose {
+            PromptFor::Open => self.start_opening(StoreInput::Location(StoreLocation::parse(&typed)), ctx),
+            PromptFor::Evidence { stream_id, until } => {
                 let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
                     return;
                 };
-                handle_view_command(session, view, other);
+                let path = PathBuf::from(typed);
+                view.status = Some(format!("writing the evidence for {stream_id} to {}…", path.display()));
+                // No dialog asked whether to replace a file there: it is not replaced.
+                session.send(Job::Export {
+                    stream_id,
+                    until,
+                    path,
+                    replace: false,
+                });
             }
         }
     }
@@ -609,82 +307,92 @@ impl App {
                     asked: std::time::Instant::now(),
                     file_name,
                     stream_id,
-                    until: crate::evidence::Until::Position(position),
+                    until: Until::Position(position),
                 });
             }
             Err(e) => view.status = Some(format!("⚠ cannot open a save dialog: {e}")),
         }
     }
 
+    /// Takes in what finished since the last frame: an opening, a dialog's answer, the
+    /// session's results.
     fn poll(&mut self, ctx: &egui::Context) {
-        if let Some(result) = self.opening.as_ref().and_then(Opening::poll) {
-            let opening = self.opening.take();
+        if let Some(result) = self.opening.as_ref().and_then(Opening::poll)
+            && let Some(opening) = self.opening.take()
+        {
             match result {
-                Ok(session) => {
-                    // Recent stores are remembered without passwords.
-                    if let Some(path) = opening.and_then(|o| o.input.remembered_as()) {
-                        self.prefs.recent_files.retain(|p| p != &path);
-                        self.prefs.recent_files.insert(0, path.clone());
-                        self.prefs.recent_files.truncate(10);
-                        self.prefs.last_store = Some(path);
-                    }
-                    let mut view = View::new(&session);
-                    if let Some(position) = self.initial_position.take()
-                        && let Some(ordinal) = session.engine.index().ordinal_at_or_before_position(position)
-                    {
-                        handle_view_command(&session, &mut view, AppCommand::SeekAndSelect(ordinal));
-                    }
-                    self.view = Some(view);
-                    self.session = Some(session);
-                    // A save asked for in the store before is not saved from this one.
-                    self.save_dialog = None;
-                    self.path_prompt = None;
-                }
-                Err(OpenFailure { message, mapping }) => {
-                    let mut message = message;
-                    if let Some(opening) = &opening
-                        && opening.mapping.is_some()
-                        && let Some(key) = opening.input.remembered_as()
-                    {
-                        // A remembered mapping that no longer fits is forgotten, so opening
-                        // the store again proposes a fresh one.
-                        self.prefs.mappings.remove(&key);
-                        message.push_str(
-                            " (the remembered mapping for this file was forgotten; open it again to map it anew)",
-                        );
-                    }
-                    match mapping {
-                        Some(request) => {
-                            self.mapping_dialog = Some(MappingDialog {
-                                mapping: request.proposal.clone(),
-                                request: *request,
-                            });
-                        }
-                        None => self.error = Some(message),
-                    }
-                }
+                Ok(session) => self.opened(&opening, session),
+                Err(failure) => self.failed_to_open(&opening, failure),
             }
         }
-        if let Some((answer, asked)) = &self.file_dialog {
-            match answer.try_recv() {
-                Ok(Some(path)) => {
-                    self.file_dialog = None;
-                    self.start_opening(StoreInput::File(path), ctx);
-                }
-                // No dialog could be shown (a desktop without a file-dialog portal answers at
-                // once): the app asks for the path itself.
-                Ok(None) if asked.elapsed() < NO_DIALOG => {
-                    self.file_dialog = None;
-                    self.path_prompt = Some(PathPrompt::new("", PromptFor::Open));
-                }
-                Ok(None) => self.file_dialog = None,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    self.file_dialog = None;
-                    self.error = Some("the file dialog failed without an answer".into());
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+        self.poll_file_dialog(ctx);
+        self.poll_save_dialog();
+        if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
+            for result in session.poll() {
+                view.receive(session, result);
             }
         }
+    }
+
+    fn opened(&mut self, opening: &Opening, session: Session) {
+        // Recent stores are remembered without passwords (a location never saves one).
+        if let Some(location) = opening.input.location() {
+            self.prefs.opened(location);
+        }
+        let mut view = View::new(&session);
+        if let Some(position) = self.initial_position.take()
+            && let Some(ordinal) = session.engine.index().ordinal_at_or_before_position(position)
+        {
+            view.handle(&session, ViewCommand::SeekAndSelect(ordinal));
+        }
+        self.view = Some(view);
+        self.session = Some(session);
+        // A save asked for in the store before is not saved from this one.
+        self.save_dialog = None;
+        self.path_prompt = None;
+    }
+
+    fn failed_to_open(&mut self, opening: &Opening, failure: OpenFailure) {
+        let OpenFailure { mut message, mapping } = failure;
+        if opening.mapping.is_some()
+            && let Some(location) = opening.input.location()
+        {
+            // A remembered mapping that no longer fits is forgotten, so opening the store
+            // again proposes a fresh one.
+            self.prefs.update_store(location, |settings| settings.mapping = None);
+            message.push_str(" (the remembered mapping for this store was forgotten; open it again to map it anew)");
+        }
+        match mapping {
+            Some(request) => self.mapping_dialog = Some(MappingDialog::new(*request)),
+            None => self.error = Some(message),
+        }
+    }
+
+    fn poll_file_dialog(&mut self, ctx: &egui::Context) {
+        let Some((answer, asked)) = &self.file_dialog else {
+            return;
+        };
+        match answer.try_recv() {
+            Ok(Some(path)) => {
+                self.file_dialog = None;
+                self.start_opening(StoreInput::Location(StoreLocation::File(path)), ctx);
+            }
+            // No dialog could be shown (a desktop without a file-dialog portal answers at
+            // once): the app asks for the path itself.
+            Ok(None) if asked.elapsed() < NO_DIALOG => {
+                self.file_dialog = None;
+                self.path_prompt = Some(PathPrompt::new("", PromptFor::Open));
+            }
+            Ok(None) => self.file_dialog = None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.file_dialog = None;
+                self.error = Some("the file dialog failed without an answer".into());
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+        }
+    }
+
+    fn poll_save_dialog(&mut self) {
         let answered = self.save_dialog.as_ref().map(|pending| pending.answer.try_recv());
         if let Some(Err(std::sync::mpsc::TryRecvError::Disconnected)) = answered {
             self.save_dialog = None;
@@ -725,164 +433,15 @@ impl App {
                 None => view.status = Some("evidence not saved: no file was chosen".into()),
             }
         }
-        if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
-            for result in session.poll() {
-                match result {
-                    JobResult::Seek(result) => view.result = Some(*result),
-                    JobResult::Export(Ok(done)) => view.status = Some(done),
-                    JobResult::Export(Err(error)) => view.status = Some(format!("⚠ {error}")),
-                    JobResult::Search { id, result } => {
-                        let Some((pending, purpose)) = view.pending_search.take() else {
-                            continue;
-                        };
-                        if pending != id {
-                            view.pending_search = Some((pending, purpose));
-                            continue;
-                        }
-                        match (purpose, result) {
-                            (SearchPurpose::Correlated(id), Ok(found)) => view.related = Some((id, found)),
-                            (SearchPurpose::Filter, result) => {
-                                view.filter.searching = false;
-                                match result {
-                                    Ok(found) => view.filter.matches = Some(found),
-                                    Err(message) => view.filter.error = Some(message),
-                                }
-                            }
-                            (SearchPurpose::Event(id), Ok(found)) => match found.first() {
-                                Some(&ordinal) => {
-                                    handle_view_command(session, view, AppCommand::SeekAndSelect(ordinal));
-                                }
-                                None => view.status = Some(format!("no event with id {id} in this store")),
-                            },
-                            (_, Err(message)) => view.status = Some(message),
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// Sends the seek the current frame needs, if it differs from the last one.
     fn request_seek(&mut self) {
-        let (Some(session), Some(view)) = (&self.session, &mut self.view) else {
-            return;
-        };
-        let request = SeekRequest {
-            cursor: view.timeline.cursor(),
-            stream: view.state_stream(session),
-            pinned: view.pinned,
-            rows: view.visible_rows.clone(),
-            projection_starts: view.projection_starts.clone(),
-        };
-        if view.last_request.as_ref() != Some(&request) {
-            session.send(Job::Seek(request.clone()));
-            view.last_request = Some(request);
+        if let (Some(session), Some(view)) = (&self.session, &mut self.view)
+            && let Some(request) = view.seek_request(session)
+        {
+            session.send(Job::Seek(request));
         }
-    }
-}
-
-fn handle_view_command(session: &Session, view: &mut View, command: AppCommand) {
-    let index = session.engine.index();
-    match command {
-        AppCommand::Timeline(command) => {
-            view.timeline.handle(index, command);
-            view.scroll_to_cursor = true;
-        }
-        AppCommand::SelectStream(stream) => {
-            view.selected_stream = stream;
-            view.pinned = None;
-            match stream {
-                Some(s) if view.timeline.mode() != CursorMode::Global => {
-                    view.timeline
-                        .handle(index, TimelineCommand::SetMode(CursorMode::Stream(s)));
-                }
-                None => view
-                    .timeline
-                    .handle(index, TimelineCommand::SetMode(CursorMode::Global)),
-                Some(_) => {}
-            }
-        }
-        AppCommand::SeekAndSelect(ordinal) => {
-            view.timeline.handle(index, TimelineCommand::SeekTo(ordinal));
-            view.selected_stream = index.header(ordinal).map(|h| h.stream);
-            view.scroll_to_cursor = true;
-        }
-        AppCommand::Pin => view.pinned = view.timeline.cursor(),
-        AppCommand::Unpin => {
-            view.pinned = None;
-            view.diff_mode = false;
-        }
-        AppCommand::FindFirstViolation => match session.engine.first_violation() {
-            Some(issue) => {
-                if let Some(ordinal) = index.ordinal_at_or_before_position(issue.position) {
-                    handle_view_command(session, view, AppCommand::SeekAndSelect(ordinal));
-                    view.tab = Tab::State;
-                    view.status = Some(format!("first violation: {}", issue.message));
-                }
-            }
-            None => view.status = Some("no invariant is violated anywhere in this store".into()),
-        },
-        AppCommand::FindCorrelated(correlation_id) => {
-            view.next_job_id += 1;
-            view.pending_search = Some((view.next_job_id, SearchPurpose::Correlated(correlation_id.clone())));
-            session.send(Job::Search {
-                id: view.next_job_id,
-                query: Query {
-                    correlation_id: Some(correlation_id),
-                    ..Query::default()
-                },
-            });
-        }
-        AppCommand::FindEvent(event_id) => {
-            view.next_job_id += 1;
-            view.pending_search = Some((view.next_job_id, SearchPurpose::Event(event_id.clone())));
-            session.send(Job::FindEvent {
-                id: view.next_job_id,
-                event_id,
-            });
-        }
-        AppCommand::SetTab(tab) => view.tab = tab,
-        AppCommand::PageProjection(name, start) => {
-            view.projection_starts.retain(|(n, _)| *n != name);
-            if let Some(start) = start {
-                view.projection_starts.push((name, start));
-            }
-        }
-        AppCommand::ApplyFilter => {
-            view.filter.error = None;
-            let text = view.filter.text.trim().to_owned();
-            if text.is_empty() && view.filter.event_type.is_none() {
-                view.filter.matches = None;
-                view.filter.searching = false;
-                return;
-            }
-            let mut query = Query {
-                event_types: view.filter.event_type.into_iter().collect(),
-                ..Query::default()
-            };
-            if !text.is_empty() {
-                let looks_like_condition = ["<", ">", "=", " contains "].iter().any(|op| text.contains(op));
-                if looks_like_condition {
-                    match rewind_engine::Condition::parse(&text) {
-                        Ok(condition) => query.condition = Some(condition),
-                        Err(error) => {
-                            view.filter.error = Some(error.to_string());
-                            return;
-                        }
-                    }
-                } else {
-                    query.text = Some(text);
-                }
-            }
-            view.next_job_id += 1;
-            view.pending_search = Some((view.next_job_id, SearchPurpose::Filter));
-            view.filter.searching = true;
-            session.send(Job::Search {
-                id: view.next_job_id,
-                query,
-            });
-        }
-        _ => {}
     }
 }
 
@@ -904,60 +463,57 @@ impl eframe::App for App {
 
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         if let Some(path) = dropped.into_iter().find(|p| !p.as_os_str().is_empty()) {
-            self.commands.push(AppCommand::Open(StoreInput::File(path)));
+            self.commands
+                .push(AppCommand::Open(StoreInput::Location(StoreLocation::File(path))));
         }
-        if self.session.is_some() && !ctx.text_edit_focused() {
-            let keys = ctx.input_mut(AppCommand::from_keys);
+        if !ctx.text_edit_focused() {
+            let store_open = self.session.is_some();
+            let keys = ctx.input_mut(|input| UiCommand::from_keys(input, store_open));
             self.commands.extend(keys);
         }
 
         self.top_bar(ui);
-        if let Some(error) = self.error.clone() {
+        if let Some(error) = &self.error {
             egui::Panel::bottom("error_bar").show(ui, |ui| {
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(format!("⚠ {error}")).color(theme::text(ui, theme::VIOLATION)));
                     if ui.small_button("Dismiss").clicked() {
-                        self.error = None;
+                        self.commands.push(AppCommand::DismissError);
                     }
                 });
             });
         }
 
         if let Some(dialog) = &mut self.mapping_dialog {
-            mapping_dialog(&ctx, dialog, &mut self.commands);
+            dialog.show(&ctx, &mut self.commands);
         }
         if let Some(dialog) = &mut self.connect_dialog {
             dialog.poll();
-            connect_dialog(&ctx, dialog, &mut self.commands);
+            dialog.show(&ctx, &mut self.commands);
         }
         if let Some(prompt) = &mut self.path_prompt {
-            path_prompt(&ctx, prompt, &mut self.commands);
+            prompt.show(&ctx, &mut self.commands);
         }
         if let Some(opening) = &self.opening {
-            let cancel = opening_screen(ui, opening);
-            if cancel {
+            if opening_screen(ui, opening) {
                 self.commands.push(AppCommand::CancelOpening);
             }
             ctx.request_repaint_after(crate::session::PROGRESS_FRAME);
         } else if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
-            let playing_moved = view
-                .timeline
-                .tick(session.engine.index(), f64::from(ctx.input(|i| i.stable_dt)).min(0.1));
-            if playing_moved {
-                view.scroll_to_cursor = true;
-            }
+            view.tick(session, f64::from(ctx.input(|i| i.stable_dt)).min(0.1));
             if view.timeline.is_playing() {
                 ctx.request_repaint();
             }
-            let mut commands = Vec::new();
-            panels::status_bar(ui, session, view);
-            panels::timeline::show(ui, session, view, &mut commands);
-            panels::streams::show(ui, session, view, &mut commands);
+            let view: &View = view;
+            let commands = &mut self.commands;
+            let panels = &mut self.panels;
+            panels::status_bar::show(ui, session, view, commands);
+            panels.timeline.show(ui, session, view, commands);
+            panels.streams.show(ui, session, view, commands);
             egui::CentralPanel::default().show(ui, |ui| {
-                panels::events::show(ui, session, view, &mut commands);
-                panels::details(ui, session, view, &mut commands);
+                panels.events.show(ui, session, view, commands);
+                panels::details(ui, session, view, commands);
             });
-            self.commands.extend(commands);
         } else {
             start_screen(
                 ui,
@@ -980,42 +536,29 @@ impl eframe::App for App {
 
 impl App {
     fn top_bar(&mut self, ui: &mut egui::Ui) {
+        let store_open = self.session.is_some();
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading(RichText::new("Rewind").strong());
                 ui.separator();
-                if ui
-                    .button("Open file…")
-                    .on_hover_text("Open a SQLite store or an NDJSON export")
-                    .clicked()
-                {
-                    self.commands.push(AppCommand::PickFile);
-                }
-                if ui.button("Load sample bank data").clicked() {
-                    self.commands.push(AppCommand::Open(StoreInput::Sample));
-                }
-                if ui
-                    .button("Connect to PostgreSQL…")
-                    .on_hover_text("Open a live PostgreSQL event store, read-only")
-                    .clicked()
-                {
-                    self.commands.push(AppCommand::ShowConnect);
-                }
-                if self.session.is_some() && ui.button("Close").clicked() {
-                    self.commands.push(AppCommand::CloseStore);
+                for command in [
+                    UiCommand::OpenFile,
+                    UiCommand::LoadSample,
+                    UiCommand::ConnectDatabase,
+                    UiCommand::CloseStore,
+                ] {
+                    if (store_open || !command.needs_store()) && command.button(ui) {
+                        self.commands.push(command.command());
+                    }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let dark = ui.ctx().theme() == egui::Theme::Dark;
                     let label = if dark { "Light theme" } else { "Dark theme" };
-                    if ui
-                        .button(label)
-                        .on_hover_text("Switch the theme (follows the system until you do)")
-                        .clicked()
-                    {
-                        self.commands.push(AppCommand::SetTheme(Some(!dark)));
+                    if UiCommand::ToggleTheme.button_labelled(ui, label) {
+                        self.commands.push(UiCommand::ToggleTheme.command());
                     }
                     ui.menu_button("Keys", |ui| {
-                        for (keys, what) in AppCommand::SHORTCUTS {
+                        for (keys, what) in UiCommand::keys_help(ui.ctx()) {
                             ui.label(format!("{keys}: {what}"));
                         }
                     });
@@ -1025,7 +568,12 @@ impl App {
     }
 }
 
-fn start_screen(ui: &mut egui::Ui, last: Option<&PathBuf>, recent: &[PathBuf], commands: &mut Vec<AppCommand>) {
+fn start_screen(
+    ui: &mut egui::Ui,
+    last: Option<&StoreLocation>,
+    recent: &[StoreLocation],
+    commands: &mut Vec<AppCommand>,
+) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.vertical_centered(|ui| {
             ui.add_space(ui.available_height() * 0.18);
@@ -1036,286 +584,41 @@ fn start_screen(ui: &mut egui::Ui, last: Option<&PathBuf>, recent: &[PathBuf], c
                 |text: &str| egui::Button::new(RichText::new(text).size(16.0)).min_size(egui::vec2(260.0, 36.0));
             if let Some(last) = last {
                 let name = last
-                    .file_name()
-                    .map_or_else(|| last.display().to_string(), |n| n.to_string_lossy().into_owned());
+                    .path()
+                    .and_then(|p| p.file_name())
+                    .map_or_else(|| last.to_string(), |n| n.to_string_lossy().into_owned());
                 if ui
                     .add(button(&format!("Reopen {name}")))
-                    .on_hover_text(last.display().to_string())
+                    .on_hover_text(last.to_string())
                     .clicked()
                 {
-                    commands.push(AppCommand::Open(StoreInput::File(last.clone())));
+                    commands.push(AppCommand::Open(last.clone().into()));
                 }
                 ui.add_space(6.0);
             }
-            if ui.add(button("Open file…")).clicked() {
-                commands.push(AppCommand::PickFile);
+            for command in [UiCommand::OpenFile, UiCommand::LoadSample] {
+                if ui
+                    .add(button(command.label()))
+                    .on_hover_text(command.tooltip_with_shortcut(ui.ctx()))
+                    .clicked()
+                {
+                    commands.push(command.command());
+                }
+                ui.add_space(6.0);
             }
-            ui.add_space(6.0);
-            if ui.add(button("Load sample bank data")).clicked() {
-                commands.push(AppCommand::Open(StoreInput::Sample));
-            }
-            ui.add_space(10.0);
+            ui.add_space(4.0);
             ui.label(RichText::new("or drop a .sqlite or .ndjson file on this window").weak());
             if !recent.is_empty() {
                 ui.add_space(28.0);
                 ui.label(RichText::new("Recent files").strong());
-                for path in recent {
-                    if ui.link(path.display().to_string()).clicked() {
-                        commands.push(AppCommand::Open(StoreInput::File(path.clone())));
+                for location in recent {
+                    if ui.link(location.to_string()).clicked() {
+                        commands.push(AppCommand::Open(location.clone().into()));
                     }
                 }
             }
         });
     });
-}
-
-/// The mapping dialog: which column or field is which part of an event. Shown when a store's
-/// shape is unknown; the confirmed mapping is remembered for the file.
-fn mapping_dialog(ctx: &egui::Context, dialog: &mut MappingDialog, commands: &mut Vec<AppCommand>) {
-    let MappingDialog { request, mapping } = dialog;
-    egui::Window::new("Map this store's events")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.label(RichText::new(request.path.display().to_string()).strong());
-            ui.label(format!("{}.", request.what));
-            ui.label("Rewind proposes this mapping; check each part and change what is wrong.");
-            ui.add_space(6.0);
-            let sqlite = mapping.table.is_some();
-            egui::Grid::new("mapping_grid")
-                .num_columns(3)
-                .spacing([12.0, 6.0])
-                .show(ui, |ui| {
-                    if let Some(table) = &mapping.table {
-                        ui.label("table");
-                        ui.label(RichText::new(table).monospace());
-                        ui.end_row();
-                    }
-                    for part in Part::ALL {
-                        let label = ui.label(part.label());
-                        let current = part.get(mapping).map(str::to_owned);
-                        let shown = current.clone().unwrap_or_else(|| "(none)".into());
-                        egui::ComboBox::from_id_salt(("mapping", part.label()))
-                            .selected_text(RichText::new(shown).monospace())
-                            .width(240.0)
-                            .show_ui(ui, |ui| {
-                                if part != Part::Stream && ui.selectable_label(current.is_none(), "(none)").clicked() {
-                                    part.set(mapping, None);
-                                }
-                                let rowid = (sqlite && part == Part::Position).then(|| "rowid".to_owned());
-                                for name in request.names.iter().chain(rowid.as_ref()) {
-                                    if ui
-                                        .selectable_label(
-                                            current.as_deref() == Some(name.as_str()),
-                                            RichText::new(name).monospace(),
-                                        )
-                                        .on_hover_text(example_of(request, name))
-                                        .clicked()
-                                    {
-                                        part.set(mapping, Some(name.clone()));
-                                    }
-                                }
-                            })
-                            .response
-                            .labelled_by(label.id);
-                        // Fixed width, so the window does not resize as the choice changes.
-                        ui.add_sized(
-                            [260.0, 18.0],
-                            egui::Label::new(
-                                RichText::new(current.as_deref().map(|n| example_of(request, n)).unwrap_or_default())
-                                    .weak()
-                                    .monospace(),
-                            )
-                            .truncate()
-                            .selectable(false),
-                        );
-                        ui.end_row();
-                    }
-                    ui.label("versions");
-                    let mut from_zero = mapping.version_base == 0;
-                    if ui.checkbox(&mut from_zero, "count from 0 in the store").changed() {
-                        mapping.version_base = u64::from(!from_zero);
-                    }
-                    ui.end_row();
-                });
-            ui.add_space(6.0);
-            ui.collapsing("As a --mapping file for the command line", |ui| {
-                let mut text = mapping.to_toml();
-                ui.add(
-                    egui::TextEdit::multiline(&mut text)
-                        .code_editor()
-                        .desired_rows(6)
-                        .interactive(false),
-                );
-            });
-            let problems = mapping.problems();
-            for problem in &problems {
-                ui.label(RichText::new(format!("⚠ {problem}")).color(theme::text(ui, theme::VIOLATION)));
-            }
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if ui
-                    .add_enabled(problems.is_empty(), egui::Button::new("Open with this mapping"))
-                    .clicked()
-                {
-                    commands.push(AppCommand::ConfirmMapping);
-                }
-                if ui.button("Cancel").clicked() {
-                    commands.push(AppCommand::CancelMapping);
-                }
-            });
-        });
-}
-
-/// Runs `ask` (a dialog, which blocks until the user answers) on a thread of its own, never on
-/// the UI thread; its answer arrives on the receiver, with a repaint to read it.
-fn ask_off_the_ui_thread<T: Send + 'static>(
-    ctx: &egui::Context,
-    name: &str,
-    ask: impl FnOnce() -> T + Send + 'static,
-) -> std::io::Result<Receiver<T>> {
-    let (sender, receiver) = channel();
-    let repaint = ctx.clone();
-    std::thread::Builder::new().name(name.into()).spawn(move || {
-        let _ = sender.send(ask());
-        repaint.request_repaint();
-    })?;
-    Ok(receiver)
-}
-
-/// The app's own file prompt, for a desktop with no file dialog: a path to open or save to.
-fn path_prompt(ctx: &egui::Context, prompt: &mut PathPrompt, commands: &mut Vec<AppCommand>) {
-    let (title, question, note, action) = match &prompt.purpose {
-        PromptFor::Open => (
-            "Open a store",
-            "No file dialog could be shown on this desktop. Which store should Rewind open?".to_owned(),
-            "A SQLite file, an NDJSON export, or a postgres:// URL; it is opened read-only.",
-            "Open",
-        ),
-        PromptFor::Evidence { stream_id, until } => {
-            let until = match until {
-                crate::evidence::Until::Position(position) => format!(" up to position {position}"),
-                _ => String::new(),
-            };
-            (
-                "Save evidence",
-                format!(
-                    "No file dialog could be shown on this desktop. Where should the evidence of {stream_id}{until} go?"
-                ),
-                "A file already there is not replaced.",
-                "Save",
-            )
-        }
-    };
-    egui::Window::new(title)
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.label(question);
-            ui.label(RichText::new(note).weak());
-            ui.add_space(6.0);
-            let typed = ui
-                .horizontal(|ui| {
-                    let label = ui.label("file");
-                    ui.add(egui::TextEdit::singleline(&mut prompt.path).desired_width(520.0))
-                        .labelled_by(label.id)
-                })
-                .inner;
-            if std::mem::take(&mut prompt.focus) {
-                typed.request_focus();
-            }
-            let can_go = !prompt.path.trim().is_empty();
-            // Enter in the field confirms, Escape cancels, as in a file dialog.
-            let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if (ui.add_enabled(can_go, egui::Button::new(action)).clicked() || entered) && can_go {
-                    commands.push(AppCommand::ConfirmPathPrompt);
-                }
-                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
-                    commands.push(AppCommand::CancelPathPrompt);
-                }
-            });
-        });
-}
-
-/// "Connect to PostgreSQL": URL, optional schema and table, test, connect.
-fn connect_dialog(ctx: &egui::Context, dialog: &mut ConnectDialog, commands: &mut Vec<AppCommand>) {
-    egui::Window::new("Connect to PostgreSQL")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
-        .show(ctx, |ui| {
-            ui.label("The database is opened read-only: every transaction Rewind starts is read-only.");
-            ui.label(
-                RichText::new(
-                    "The password can be in the URL, in PGPASSWORD or in ~/.pgpass; it is never saved or shown.",
-                )
-                .weak(),
-            );
-            ui.add_space(6.0);
-            egui::Grid::new("connect_grid")
-                .num_columns(2)
-                .spacing([12.0, 6.0])
-                .show(ui, |ui| {
-                    let field = |ui: &mut egui::Ui, name: &str, text: &mut String, hint: &str| {
-                        let label = ui.label(name);
-                        ui.add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(380.0))
-                            .labelled_by(label.id);
-                        ui.end_row();
-                    };
-                    field(ui, "URL", &mut dialog.url, "postgres://user@localhost:5432/database");
-                    field(ui, "schema", &mut dialog.schema, "any");
-                    field(ui, "table", &mut dialog.table, "found by its columns");
-                });
-            ui.add_space(6.0);
-            if dialog.is_testing() {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("connecting…");
-                });
-            }
-            match &dialog.tested {
-                Some(Ok(found)) => {
-                    ui.label(RichText::new(found).color(theme::text(ui, theme::CHANGED)));
-                }
-                Some(Err(error)) => {
-                    ui.label(RichText::new(format!("⚠ {error}")).color(theme::text(ui, theme::VIOLATION)));
-                }
-                None => {}
-            }
-            let valid = rewind_store::is_postgres_url(dialog.url.trim());
-            ui.horizontal(|ui| {
-                if ui
-                    .add_enabled(valid && !dialog.is_testing(), egui::Button::new("Test connection"))
-                    .clicked()
-                {
-                    commands.push(AppCommand::TestConnection);
-                }
-                if ui.add_enabled(valid, egui::Button::new("Connect")).clicked() {
-                    commands.push(AppCommand::ConnectDatabase);
-                }
-                if ui.button("Cancel").clicked() {
-                    commands.push(AppCommand::CancelConnect);
-                }
-            });
-        });
-}
-
-/// The first row's value of a column (or field), to help tell columns apart.
-fn example_of(request: &MappingRequest, name: &str) -> String {
-    if name == "rowid" {
-        return "row number (insertion order)".into();
-    }
-    request
-        .names
-        .iter()
-        .position(|n| n == name)
-        .and_then(|i| request.examples.get(i))
-        .map(|example| format!("e.g. {example}"))
-        .unwrap_or_default()
 }
 
 /// Returns whether the user asked to cancel.
@@ -1390,8 +693,8 @@ fn time_left(done: u64, total: u64, seconds: f64) -> String {
     }
 }
 
-/// Opens the desktop window.
-pub fn run_native(file: Option<PathBuf>, position: Option<u64>) -> anyhow::Result<()> {
+/// Opens the desktop window, replaying stores through `domain`.
+pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, domain: Arc<dyn Domain>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Rewind")
@@ -1408,8 +711,8 @@ pub fn run_native(file: Option<PathBuf>, position: Option<u64>) -> anyhow::Resul
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
-            let open = file.map(StoreInput::File);
-            let mut app = App::new(prefs, Arc::new(NativeDialog), open, &creation.egui_ctx);
+            let open = store.map(StoreInput::Location);
+            let mut app = App::with_domain(prefs, Arc::new(NativeDialog), open, domain, &creation.egui_ctx);
             app.initial_position = position;
             Ok(Box::new(app))
         }),

@@ -125,9 +125,15 @@ impl Timed {
 /// Builds the index `runs` times (at least once), then seeks `seeks` times of each kind in the
 /// last one built, then replays the store `runs` times and reads it once. Says each step as it
 /// ends through `say`: at 10M events a benchmark runs for minutes.
-pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn FnMut(String)) -> Result<BenchReport> {
+pub fn run(
+    source: &dyn EventSource,
+    domain: Arc<dyn Domain>,
+    seeks: usize,
+    runs: usize,
+    say: &mut dyn FnMut(String),
+) -> Result<BenchReport> {
     let runs = runs.max(1);
-    let domain: Arc<dyn Domain> = crate::domain_for(source, Arc::new(crate::domains()));
+    let domain = crate::domain_for(source, domain);
     let mut builds = Vec::with_capacity(runs);
     let mut engine = None;
     for run in 1..=runs {
@@ -135,9 +141,9 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
         if engine.take().is_some() {
             crate::allocator::give_back_freed_memory();
         }
-        let indexing = crate::session::Progress::default();
+        let indexing = crate::pipeline::Progress::default();
         let (built, timed) = Timed::run(|| {
-            crate::session::build_engine(source, Arc::clone(&domain), &indexing)?
+            crate::pipeline::build_engine(source, Arc::clone(&domain), &indexing)?
                 .ok_or_else(|| anyhow::anyhow!("indexing stopped"))
         })?;
         engine = Some(built);
@@ -225,7 +231,7 @@ pub fn run(source: &dyn EventSource, seeks: usize, runs: usize, say: &mut dyn Fn
     let mut replayed = 0;
     say(format!("{} seeks of each kind done; replaying the store", global.len()));
     for run in 1..=runs {
-        let (replay, timed) = Timed::run(|| Ok(crate::session::replay_all(source, Arc::clone(&domain))?))?;
+        let (replay, timed) = Timed::run(|| Ok(crate::pipeline::replay_all(source, Arc::clone(&domain))?))?;
         replayed = replay.event_count();
         drop(replay);
         say(format!(

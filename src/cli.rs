@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,14 +12,12 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
 use rewind_bank::sample::{SampleConfig, generate};
-use rewind_core::{Domain, RecordedEvent};
+use rewind_core::{Domain, DomainSet, RecordedEvent};
 use rewind_engine::Replay;
 use rewind_store::{
     EncodedEvent, EventSource, Mapping, NdjsonWriter, OpenOptions, SqliteStore, StoreLocation, export_ndjson,
     format_time, open_store_with,
 };
-
-use crate::domains;
 
 /// Rewind: a time-travel debugger for event-sourced systems.
 ///
@@ -28,10 +27,11 @@ use crate::domains;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// A store to open in the desktop app (.sqlite or .ndjson).
-    pub file: Option<PathBuf>,
+    /// A store to open in the desktop app: a file (.sqlite, .ndjson, .json, .gz) or a
+    /// PostgreSQL URL.
+    pub store: Option<StoreLocation>,
     /// Open the app with the cursor on this global position (and its stream selected).
-    #[arg(long, requires = "file")]
+    #[arg(long, requires = "store")]
     pub position: Option<u64>,
     #[command(flatten)]
     pub open: OpenArgs,
@@ -54,14 +54,14 @@ pub struct OpenArgs {
 pub enum Command {
     /// List the streams of a store.
     Streams {
-        store: PathBuf,
+        store: StoreLocation,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Print events as NDJSON, in global order.
     Events {
-        store: PathBuf,
+        store: StoreLocation,
         /// Only this stream (in version order).
         #[arg(long)]
         stream: Option<String>,
@@ -76,26 +76,26 @@ pub enum Command {
     State(StateArgs),
     /// Print a projection's state (at a global position, or at the end).
     Projection {
-        store: PathBuf,
+        store: StoreLocation,
         /// The projection: `account_balances`, `order_summaries` or `daily_totals`.
         name: String,
         #[arg(long)]
         position: Option<u64>,
     },
     /// Replay everything, print each issue; exit 1 if there is any, 0 when clean.
-    Verify { store: PathBuf },
+    Verify { store: StoreLocation },
     /// Write one stream's evidence (JSON): its events up to a position or time, the state
     /// after each, the state they leave and the issues found. Never replaces a file.
     Evidence(EvidenceArgs),
     /// Export a store to NDJSON (one event per line).
     Export {
-        store: PathBuf,
+        store: StoreLocation,
         #[arg(long)]
         out: PathBuf,
     },
     /// Import a store (an NDJSON export, or another store) into a new native SQLite store.
     Import {
-        store: PathBuf,
+        store: StoreLocation,
         #[arg(long)]
         out: PathBuf,
     },
@@ -103,7 +103,7 @@ pub enum Command {
     Sample(SampleArgs),
     /// Measure index build, seeks (global and per stream), peak memory and full replay.
     Bench {
-        store: PathBuf,
+        store: StoreLocation,
         /// Random seeks of each kind.
         #[arg(long, default_value_t = 1000)]
         seeks: usize,
@@ -119,7 +119,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("at_point").args(["version", "position", "at"])))]
 pub struct StateArgs {
-    store: PathBuf,
+    store: StoreLocation,
     #[arg(long)]
     stream: String,
     /// The stream version to stop at.
@@ -136,7 +136,7 @@ pub struct StateArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("until").args(["position", "at"])))]
 pub struct EvidenceArgs {
-    store: PathBuf,
+    store: StoreLocation,
     #[arg(long)]
     stream: String,
     /// Stop after the stream's last event at or before this global position.
@@ -185,7 +185,25 @@ pub enum Outcome {
     IssuesFound,
 }
 
-pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
+/// Parses the command line and runs what it asks: a command, or the desktop app.
+pub fn main(domains: Arc<DomainSet>) -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(command) => run(command, &cli.open, &domains),
+        None => crate::app::run_native(cli.store, cli.position, domains).map(|()| Outcome::Success),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::IssuesFound) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("rewind: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Outcome> {
+    let domain: Arc<dyn Domain> = Arc::clone(domains) as Arc<dyn Domain>;
     match command {
         Command::Streams { store, json } => streams(&store, json, opts),
         Command::Events {
@@ -194,10 +212,10 @@ pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
             from,
             limit,
         } => events(&store, stream.as_deref(), from, limit, opts),
-        Command::State(args) => state(&args, opts),
-        Command::Projection { store, name, position } => projection(&store, &name, position, opts),
-        Command::Verify { store } => verify(&store, opts),
-        Command::Evidence(args) => evidence(&args, opts),
+        Command::State(args) => state(&args, opts, domains),
+        Command::Projection { store, name, position } => projection(&store, &name, position, opts, domain),
+        Command::Verify { store } => verify(&store, opts, domain),
+        Command::Evidence(args) => evidence(&args, opts, domain),
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
         Command::Sample(args) => sample(&args),
@@ -208,7 +226,7 @@ pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
             json,
         } => {
             let source = open(&store, opts)?;
-            let report = crate::bench::run(source.as_ref(), seeks, runs.into(), &mut |step| {
+            let report = crate::bench::run(source.as_ref(), domain, seeks, runs.into(), &mut |step| {
                 eprintln!("rewind: {step}");
             })?;
             if json {
@@ -221,7 +239,7 @@ pub fn run(command: Command, opts: &OpenArgs) -> Result<Outcome> {
     }
 }
 
-fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
+fn open(location: &StoreLocation, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
     let mut options = OpenOptions::default();
     if let Some(mapping_path) = &opts.mapping {
         let text = std::fs::read_to_string(mapping_path)
@@ -231,7 +249,7 @@ fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
         options.mapping = Some(mapping);
     }
     let started = Instant::now();
-    let source = open_store_with(StoreLocation::parse(&path.to_string_lossy()), &options)?;
+    let source = open_store_with(location, &options)?;
     // The location, not the argument: a PostgreSQL URL is shown without its password.
     let location = source.location();
     eprintln!(
@@ -255,7 +273,7 @@ fn open(path: &Path, opts: &OpenArgs) -> Result<Box<dyn EventSource>> {
     Ok(source)
 }
 
-fn streams(path: &Path, as_json: bool, opts: &OpenArgs) -> Result<Outcome> {
+fn streams(path: &StoreLocation, as_json: bool, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(path, opts)?;
     let streams = source.streams()?;
     let mut out = std::io::stdout().lock();
@@ -283,7 +301,13 @@ fn streams(path: &Path, as_json: bool, opts: &OpenArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>, opts: &OpenArgs) -> Result<Outcome> {
+fn events(
+    path: &StoreLocation,
+    stream: Option<&str>,
+    from: u64,
+    limit: Option<usize>,
+    opts: &OpenArgs,
+) -> Result<Outcome> {
     let source = open(path, opts)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let limit = limit.unwrap_or(usize::MAX);
@@ -321,13 +345,13 @@ fn events(path: &Path, stream: Option<&str>, from: u64, limit: Option<usize>, op
     Ok(Outcome::Success)
 }
 
-fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
+fn state(args: &StateArgs, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
     let until = until(args.position, args.at);
     let events = crate::evidence::history(source.as_ref(), &args.stream, args.version, until)
         .map_err(anyhow::Error::msg)?
         .events;
-    let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
+    let domain = crate::domain_for(source.as_ref(), Arc::clone(domains) as Arc<dyn Domain>);
     let mut replay = Replay::new(domain.clone());
     for event in &events {
         replay.apply(event);
@@ -339,7 +363,7 @@ fn state(args: &StateArgs, opts: &OpenArgs) -> Result<Outcome> {
         "stream_version": stream.map_or(0, |s| s.version),
         "global_position": stream.and(events.last()).map_or(0, |e| e.global_position),
         "state": stream.map_or(Value::Null, |s| s.state.to_json()),
-        "generic": events.first().is_some_and(|e| !source.is_native() || domains().is_generic(&e.stream_type)),
+        "generic": events.first().is_some_and(|e| !source.is_native() || domains.is_generic(&e.stream_type)),
         "issues": replay.issues(),
     });
     println!("{}", serde_json::to_string_pretty(&output)?);
@@ -356,14 +380,19 @@ fn until(position: Option<u64>, at: Option<DateTime<Utc>>) -> crate::evidence::U
     }
 }
 
-fn projection(path: &Path, name: &str, position: Option<u64>, opts: &OpenArgs) -> Result<Outcome> {
-    let domain = domains();
+fn projection(
+    path: &StoreLocation,
+    name: &str,
+    position: Option<u64>,
+    opts: &OpenArgs,
+    domain: Arc<dyn Domain>,
+) -> Result<Outcome> {
     let names: Vec<&str> = domain.projections().iter().map(|p| p.name()).collect();
     if !names.contains(&name) {
         bail!("no projection named `{name}`; known: {}", names.join(", "));
     }
     let source = open(path, opts)?;
-    let mut replay = Replay::new(Arc::new(domain));
+    let mut replay = Replay::new(domain);
     let end = position.unwrap_or(u64::MAX);
     source.read_all(8192, &mut |batch| {
         for event in batch.iter().take_while(|e| e.global_position <= end) {
@@ -380,10 +409,10 @@ fn projection(path: &Path, name: &str, position: Option<u64>, opts: &OpenArgs) -
     Ok(Outcome::Success)
 }
 
-fn verify(path: &Path, opts: &OpenArgs) -> Result<Outcome> {
+fn verify(path: &StoreLocation, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Result<Outcome> {
     let source = open(path, opts)?;
     let started = Instant::now();
-    let replay = crate::session::replay_all(source.as_ref(), crate::domain_for(source.as_ref(), Arc::new(domains())))?;
+    let replay = crate::pipeline::replay_all(source.as_ref(), crate::domain_for(source.as_ref(), domain))?;
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     for issue in replay.issues() {
@@ -410,10 +439,10 @@ fn verify(path: &Path, opts: &OpenArgs) -> Result<Outcome> {
     })
 }
 
-fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
+fn evidence(args: &EvidenceArgs, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
     let until = until(args.position, args.at);
-    let domain = crate::domain_for(source.as_ref(), Arc::new(domains()));
+    let domain = crate::domain_for(source.as_ref(), domain);
     let written = crate::evidence::write(source.as_ref(), domain, &args.stream, until, &args.out, false)
         .map_err(anyhow::Error::msg)?;
     eprintln!(
@@ -426,7 +455,7 @@ fn evidence(args: &EvidenceArgs, opts: &OpenArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn export(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
+fn export(path: &StoreLocation, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(path, opts)?;
     let mut not_json = NotJson::default();
     let count = export_ndjson(source.as_ref(), out, &mut |batch| not_json.look(batch))?;
@@ -484,7 +513,7 @@ impl NotJson {
     }
 }
 
-fn import(path: &Path, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
+fn import(path: &StoreLocation, out: &Path, opts: &OpenArgs) -> Result<Outcome> {
     if out.exists() {
         bail!("{} already exists; importing never overwrites a store", out.display());
     }

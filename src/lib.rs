@@ -1,24 +1,48 @@
-//! Rewind, the app and the command line: a time-travel debugger for event-sourced systems.
+//! Rewind, the desktop app and the command line: a time-travel debugger for event-sourced
+//! systems, as a library.
 //!
-//! The binary (`src/main.rs`) is thin: it parses the command line and either runs a CLI
-//! command ([`cli`]) or opens the desktop app ([`app`]). Both replay stores through the
-//! domains returned by [`domains`].
+//! A team whose system is written in Rust gets the whole app and CLI, replaying stores through
+//! its own domains, from a `main.rs` of a few lines:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     rewind::run(rewind_core::DomainSet::new(vec![Box::new(rewind_bank::BankDomain::default())]))
+//! }
+//! ```
+//!
+//! [`run`] parses the command line: with a subcommand it runs the CLI, without one it opens
+//! the desktop app. [`app::App`] is the app itself (for tests and embedding), [`pipeline`]
+//! reads and folds a store without any UI, and [`session`] is an opened store as the app
+//! sees it. Everything else is private.
 
-pub mod allocator;
+mod allocator;
 pub mod app;
-pub mod bench;
-pub mod cli;
-pub mod evidence;
-pub mod fetch;
-pub mod panels;
+mod bench;
+mod cli;
+mod command;
+mod dialogs;
+mod evidence;
+mod fetch;
+mod panels;
+pub mod pipeline;
+mod prefs;
 pub mod session;
-pub mod theme;
-pub mod widgets;
+mod theme;
+mod view;
+mod widgets;
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use rewind_core::{Domain, DomainSet};
 use rewind_store::EventSource;
+
+/// Runs Rewind with `domains`: the CLI when a subcommand is given, the desktop app otherwise.
+/// Exits 0 on success, 1 when `verify` found issues, 2 on an error (said on stderr in one line).
+pub fn run(domains: DomainSet) -> ExitCode {
+    allocator::tune();
+    cli::main(Arc::new(domains))
+}
 
 /// The domains this build of Rewind knows; streams none claims replay generically.
 pub fn domains() -> DomainSet {

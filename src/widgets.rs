@@ -136,9 +136,3 @@ pub fn short(value: &Value) -> String {
         text
     }
 }
-
-/// Cents as money: `-1416.43`.
-pub fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", (cents / 100).abs(), (cents % 100).abs())
-}

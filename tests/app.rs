@@ -571,8 +571,8 @@ fn filtering_the_event_list_by_payload_finds_the_duplicate_payout() {
 fn the_last_store_is_one_click_away_on_the_next_start() {
     let last = crate::util::sample_sqlite();
     let prefs = Prefs {
-        recent_files: vec![last.clone()],
-        last_store: Some(last),
+        recent_files: vec![last.clone().into()],
+        last_store: Some(last.into()),
         ..Prefs::default()
     };
     let mut harness = Harness::builder()
@@ -680,8 +680,8 @@ fn an_unknown_schema_opens_through_the_mapping_dialog_and_the_mapping_is_remembe
         harness
             .state()
             .prefs()
-            .mappings
-            .get(&path)
+            .store(&path.clone().into())
+            .and_then(|s| s.mapping.as_ref())
             .and_then(|m| m.version.as_deref()),
         Some("ver"),
         "the confirmed mapping is remembered for the file"
@@ -730,15 +730,10 @@ fn connect_to_postgresql_tests_the_connection_opens_read_only_and_remembers_no_p
     let prefs = harness.state().prefs();
     assert_eq!(
         prefs.last_store,
-        Some(PathBuf::from(&url)),
+        Some(rewind_store::StoreLocation::parse(&url)),
         "remembered without the password"
     );
-    assert!(
-        prefs
-            .recent_files
-            .iter()
-            .all(|p| !p.display().to_string().contains("s3cret"))
-    );
+    assert!(prefs.recent_files.iter().all(|p| !p.to_string().contains("s3cret")));
 }
 
 fn status(app: &App) -> Option<&str> {

@@ -318,8 +318,8 @@ fn issues_from_verify(path: &std::path::Path) -> String {
 fn engine_over(path: &std::path::Path) -> rewind_engine::Engine {
     let source = rewind_store::open_store(path).expect("the store opens");
     let domain = rewind::domain_for(source.as_ref(), std::sync::Arc::new(rewind::domains()));
-    let progress = rewind::session::Progress::default();
-    rewind::session::build_engine(source.as_ref(), domain, &progress)
+    let progress = rewind::pipeline::Progress::default();
+    rewind::pipeline::build_engine(source.as_ref(), domain, &progress)
         .expect("the store reads")
         .expect("not cancelled")
 }

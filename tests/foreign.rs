@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use rewind::session::replay_all;
+use rewind::pipeline::replay_all;
 use rewind_store::{Mapping, OpenOptions, StoreError, open_store, open_store_with};
 
 use crate::util::{json, rewind, stderr, stdout};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use rewind::session::replay_all;
+use rewind::pipeline::replay_all;
 use rewind_store::{Mapping, OpenOptions, StoreError, open_store, open_store_with};
 
 use crate::util::{json, rewind, sample_sqlite, stderr, stdout};

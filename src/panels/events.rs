@@ -6,15 +6,31 @@ use egui_extras::{Column, TableBuilder};
 
 use rewind_engine::{Ordinal, TimelineCommand};
 
-use crate::app::{AppCommand, View};
+use crate::command::{AppCommand, ViewCommand};
 use crate::session::Session;
 use crate::theme;
+use crate::view::View;
 use crate::widgets::short;
 
 /// The most payloads fetched for the rows on screen.
 const MAX_WINDOW: usize = 400;
 
-pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+/// The event list, and its filter as typed.
+#[derive(Default)]
+pub struct EventsPanel {
+    /// The Find field as typed (applied with Enter or Filter).
+    find: String,
+    /// The event type chosen (applied when chosen).
+    event_type: Option<u16>,
+}
+
+impl EventsPanel {
+    pub fn show(&mut self, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+        show(self, ui, session, view, commands);
+    }
+}
+
+fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     egui::Panel::top("events")
         .resizable(true)
         .default_size(250.0)
@@ -29,7 +45,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                     ui.label(RichText::new(super::timeline::describe(session, cursor)).strong());
                 }
             });
-            filter_bar(ui, session, view, commands);
+            filter_bar(panel, ui, session, view, commands);
             let headers = index.headers();
             let cursor = view.timeline.cursor();
             let matches = view.filter.matches.as_deref();
@@ -55,7 +71,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             {
                 let row = matches.map_or(c, |m| m.partition_point(|&o| o < c).min(m.len().saturating_sub(1)));
                 table = table.scroll_to_row(row, Some(egui::Align::Center));
-                view.scroll_to_cursor = false;
+                commands.push(ViewCommand::ScrolledToCursor.into());
             }
             let mut shown: Vec<Ordinal> = Vec::new();
             table
@@ -110,35 +126,36 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                             ui.add(egui::Label::new(RichText::new(payload).monospace().weak()).selectable(false));
                         });
                         if row.response().clicked() {
-                            commands.push(AppCommand::Timeline(TimelineCommand::SeekTo(ordinal)));
+                            commands.push(TimelineCommand::SeekTo(ordinal).into());
                         }
                     });
                 });
-            view.visible_rows = shown;
+            if shown != view.visible_rows {
+                commands.push(ViewCommand::ShowRows(shown).into());
+            }
         });
 }
 
-fn filter_bar(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let index = session.engine.index();
     ui.horizontal(|ui| {
-        let selected = view
-            .filter
+        let selected = panel
             .event_type
             .map_or("All event types", |t| index.event_type_name(t))
             .to_owned();
-        let before = view.filter.event_type;
+        let before = panel.event_type;
         egui::ComboBox::from_id_salt("event_type_filter")
             .selected_text(selected)
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut view.filter.event_type, None, "All event types");
+                ui.selectable_value(&mut panel.event_type, None, "All event types");
                 for (i, name) in index.event_types().iter().enumerate() {
-                    ui.selectable_value(&mut view.filter.event_type, Some(i as u16), name);
+                    ui.selectable_value(&mut panel.event_type, Some(i as u16), name);
                 }
             });
         let label = ui.label("Find");
         let response = ui
             .add(
-                egui::TextEdit::singleline(&mut view.filter.text)
+                egui::TextEdit::singleline(&mut panel.find)
                     .hint_text("text, or amount_cents > 100000")
                     .desired_width(240.0),
             )
@@ -147,13 +164,25 @@ fn filter_bar(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Ve
                 "Text anywhere in the payload or metadata, or a condition on a payload field; Enter to filter",
             );
         let entered = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Filter").clicked() || entered || before != view.filter.event_type {
-            commands.push(AppCommand::ApplyFilter);
+        if ui.button("Filter").clicked() || entered || before != panel.event_type {
+            commands.push(
+                ViewCommand::ApplyFilter {
+                    event_type: panel.event_type,
+                    text: panel.find.clone(),
+                }
+                .into(),
+            );
         }
         if view.filter.matches.is_some() && ui.button("Clear filter").clicked() {
-            view.filter.text.clear();
-            view.filter.event_type = None;
-            commands.push(AppCommand::ApplyFilter);
+            panel.find.clear();
+            panel.event_type = None;
+            commands.push(
+                ViewCommand::ApplyFilter {
+                    event_type: None,
+                    text: String::new(),
+                }
+                .into(),
+            );
         }
         if view.filter.searching {
             ui.spinner();

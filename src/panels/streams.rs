@@ -5,9 +5,10 @@ use egui_extras::{Column, TableBuilder};
 
 use rewind_engine::StreamIdx;
 
-use crate::app::{AppCommand, View};
+use crate::command::{AppCommand, ViewCommand};
 use crate::session::Session;
 use crate::theme;
+use crate::view::View;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortBy {
@@ -19,8 +20,9 @@ pub enum SortBy {
     Last,
 }
 
+/// The streams panel, with its filter and sort as chosen.
 #[derive(Default)]
-pub struct StreamsState {
+pub struct StreamsPanel {
     pub filter: String,
     pub type_filter: Option<String>,
     pub sort: SortBy,
@@ -30,7 +32,7 @@ pub struct StreamsState {
     rows_key: Option<(String, Option<String>, SortBy, bool)>,
 }
 
-impl StreamsState {
+impl StreamsPanel {
     fn refresh(&mut self, session: &Session) {
         let key = (
             self.filter.clone(),
@@ -74,14 +76,15 @@ impl StreamsState {
         self.rows = rows;
         self.rows_key = Some(key);
     }
+}
 
-    /// The streams shown, in order (for tests and keyboard navigation).
-    pub fn rows(&self) -> &[StreamIdx] {
-        &self.rows
+impl StreamsPanel {
+    pub fn show(&mut self, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+        show(self, ui, session, view, commands);
     }
 }
 
-pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<AppCommand>) {
+fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     egui::Panel::left("streams")
         .resizable(true)
         // A third of the window or so at most, so the event list and the details keep their
@@ -100,7 +103,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
             ui.horizontal_wrapped(|ui| {
                 let label = ui.label("Filter streams");
                 ui.add(
-                    egui::TextEdit::singleline(&mut view.streams.filter)
+                    egui::TextEdit::singleline(&mut panel.filter)
                         .hint_text("stream id")
                         .desired_width(130.0),
                 )
@@ -109,13 +112,13 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                 let mut types: Vec<&str> = index.stream_types().iter().map(String::as_str).collect();
                 types.sort_unstable();
                 types.dedup();
-                let selected = view.streams.type_filter.clone().unwrap_or_else(|| "All types".into());
+                let selected = panel.type_filter.clone().unwrap_or_else(|| "All types".into());
                 egui::ComboBox::from_id_salt("stream_type_filter")
                     .selected_text(selected)
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut view.streams.type_filter, None, "All types");
+                        ui.selectable_value(&mut panel.type_filter, None, "All types");
                         for t in types {
-                            ui.selectable_value(&mut view.streams.type_filter, Some(t.to_owned()), t);
+                            ui.selectable_value(&mut panel.type_filter, Some(t.to_owned()), t);
                         }
                     });
                 if view.selected_stream.is_some()
@@ -124,10 +127,10 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         .on_hover_text("Follow the cursor's stream")
                         .clicked()
                 {
-                    commands.push(AppCommand::SelectStream(None));
+                    commands.push(ViewCommand::SelectStream(None).into());
                 }
             });
-            view.streams.refresh(session);
+            panel.refresh(session);
             let selected = view.selected_stream;
             let headers = index.headers();
             let mut sort_clicked = None;
@@ -149,7 +152,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                         ("Last", SortBy::Last),
                     ] {
                         header.col(|ui| {
-                            let arrow = match (view.streams.sort == sort, view.streams.descending) {
+                            let arrow = match (panel.sort == sort, panel.descending) {
                                 (true, false) => " ⏶",
                                 (true, true) => " ⏷",
                                 _ => "",
@@ -165,8 +168,8 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                     }
                 })
                 .body(|body| {
-                    body.rows(theme::ROW_HEIGHT, view.streams.rows.len(), |mut row| {
-                        let stream = view.streams.rows[row.index()];
+                    body.rows(theme::ROW_HEIGHT, panel.rows.len(), |mut row| {
+                        let stream = panel.rows[row.index()];
                         let Some(entry) = index.stream(stream) else { return };
                         row.set_selected(selected == Some(stream));
                         row.col(|ui| {
@@ -192,16 +195,16 @@ pub fn show(ui: &mut Ui, session: &Session, view: &mut View, commands: &mut Vec<
                             );
                         });
                         if row.response().clicked() {
-                            commands.push(AppCommand::SelectStream(Some(stream)));
+                            commands.push(ViewCommand::SelectStream(Some(stream)).into());
                         }
                     });
                 });
             if let Some(sort) = sort_clicked {
-                if view.streams.sort == sort {
-                    view.streams.descending = !view.streams.descending;
+                if panel.sort == sort {
+                    panel.descending = !panel.descending;
                 } else {
-                    view.streams.sort = sort;
-                    view.streams.descending = false;
+                    panel.sort = sort;
+                    panel.descending = false;
                 }
             }
         });

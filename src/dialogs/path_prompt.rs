@@ -1,0 +1,95 @@
+//! The app's own file prompt, for a desktop with no file dialog: a path to open or save to.
+
+use egui::{Key, RichText};
+
+use crate::command::AppCommand;
+use crate::evidence::Until;
+
+/// A path typed in the app, when no file dialog could be shown.
+pub struct PathPrompt {
+    pub path: String,
+    pub purpose: PromptFor,
+    /// The field takes the keyboard when the prompt first shows.
+    focus: bool,
+}
+
+/// What a [`PathPrompt`] asks for.
+pub enum PromptFor {
+    /// A store to open.
+    Open,
+    /// Where to save the evidence of a stream.
+    Evidence { stream_id: String, until: Until },
+}
+
+impl PathPrompt {
+    /// A prompt proposing `file_name` in the working directory (or the directory itself).
+    pub fn new(file_name: &str, purpose: PromptFor) -> Self {
+        let dir = std::env::current_dir().unwrap_or_default();
+        let path = if file_name.is_empty() {
+            format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR)
+        } else {
+            dir.join(file_name).display().to_string()
+        };
+        Self {
+            path,
+            purpose,
+            focus: true,
+        }
+    }
+
+    pub fn show(&mut self, ctx: &egui::Context, commands: &mut Vec<AppCommand>) {
+        let (title, question, note, action) = match &self.purpose {
+            PromptFor::Open => (
+                "Open a store",
+                "No file dialog could be shown on this desktop. Which store should Rewind open?".to_owned(),
+                "A SQLite file, an NDJSON export, or a postgres:// URL; it is opened read-only.",
+                "Open",
+            ),
+            PromptFor::Evidence { stream_id, until } => {
+                let until = match until {
+                    Until::Position(position) => format!(" up to position {position}"),
+                    _ => String::new(),
+                };
+                (
+                    "Save evidence",
+                    format!(
+                        "No file dialog could be shown on this desktop. Where should the evidence of {stream_id}{until} go?"
+                    ),
+                    "A file already there is not replaced.",
+                    "Save",
+                )
+            }
+        };
+        egui::Window::new(title)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(question);
+                ui.label(RichText::new(note).weak());
+                ui.add_space(6.0);
+                let typed = ui
+                    .horizontal(|ui| {
+                        let label = ui.label("file");
+                        ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(520.0))
+                            .labelled_by(label.id)
+                    })
+                    .inner;
+                if std::mem::take(&mut self.focus) {
+                    typed.request_focus();
+                }
+                let can_go = !self.path.trim().is_empty();
+                // Enter in the field confirms, Escape cancels, as in a file dialog.
+                let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                ui.add_space(6.0);
+                ui.horizontal(|ui| {
+                    if (ui.add_enabled(can_go, egui::Button::new(action)).clicked() || entered) && can_go {
+                        commands.push(AppCommand::ConfirmPathPrompt);
+                    }
+                    if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape)) {
+                        commands.push(AppCommand::CancelPathPrompt);
+                    }
+                });
+            });
+    }
+}

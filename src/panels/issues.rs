@@ -1,0 +1,104 @@
+//! The Issues tab: every replay issue and broken invariant, and the records the reader skipped.
+
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+
+use rewind_engine::Ordinal;
+
+use crate::command::{AppCommand, UiCommand, ViewCommand};
+use crate::session::Session;
+use crate::theme;
+use crate::view::View;
+
+pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+    let engine = &session.engine;
+    ui.horizontal(|ui| {
+        if UiCommand::FindFirstViolation.button(ui) {
+            commands.push(UiCommand::FindFirstViolation.command());
+        }
+        let violations = engine
+            .issues()
+            .iter()
+            .filter(|i| i.kind.is_invariant_violation())
+            .count();
+        ui.label(format!(
+            "{} issue(s), {violations} invariant violation(s)",
+            engine.issues().len()
+        ));
+    });
+    if !session.skipped.is_empty() {
+        egui::CollapsingHeader::new(
+            RichText::new(format!(
+                "{} record(s) skipped while reading the store",
+                session.skipped.len()
+            ))
+            .color(theme::text(ui, theme::ISSUE)),
+        )
+        .id_salt("skipped_records")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("skipped_scroll")
+                .max_height(160.0)
+                .show(ui, |ui| {
+                    for record in &session.skipped {
+                        ui.horizontal(|ui| {
+                            ui.label(RichText::new(&record.record).monospace());
+                            ui.label(&record.reason);
+                        });
+                    }
+                });
+        });
+    }
+    if engine.issues().is_empty() {
+        ui.label("Replay found no issue: every event applied and every invariant held.");
+        return;
+    }
+    let cursor_position = view.timeline.cursor().and_then(|c| engine.index().position_of(c));
+    TableBuilder::new(ui)
+        .id_salt("issues_table")
+        .striped(true)
+        .sense(egui::Sense::click())
+        .column(Column::initial(70.0))
+        .column(Column::initial(110.0).clip(true))
+        .column(Column::initial(150.0).clip(true))
+        .column(Column::remainder().clip(true))
+        .header(theme::ROW_HEIGHT, |mut header| {
+            for label in ["Position", "Stream", "Kind", "Message"] {
+                header.col(|ui| {
+                    ui.strong(label);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, engine.issues().len(), |mut row| {
+                let issue = &engine.issues()[row.index()];
+                row.set_selected(cursor_position == Some(issue.position));
+                let colour = if issue.kind.is_invariant_violation() {
+                    theme::VIOLATION
+                } else {
+                    theme::ISSUE
+                };
+                row.col(|ui| {
+                    ui.add(egui::Label::new(issue.position.to_string()).selectable(false));
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&issue.stream_id).selectable(false));
+                });
+                row.col(|ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(issue.kind.label()).color(theme::text(ui, colour)))
+                            .selectable(false),
+                    );
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&issue.message).selectable(false));
+                });
+                if row.response().clicked()
+                    && let Some(ordinal) = engine.index().ordinal_at_or_before_position(issue.position)
+                {
+                    commands.push(ViewCommand::SeekAndSelect(ordinal as Ordinal).into());
+                }
+            });
+        });
+}

@@ -1,0 +1,137 @@
+//! The State tab: the aggregate at the cursor, what the event changed, and a diff against the
+//! pinned position.
+
+use egui::{RichText, Ui};
+
+use rewind_engine::FieldChange;
+
+use crate::command::{AppCommand, UiCommand, ViewCommand};
+use crate::session::Session;
+use crate::theme;
+use crate::view::View;
+use crate::widgets::{changes_by_path, json_tree, short};
+
+pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+    let Some(result) = &view.result else { return };
+    let Some(aggregate) = &result.aggregate else {
+        ui.label("Select a stream to see its state.");
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.heading(&aggregate.stream_id);
+        ui.label(RichText::new(&aggregate.stream_type).weak());
+        if aggregate.generic {
+            ui.label(RichText::new("generic: fold of the payloads").color(theme::text(ui, theme::ISSUE)))
+                .on_hover_text("No domain plug-in claims this stream type; each field shows its latest value");
+        }
+        if view.selected_stream.is_none() {
+            ui.label(RichText::new("following the cursor").weak())
+                .on_hover_text("Select a stream to keep watching it");
+        }
+    });
+    ui.label(format!(
+        "after {} of its events · version {} · position {}",
+        aggregate.events_applied, aggregate.stream_version, aggregate.position
+    ));
+    if let Some(position) = result
+        .event
+        .as_ref()
+        .map(|e| e.global_position)
+        .filter(|&p| p == aggregate.position)
+    {
+        for issue in session
+            .engine
+            .issues_between(position, position)
+            .iter()
+            .filter(|i| i.kind.is_invariant_violation())
+        {
+            ui.label(
+                RichText::new(format!("⚠ this event broke an invariant: {}", issue.message))
+                    .color(theme::text(ui, theme::VIOLATION))
+                    .strong(),
+            );
+        }
+    }
+    ui.horizontal(|ui| {
+        let can_diff = view.pinned.is_some();
+        ui.add_enabled_ui(can_diff, |ui| {
+            let mut diff_mode = view.diff_mode;
+            if ui
+                .checkbox(&mut diff_mode, "Diff with pinned position")
+                .on_disabled_hover_text("Pin a position first (Pin, in the timeline bar)")
+                .changed()
+            {
+                commands.push(ViewCommand::SetDiffMode(diff_mode).into());
+            }
+        });
+        let export = UiCommand::ExportEvidence;
+        if ui
+            .add_enabled(aggregate.events_applied > 0, egui::Button::new(export.label()))
+            .on_hover_text(export.tooltip_with_shortcut(ui.ctx()))
+            .on_disabled_hover_text("The stream has no event at or before the cursor yet")
+            .clicked()
+        {
+            commands.push(export.command());
+        }
+        if view.selected_stream.is_none()
+            && ui.button("Keep watching this stream").clicked()
+            && let Some(stream) = session.engine.index().stream_idx(&aggregate.stream_id)
+        {
+            commands.push(ViewCommand::SelectStream(Some(stream)).into());
+        }
+    });
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("state_scroll")
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            if view.diff_mode
+                && let Some(pinned) = &result.pinned_aggregate
+            {
+                let changes = rewind_engine::diff(&pinned.state, &aggregate.state);
+                ui.label(RichText::new(format!("From pinned position {} to the cursor:", pinned.position)).strong());
+                if changes.is_empty() {
+                    ui.label("No field differs.");
+                }
+                change_table(ui, &changes);
+                ui.separator();
+            }
+            if !result.aggregate_changes.is_empty() {
+                ui.label(RichText::new("Changed by this event:").color(theme::text(ui, theme::CHANGED)));
+            }
+            let changes = changes_by_path(&result.aggregate_changes);
+            json_tree(ui, "state", &aggregate.state, &changes);
+        });
+}
+
+pub fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
+    egui::Grid::new(ui.next_auto_id())
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            for change in changes {
+                match change {
+                    FieldChange::Changed { path, old, new } => {
+                        ui.monospace(path);
+                        ui.monospace(short(old));
+                        ui.monospace(
+                            RichText::new(format!("-> {}", short(new))).color(theme::text(ui, theme::CHANGED)),
+                        );
+                    }
+                    FieldChange::Added { path, new } => {
+                        ui.monospace(path);
+                        ui.monospace("(absent)");
+                        ui.monospace(
+                            RichText::new(format!("-> {}", short(new))).color(theme::text(ui, theme::CHANGED)),
+                        );
+                    }
+                    FieldChange::Removed { path, old } => {
+                        ui.monospace(path);
+                        ui.monospace(short(old));
+                        ui.monospace(RichText::new("-> (removed)").color(theme::text(ui, theme::REMOVED)));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}

@@ -1,0 +1,420 @@
+//! The view of an opened store: where the cursor is, what is selected, pinned and filtered,
+//! and the last seek's result. Panels read it; it changes only through [`View::handle`].
+
+use rewind_engine::{CursorMode, Ordinal, Query, StreamIdx, Timeline, TimelineCommand};
+
+use crate::command::{Tab, ViewCommand};
+use crate::session::{Job, JobResult, SeekRequest, SeekResult, Session};
+use crate::theme;
+
+/// UI state of an opened session. Never persisted.
+pub struct View {
+    pub timeline: Timeline,
+    pub selected_stream: Option<StreamIdx>,
+    pub pinned: Option<Ordinal>,
+    pub diff_mode: bool,
+    pub tab: Tab,
+    pub result: Option<SeekResult>,
+    last_request: Option<SeekRequest>,
+    /// Rows of the event list on screen last frame, ascending (payloads are fetched for them).
+    pub visible_rows: Vec<Ordinal>,
+    /// Read models the user paged through, and the first row shown of each.
+    pub projection_starts: Vec<(&'static str, usize)>,
+    /// The cursor moved by something other than the event list: scroll the list to it.
+    pub scroll_to_cursor: bool,
+    pub timeline_view: TrackView,
+    /// Why the last Go to could not go where it was asked.
+    pub position_error: Option<String>,
+    pub related: Option<(String, Vec<Ordinal>)>,
+    pub filter: EventFilter,
+    next_job_id: u64,
+    pending_search: Option<(u64, SearchPurpose)>,
+    /// The last message for the status bar, kept until the next or until dismissed.
+    pub status: Option<String>,
+}
+
+/// The timeline's visible time range (zoom and pan), in milliseconds; `None` shows everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackView {
+    pub range: Option<(i64, i64)>,
+    /// The cursor when the view last followed it: a zoomed view pans to the cursor when it
+    /// moves out of sight (a jump, a step, playback), not when the user pans away from it.
+    followed: Option<Ordinal>,
+}
+
+#[derive(Clone, Debug)]
+enum SearchPurpose {
+    Correlated(String),
+    Event(String),
+    Filter,
+}
+
+/// The event list's filter: by type (from the index) and by payload text or condition.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub event_type: Option<u16>,
+    /// Text anywhere in the payload, or a condition such as `amount_cents > 100000`.
+    pub text: String,
+    /// The matching events, once the search is done; `None` shows every event.
+    pub matches: Option<Vec<Ordinal>>,
+    pub searching: bool,
+    pub error: Option<String>,
+}
+
+impl View {
+    pub fn new(session: &Session) -> Self {
+        Self {
+            timeline: Timeline::new(session.engine.index()),
+            selected_stream: None,
+            pinned: None,
+            diff_mode: false,
+            tab: Tab::State,
+            result: None,
+            last_request: None,
+            visible_rows: Vec::new(),
+            projection_starts: Vec::new(),
+            scroll_to_cursor: true,
+            timeline_view: TrackView::default(),
+            position_error: None,
+            related: None,
+            filter: EventFilter::default(),
+            next_job_id: 0,
+            pending_search: None,
+            status: None,
+        }
+    }
+
+    /// The stream whose state is shown: the selected one, or the current event's.
+    pub fn state_stream(&self, session: &Session) -> Option<StreamIdx> {
+        self.selected_stream.or_else(|| {
+            self.timeline
+                .cursor()
+                .and_then(|c| session.engine.index().header(c))
+                .map(|h| h.stream)
+        })
+    }
+
+    /// Whether the state shown is the state at the cursor (no seek in flight).
+    pub fn seek_settled(&self, session: &Session) -> bool {
+        self.result.as_ref().is_some_and(|r| {
+            r.cursor == self.timeline.cursor() && r.stream == self.state_stream(session) && r.pinned == self.pinned
+        })
+    }
+
+    /// Applies one command. Every command is handled here, and only here.
+    pub fn handle(&mut self, session: &Session, command: ViewCommand) {
+        let index = session.engine.index();
+        match command {
+            ViewCommand::Timeline(command) => {
+                self.timeline.handle(index, command);
+                self.scroll_to_cursor = true;
+            }
+            ViewCommand::SelectStream(stream) => {
+                self.selected_stream = stream;
+                self.pinned = None;
+                match stream {
+                    Some(s) if self.timeline.mode() != CursorMode::Global => {
+                        self.timeline
+                            .handle(index, TimelineCommand::SetMode(CursorMode::Stream(s)));
+                    }
+                    None => self
+                        .timeline
+                        .handle(index, TimelineCommand::SetMode(CursorMode::Global)),
+                    Some(_) => {}
+                }
+            }
+            ViewCommand::SeekAndSelect(ordinal) => {
+                self.timeline.handle(index, TimelineCommand::SeekTo(ordinal));
+                self.selected_stream = index.header(ordinal).map(|h| h.stream);
+                self.scroll_to_cursor = true;
+            }
+            ViewCommand::Pin => self.pinned = self.timeline.cursor(),
+            ViewCommand::Unpin => {
+                self.pinned = None;
+                self.diff_mode = false;
+            }
+            ViewCommand::SetDiffMode(on) => self.diff_mode = on && self.pinned.is_some(),
+            ViewCommand::FindFirstViolation => match session.engine.first_violation() {
+                Some(issue) => {
+                    if let Some(ordinal) = index.ordinal_at_or_before_position(issue.position) {
+                        let message = format!("first violation: {}", issue.message);
+                        self.handle(session, ViewCommand::SeekAndSelect(ordinal));
+                        self.tab = Tab::State;
+                        self.status = Some(message);
+                    }
+                }
+                None => self.status = Some("no invariant is violated anywhere in this store".into()),
+            },
+            ViewCommand::FindCorrelated(correlation_id) => {
+                let query = Query {
+                    correlation_id: Some(correlation_id.clone()),
+                    ..Query::default()
+                };
+                let id = self.search(SearchPurpose::Correlated(correlation_id));
+                session.send(Job::Search { id, query });
+            }
+            ViewCommand::FindEvent(event_id) => {
+                let id = self.search(SearchPurpose::Event(event_id.clone()));
+                session.send(Job::FindEvent { id, event_id });
+            }
+            ViewCommand::SetTab(tab) => self.tab = tab,
+            ViewCommand::PageProjection(name, start) => {
+                self.projection_starts.retain(|(n, _)| *n != name);
+                if let Some(start) = start {
+                    self.projection_starts.push((name, start));
+                }
+            }
+            ViewCommand::ApplyFilter { event_type, text } => self.apply_filter(session, event_type, &text),
+            ViewCommand::GoTo(text) => match parse_position(&text).and_then(|target| go_to(self, session, target)) {
+                Ok(commands) => {
+                    self.position_error = None;
+                    for command in commands {
+                        self.handle(session, ViewCommand::Timeline(command));
+                    }
+                }
+                Err(message) => self.position_error = Some(message),
+            },
+            ViewCommand::SetTrackRange(range) => self.timeline_view.range = range,
+            ViewCommand::ShowRows(rows) => self.visible_rows = rows,
+            ViewCommand::ScrolledToCursor => self.scroll_to_cursor = false,
+            ViewCommand::DismissStatus => self.status = None,
+        }
+    }
+
+    /// A new search's id, remembered with what it is for.
+    fn search(&mut self, purpose: SearchPurpose) -> u64 {
+        self.next_job_id += 1;
+        self.pending_search = Some((self.next_job_id, purpose));
+        self.next_job_id
+    }
+
+    fn apply_filter(&mut self, session: &Session, event_type: Option<u16>, text: &str) {
+        self.filter.error = None;
+        self.filter.event_type = event_type;
+        text.trim().clone_into(&mut self.filter.text);
+        if self.filter.text.is_empty() && event_type.is_none() {
+            self.filter.matches = None;
+            self.filter.searching = false;
+            return;
+        }
+        let mut query = Query {
+            event_types: event_type.into_iter().collect(),
+            ..Query::default()
+        };
+        if !self.filter.text.is_empty() {
+            let text = self.filter.text.clone();
+            let looks_like_condition = ["<", ">", "=", " contains "].iter().any(|op| text.contains(op));
+            if looks_like_condition {
+                match rewind_engine::Condition::parse(&text) {
+                    Ok(condition) => query.condition = Some(condition),
+                    Err(error) => {
+                        self.filter.error = Some(error.to_string());
+                        return;
+                    }
+                }
+            } else {
+                query.text = Some(text);
+            }
+        }
+        let id = self.search(SearchPurpose::Filter);
+        self.filter.searching = true;
+        session.send(Job::Search { id, query });
+    }
+
+    /// Takes in what the session's worker answered.
+    pub fn receive(&mut self, session: &Session, result: JobResult) {
+        match result {
+            JobResult::Seek(result) => self.result = Some(*result),
+            JobResult::Export(Ok(done)) => self.status = Some(done),
+            JobResult::Export(Err(error)) => self.status = Some(format!("⚠ {error}")),
+            JobResult::Search { id, result } => {
+                let Some((pending, purpose)) = self.pending_search.take() else {
+                    return;
+                };
+                if pending != id {
+                    self.pending_search = Some((pending, purpose));
+                    return;
+                }
+                match (purpose, result) {
+                    (SearchPurpose::Correlated(id), Ok(found)) => self.related = Some((id, found)),
+                    (SearchPurpose::Filter, result) => {
+                        self.filter.searching = false;
+                        match result {
+                            Ok(found) => self.filter.matches = Some(found),
+                            Err(message) => self.filter.error = Some(message),
+                        }
+                    }
+                    (SearchPurpose::Event(id), Ok(found)) => match found.first() {
+                        Some(&ordinal) => self.handle(session, ViewCommand::SeekAndSelect(ordinal)),
+                        None => self.status = Some(format!("no event with id {id} in this store")),
+                    },
+                    (_, Err(message)) => self.status = Some(message),
+                }
+            }
+        }
+    }
+
+    /// The seek the current frame needs, if it differs from the last one sent.
+    pub fn seek_request(&mut self, session: &Session) -> Option<SeekRequest> {
+        let request = SeekRequest {
+            cursor: self.timeline.cursor(),
+            stream: self.state_stream(session),
+            pinned: self.pinned,
+            rows: self.visible_rows.clone(),
+            projection_starts: self.projection_starts.clone(),
+        };
+        if self.last_request.as_ref() == Some(&request) {
+            return None;
+        }
+        self.last_request = Some(request.clone());
+        Some(request)
+    }
+
+    /// Moves on by a frame of playback, and pans a zoomed timeline to the cursor when the
+    /// cursor moved out of sight (not when the user panned away from it).
+    pub fn tick(&mut self, session: &Session, seconds: f64) {
+        let index = session.engine.index();
+        if self.timeline.tick(index, seconds) {
+            self.scroll_to_cursor = true;
+        }
+        let headers = index.headers();
+        let cursor = self.timeline.cursor();
+        if let (Some((start, end)), Some(c)) = (self.timeline_view.range, cursor)
+            && self.timeline_view.followed != cursor
+            && let Some(at) = headers.get(c).map(|h| h.recorded_at_ms)
+            && !(start..=end).contains(&at)
+            && let (Some(first), Some(last)) = (headers.first(), headers.last())
+        {
+            let full = (first.recorded_at_ms, last.recorded_at_ms.max(first.recorded_at_ms + 1));
+            let span = end - start;
+            self.timeline_view.range = Some(clamp_range(at - span / 2, at + span - span / 2, full));
+        }
+        self.timeline_view.followed = cursor;
+    }
+}
+
+/// `start..end` moved inside `full`, its span kept (as far as `full` allows).
+pub fn clamp_range(start: i64, end: i64, full: (i64, i64)) -> (i64, i64) {
+    let span = (end - start).min(full.1 - full.0);
+    let start = start.clamp(full.0, full.1 - span);
+    (start, start + span)
+}
+
+/// What the Go to field asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoTo {
+    Position(u64),
+    /// A version of the selected stream.
+    Version(u64),
+    /// The last event at or before this time (ms since the Unix epoch), of the stream in stream
+    /// mode.
+    Time(i64),
+}
+
+/// The commands that take the cursor where `target` says, or why it cannot go there: a
+/// position outside the store, a version with no stream selected or past the stream's end, a
+/// time before the first event. A version with a stream selected in global mode switches to
+/// that stream's mode first.
+pub fn go_to(view: &View, session: &Session, target: GoTo) -> Result<Vec<TimelineCommand>, String> {
+    let index = session.engine.index();
+    let headers = index.headers();
+    let Some(first) = headers.first() else {
+        return Err("this store has no events".into());
+    };
+    match target {
+        GoTo::Position(position) => {
+            let (first_position, last_position) = (index.position(0), index.position(headers.len() - 1));
+            if position < first_position || position > last_position {
+                return Err(format!(
+                    "no position {position}: this store's are {first_position} to {last_position}"
+                ));
+            }
+            Ok(vec![TimelineCommand::SeekToPosition(position)])
+        }
+        GoTo::Version(version) => {
+            let Some((stream, entry)) = view.selected_stream.and_then(|s| Some((s, index.stream(s)?))) else {
+                return Err(format!("v{version} is a stream version: select a stream first"));
+            };
+            let last_version = entry
+                .ordinals
+                .last()
+                .map_or(0, |&o| u64::from(headers[o as usize].stream_version));
+            if version == 0 || version > last_version {
+                return Err(format!(
+                    "no v{version} in {}: its versions are 1 to {last_version}",
+                    entry.stream_id
+                ));
+            }
+            let mut commands = Vec::new();
+            if view.timeline.mode() != CursorMode::Stream(stream) {
+                commands.push(TimelineCommand::SetMode(CursorMode::Stream(stream)));
+            }
+            commands.push(TimelineCommand::SeekToVersion(version));
+            Ok(commands)
+        }
+        GoTo::Time(ms) => {
+            let stream_first = match view.timeline.mode() {
+                CursorMode::Stream(s) => index.stream(s).and_then(|e| e.ordinals.first()),
+                CursorMode::Global => None,
+            };
+            let (earliest, whose) = match stream_first {
+                Some(&o) => (headers[o as usize].recorded_at_ms, "this stream's first event"),
+                None => (first.recorded_at_ms, "the first event"),
+            };
+            if ms < earliest {
+                return Err(format!(
+                    "nothing was recorded by {}: {whose} is at {}",
+                    fmt_ms(ms),
+                    fmt_ms(earliest)
+                ));
+            }
+            Ok(vec![seek_to_time(view, session, ms)])
+        }
+    }
+}
+
+fn fmt_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format(theme::TIME_FORMAT).to_string())
+}
+
+/// A position (`1759`), a stream version (`v21`) or a time (RFC 3339, or a date: its end).
+pub fn parse_position(text: &str) -> Result<GoTo, String> {
+    let text = text.trim();
+    if let Some(version) = text.strip_prefix('v').and_then(|v| v.parse::<u64>().ok()) {
+        return Ok(GoTo::Version(version));
+    }
+    if let Ok(position) = text.parse::<u64>() {
+        return Ok(GoTo::Position(position));
+    }
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(GoTo::Time(time.timestamp_millis()));
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(time) = date.and_hms_milli_opt(23, 59, 59, 999)
+    {
+        return Ok(GoTo::Time(time.and_utc().timestamp_millis()));
+    }
+    Err(format!(
+        "`{text}` is not a position (1759), a version (v21), a time (2024-02-26T05:00:00Z) or a date (2024-02-26)"
+    ))
+}
+
+/// Seeking by time respects the mode: in stream mode, the stream's last event at or before it.
+pub fn seek_to_time(view: &View, session: &Session, ms: i64) -> TimelineCommand {
+    let index = session.engine.index();
+    match view.timeline.mode() {
+        CursorMode::Global => TimelineCommand::SeekToTime(ms),
+        CursorMode::Stream(s) => {
+            let Some(entry) = index.stream(s) else {
+                return TimelineCommand::SeekToTime(ms);
+            };
+            let headers = index.headers();
+            let at = entry
+                .ordinals
+                .partition_point(|&o| headers[o as usize].recorded_at_ms <= ms);
+            let ordinal = entry.ordinals.get(at.saturating_sub(1)).copied().unwrap_or(0) as usize;
+            TimelineCommand::SeekTo(ordinal)
+        }
+    }
+}
