@@ -657,3 +657,103 @@ fn bench_runs_reports_the_median_of_every_run() {
     let zero = rewind(&["bench", store.to_str().unwrap(), "--runs", "0"]);
     assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
 }
+
+/// Runs `rewind ARGS` with its standard output closed by the reader before anything is read,
+/// as `rewind … | head -0` does: the exit status and what was said on stderr.
+fn with_stdout_closed(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rewind"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the rewind binary runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("rewind ends");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A reader that goes away ends the output quietly: no "Broken pipe" error, and the status the
+/// command would have had (`verify` still says it found the planted incident).
+#[test]
+fn a_closed_pipe_on_stdout_ends_quietly_with_the_commands_own_status() {
+    let store = sample_sqlite();
+    let store = store.to_str().unwrap();
+    for (args, status) in [
+        (vec!["events", store], 0),
+        (vec!["streams", store], 0),
+        (vec!["verify", store], 1),
+        (vec!["verify", store, "--json"], 1),
+        (vec!["state", store, "--stream", "account-0002"], 0),
+    ] {
+        let (code, stderr) = with_stdout_closed(&args);
+        assert_eq!(code, Some(status), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+        assert!(!stderr.to_lowercase().contains("broken pipe"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Every command takes `--json`; those that print JSON anyway print the same with it, and
+/// `verify` prints its issues as a document.
+#[test]
+fn every_command_takes_json_and_verify_prints_its_issues_as_json() {
+    let store = sample_sqlite();
+    let store = store.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence.json");
+    let exported = dir.path().join("export.ndjson");
+    let imported = dir.path().join("import.sqlite");
+    let sample = dir.path().join("sample");
+    for args in [
+        vec!["streams", store],
+        vec!["events", store, "--limit", "3"],
+        vec!["state", store, "--stream", "account-0002"],
+        vec!["projection", store, "account_balances"],
+        vec![
+            "evidence",
+            store,
+            "--stream",
+            "account-0002",
+            "--out",
+            evidence.to_str().unwrap(),
+        ],
+        vec!["export", store, "--out", exported.to_str().unwrap()],
+        vec![
+            "import",
+            exported.to_str().unwrap(),
+            "--out",
+            imported.to_str().unwrap(),
+        ],
+        vec![
+            "sample",
+            "--out",
+            sample.to_str().unwrap(),
+            "--accounts",
+            "3",
+            "--orders",
+            "3",
+        ],
+        vec!["bench", store, "--seeks", "5"],
+    ] {
+        let mut with_json = args.clone();
+        with_json.push("--json");
+        let output = rewind(&with_json);
+        assert!(output.status.success(), "{with_json:?}: {}", stderr(&output));
+        let printed = stdout(&output);
+        for line in printed.lines().filter(|_| args[0] == "events") {
+            serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+        if !printed.is_empty() && args[0] != "events" {
+            json(&output);
+        }
+    }
+    let verified = rewind(&["verify", store, "--json"]);
+    assert_eq!(verified.status.code(), Some(1));
+    let document = json(&verified);
+    assert_eq!(document["events"], 2831);
+    assert_eq!(document["issues"][0]["position"], readme_incident_position());
+    assert_eq!(document["issues"][0]["kind"]["kind"], "invariant_violated");
+}

@@ -1,5 +1,9 @@
 //! The command line: the same binary as the app.
 
+mod out;
+
+use out::Out;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,17 +52,16 @@ pub struct OpenArgs {
     /// Fail (exit 2) if any record of the store had to be skipped.
     #[arg(long, global = true)]
     pub strict: bool,
+    /// Print JSON (NDJSON for events). Every command takes it, so scripts can pass it
+    /// everywhere; for those whose output is JSON anyway it changes nothing.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the streams of a store.
-    Streams {
-        store: StoreLocation,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    Streams { store: StoreLocation },
     /// Print events as NDJSON, in global order.
     Events {
         store: StoreLocation,
@@ -82,7 +85,8 @@ pub enum Command {
         #[arg(long)]
         position: Option<u64>,
     },
-    /// Replay everything, print each issue; exit 1 if there is any, 0 when clean.
+    /// Replay everything, print each issue (with --json, a JSON document); exit 1 if there is
+    /// any, 0 when clean.
     Verify { store: StoreLocation },
     /// Write one stream's evidence (JSON): its events up to a position or time, the state
     /// after each, the state they leave and the issues found. Never replaces a file.
@@ -111,8 +115,6 @@ pub enum Command {
         /// (and every run): a shared machine's speed moves between runs.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         runs: u16,
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -205,7 +207,7 @@ pub fn main(domains: Arc<DomainSet>) -> ExitCode {
 fn run(command: Command, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Outcome> {
     let domain: Arc<dyn Domain> = Arc::clone(domains) as Arc<dyn Domain>;
     match command {
-        Command::Streams { store, json } => streams(&store, json, opts),
+        Command::Streams { store } => streams(&store, opts),
         Command::Events {
             store,
             stream,
@@ -219,20 +221,16 @@ fn run(command: Command, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Ou
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
         Command::Sample(args) => sample(&args),
-        Command::Bench {
-            store,
-            seeks,
-            runs,
-            json,
-        } => {
+        Command::Bench { store, seeks, runs } => {
             let source = open(&store, opts)?;
             let report = crate::bench::run(source.as_ref(), domain, seeks, runs.into(), &mut |step| {
                 eprintln!("rewind: {step}");
             })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+            let mut out = Out::new();
+            if opts.json {
+                out.json(&report)?;
             } else {
-                println!("{report}");
+                writeln!(out, "{report}")?;
             }
             Ok(Outcome::Success)
         }
@@ -273,13 +271,12 @@ fn open(location: &StoreLocation, opts: &OpenArgs) -> Result<Box<dyn EventSource
     Ok(source)
 }
 
-fn streams(path: &StoreLocation, as_json: bool, opts: &OpenArgs) -> Result<Outcome> {
+fn streams(path: &StoreLocation, opts: &OpenArgs) -> Result<Outcome> {
     let source = open(path, opts)?;
     let streams = source.streams()?;
-    let mut out = std::io::stdout().lock();
-    if as_json {
-        serde_json::to_writer_pretty(&mut out, &streams)?;
-        writeln!(out)?;
+    let mut out = Out::new();
+    if opts.json {
+        out.json(&streams)?;
     } else {
         writeln!(
             out,
@@ -309,7 +306,7 @@ fn events(
     opts: &OpenArgs,
 ) -> Result<Outcome> {
     let source = open(path, opts)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = Out::new();
     let limit = limit.unwrap_or(usize::MAX);
     let mut written = 0;
     let mut write = |events: &[RecordedEvent], out: &mut dyn Write| -> Result<bool> {
@@ -336,7 +333,7 @@ fn events(
             let batch = source.read_batch(after, 4096)?;
             let Some(last) = batch.last() else { break };
             after = last.global_position;
-            if !write(&batch, &mut out)? {
+            if !write(&batch, &mut out)? || out.is_closed() {
                 break;
             }
         }
@@ -366,7 +363,7 @@ fn state(args: &StateArgs, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<
         "generic": events.first().is_some_and(|e| !source.is_native() || domains.is_generic(&e.stream_type)),
         "issues": replay.issues(),
     });
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    Out::new().json(&output)?;
     Ok(Outcome::Success)
 }
 
@@ -405,7 +402,7 @@ fn projection(
         "global_position": replay.position(),
         "state": replay.projection_state(name),
     });
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    Out::new().json(&output)?;
     Ok(Outcome::Success)
 }
 
@@ -414,16 +411,23 @@ fn verify(path: &StoreLocation, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Res
     let started = Instant::now();
     let replay = crate::pipeline::replay_all(source.as_ref(), crate::domain_for(source.as_ref(), domain))?;
     let elapsed = started.elapsed();
-    let mut out = std::io::stdout().lock();
-    for issue in replay.issues() {
-        writeln!(
-            out,
-            "{:>10}  {:<16} {:<20} {}",
-            issue.position,
-            issue.stream_id,
-            issue.kind.label(),
-            issue.message
-        )?;
+    let mut out = Out::new();
+    if opts.json {
+        out.json(&json!({ "events": replay.event_count(), "issues": replay.issues() }))?;
+    } else {
+        for issue in replay.issues() {
+            writeln!(
+                out,
+                "{:>10}  {:<16} {:<20} {}",
+                issue.position,
+                issue.stream_id,
+                issue.kind.label(),
+                issue.message
+            )?;
+            if out.is_closed() {
+                break;
+            }
+        }
     }
     let count = replay.event_count();
     eprintln!(
@@ -651,6 +655,6 @@ fn sample(args: &SampleArgs) -> Result<Outcome> {
             incident.duplicate_position
         );
     }
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Out::new().json(&summary)?;
     Ok(Outcome::Success)
 }
