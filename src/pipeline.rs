@@ -23,7 +23,7 @@ pub struct Progress {
 }
 
 /// A batch of events on the folding thread. Freeing a batch (its strings and JSON trees) costs
-/// about a tenth of folding it; when the reading thread has time to spare (it is waiting for the
+/// a noticeable part of folding it; when the reading thread has time to spare (it is waiting for the
 /// fold), the batch goes back to be freed there, else the fold frees it itself. Either way its
 /// list goes back to the reading thread, which reads the next batches into it: a list is a
 /// block of a few hundred kilobytes, which the allocator would otherwise take fresh and the

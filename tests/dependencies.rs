@@ -39,7 +39,10 @@ fn dependencies_of(krate: &str) -> Vec<String> {
 fn core_bank_and_engine_depend_on_no_gui_no_database_and_no_runtime() {
     for krate in ["rewind_core", "rewind_bank", "rewind_engine"] {
         let names = dependencies_of(krate);
-        assert!(names.iter().any(|n| n == krate), "{krate} is in its own tree: {names:?}");
+        assert!(
+            names.iter().any(|n| n == krate),
+            "{krate} is in its own tree: {names:?}"
+        );
         for forbidden in FORBIDDEN {
             assert!(
                 !names.iter().any(|name| name == forbidden),

@@ -3,6 +3,7 @@
 mod app;
 mod cli;
 mod dependencies;
+mod docs;
 mod foreign;
 mod postgres;
 mod tabs;

@@ -13,7 +13,8 @@ pub type GlobalPosition = u64;
 
 /// One event as it was recorded, normalized across store formats.
 ///
-/// Field names are the vocabulary of `STYLE.md`; the NDJSON export writes exactly these names.
+/// Field names are Rewind's vocabulary (docs/store-schemas.md); the NDJSON export writes exactly
+/// these names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {
     pub global_position: GlobalPosition,

@@ -278,9 +278,8 @@ impl EngineBuilder {
         }
         // This is the process's peak. The states go into a list of their own first, so the
         // replay's (twice the size) is freed. Then, on two threads, the read models' order is
-        // made (its working memory is a third of what it keeps) while the index lists each
-        // stream's events: the fold's thread would otherwise sit idle through both (0.8 s of a
-        // 10M build), for up to the lists' size in memory at once.
+        // made while the index lists each stream's events: the fold's thread would otherwise
+        // sit idle through both, for up to the lists' size in memory at once.
         let mut final_states: Vec<Box<dyn AggregateState>> = Vec::with_capacity(streams.len());
         final_states.extend(streams.into_iter().map(|s| s.state));
         let history = &self.history;

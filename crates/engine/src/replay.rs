@@ -36,9 +36,8 @@ pub struct Replay {
     domain: Arc<dyn Domain>,
     streams: Vec<StreamReplay>,
     /// Stream numbers by id. Ids up to 23 bytes are held inline in the table, so growing it
-    /// rehashes each id where it lies (an `Arc<str>` key sent every rehash to a cache miss: a
-    /// quarter of a 10M-event replay's fold was the table growing), and adding a stream
-    /// allocates nothing.
+    /// rehashes each id where it lies (an `Arc<str>` key sent every rehash to a cache miss),
+    /// and adding a stream allocates nothing.
     lookup: HashMap<SmolStr, u32>,
     projections: Vec<Box<dyn ProjectionState>>,
     /// `None` when the store guarantees unique ids (see [`Replay::trusting_unique_ids`]).
@@ -80,8 +79,7 @@ impl Replay {
     }
 
     /// Does not look for repeated event ids: the store guarantees there are none (a unique
-    /// index), and remembering every id is the largest cost of a replay after its state (about
-    /// 285 MB at 10M events). If the guarantee turns out not to cover every event, look for them
+    /// index), and remembering every id is the largest cost of a replay after its state. If the guarantee turns out not to cover every event, look for them
     /// with [`DuplicateIds`] and [`Replay::add_issues`].
     #[must_use]
     pub fn trusting_unique_ids(mut self) -> Self {

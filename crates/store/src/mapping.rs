@@ -162,7 +162,7 @@ impl Part {
     }
 
     /// Names that usually hold this part, strongest first, normalised (lower case, no `_`).
-    /// From the survey of real schemas in `SCHEMAS.md` §10.2, plus camelCase JSON keys.
+    /// From the survey of real schemas in docs/store-schemas.md, plus camelCase JSON keys.
     fn synonyms(self) -> &'static [&'static str] {
         match self {
             Self::Stream => &[
@@ -340,7 +340,7 @@ impl Mapping {
     }
 
     /// Whether the proposal found enough to be an event table: a stream and a payload, and one
-    /// of version, type or time (`SCHEMAS.md` §10.2).
+    /// of version, type or time (docs/store-schemas.md).
     pub fn looks_like_events(&self) -> bool {
         !self.stream.is_empty()
             && self.payload.is_some()

@@ -130,8 +130,7 @@ pub trait EventSource: Send {
 
     /// The batch size a full read goes best at. In-process stores: 1,024 events, so a batch's
     /// list is an ordinary allocation, not a large one taken fresh from the OS (and zeroed)
-    /// each time (on the 1M SQLite sample, indexing ran at 360–437k events/s with 1,024 and
-    /// 292–353k with 8,192, interleaved, when each batch had a new list). A database overrides
+    /// each time. A database overrides
     /// it: each of its batches is a round trip.
     fn preferred_batch(&self) -> usize {
         1024

@@ -22,7 +22,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> std::result::Result<DateTime<Utc>, St
 }
 
 /// The one spelling [`format_time`] writes, `YYYY-MM-DDTHH:MM:SS.mmmZ`, read without a general
-/// RFC 3339 parser (which took a twentieth of reading a store); `None` for anything else,
+/// RFC 3339 parser (a measurable part of reading a store); `None` for anything else,
 /// which the general parser reads or explains.
 pub(crate) fn parse_written_time(b: &[u8]) -> Option<DateTime<Utc>> {
     if b.len() != 24

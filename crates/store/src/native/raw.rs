@@ -2,9 +2,8 @@
 //!
 //! rusqlite asks every value for its type and checks its column number before reading it (four
 //! calls into SQLite for each text); here a text costs two (its bytes and their length), since
-//! SQLite keeps anything but text out of a STRICT `TEXT NOT NULL` column. Stepping through the
-//! 10M sample with each value read took 4.7–6.1 s through rusqlite against 3.7–4.6 s here
-//! (3.0–3.3 s stepping alone), on the thread that limits an index build.
+//! SQLite keeps anything but text out of a STRICT `TEXT NOT NULL` column. This runs on the
+//! thread that limits an index build (docs/performance.md has the figures).
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_int};
