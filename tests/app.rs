@@ -31,7 +31,7 @@ fn harness_with(dialog: Option<PathBuf>) -> Harness<'static, App> {
 }
 
 /// Steps the UI until `done` holds; the store thread works in the background meanwhile.
-fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
+pub(crate) fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
     for _ in 0..1000 {
         harness.step();
         if done(harness.state()) {
@@ -77,7 +77,7 @@ fn open_tab(harness: &mut Harness<'static, App>, label: &str) {
 }
 
 /// The sample, loaded through the start screen's button.
-fn loaded_sample() -> Harness<'static, App> {
+pub(crate) fn loaded_sample() -> Harness<'static, App> {
     loaded_sample_with(None)
 }
 
@@ -205,7 +205,7 @@ fn go_to(harness: &mut Harness<'static, App>, position: u64) {
 }
 
 /// Types `text` in the Go to field and presses Go.
-fn type_go_to(harness: &mut Harness<'static, App>, text: &str) {
+pub(crate) fn type_go_to(harness: &mut Harness<'static, App>, text: &str) {
     harness.get_by_label("Go to").focus();
     harness.step();
     // Replace what an earlier jump left in the field.

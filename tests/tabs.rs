@@ -3,37 +3,13 @@
 //! still while its code moves (a change of what a user sees shows up here as a diff to review).
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 
-use rewind::app::{App, FileDialog, Prefs};
+use rewind::app::App;
 
-struct NoDialog;
-
-impl FileDialog for NoDialog {
-    fn pick(&self) -> Option<std::path::PathBuf> {
-        None
-    }
-
-    fn save(&self, _file_name: &str) -> Option<std::path::PathBuf> {
-        None
-    }
-}
-
-fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
-    for _ in 0..1000 {
-        harness.step();
-        if done(harness.state()) {
-            harness.step();
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    panic!("gave up waiting for {what}");
-}
+use crate::app::{loaded_sample, step_until, type_go_to};
 
 /// Every label and value in the window, one a line, in the order the tree holds them; times
 /// measured in this run (a seek's, the indexing's) are written as `…`.
@@ -71,25 +47,10 @@ fn redact_timings(line: &str) -> String {
 
 #[test]
 fn each_tab_shows_the_same_at_a_few_positions() {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(|cc| App::new(Prefs::default(), Arc::new(NoDialog), None, &cc.egui_ctx));
-    harness.step();
-    let buttons: Vec<_> = harness.query_all_by_label("Load sample bank data").collect();
-    buttons[1].click();
-    step_until(&mut harness, "the sample to open", |app| app.session().is_some());
-    step_until(&mut harness, "the first seek", App::seek_settled);
+    let mut harness = loaded_sample();
     let mut snapshot = String::new();
     for position in ["1", "1202", "1759", "2831"] {
-        harness.get_by_label("Go to").focus();
-        harness.step();
-        harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
-        harness.step();
-        harness.get_by_label("Go to").type_text(position);
-        harness.step();
-        harness.get_by_label("Go").click();
-        harness.step();
-        step_until(&mut harness, "the seek", App::seek_settled);
+        type_go_to(&mut harness, position);
         for (tab, label) in [
             ("State", "State"),
             ("Projections", "Projections"),

@@ -264,14 +264,7 @@ fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource
         }),
         Recognised::NoEvents { tables } => Err(StoreError::NotAStore {
             path: path.to_owned(),
-            reason: if tables.is_empty() {
-                "it is a SQLite database with no tables; expected an event table".into()
-            } else {
-                format!(
-                    "it is a SQLite database, but none of its tables ({}) looks like events: expected a stream column, a payload column and a version, type or time column",
-                    tables.join(", ")
-                )
-            },
+            reason: Recognised::no_events_reason("it is a SQLite database", &tables),
         }),
     }
 }

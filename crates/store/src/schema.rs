@@ -24,6 +24,20 @@ pub enum Recognised {
     NoEvents { tables: Vec<String> },
 }
 
+impl Recognised {
+    /// Why a database whose tables are `tables` holds no events Rewind can see.
+    pub(crate) fn no_events_reason(what: &str, tables: &[String]) -> String {
+        if tables.is_empty() {
+            format!("{what} with no tables; expected an event table")
+        } else {
+            format!(
+                "{what}, but none of its tables ({}) looks like events: expected a stream column, a payload column and a version, type or time column",
+                tables.join(", ")
+            )
+        }
+    }
+}
+
 pub(crate) struct Table {
     /// PostgreSQL only: the schema the table is in.
     pub schema: Option<String>,

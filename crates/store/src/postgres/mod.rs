@@ -249,14 +249,7 @@ impl PostgresStore {
                 Recognised::NoEvents { tables } => {
                     return Err(StoreError::NotAStore {
                         path: shown.clone().into(),
-                        reason: if tables.is_empty() {
-                            "the database has no tables; expected an event table".into()
-                        } else {
-                            format!(
-                                "none of its tables ({}) looks like events: expected a stream column, a payload column and a version, type or time column",
-                                tables.join(", ")
-                            )
-                        },
+                        reason: Recognised::no_events_reason("it is a PostgreSQL database", &tables),
                     });
                 }
             },
