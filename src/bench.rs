@@ -127,13 +127,12 @@ impl Timed {
 /// ends through `say`: at 10M events a benchmark runs for minutes.
 pub fn run(
     source: &dyn EventSource,
-    domain: Arc<dyn Domain>,
+    domain: &Arc<dyn Domain>,
     seeks: usize,
     runs: usize,
     say: &mut dyn FnMut(String),
 ) -> Result<BenchReport> {
     let runs = runs.max(1);
-    let domain = crate::domain_for(source, domain);
     let mut builds = Vec::with_capacity(runs);
     let mut engine = None;
     for run in 1..=runs {
@@ -143,7 +142,7 @@ pub fn run(
         }
         let indexing = crate::pipeline::Progress::default();
         let (built, timed) = Timed::run(|| {
-            crate::pipeline::build_engine(source, Arc::clone(&domain), &indexing)?
+            crate::pipeline::build_engine(source, Arc::clone(domain), &indexing)?
                 .ok_or_else(|| anyhow::anyhow!("indexing stopped"))
         })?;
         engine = Some(built);
@@ -231,7 +230,7 @@ pub fn run(
     let mut replayed = 0;
     say(format!("{} seeks of each kind done; replaying the store", global.len()));
     for run in 1..=runs {
-        let (replay, timed) = Timed::run(|| Ok(crate::pipeline::replay_all(source, Arc::clone(&domain))?))?;
+        let (replay, timed) = Timed::run(|| Ok(crate::pipeline::replay_all(source, Arc::clone(domain))?))?;
         replayed = replay.event_count();
         drop(replay);
         say(format!(

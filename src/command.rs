@@ -59,7 +59,7 @@ pub enum ViewCommand {
     /// Jump to the event with this id (a causation link).
     FindEvent(String),
     /// Show a read model's rows from this one on (`None`: around the cursor's change again).
-    PageProjection(&'static str, Option<usize>),
+    PageProjection(String, Option<usize>),
     /// Filter the event list by type and by payload text or condition (both empty: clear it).
     ApplyFilter {
         event_type: Option<u16>,

@@ -34,28 +34,17 @@ mod widgets;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use rewind_core::{Domain, DomainSet};
-use rewind_store::EventSource;
+use rewind_core::DomainSet;
 
 /// Runs Rewind with `domains`: the CLI when a subcommand is given, the desktop app otherwise.
 /// Exits 0 on success, 1 when `verify` found issues, 2 on an error (said on stderr in one line).
 pub fn run(domains: DomainSet) -> ExitCode {
     allocator::tune();
-    cli::main(Arc::new(domains))
+    cli::main(&Arc::new(domains))
 }
 
-/// The domains this build of Rewind knows; streams none claims replay generically.
+/// The domains this build of Rewind knows. Each claims its streams by type, category or first
+/// event, in whatever store they are; streams none claims replay through the generic fold.
 pub fn domains() -> DomainSet {
     DomainSet::new(vec![Box::new(rewind_bank::BankDomain::default())])
-}
-
-/// The domains to replay `source` with: `domain` for stores in Rewind's own format, the
-/// generic plug-in alone for other libraries' stores, whose payloads are theirs (a cqrs-es
-/// `BankAccount` is not Rewind's `BankAccount`).
-pub fn domain_for(source: &dyn EventSource, domain: Arc<dyn Domain>) -> Arc<dyn Domain> {
-    if source.is_native() {
-        domain
-    } else {
-        Arc::new(DomainSet::new(Vec::new()))
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::channel;
 
-use rewind_core::{Domain, RecordedEvent, ReplayIssue};
+use rewind_core::{Domain, FoldError, RecordedEvent, ReplayIssue};
 use rewind_engine::{DuplicateIds, Engine, EngineBuilder, EngineConfig, IndexBuilder, Replay};
 use rewind_store::{EventSource, StoreError};
 
@@ -173,8 +173,19 @@ fn prepare_while_full<X>(
     Err(sending)
 }
 
+/// Why loading a store stopped: the store could not be read, a domain plug-in failed, or the
+/// user cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A domain plug-in failed; the replay of the streams it claimed is incomplete.
+    #[error("the domain plug-in failed: {0}")]
+    Plugin(FoldError),
+}
+
 /// Replays every event of `source` (the `rewind verify` path), reading and folding on two threads.
-pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_store::Result<Replay> {
+pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> Result<Replay, LoadError> {
     let expected = source.event_count()? as usize;
     let trusted = source.unique_event_ids();
     let reading = Arc::clone(&domain);
@@ -189,6 +200,10 @@ pub fn replay_all(source: &dyn EventSource, domain: Arc<dyn Domain>) -> rewind_s
     let mut replay = replay.ok_or_else(|| StoreError::Cancelled {
         location: source.location(),
     })?;
+    replay.finish();
+    if let Some(fault) = replay.fault() {
+        return Err(LoadError::Plugin(fault.clone()));
+    }
     replay.add_issues(ids_the_store_missed(source, trusted, &mut || true, None)?.unwrap_or_default());
     Ok(replay)
 }
@@ -230,7 +245,7 @@ pub fn build_engine(
     source: &dyn EventSource,
     domain: Arc<dyn Domain>,
     progress: &Progress,
-) -> rewind_store::Result<Option<Engine>> {
+) -> Result<Option<Engine>, LoadError> {
     let total = source.event_count()?;
     progress.total.store(total, Ordering::Relaxed);
     let trusted = source.unique_event_ids();
@@ -261,6 +276,9 @@ pub fn build_engine(
     // Finishing is the peak of memory; first hand back what the reading was done with.
     crate::allocator::give_back_freed_memory();
     let mut engine = builder.finish_indexed(index);
+    if let Some(fault) = engine.fault() {
+        return Err(LoadError::Plugin(fault.clone()));
+    }
     let Some(issues) = ids_the_store_missed(source, trusted, keep_going, Some(progress))? else {
         return Ok(None);
     };

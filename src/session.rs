@@ -92,7 +92,7 @@ pub struct SeekRequest {
     pub rows: Vec<Ordinal>,
     /// Read models paged by the user: the first row to show (by key order), by name. The
     /// others show the rows around the first one the cursor's event changed.
-    pub projection_starts: Vec<(&'static str, usize)>,
+    pub projection_starts: Vec<(String, usize)>,
 }
 
 /// What the worker found for a [`SeekRequest`].
@@ -120,7 +120,7 @@ pub struct SeekResult {
 /// window of rows (around the first changed row).
 #[derive(Clone, Debug, Default)]
 pub struct ProjectionView {
-    pub name: &'static str,
+    pub name: String,
     pub row_count: usize,
     pub changes: Vec<RowChange>,
     pub window_start: usize,
@@ -254,7 +254,6 @@ pub fn open(
                 }
             };
             let started = Instant::now();
-            let domain = crate::domain_for(source.as_ref(), domain);
             let engine = match build(source.as_ref(), domain, &thread_progress) {
                 Ok(engine) => Arc::new(engine),
                 Err(message) => {

@@ -19,7 +19,7 @@ pub struct View {
     /// Rows of the event list on screen last frame, ascending (payloads are fetched for them).
     pub visible_rows: Vec<Ordinal>,
     /// Read models the user paged through, and the first row shown of each.
-    pub projection_starts: Vec<(&'static str, usize)>,
+    pub projection_starts: Vec<(String, usize)>,
     /// The cursor moved by something other than the event list: scroll the list to it.
     pub scroll_to_cursor: bool,
     pub timeline_view: TrackView,

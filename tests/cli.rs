@@ -317,7 +317,7 @@ fn issues_from_verify(path: &std::path::Path) -> String {
 /// The engine the app builds over the store at `path` (on two threads, as it opens a store).
 fn engine_over(path: &std::path::Path) -> rewind_engine::Engine {
     let source = rewind_store::open_store(path).expect("the store opens");
-    let domain = rewind::domain_for(source.as_ref(), std::sync::Arc::new(rewind::domains()));
+    let domain = std::sync::Arc::new(rewind::domains());
     let progress = rewind::pipeline::Progress::default();
     rewind::pipeline::build_engine(source.as_ref(), domain, &progress)
         .expect("the store reads")

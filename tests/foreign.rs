@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use rewind::pipeline::replay_all;
+use rewind_core::Domain;
 use rewind_store::{Mapping, OpenOptions, StoreError, open_store, open_store_with};
 
 use crate::util::{json, rewind, stderr, stdout};
@@ -116,7 +117,7 @@ fn every_library_fixture_opens_read_only_recognised_with_streams_types_and_amoun
         );
 
         // The generic plug-in folds the payloads: `amount` changes event by event.
-        let domain = rewind::domain_for(source.as_ref(), Arc::new(rewind::domains()));
+        let domain = Arc::new(rewind_core::DomainSet::new(Vec::new()));
         let steps = domain.replay_stream(&events);
         let amounts: Vec<Option<i64>> = steps.iter().map(|s| s.state.as_ref().ok().and_then(amount)).collect();
         // The opening event has no amount (cqrs-es and the rest): only the later ones count.
@@ -213,11 +214,7 @@ fn an_unknown_sqlite_schema_gets_a_proposed_mapping_and_opens_with_it() {
     // The XML payload is shown as text and is a replay issue; the load goes on.
     let events = source.read_batch(0, 10).unwrap();
     assert_eq!(events[2].data, json!("<xml>not json</xml>"));
-    let replay = replay_all(
-        source.as_ref(),
-        rewind::domain_for(source.as_ref(), Arc::new(rewind::domains())),
-    )
-    .unwrap();
+    let replay = replay_all(source.as_ref(), Arc::new(rewind_core::DomainSet::new(Vec::new()))).unwrap();
     let issues: Vec<(u64, &str)> = replay.issues().iter().map(|i| (i.position, i.kind.label())).collect();
     assert_eq!(issues, [(3, "invalid_payload")]);
 }
@@ -356,4 +353,64 @@ fn emmetts_older_emt_events_schema_is_recognised_and_archived_rows_left_out() {
     assert_eq!(skus, ["a", "c"], "the archived row is not replayed");
     assert_eq!(events[0].correlation_id(), Some("c-1"));
     assert_eq!(events[1].recorded_at.to_rfc3339(), "2024-01-01T10:00:02+00:00");
+}
+
+/// Domains claim streams wherever they are: an EventStoreDB export of one of the sample's
+/// accounts (Rewind's own bank events; the export records no schema version) replays through
+/// the bank domain, claimed by its category, to the balance the native store gives; with
+/// `--domain generic` the same export folds generically.
+#[test]
+fn an_eventstoredb_export_of_a_bank_account_replays_through_the_bank_domain() {
+    let export = fixture("json/esdb-atom-bank-account-0070.json");
+    let export = export.to_str().unwrap();
+    let native = crate::util::sample_sqlite();
+    let state = |store: &str, extra: &[&str]| {
+        let mut args = vec!["state", store, "--stream", "account-0070"];
+        args.extend_from_slice(extra);
+        let output = rewind(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        json(&output)
+    };
+    let exported = state(export, &[]);
+    let recorded = state(native.to_str().unwrap(), &[]);
+    assert_eq!(exported["replayed_by"], "bank: BankAccount");
+    assert_eq!(exported["generic"], false);
+    assert_eq!(
+        exported["state"], recorded["state"],
+        "the export's balance is the store's"
+    );
+    assert!(exported["state"]["balance_cents"].as_i64().is_some_and(|b| b > 0));
+    assert_eq!(exported["issues"], json!([]));
+
+    let generic = state(export, &["--domain", "generic"]);
+    assert_eq!(generic["replayed_by"], "generic fold");
+    assert_eq!(generic["generic"], true);
+    assert!(generic["state"].get("balance_cents").is_none(), "{}", generic["state"]);
+    assert!(generic["state"].get("amount_cents").is_some(), "{}", generic["state"]);
+}
+
+/// A stream another library wrote (cqrs-es's `account-A`) is claimed by the bank domain for its
+/// category, but its events are not the bank's: each is a replay issue that names the event and
+/// why it does not read, and `--domain generic` replays the store cleanly.
+#[test]
+fn another_librarys_events_claimed_by_the_bank_say_why_they_do_not_read() {
+    let store = fixture("sqlite-es/bank.sqlite");
+    let store = store.to_str().unwrap();
+    let claimed = rewind(&["verify", store]);
+    assert_eq!(claimed.status.code(), Some(1), "{}", stderr(&claimed));
+    let issues = stdout(&claimed);
+    assert!(
+        issues.contains("payload of `AccountOpened` does not parse: missing field `holder`"),
+        "{issues}"
+    );
+    assert!(issues.contains("account-A"), "{issues}");
+    let generic = rewind(&["verify", store, "--domain", "generic"]);
+    assert_eq!(generic.status.code(), Some(0), "{}", stderr(&generic));
+    let unknown = rewind(&["verify", store, "--domain", "cqrs"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("no domain named `cqrs`; known: bank, generic"),
+        "{}",
+        stderr(&unknown)
+    );
 }

@@ -56,6 +56,50 @@ pub struct OpenArgs {
     /// everywhere; for those whose output is JSON anyway it changes nothing.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Replay with these domains only (repeat it, or separate names with commas): `bank`, a
+    /// plug-in's name, or `generic` for the generic fold alone. Without it, every domain
+    /// replays the streams it claims (a plug-in's first), in any store.
+    #[arg(long = "domain", global = true, value_name = "NAME", value_delimiter = ',')]
+    pub domains: Vec<String>,
+    /// Run a domain plug-in, written in any language (docs/plugin-protocol.md): it replays
+    /// the streams it claims, ahead of the built-in domains. The command is split as a shell
+    /// would split it, but no shell runs it; it gets Rewind's environment without the PG*
+    /// variables.
+    #[arg(long, global = true, value_name = "'COMMAND ARGS'")]
+    pub plugin: Option<String>,
+    /// How long a plug-in may take to answer one request (a batch of events, a seek) before
+    /// Rewind takes it to hang and stops it, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
+    pub plugin_timeout: u64,
+}
+
+impl OpenArgs {
+    /// The domains to replay with: the plug-in's (started here) ahead of `builtin`, then only
+    /// those `--domain` names.
+    pub fn domains(&self, builtin: &Arc<DomainSet>) -> Result<Arc<DomainSet>> {
+        let mut domains = Arc::clone(builtin);
+        if let Some(command) = &self.plugin {
+            let timeout = std::time::Duration::from_secs(self.plugin_timeout.max(1));
+            let plugin = rewind_plugin::PluginDomain::start(command, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let handshake = plugin.handshake();
+            eprintln!(
+                "rewind: plug-in {} {} claims {}",
+                handshake.name,
+                handshake.version,
+                handshake
+                    .aggregates
+                    .iter()
+                    .map(|a| a.aggregate.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            domains = Arc::new(domains.with_first(Arc::new(plugin)));
+        }
+        if !self.domains.is_empty() {
+            domains = Arc::new(domains.only(&self.domains).map_err(anyhow::Error::msg)?);
+        }
+        Ok(domains)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,11 +232,15 @@ pub enum Outcome {
 }
 
 /// Parses the command line and runs what it asks: a command, or the desktop app.
-pub fn main(domains: Arc<DomainSet>) -> ExitCode {
+pub fn main(domains: &Arc<DomainSet>) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(command) => run(command, &cli.open, &domains),
-        None => crate::app::run_native(cli.store, cli.position, domains).map(|()| Outcome::Success),
+        Some(command) => run(command, &cli.open, domains),
+        None => cli
+            .open
+            .domains(domains)
+            .and_then(|domains| crate::app::run_native(cli.store, cli.position, domains))
+            .map(|()| Outcome::Success),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -204,8 +252,10 @@ pub fn main(domains: Arc<DomainSet>) -> ExitCode {
     }
 }
 
-fn run(command: Command, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Outcome> {
-    let domain: Arc<dyn Domain> = Arc::clone(domains) as Arc<dyn Domain>;
+fn run(command: Command, opts: &OpenArgs, builtin: &Arc<DomainSet>) -> Result<Outcome> {
+    // Started only for the commands that replay.
+    let domains = || opts.domains(builtin);
+    let domain = || -> Result<Arc<dyn Domain>> { Ok(domains()? as Arc<dyn Domain>) };
     match command {
         Command::Streams { store } => streams(&store, opts),
         Command::Events {
@@ -214,16 +264,16 @@ fn run(command: Command, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Ou
             from,
             limit,
         } => events(&store, stream.as_deref(), from, limit, opts),
-        Command::State(args) => state(&args, opts, domains),
-        Command::Projection { store, name, position } => projection(&store, &name, position, opts, domain),
-        Command::Verify { store } => verify(&store, opts, domain),
-        Command::Evidence(args) => evidence(&args, opts, domain),
+        Command::State(args) => state(&args, opts, &domains()?),
+        Command::Projection { store, name, position } => projection(&store, &name, position, opts, domain()?),
+        Command::Verify { store } => verify(&store, opts, domain()?),
+        Command::Evidence(args) => evidence(&args, opts, domain()?),
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
         Command::Sample(args) => sample(&args),
         Command::Bench { store, seeks, runs } => {
             let source = open(&store, opts)?;
-            let report = crate::bench::run(source.as_ref(), domain, seeks, runs.into(), &mut |step| {
+            let report = crate::bench::run(source.as_ref(), &domain()?, seeks, runs.into(), &mut |step| {
                 eprintln!("rewind: {step}");
             })?;
             let mut out = Out::new();
@@ -348,19 +398,36 @@ fn state(args: &StateArgs, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<
     let events = crate::evidence::history(source.as_ref(), &args.stream, args.version, until)
         .map_err(anyhow::Error::msg)?
         .events;
-    let domain = crate::domain_for(source.as_ref(), Arc::clone(domains) as Arc<dyn Domain>);
+    let domain = Arc::clone(domains) as Arc<dyn Domain>;
+    // The replay finds the issues (versions, ids, the domain's complaints); the state is the
+    // domain's own fold of the stream, wherever it folds.
     let mut replay = Replay::new(domain.clone());
     for event in &events {
         replay.apply(event);
     }
+    replay.finish();
+    if let Some(fault) = replay.fault() {
+        bail!("the domain plug-in failed: {fault}");
+    }
+    let steps = domain.replay_stream(&events);
+    let state = steps
+        .iter()
+        .rev()
+        .find_map(|step| step.state.as_ref().ok().cloned())
+        .unwrap_or(Value::Null);
+    let route = events.first().and_then(|first| domain.route(first));
+    let replayed_by = route
+        .and_then(|route| domain.describe_route(route))
+        .map_or_else(|| "generic fold".to_owned(), |(d, a)| format!("{d}: {a}"));
     let stream = replay.stream(&args.stream);
     let output = json!({
         "stream_id": args.stream,
         "stream_type": events.first().map(|e| e.stream_type.clone()),
         "stream_version": stream.map_or(0, |s| s.version),
         "global_position": stream.and(events.last()).map_or(0, |e| e.global_position),
-        "state": stream.map_or(Value::Null, |s| s.state.to_json()),
-        "generic": events.first().is_some_and(|e| !source.is_native() || domains.is_generic(&e.stream_type)),
+        "state": state,
+        "generic": route.is_none(),
+        "replayed_by": replayed_by,
         "issues": replay.issues(),
     });
     Out::new().json(&output)?;
@@ -384,8 +451,8 @@ fn projection(
     opts: &OpenArgs,
     domain: Arc<dyn Domain>,
 ) -> Result<Outcome> {
-    let names: Vec<&str> = domain.projections().iter().map(|p| p.name()).collect();
-    if !names.contains(&name) {
+    let names: Vec<String> = domain.projections().iter().map(|p| p.name().to_owned()).collect();
+    if !names.iter().any(|n| n == name) {
         bail!("no projection named `{name}`; known: {}", names.join(", "));
     }
     let source = open(path, opts)?;
@@ -409,7 +476,7 @@ fn projection(
 fn verify(path: &StoreLocation, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Result<Outcome> {
     let source = open(path, opts)?;
     let started = Instant::now();
-    let replay = crate::pipeline::replay_all(source.as_ref(), crate::domain_for(source.as_ref(), domain))?;
+    let replay = crate::pipeline::replay_all(source.as_ref(), domain)?;
     let elapsed = started.elapsed();
     let mut out = Out::new();
     if opts.json {
@@ -446,7 +513,6 @@ fn verify(path: &StoreLocation, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Res
 fn evidence(args: &EvidenceArgs, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
     let until = until(args.position, args.at);
-    let domain = crate::domain_for(source.as_ref(), domain);
     let written = crate::evidence::write(source.as_ref(), domain, &args.stream, until, &args.out, false)
         .map_err(anyhow::Error::msg)?;
     eprintln!(

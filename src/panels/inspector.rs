@@ -56,7 +56,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 format!("{} UTC", event.recorded_at.format(theme::TIME_FORMAT)),
             );
             row("event id", event.event_id.to_string());
-            row("schema", format!("v{}", event.schema_version));
+            row("schema", schema(event.schema_version));
         });
     ui.horizontal_wrapped(|ui| {
         if let Some(correlation) = event.correlation_id()
@@ -104,9 +104,9 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
     if let Some(upcast) = &result.upcast {
         ui.label(RichText::new("Payload (upcast from an older schema)").strong());
         ui.columns(2, |columns| {
-            columns[0].label(RichText::new(format!("stored, v{}", event.schema_version)).weak());
+            columns[0].label(RichText::new(format!("stored, {}", schema(event.schema_version))).weak());
             json_tree(&mut columns[0], "stored_payload", event.data.value(), &HashMap::new());
-            columns[1].label(RichText::new(format!("upcast, v{}", upcast.schema_version)).weak());
+            columns[1].label(RichText::new(format!("upcast, {}", schema(upcast.schema_version))).weak());
             json_tree(&mut columns[1], "upcast_payload", upcast.data.value(), &HashMap::new());
         });
     } else {
@@ -124,4 +124,9 @@ fn abbreviate(id: &str) -> String {
     } else {
         id.to_owned()
     }
+}
+
+/// A schema version as the inspector says it: `v2`, or that the store recorded none.
+fn schema(version: Option<u32>) -> String {
+    version.map_or_else(|| "not recorded".to_owned(), |v| format!("v{v}"))
 }

@@ -34,7 +34,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                     .color(theme::text(ui, theme::CHANGED))
                 };
                 egui::CollapsingHeader::new(title)
-                    .id_salt(projection.name)
+                    .id_salt(&projection.name)
                     .default_open(true)
                     .show(ui, |ui| {
                         for change in &projection.changes {
@@ -93,7 +93,11 @@ fn projection_table(
             .clicked()
         {
             commands.push(
-                ViewCommand::PageProjection(projection.name, Some(projection.window_start.saturating_sub(page))).into(),
+                ViewCommand::PageProjection(
+                    projection.name.clone(),
+                    Some(projection.window_start.saturating_sub(page)),
+                )
+                .into(),
             );
         }
         if ui
@@ -101,7 +105,7 @@ fn projection_table(
             .on_hover_text(format!("The {page} rows after these"))
             .clicked()
         {
-            commands.push(ViewCommand::PageProjection(projection.name, Some(end)).into());
+            commands.push(ViewCommand::PageProjection(projection.name.clone(), Some(end)).into());
         }
         if paged
             && ui
@@ -109,7 +113,7 @@ fn projection_table(
                 .on_hover_text("Show the rows around the one the cursor's event changed again")
                 .clicked()
         {
-            commands.push(ViewCommand::PageProjection(projection.name, None).into());
+            commands.push(ViewCommand::PageProjection(projection.name.clone(), None).into());
         }
     });
     // With a pinned position: the shown rows as they were there.
@@ -134,7 +138,7 @@ fn projection_table(
     }
     let dark = ui.visuals().dark_mode;
     let mut table = TableBuilder::new(ui)
-        .id_salt(("projection", projection.name))
+        .id_salt(("projection", &projection.name))
         .striped(true)
         .max_scroll_height(260.0)
         .vscroll(true)

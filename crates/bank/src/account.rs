@@ -323,13 +323,13 @@ impl Aggregate for BankAccount {
         let mut broken = Vec::new();
         if status_before == AccountStatus::Closed {
             broken.push(Violation {
-                invariant: "no_activity_after_close",
+                invariant: "no_activity_after_close".into(),
                 message: format!("{} recorded after AccountClosed", event.event_type()),
             });
         }
         if after.balance_cents < 0 && balance_before >= 0 {
             broken.push(Violation {
-                invariant: "balance_never_negative",
+                invariant: "balance_never_negative".into(),
                 message: format!(
                     "balance went negative after {}: from {} to {} cents",
                     event.event_type(),

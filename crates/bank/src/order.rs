@@ -273,7 +273,7 @@ impl Aggregate for Order {
         let sum = items_total_cents(&after.items);
         if was_consistent && after.total_cents != sum {
             vec![Violation {
-                invariant: "order_total_matches_items",
+                invariant: "order_total_matches_items".into(),
                 message: format!(
                     "order total {} cents, but its items sum to {sum} cents",
                     after.total_cents

@@ -1,8 +1,8 @@
 //! The bank as a Rewind domain plug-in.
 
 use rewind_core::{
-    Aggregate, AggregateState, Domain, DomainEvent, ProjectionState, RecordedEvent, TypedAggregate, UpcastError,
-    UpcasterChain,
+    Aggregate, AggregateClaim, AggregateState, Domain, DomainEvent, ProjectionState, RecordedEvent, TypedAggregate,
+    UpcastError, UpcasterChain,
 };
 
 use crate::account::{AccountEvent, BankAccount};
@@ -26,12 +26,37 @@ impl Domain for BankDomain {
         "bank"
     }
 
-    fn stream_types(&self) -> Vec<&'static str> {
-        vec![BankAccount::STREAM_TYPE, Order::STREAM_TYPE]
+    /// Streams are claimed by category (`account-…`, `order-…`), whatever store holds them
+    /// and whatever type it gives them: another library's stream typed `BankAccount` is not
+    /// claimed for its type alone.
+    fn aggregates(&self) -> Vec<AggregateClaim> {
+        let names = |types: &[&str]| types.iter().map(|t| (*t).to_owned()).collect();
+        vec![
+            AggregateClaim {
+                aggregate: BankAccount::STREAM_TYPE.into(),
+                categories: vec!["account".into()],
+                event_types: names(&[
+                    "AccountOpened",
+                    "MoneyDeposited",
+                    "MoneyWithdrawn",
+                    "WithdrawalRejected",
+                    "AccountFrozen",
+                    "AccountUnfrozen",
+                    "AccountClosed",
+                ]),
+                ..AggregateClaim::default()
+            },
+            AggregateClaim {
+                aggregate: Order::STREAM_TYPE.into(),
+                categories: vec!["order".into()],
+                event_types: names(&["OrderCreated", "OrderConfirmed", "OrderShipped", "OrderCancelled"]),
+                ..AggregateClaim::default()
+            },
+        ]
     }
 
-    fn new_aggregate(&self, stream_type: &str) -> Option<Box<dyn AggregateState>> {
-        match stream_type {
+    fn new_aggregate(&self, aggregate: &str) -> Option<Box<dyn AggregateState>> {
+        match aggregate {
             BankAccount::STREAM_TYPE => Some(Box::new(TypedAggregate(BankAccount::default()))),
             Order::STREAM_TYPE => Some(Box::new(TypedAggregate(Order::default()))),
             _ => None,
@@ -59,9 +84,9 @@ impl Domain for BankDomain {
         if self.upcasters.upcast_in_place(event).is_err() {
             return;
         }
-        match event.stream_type.as_str() {
-            BankAccount::STREAM_TYPE => drop(AccountEvent::read(event)),
-            Order::STREAM_TYPE => drop(OrderEvent::read(event)),
+        match rewind_core::category(&event.stream_id) {
+            Some("account") => drop(AccountEvent::read(event)),
+            Some("order") => drop(OrderEvent::read(event)),
             _ => {}
         }
     }

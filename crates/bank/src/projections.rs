@@ -244,7 +244,7 @@ impl Projection for AccountBalances {
     }
 
     fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
-        self.accounts.warm_all(own_streams(events, "BankAccount"), |row| {
+        self.accounts.warm_all(own_streams(events, ACCOUNTS), |row| {
             std::hint::black_box(row.balance_cents);
         });
     }
@@ -252,14 +252,14 @@ impl Projection for AccountBalances {
     rows_from_history!(accounts, balances_json, balance_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        own_stream_key(event, "BankAccount")
+        own_stream_key(event, ACCOUNTS)
     }
 }
 
 impl AccountBalances {
     /// Folds `event`, of the fold's stream number `stream` when it has one.
     fn fold(&mut self, event: &RecordedEvent, stream: Option<u32>) -> Result<(), ApplyError> {
-        if event.stream_type != "BankAccount" {
+        if !is_category(event, ACCOUNTS) {
             return Ok(());
         }
         let change = match AccountChange::read(event)? {
@@ -319,25 +319,33 @@ impl AccountBalances {
     }
 }
 
+/// The category of the bank's account streams (`account-0042`), which its domain claims.
+const ACCOUNTS: &str = "account";
+/// The category of its order streams (`order-00325`).
+const ORDERS: &str = "order";
+
+/// Whether `event` is of a stream of `category`: the read models follow the streams the bank
+/// claims, whatever type the store gave them.
+fn is_category(event: &RecordedEvent, category: &str) -> bool {
+    rewind_core::category(&event.stream_id) == Some(category)
+}
+
 /// The key of the row a read model keyed by stream keeps for `event`: its stream's id, if the
-/// stream is of `stream_type`.
-fn own_stream_key(event: &RecordedEvent, stream_type: &str) -> Vec<String> {
-    if event.stream_type == stream_type {
+/// stream is of `category`.
+fn own_stream_key(event: &RecordedEvent, category: &str) -> Vec<String> {
+    if is_category(event, category) {
         vec![event.stream_id.to_string()]
     } else {
         Vec::new()
     }
 }
 
-/// Of `(event, stream number)` pairs, those of `stream_type`'s streams, as `(stream number,
+/// Of `(event, stream number)` pairs, those of `category`'s streams, as `(stream number,
 /// stream id)`: the rows a read model with a row per such stream warms for them.
-fn own_streams<'a>(
-    events: &'a [(&'a RecordedEvent, u32)],
-    stream_type: &'a str,
-) -> impl Iterator<Item = (u32, &'a str)> {
+fn own_streams<'a>(events: &'a [(&'a RecordedEvent, u32)], category: &'a str) -> impl Iterator<Item = (u32, &'a str)> {
     events
         .iter()
-        .filter(move |(event, _)| event.stream_type == stream_type)
+        .filter(move |(event, _)| is_category(event, category))
         .map(|&(event, stream)| (stream, event.stream_id.as_str()))
 }
 
@@ -531,7 +539,7 @@ impl Projection for OrderSummaries {
     }
 
     fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
-        self.orders.warm_all(own_streams(events, "Order"), |row| {
+        self.orders.warm_all(own_streams(events, ORDERS), |row| {
             std::hint::black_box(self.records.get(row.order).map(|record| record.total_cents));
         });
     }
@@ -539,7 +547,7 @@ impl Projection for OrderSummaries {
     rows_from_history!(orders, summaries_json, summary_json);
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
-        own_stream_key(event, "Order")
+        own_stream_key(event, ORDERS)
     }
 }
 
@@ -547,7 +555,7 @@ impl OrderSummaries {
     /// Folds `event`, of the fold's stream number `stream` when it has one.
     fn fold(&mut self, event: &RecordedEvent, stream: Option<u32>) -> Result<(), ApplyError> {
         use crate::order::OrderStatus;
-        if event.stream_type != "Order" {
+        if !is_category(event, ORDERS) {
             return Ok(());
         }
         let event_type = event.event_type.as_str();
@@ -680,9 +688,7 @@ impl Projection for DailyTotals {
     const NAME: &'static str = "daily_totals";
 
     fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
-        if event.stream_type != "BankAccount"
-            || !matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn")
-        {
+        if !is_category(event, ACCOUNTS) || !matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn") {
             return Ok(());
         }
         let AccountChange::Balance(cents) = AccountChange::read(event)? else {
@@ -720,7 +726,7 @@ impl Projection for DailyTotals {
 
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         let money = matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn");
-        if event.stream_type == "BankAccount" && money {
+        if is_category(event, ACCOUNTS) && money {
             vec![event.recorded_at.date_naive().to_string()]
         } else {
             Vec::new()

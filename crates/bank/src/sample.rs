@@ -158,7 +158,7 @@ pub fn generate<E>(
     let mut flush = |batch: Vec<RecordedEvent>| {
         legacy_events += batch
             .iter()
-            .filter(|e| e.schema_version == 1 && is_upcast_type(&e.event_type))
+            .filter(|e| e.schema_version == Some(1) && is_upcast_type(&e.event_type))
             .count() as u64;
         sink(batch)
     };

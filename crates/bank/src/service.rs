@@ -338,7 +338,7 @@ impl BankService {
             stream_version,
             event_id: self.new_uuid(),
             event_type: event_type.into(),
-            schema_version,
+            schema_version: Some(schema_version),
             recorded_at,
             data: data.into(),
             metadata: meta,

@@ -117,7 +117,7 @@ fn given_legacy_mode_when_money_is_deposited_then_the_v1_shape_is_recorded() {
     bank.set_legacy_schema(true);
     open_with(&mut bank, "account-0001", 12_50);
     let events = bank.drain();
-    assert_eq!(events[1].schema_version, 1);
+    assert_eq!(events[1].schema_version, Some(1));
     assert_eq!(events[1].data, serde_json::json!({"amount": 12.5}));
     assert_eq!(bank.account("account-0001").unwrap().status, AccountStatus::Open);
 }

@@ -46,13 +46,13 @@ fn the_chain_brings_a_v1_event_to_v2_and_leaves_v2_alone() {
         stream_version: 2,
         event_id: uuid::Uuid::nil(),
         event_type: "MoneyDeposited".into(),
-        schema_version: 1,
+        schema_version: Some(1),
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         data: json!({"amount": 0.3}).into(),
         metadata: json!({}).into(),
     };
     let upcast = upcasters().upcast(&v1).unwrap().expect("v1 is upcast");
-    assert_eq!(upcast.schema_version, 2);
+    assert_eq!(upcast.schema_version, Some(2));
     // 0.1 + 0.2 style float noise never reaches the state: 0.3 is exactly 30 cents.
     assert_eq!(upcast.data, json!({"amount_cents": 30, "reference": ""}));
     assert_eq!(upcasters().upcast(&upcast).unwrap(), None);
@@ -69,7 +69,7 @@ fn upcasting_in_place_gives_what_upcast_gives() {
         stream_version: 2,
         event_id: uuid::Uuid::nil(),
         event_type: "MoneyDeposited".into(),
-        schema_version,
+        schema_version: Some(schema_version),
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         data: Payload::from_stored_json(data.to_string()),
         metadata: json!({"correlation_id": "c-1"}).into(),
@@ -102,7 +102,7 @@ fn an_event_from_a_future_schema_is_an_upcast_error() {
         stream_version: 2,
         event_id: uuid::Uuid::nil(),
         event_type: "MoneyDeposited".into(),
-        schema_version: 3,
+        schema_version: Some(3),
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         data: json!({}).into(),
         metadata: json!({}).into(),

@@ -6,6 +6,7 @@
 //! aggregate: states and payloads cross that boundary as JSON values.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,6 +15,7 @@ use thiserror::Error;
 
 use crate::event::RecordedEvent;
 use crate::payload::{Payload, Typed};
+use crate::remote::BatchFold;
 
 /// An event-sourced aggregate: decides on commands, evolves by events. Both are pure.
 pub trait Aggregate: Default + Clone + Debug + Serialize + Send + Sync + 'static {
@@ -192,8 +194,71 @@ pub trait Upcaster: Send + Sync {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
     /// Short stable name (`balance_never_negative`).
-    pub invariant: &'static str,
+    pub invariant: String,
     pub message: String,
+}
+
+/// Which streams one of a domain's aggregates replays. A stream is claimed by its stream type,
+/// its category (see [`category`]), or the type of its first event; each stream is routed
+/// once, at its first event, to the first claim that matches, in the order the domains and
+/// their aggregates are given. Streams nothing claims replay through the generic fold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AggregateClaim {
+    /// The aggregate's name in its domain (`BankAccount`).
+    pub aggregate: String,
+    /// Stream types it claims (`BankAccount`).
+    #[serde(default)]
+    pub stream_types: Vec<String>,
+    /// Stream categories it claims (`account` for `account-0042`).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Event types that claim a stream when its first event is one of them (for streams whose
+    /// ids are UUIDs and whose type the store does not record).
+    #[serde(default)]
+    pub first_event_types: Vec<String>,
+    /// The event types the aggregate knows (what a plug-in is sent, and what the app lists).
+    #[serde(default)]
+    pub event_types: Vec<String>,
+}
+
+impl AggregateClaim {
+    /// Whether the stream whose first event is `first` is claimed.
+    pub fn claims(&self, first: &RecordedEvent) -> bool {
+        self.claims_without_first(first) || self.first_event_types.iter().any(|t| *t == first.event_type)
+    }
+
+    /// Whether the stream of `event` is claimed by what every event of a stream shares (its
+    /// type and its category), whichever of its events `event` is.
+    pub fn claims_without_first(&self, event: &RecordedEvent) -> bool {
+        self.stream_types.iter().any(|t| *t == event.stream_type)
+            || category(&event.stream_id).is_some_and(|c| self.categories.iter().any(|claimed| claimed == c))
+    }
+}
+
+/// A stream's category: the prefix of its id before the first `-` (`account` for
+/// `account-0042`), as EventStoreDB names categories; `None` for an id without one, and for an
+/// id that is a UUID (hyphenated, or 32 hex digits), whose first group is no category.
+pub fn category(stream_id: &str) -> Option<&str> {
+    if is_uuid(stream_id) {
+        return None;
+    }
+    let (category, _) = stream_id.split_once('-')?;
+    (!category.is_empty()).then_some(category)
+}
+
+/// Whether `text` is a UUID, hyphenated (36 characters) or as 32 hex digits.
+pub fn is_uuid(text: &str) -> bool {
+    match text.len() {
+        32 => text.bytes().all(|b| b.is_ascii_hexdigit()),
+        36 => text.bytes().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        }),
+        _ => false,
+    }
 }
 
 /// Why an event could not be folded into a state.
@@ -234,6 +299,11 @@ pub trait AggregateState: Send + Sync + Debug {
     /// Reads (and changes nothing of) what folding the next event will read: see
     /// [`Projection::warm`].
     fn warm(&self) {}
+    /// The state as the JSON text a folder elsewhere answered, for a stream folded there
+    /// ([`crate::remote::RemoteState`]); `None` for states folded in this process.
+    fn snapshot(&self) -> Option<Arc<str>> {
+        None
+    }
 }
 
 impl Clone for Box<dyn AggregateState> {
@@ -244,7 +314,7 @@ impl Clone for Box<dyn AggregateState> {
 
 /// A read model at one point of the history, read-only: what a debugger shows.
 pub trait ProjectionView: Send + Sync {
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     fn to_json(&self) -> Value;
     fn row_count(&self) -> usize;
     fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)>;
@@ -284,6 +354,11 @@ pub trait ProjectionState: ProjectionView {
     fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>>;
     /// See [`Projection::shrink_to_fit`].
     fn shrink_to_fit(&mut self);
+    /// Sets rows that the event at `position` changed, as a domain folding elsewhere answered
+    /// them (`None`: removed). Read models that fold events themselves ignore it.
+    fn apply_rows(&mut self, position: u64, rows: &[(String, Option<Value>)]) {
+        let _ = (position, rows);
+    }
 }
 
 impl Clone for Box<dyn ProjectionState> {
@@ -323,7 +398,7 @@ impl<P: Projection> ProjectionState for P {
 }
 
 impl<P: Projection> ProjectionView for P {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         P::NAME
     }
     fn to_json(&self) -> Value {
@@ -390,8 +465,8 @@ pub enum ReplayError {
     Upcast(#[from] UpcastError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
-    #[error("no domain plug-in replays stream type `{stream_type}`")]
-    UnclaimedStreamType { stream_type: String },
+    #[error(transparent)]
+    Fold(#[from] crate::remote::FoldError),
 }
 
 /// A domain plug-in: how Rewind replays a domain without naming its types.
@@ -401,11 +476,43 @@ pub trait Domain: Send + Sync {
     /// Display name (`bank`).
     fn name(&self) -> &str;
 
-    /// The stream types this domain replays.
-    fn stream_types(&self) -> Vec<&'static str>;
+    /// The aggregates this domain replays, each with the streams it claims.
+    fn aggregates(&self) -> Vec<AggregateClaim>;
 
-    /// A fresh state for a new stream of `stream_type`, or `None` if this domain does not claim it.
-    fn new_aggregate(&self, stream_type: &str) -> Option<Box<dyn AggregateState>>;
+    /// A fresh state for a new stream of the aggregate named `aggregate` (one of
+    /// [`Domain::aggregates`]), or `None` for a name it does not know.
+    fn new_aggregate(&self, aggregate: &str) -> Option<Box<dyn AggregateState>>;
+
+    /// How the stream whose first event is `first` is replayed: a number the domain gives one
+    /// of its aggregates (by default, its index in [`Domain::aggregates`]), or `None` when
+    /// nothing claims it (the generic fold replays it). Asked once per stream.
+    fn route(&self, first: &RecordedEvent) -> Option<u32> {
+        self.aggregates()
+            .iter()
+            .position(|claim| claim.claims(first))
+            .map(|i| i as u32)
+    }
+
+    /// A fresh state for a stream on `route`.
+    fn new_state(&self, route: u32) -> Option<Box<dyn AggregateState>> {
+        let claim = self.aggregates().into_iter().nth(route as usize)?;
+        self.new_aggregate(&claim.aggregate)
+    }
+
+    /// Which domain and aggregate replay streams on `route`, for people to read.
+    fn describe_route(&self, route: u32) -> Option<(String, String)> {
+        let claim = self.aggregates().into_iter().nth(route as usize)?;
+        Some((self.name().to_owned(), claim.aggregate))
+    }
+
+    /// [`Domain::upcast`] for an event of a stream on `route` (`None`: the generic fold, which
+    /// upcasts nothing).
+    fn upcast_on(&self, route: Option<u32>, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
+        match route {
+            Some(_) => self.upcast(event),
+            None => Ok(None),
+        }
+    }
 
     /// Fresh projections, in display order.
     fn projections(&self) -> Vec<Box<dyn ProjectionState>>;
@@ -424,46 +531,64 @@ pub trait Domain: Send + Sync {
     /// it was, and reported when folded.
     fn prepare(&self, _event: &mut RecordedEvent) {}
 
+    /// The folder that replays streams on `route` elsewhere, in batches (a plug-in), with a
+    /// number telling folders apart; `None` when the route folds in this process.
+    fn batch_fold_on(&self, route: u32) -> Option<(usize, Arc<dyn BatchFold>)> {
+        let _ = route;
+        self.batch_fold().map(|fold| (0, fold))
+    }
+
+    /// This domain's folder, when it folds elsewhere (a plug-in); `None` (the default) for a
+    /// domain in this process.
+    fn batch_fold(&self) -> Option<Arc<dyn BatchFold>> {
+        None
+    }
+
+    /// Every folder among these domains, numbered as [`Domain::batch_fold_on`] numbers them.
+    fn batch_folds(&self) -> Vec<(usize, Arc<dyn BatchFold>)> {
+        self.batch_fold().map(|fold| vec![(0, fold)]).unwrap_or_default()
+    }
+
     /// Replays a whole stream: the state as JSON after each event, or a typed error for it.
     fn replay_stream(&self, events: &[RecordedEvent]) -> Vec<StreamStep> {
-        let Some(first) = events.first() else {
-            return Vec::new();
-        };
-        let Some(mut state) = self.new_aggregate(&first.stream_type) else {
-            let error = ReplayError::UnclaimedStreamType {
-                stream_type: first.stream_type.to_string(),
-            };
-            return events
-                .iter()
-                .map(|event| StreamStep {
-                    stream_version: event.stream_version,
-                    state: Err(error.clone()),
-                    violations: Vec::new(),
-                })
-                .collect();
-        };
-        events
-            .iter()
-            .map(|event| {
-                let applied = self.upcast(event).map_err(ReplayError::from).and_then(|upcast| {
+        replay_stream_here(self, events)
+    }
+}
+
+/// [`Domain::replay_stream`] folded in this process, through [`AggregateState`]s.
+pub fn replay_stream_here<D: Domain + ?Sized>(domain: &D, events: &[RecordedEvent]) -> Vec<StreamStep> {
+    let Some(first) = events.first() else {
+        return Vec::new();
+    };
+    let route = domain.route(first);
+    // A stream nothing claims replays through the generic fold, as in a full replay.
+    let mut state = route
+        .and_then(|route| domain.new_state(route))
+        .unwrap_or_else(|| Box::new(crate::generic::GenericState::default()));
+    events
+        .iter()
+        .map(|event| {
+            let applied = domain
+                .upcast_on(route, event)
+                .map_err(ReplayError::from)
+                .and_then(|upcast| {
                     let event = upcast.as_ref().unwrap_or(event);
                     state.apply(event).map_err(ReplayError::from)
                 });
-                match applied {
-                    Ok(violations) => StreamStep {
-                        stream_version: event.stream_version,
-                        state: Ok(state.to_json()),
-                        violations,
-                    },
-                    Err(error) => StreamStep {
-                        stream_version: event.stream_version,
-                        state: Err(error),
-                        violations: Vec::new(),
-                    },
-                }
-            })
-            .collect()
-    }
+            match applied {
+                Ok(violations) => StreamStep {
+                    stream_version: event.stream_version,
+                    state: Ok(state.to_json()),
+                    violations,
+                },
+                Err(error) => StreamStep {
+                    stream_version: event.stream_version,
+                    state: Err(error),
+                    violations: Vec::new(),
+                },
+            }
+        })
+        .collect()
 }
 
 /// A chain of one-hop upcasters, applied until the payload is current.
@@ -501,7 +626,7 @@ impl UpcasterChain {
             stream_version: event.stream_version,
             event_id: event.event_id,
             event_type: event.event_type.clone(),
-            schema_version: version,
+            schema_version: Some(version),
             recorded_at: event.recorded_at,
             data,
             metadata: event.metadata.clone(),
@@ -516,29 +641,33 @@ impl UpcasterChain {
         let Some((version, data)) = self.upcast_payload(event)? else {
             return Ok(false);
         };
-        event.schema_version = version;
+        event.schema_version = Some(version);
         event.data = data;
         Ok(true)
     }
 
     /// The payload of `event` brought to the current schema version of its type, with that
-    /// version; `None` when it is current already.
+    /// version; `None` when it is current already, or when the store recorded no version (a
+    /// payload of unknown shape is not guessed at: the domain's reader takes it as it is).
     fn upcast_payload(&self, event: &RecordedEvent) -> Result<Option<(u32, Payload)>, UpcastError> {
+        let Some(stored) = event.schema_version else {
+            return Ok(None);
+        };
         let Some(latest) = self.latest_version(&event.event_type) else {
             return Ok(None);
         };
-        if event.schema_version == latest {
+        if stored == latest {
             return Ok(None);
         }
-        if event.schema_version > latest {
+        if stored > latest {
             return Err(UpcastError::FromTheFuture {
                 event_type: event.event_type.to_string(),
-                schema_version: event.schema_version,
+                schema_version: stored,
                 latest,
             });
         }
         // The payload is rebuilt by each hop.
-        let mut version = event.schema_version;
+        let mut version = stored;
         let mut data: Option<Payload> = None;
         while version < latest {
             let hop = self

@@ -26,8 +26,11 @@ pub struct RecordedEvent {
     pub stream_version: u64,
     pub event_id: Uuid,
     pub event_type: SmolStr,
-    /// The payload's shape; the input to upcasters.
-    pub schema_version: u32,
+    /// The payload's shape, as the store recorded it (the input to upcasters); `None` when the
+    /// store records none (JSON exports, most other libraries' tables): the domain's tolerant
+    /// reader then decides, and nothing is upcast.
+    #[serde(default)]
+    pub schema_version: Option<u32>,
     pub recorded_at: DateTime<Utc>,
     pub data: Payload,
     /// `correlation_id`, `causation_id` and anything else the writer attached.
@@ -97,7 +100,7 @@ mod tests {
             stream_version: 1,
             event_id: Uuid::nil(),
             event_type: "AccountOpened".into(),
-            schema_version: 1,
+            schema_version: Some(1),
             recorded_at: DateTime::UNIX_EPOCH,
             data: serde_json::json!({}).into(),
             metadata: metadata(Some("order-1"), Some("abc")),
@@ -116,7 +119,7 @@ mod tests {
             stream_version: 1,
             event_id: Uuid::nil(),
             event_type: "E".into(),
-            schema_version: 1,
+            schema_version: Some(1),
             recorded_at: DateTime::UNIX_EPOCH,
             data: serde_json::json!({}).into(),
             metadata: text(r#"{"$correlationId":"c-1","$rewind.payload":"binary, 12 bytes"}"#),

@@ -14,15 +14,20 @@ pub mod domain;
 pub mod event;
 pub mod generic;
 pub mod issue;
+pub mod json_rows;
 pub mod payload;
+pub mod remote;
 
 pub use domain::{
-    Aggregate, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState, ProjectionView,
-    ReplayError, StreamStep, TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, rows_of,
+    Aggregate, AggregateClaim, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState,
+    ProjectionView, ReplayError, StreamStep, TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, category,
+    is_uuid, replay_stream_here, rows_of,
 };
 pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind};
+pub use json_rows::{JsonRowHistory, JsonRowsAt};
 pub use payload::{NotJson, Payload, Typed};
+pub use remote::{BatchFold, FoldError, FoldItem, FoldOutcome, FoldSession, ProjectionReads, RemoteState, RowUpdate};
 pub use smol_str::SmolStr;
 pub use uuid::Uuid;

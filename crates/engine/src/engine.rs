@@ -16,11 +16,14 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use rewind_core::{AggregateState, Domain, GenericState, ProjectionState, ProjectionView, RecordedEvent, ReplayIssue};
+use rewind_core::{
+    AggregateState, Domain, FoldError, GenericState, ProjectionState, ProjectionView, RecordedEvent, RemoteState,
+    ReplayIssue,
+};
 
 use crate::diff::{FieldChange, diff};
 use crate::index::{Ordinal, StreamIdx, TimelineIndex};
-use crate::replay::{Replay, WARM_AHEAD};
+use crate::replay::{Replay, WARM_AHEAD, route_of};
 
 /// Events a seek reads from the store at a time when it folds a long range (see
 /// [`Engine::projections_around`]): reading the next chunk overlaps folding this one.
@@ -44,13 +47,16 @@ pub struct FetchError(pub String);
 pub enum SeekError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// A plug-in could not fold what the seek needed.
+    #[error("the domain plug-in could not fold this stream: {0}")]
+    Fold(#[from] FoldError),
     #[error("the store changed since it was indexed: expected the event at position {position}")]
     StoreChanged { position: u64 },
     /// A projection has no state to show: one that said it keeps its history did not answer
     /// for a position (a bug in the domain plug-in), or the engine lost track of a folded one
     /// (a bug in the engine). Reported rather than shown as an empty read model.
     #[error("projection {projection} has no state at this position (a bug in its plug-in or in Rewind)")]
-    ProjectionUnavailable { projection: &'static str },
+    ProjectionUnavailable { projection: String },
 }
 
 /// The selected aggregate at a cursor.
@@ -65,13 +71,15 @@ pub struct AggregateAt {
     /// Global position of that event (0 before it).
     pub position: u64,
     pub state: Value,
-    /// Replayed by the generic plug-in (no domain claims the stream type).
+    /// Replayed by the generic fold (no domain claims the stream).
     pub generic: bool,
+    /// What replayed it, for people to read: `bank: BankAccount`, or `generic fold`.
+    pub replayed_by: String,
 }
 
 /// A projection at a cursor (see [`Engine::projections_around`]).
 pub struct ProjectionAt {
-    pub name: &'static str,
+    pub name: String,
     pub state: Box<dyn ProjectionView>,
     /// The rows the cursor's event changed.
     pub changes: Vec<RowChange>,
@@ -184,6 +192,7 @@ impl EngineBuilder {
     /// A builder expecting about `expected_events` events (0 if unknown).
     pub fn new(domain: Arc<dyn Domain>, config: EngineConfig, expected_events: usize) -> Self {
         let mut replay = Replay::for_store(domain, expected_events, !config.check_event_ids);
+        replay.remote_states_every(config.stream_interval);
         let history: Vec<bool> = replay
             .projections_mut()
             .iter_mut()
@@ -220,6 +229,7 @@ impl EngineBuilder {
             let (_, stream) = self.index.push(event);
             self.push_one(event, stream);
         }
+        self.take_remote();
     }
 
     /// Folds the next events in global order, indexed by an [`IndexBuilder`] that gave them
@@ -232,6 +242,25 @@ impl EngineBuilder {
                 self.push_one(event, stream);
             }
         }
+        self.take_remote();
+    }
+
+    /// Sends full batches to folders elsewhere and keeps the states they answered as
+    /// checkpoints (in order: a folder answers a stream's states in the order asked).
+    fn take_remote(&mut self) {
+        self.replay.remote_step();
+        for (stream, count, state) in self.replay.take_remote_checkpoints() {
+            self.stream_checkpoints
+                .entry(stream)
+                .or_default()
+                .push((count, Box::new(RemoteState { snapshot: Some(state) })));
+        }
+    }
+
+    /// What went wrong with a folder elsewhere (a plug-in), if anything did: the build is then
+    /// incomplete for the streams it claimed.
+    pub fn fault(&self) -> Option<&FoldError> {
+        self.replay.fault()
     }
 
     fn push_one(&mut self, event: &RecordedEvent, stream: StreamIdx) {
@@ -243,11 +272,13 @@ impl EngineBuilder {
         let issues_after = self.replay.issues().len();
         self.marks
             .extend((issues_before..issues_after).map(|issue| (ordinal, issue)));
+        let remote = self.replay.is_remote(stream);
         let Some(replay) = self.replay.stream_at(stream) else {
             return;
         };
-        // No checkpoint at a stream's start: its initial state is made on demand.
-        if (replay.events as usize).is_multiple_of(self.config.stream_interval) {
+        // No checkpoint at a stream's start: its initial state is made on demand. A stream
+        // folded elsewhere gets its checkpoints from the folder's answers (`take_remote`).
+        if !remote && (replay.events as usize).is_multiple_of(self.config.stream_interval) {
             self.stream_checkpoints
                 .entry(stream)
                 .or_default()
@@ -271,6 +302,11 @@ impl EngineBuilder {
     }
 
     pub fn finish(mut self) -> Engine {
+        // Folders elsewhere answer last: their checkpoints and issues join the rest.
+        self.replay.remote_finish();
+        self.take_remote();
+        let remote_issues = self.replay.take_remote_issues();
+        let fault = self.replay.fault().cloned();
         let domain = self.replay.domain_arc();
         let (streams, mut projections, issues) = self.replay.into_parts();
         for &(ordinal, issue) in &self.marks {
@@ -281,7 +317,11 @@ impl EngineBuilder {
         // made while the index lists each stream's events: the fold's thread would otherwise
         // sit idle through both, for up to the lists' size in memory at once.
         let mut final_states: Vec<Box<dyn AggregateState>> = Vec::with_capacity(streams.len());
-        final_states.extend(streams.into_iter().map(|s| s.state));
+        let mut routes: Vec<u32> = Vec::with_capacity(streams.len());
+        for stream in streams {
+            routes.push(stream.route);
+            final_states.push(stream.state);
+        }
         let history = &self.history;
         let order_rows = |projections: &mut Projections| {
             for (projection, history) in projections.iter_mut().zip(history) {
@@ -309,18 +349,22 @@ impl EngineBuilder {
         if !sealed {
             self.index.seal();
         }
-        Engine {
+        let mut engine = Engine {
             domain,
             config: self.config,
             index: self.index,
             stream_checkpoints: self.stream_checkpoints,
             final_states,
+            routes,
             projections,
             history: self.history,
             projection_checkpoints: self.projection_checkpoints,
             recent_projections: Mutex::new(None),
             issues,
-        }
+            fault,
+        };
+        engine.add_issues(remote_issues);
+        engine
     }
 }
 
@@ -332,6 +376,8 @@ pub struct Engine {
     stream_checkpoints: StreamCheckpoints,
     /// Each stream's state after all its events (the state at the end of the timeline).
     final_states: Vec<Box<dyn AggregateState>>,
+    /// Each stream's route ([`Domain::route`]; [`GENERIC`] when nothing claims it).
+    routes: Vec<u32>,
     /// Every projection after all the events; those that keep their history answer seeks.
     projections: Vec<Box<dyn ProjectionState>>,
     /// Which projections keep their history.
@@ -342,6 +388,8 @@ pub struct Engine {
     /// or playing forward folds only the events since, not those since the last checkpoint.
     recent_projections: Mutex<Option<ProjectionsAfter>>,
     issues: Vec<ReplayIssue>,
+    /// What went wrong with a folder elsewhere (a plug-in) while building, if anything did.
+    fault: Option<FoldError>,
 }
 
 impl Engine {
@@ -360,6 +408,12 @@ impl Engine {
     /// The domain, shared (to replay a stream apart from the engine).
     pub fn domain_arc(&self) -> Arc<dyn Domain> {
         Arc::clone(&self.domain)
+    }
+
+    /// What went wrong with a folder elsewhere (a plug-in) while the engine was built: the
+    /// streams it claimed were not all folded.
+    pub fn fault(&self) -> Option<&FoldError> {
+        self.fault.as_ref()
     }
 
     /// Every replay issue, in global order.
@@ -392,8 +446,28 @@ impl Engine {
         &self.issues[start..end]
     }
 
-    pub fn projection_names(&self) -> Vec<&'static str> {
+    pub fn projection_names(&self) -> Vec<&str> {
         self.projections.iter().map(|p| p.name()).collect()
+    }
+
+    /// How `stream` is replayed ([`Domain::route`]); `None`: by the generic fold.
+    pub fn route(&self, stream: StreamIdx) -> Option<u32> {
+        self.routes.get(stream as usize).copied().and_then(route_of)
+    }
+
+    /// What replays `stream`, for people to read: `bank: BankAccount`, or `generic fold`.
+    pub fn replayed_by(&self, stream: StreamIdx) -> String {
+        match self.route(stream).and_then(|route| self.domain.describe_route(route)) {
+            Some((domain, aggregate)) => format!("{domain}: {aggregate}"),
+            None => "generic fold".to_owned(),
+        }
+    }
+
+    /// `event` upcast as its stream's domain upcasts it (`None`: it is current, or its stream
+    /// is not in this store's index, or no domain claims it).
+    pub fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, rewind_core::UpcastError> {
+        let route = self.index.stream_idx(&event.stream_id).and_then(|s| self.route(s));
+        self.domain.upcast_on(route, event)
     }
 
     /// The aggregate state of `stream` after every one of its events at or before `cursor`
@@ -408,25 +482,26 @@ impl Engine {
             return Ok(None);
         };
         let applied = cursor.map_or(0, |c| self.index.stream_index_at(stream, c).map_or(0, |i| i + 1));
-        let state: Box<dyn AggregateState> = if applied == entry.ordinals.len() {
-            self.final_states[stream as usize].clone_box()
+        let remote = self.folder(stream).is_some();
+        let state: Value = if applied == entry.ordinals.len() && !remote {
+            self.final_states[stream as usize].to_json()
         } else {
             let at = self
                 .checkpoints_of(stream)
                 .partition_point(|(count, _)| *count as usize <= applied);
-            let (count, mut state) = self.stream_checkpoint(stream, at);
+            let (count, start) = self.stream_checkpoint(stream, at);
             let positions: Vec<u64> = entry.ordinals[count..applied]
                 .iter()
                 .map(|&o| self.index.position(o as usize))
                 .collect();
-            if !positions.is_empty() {
+            if positions.is_empty() {
+                start.to_json()
+            } else {
                 let events = fetch.events_at(&positions)?;
                 check_positions(&events, &positions)?;
-                for event in &events {
-                    self.fold_aggregate(state.as_mut(), event);
-                }
+                let mut states = self.states_after(stream, start, &events, false)?;
+                states.pop().unwrap_or(Value::Null)
             }
-            state
         };
         let last = applied.checked_sub(1).map(|i| {
             let ordinal = entry.ordinals[i] as usize;
@@ -438,8 +513,9 @@ impl Engine {
             events_applied: applied,
             stream_version: last.map_or(0, |(h, _)| u64::from(h.stream_version)),
             position: last.map_or(0, |(_, position)| position),
-            state: state.to_json(),
-            generic: !self.domain.stream_types().contains(&entry.stream_type),
+            state,
+            generic: self.route(stream).is_none(),
+            replayed_by: self.replayed_by(stream),
         }))
     }
 
@@ -448,7 +524,7 @@ impl Engine {
         &self,
         cursor: Option<Ordinal>,
         fetch: &dyn EventFetch,
-    ) -> Result<Vec<(&'static str, Value)>, SeekError> {
+    ) -> Result<Vec<(String, Value)>, SeekError> {
         Ok(self
             .projections_around(cursor, fetch)?
             .into_iter()
@@ -475,7 +551,7 @@ impl Engine {
             (Vec::new(), self.event_at(applied.checked_sub(1), fetch)?)
         };
         let last = match &last {
-            Some(last) => match self.domain.upcast(last) {
+            Some(last) => match self.upcast(last) {
                 Ok(upcast) => Some(upcast.unwrap_or_else(|| last.clone())),
                 // An event that cannot be upcast changes no read model.
                 Err(_) => None,
@@ -506,7 +582,7 @@ impl Engine {
                 let state = projection
                     .as_of(position(applied))
                     .ok_or(SeekError::ProjectionUnavailable {
-                        projection: projection.name(),
+                        projection: projection.name().to_owned(),
                     })?;
                 let changes = match &last {
                     Some(event) => {
@@ -514,7 +590,7 @@ impl Engine {
                             projection
                                 .as_of(position(applied - 1))
                                 .ok_or(SeekError::ProjectionUnavailable {
-                                    projection: projection.name(),
+                                    projection: projection.name().to_owned(),
                                 })?;
                         let keys = projection.keys_for(event);
                         let before_rows = keys.iter().map(|k| before.row(k).map(|r| r.1)).collect();
@@ -523,18 +599,18 @@ impl Engine {
                     None => Vec::new(),
                 };
                 ProjectionAt {
-                    name: projection.name(),
+                    name: projection.name().to_owned(),
                     state,
                     changes,
                 }
             } else {
                 let Some((state, changes)) = folded.next() else {
                     return Err(SeekError::ProjectionUnavailable {
-                        projection: projection.name(),
+                        projection: projection.name().to_owned(),
                     });
                 };
                 ProjectionAt {
-                    name: state.name(),
+                    name: state.name().to_owned(),
                     state,
                     changes,
                 }
@@ -657,7 +733,7 @@ impl Engine {
     /// Folds one event into every projection exactly as a full replay does: upcast, then apply;
     /// an event that fails either leaves them as they were.
     fn fold_projections(&self, projections: &mut [Box<dyn ProjectionState>], event: &RecordedEvent) {
-        if let Ok(upcast) = self.domain.upcast(event) {
+        if let Ok(upcast) = self.upcast(event) {
             let event = upcast.as_ref().unwrap_or(event);
             for projection in projections {
                 let _ = projection.apply(event);
@@ -708,7 +784,7 @@ impl Engine {
             .checkpoints_of(stream)
             .partition_point(|(count, _)| (*count as usize) < applied);
         loop {
-            let (start, mut state) = self.stream_checkpoint(stream, at);
+            let (start, state) = self.stream_checkpoint(stream, at);
             let positions: Vec<u64> = entry.ordinals[start..end]
                 .iter()
                 .map(|&o| self.index.position(o as usize))
@@ -721,9 +797,13 @@ impl Engine {
             check_positions(&events, &positions)?;
             let mut value = state.to_json().pointer(pointer).cloned();
             let mut last_change = None;
-            for (offset, event) in events.iter().enumerate() {
-                self.fold_aggregate(state.as_mut(), event);
-                let now = state.to_json().pointer(pointer).cloned();
+            let states = if events.is_empty() {
+                Vec::new()
+            } else {
+                self.states_after(stream, state, &events, true)?
+            };
+            for (offset, state) in states.iter().enumerate() {
+                let now = state.pointer(pointer).cloned();
                 if now != value {
                     last_change = Some((start + offset, value.take(), now.clone()));
                 }
@@ -761,18 +841,76 @@ impl Engine {
         if let Some((count, state)) = kept {
             return (*count as usize, state.clone_box());
         }
-        let stream_type = self.index.stream(stream).map_or("", |e| e.stream_type);
         let initial = self
-            .domain
-            .new_aggregate(stream_type)
+            .route(stream)
+            .and_then(|route| self.domain.new_state(route))
             .unwrap_or_else(|| Box::new(GenericState::default()));
         (0, initial)
+    }
+
+    /// The folder elsewhere that replays `stream`, and the aggregate's name, when one does.
+    fn folder(&self, stream: StreamIdx) -> Option<(Arc<dyn rewind_core::BatchFold>, String)> {
+        let route = self.route(stream)?;
+        let (_, fold) = self.domain.batch_fold_on(route)?;
+        let (_, aggregate) = self.domain.describe_route(route)?;
+        Some((fold, aggregate))
+    }
+
+    /// The states of `stream` after each of `events` (its next events, in order), folded from
+    /// `start` exactly as a full replay folds them: all of them, or (`all` false) the last only.
+    /// A stream folded elsewhere is folded there, in one request.
+    fn states_after(
+        &self,
+        stream: StreamIdx,
+        mut start: Box<dyn AggregateState>,
+        events: &[RecordedEvent],
+        all: bool,
+    ) -> Result<Vec<Value>, SeekError> {
+        let Some((fold, aggregate)) = self.folder(stream) else {
+            let mut states = Vec::with_capacity(if all { events.len() } else { 1 });
+            for (i, event) in events.iter().enumerate() {
+                self.fold_aggregate(start.as_mut(), event);
+                if all || i + 1 == events.len() {
+                    states.push(start.to_json());
+                }
+            }
+            return Ok(states);
+        };
+        let stream_id = self.index.stream(stream).map_or("", |e| e.stream_id);
+        let snapshot = start.snapshot();
+        let last = events.len().saturating_sub(1);
+        let outcomes = fold.fold_stream(stream_id, &aggregate, snapshot.as_deref(), events, &|i| {
+            all || i == last
+        })?;
+        let mut states: Vec<Option<Value>> = vec![None; events.len()];
+        for outcome in outcomes {
+            if let (Some(state), Some(slot)) = (outcome.state, states.get_mut(outcome.index)) {
+                *slot = Some(serde_json::from_str(&state).map_err(|e| {
+                    SeekError::Fold(FoldError::new(format!(
+                        "the plug-in answered a state that is not JSON: {e}"
+                    )))
+                })?);
+            }
+        }
+        let wanted: Vec<Option<Value>> = if all {
+            states
+        } else {
+            states.into_iter().skip(last).collect()
+        };
+        wanted
+            .into_iter()
+            .map(|state| {
+                state.ok_or_else(|| {
+                    SeekError::Fold(FoldError::new("the plug-in did not answer a state Rewind asked for"))
+                })
+            })
+            .collect()
     }
 
     /// Folds one event into an aggregate exactly as a full replay does: upcast, then apply;
     /// an event that fails either leaves the state as it was.
     fn fold_aggregate(&self, state: &mut dyn AggregateState, event: &RecordedEvent) {
-        if let Ok(upcast) = self.domain.upcast(event) {
+        if let Ok(upcast) = self.upcast(event) {
             let _ = state.apply(upcast.as_ref().unwrap_or(event));
         }
     }

@@ -457,7 +457,7 @@ mod tests {
             stream_version: 1,
             event_id: uuid::Uuid::from_u128(u128::from(position)),
             event_type: "E".into(),
-            schema_version: 1,
+            schema_version: Some(1),
             recorded_at: DateTime::UNIX_EPOCH,
             data: serde_json::json!({}).into(),
             metadata: serde_json::json!({}).into(),

@@ -14,6 +14,7 @@
 pub mod diff;
 pub mod engine;
 pub mod index;
+mod remote;
 pub mod replay;
 pub mod search;
 pub mod timeline;
@@ -24,6 +25,6 @@ pub use engine::{
     RowChange, SeekError,
 };
 pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
-pub use replay::{DuplicateIds, Replay, StreamReplay, issue_kind};
+pub use replay::{DuplicateIds, GENERIC, Replay, StreamReplay, issue_kind, route_of};
 pub use search::{Condition, ConditionError, Op, Query};
 pub use timeline::{CursorMode, Timeline, TimelineCommand};

@@ -13,9 +13,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use rewind_core::{
-    AggregateState, ApplyError, Domain, GenericState, ProjectionState, RecordedEvent, ReplayIssue, ReplayIssueKind,
-    SmolStr,
+    AggregateState, ApplyError, Domain, FoldError, GenericState, ProjectionState, RecordedEvent, RemoteState,
+    ReplayIssue, ReplayIssueKind, SmolStr,
 };
+
+use crate::remote::{RemoteCheckpoint, RemoteFolds};
 
 /// Events read ahead for at a time (see [`Replay::warm`]): enough cache misses to overlap,
 /// few enough that what they load is still cached when the fold reaches it.
@@ -29,6 +31,17 @@ pub struct StreamReplay {
     pub version: u64,
     /// How many of its events were replayed.
     pub events: u64,
+    /// How the domain replays it ([`Domain::route`], chosen at its first event); [`GENERIC`]
+    /// when nothing claims it.
+    pub route: u32,
+}
+
+/// The route of a stream no domain claims: the generic fold replays it.
+pub const GENERIC: u32 = u32::MAX;
+
+/// A route as [`Domain::route`] gives it, from its stored form.
+pub fn route_of(route: u32) -> Option<u32> {
+    (route != GENERIC).then_some(route)
 }
 
 /// Replays events one by one; never stops at bad data.
@@ -46,7 +59,17 @@ pub struct Replay {
     issues: Vec<ReplayIssue>,
     events: u64,
     position: u64,
+    /// Domains that fold elsewhere (plug-ins), and what they answered.
+    remote: RemoteFolds,
+    /// The aggregate's name on each route, for the folders.
+    route_names: Vec<String>,
+    /// A folder is asked for a stream's state after every this many of its events.
+    remote_state_every: u64,
 }
+
+/// A stream's state is asked of a folder after every this many of its events, unless the
+/// engine says otherwise (its checkpoint interval).
+const REMOTE_STATE_EVERY: u64 = 64;
 
 impl Replay {
     pub fn new(domain: Arc<dyn Domain>) -> Self {
@@ -55,8 +78,17 @@ impl Replay {
 
     /// A replay expecting about `events` events (sizes the duplicate-id set once).
     pub fn with_capacity(domain: Arc<dyn Domain>, events: usize) -> Self {
+        let remote = RemoteFolds::new(domain.as_ref());
+        let route_names = if remote.any() {
+            domain.aggregates().into_iter().map(|claim| claim.aggregate).collect()
+        } else {
+            Vec::new()
+        };
         Self {
             projections: domain.projections(),
+            remote,
+            route_names,
+            remote_state_every: REMOTE_STATE_EVERY,
             domain,
             streams: Vec::new(),
             lookup: HashMap::default(),
@@ -96,9 +128,77 @@ impl Replay {
         }
         let stream = self.streams.len() as u32;
         self.lookup.insert(event.stream_id.clone(), stream);
-        self.start_stream(&event.stream_type);
+        self.start_stream(event);
         self.apply_to(stream, event);
         stream
+    }
+
+    /// Asks folders elsewhere for a stream's state after every `every` of its events (kept as
+    /// checkpoints by the engine).
+    pub(crate) fn remote_states_every(&mut self, every: usize) {
+        self.remote_state_every = every.max(1) as u64;
+    }
+
+    /// Sends full batches to folders elsewhere and takes in their answers (the read models'
+    /// rows); call after each batch of events.
+    pub(crate) fn remote_step(&mut self) {
+        if self.remote.any() {
+            self.remote.step();
+            self.take_remote_rows();
+        }
+    }
+
+    /// Sends what is left to folders elsewhere and waits for every answer: a replay with
+    /// plug-ins is complete only then. The issues they found join the others, in order.
+    pub fn finish(&mut self) {
+        self.remote_finish();
+        let issues = self.take_remote_issues();
+        merge_issues(&mut self.issues, issues);
+    }
+
+    /// [`Replay::finish`], leaving the folders' issues to be taken.
+    pub(crate) fn remote_finish(&mut self) {
+        if self.remote.any() {
+            self.remote.finish();
+            self.take_remote_rows();
+        }
+    }
+
+    /// What went wrong with a folder elsewhere, if anything did: the replay of its streams is
+    /// incomplete.
+    pub fn fault(&self) -> Option<&FoldError> {
+        self.remote.fault.as_ref()
+    }
+
+    /// The states folders answered since the last call, for checkpoints.
+    pub(crate) fn take_remote_checkpoints(&mut self) -> Vec<RemoteCheckpoint> {
+        std::mem::take(&mut self.remote.checkpoints)
+    }
+
+    /// Issues folders answered, not yet merged (see [`Replay::finish`]).
+    pub(crate) fn take_remote_issues(&mut self) -> Vec<ReplayIssue> {
+        let mut issues = std::mem::take(&mut self.remote.issues);
+        issues.sort_by_key(|issue| issue.position);
+        issues
+    }
+
+    fn take_remote_rows(&mut self) {
+        for (name, position, key, row) in std::mem::take(&mut self.remote.rows) {
+            if let Some(projection) = self.projections.iter_mut().find(|p| p.name() == name) {
+                projection.apply_rows(position, &[(key, row)]);
+            }
+        }
+    }
+
+    /// Whether `stream` is folded elsewhere.
+    pub(crate) fn is_remote(&self, stream: u32) -> bool {
+        self.remote.any()
+            && self
+                .streams
+                .get(stream as usize)
+                .and_then(|s| route_of(s.route))
+                .and_then(|route| self.remote.folder_of(route))
+                .is_some()
     }
 
     /// Folds `events` (in global order) as [`Replay::apply`] folds each, reading ahead for a
@@ -121,6 +221,7 @@ impl Replay {
                 }
             }
         }
+        self.remote_step();
     }
 
     /// Reads, and changes nothing of, what folding each `(event, its stream's number)` will
@@ -149,21 +250,28 @@ impl Replay {
     /// storing it twice. Streams started this way are not found by [`Replay::stream`].
     pub(crate) fn apply_as(&mut self, stream: u32, event: &RecordedEvent) {
         if stream as usize == self.streams.len() {
-            self.start_stream(&event.stream_type);
+            self.start_stream(event);
         }
         self.apply_to(stream, event);
     }
 
-    fn start_stream(&mut self, stream_type: &str) {
+    /// Starts the stream whose first event is `first`, on the route its domain gives it.
+    fn start_stream(&mut self, first: &RecordedEvent) {
+        let route = self.domain.route(first);
+        let remote = route.is_some_and(|route| self.remote.folder_of(route).is_some());
         // A stream no domain claims still replays, through the generic fold.
-        let state = self
-            .domain
-            .new_aggregate(stream_type)
-            .unwrap_or_else(|| Box::new(GenericState::default()));
+        let state: Box<dyn AggregateState> = if remote {
+            Box::new(RemoteState::default())
+        } else {
+            route
+                .and_then(|route| self.domain.new_state(route))
+                .unwrap_or_else(|| Box::new(GenericState::default()))
+        };
         self.streams.push(StreamReplay {
             state,
             version: 0,
             events: 0,
+            route: route.unwrap_or(GENERIC),
         });
     }
 
@@ -235,7 +343,21 @@ impl Replay {
                 format!("the metadata is not JSON: {error}"),
             ));
         }
-        let upcast = match self.domain.upcast(event) {
+        if self.remote.any() {
+            let folder = route_of(replay.route).and_then(|route| {
+                let folder = self.remote.folder_of(route)?;
+                Some((folder, self.route_names.get(route as usize)?.as_str()))
+            });
+            let events = replay.events;
+            let want_state = events.is_multiple_of(self.remote_state_every);
+            self.remote.push(event, stream, folder, events as u32, want_state);
+            if folder.is_some() {
+                // The folder replays the stream; this process's read models still read it.
+                self.apply_projections(stream, event, true);
+                return;
+            }
+        }
+        let upcast = match self.domain.upcast_on(route_of(replay.route), event) {
             Ok(upcast) => upcast,
             Err(error) => {
                 self.issues
@@ -250,7 +372,7 @@ impl Replay {
                 for violation in violations {
                     self.issues.push(issue(
                         ReplayIssueKind::InvariantViolated {
-                            invariant: violation.invariant.to_owned(),
+                            invariant: violation.invariant,
                         },
                         violation.message,
                     ));
@@ -264,17 +386,8 @@ impl Replay {
                 false
             }
         };
-        for projection in &mut self.projections {
-            if let Err(error) = projection.apply_in_stream(event, stream) {
-                // The aggregate already reported a payload it could not read.
-                if aggregate_ok {
-                    self.issues.push(issue(
-                        issue_kind(&error),
-                        format!("projection {}: {error}", projection.name()),
-                    ));
-                }
-            }
-        }
+        // The aggregate already reported a payload it could not read.
+        self.apply_projections(stream, event, aggregate_ok);
         // A stored payload not checked when read is checked by the first parse of it; if
         // nothing parsed it (or a fold took it as text), it is checked here.
         if aggregate_ok
@@ -285,6 +398,23 @@ impl Replay {
                 ReplayIssueKind::InvalidPayload,
                 format!("the payload is not JSON: {error}"),
             ));
+        }
+    }
+
+    /// Folds `event` (upcast) into every read model of this process; `report`s what they could
+    /// not fold.
+    fn apply_projections(&mut self, stream: u32, event: &RecordedEvent, report: bool) {
+        for projection in &mut self.projections {
+            if let Err(error) = projection.apply_in_stream(event, stream)
+                && report
+            {
+                self.issues.push(ReplayIssue {
+                    position: event.global_position,
+                    stream_id: event.stream_id.to_string(),
+                    kind: issue_kind(&error),
+                    message: format!("projection {}: {error}", projection.name()),
+                });
+            }
         }
     }
 
@@ -352,7 +482,7 @@ impl Replay {
         &mut self.projections
     }
 
-    pub fn projection_names(&self) -> Vec<&'static str> {
+    pub fn projection_names(&self) -> Vec<&str> {
         self.projections.iter().map(|p| p.name()).collect()
     }
 

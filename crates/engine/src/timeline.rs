@@ -246,7 +246,7 @@ mod tests {
                 stream_version: i / 2 + 1,
                 event_id: uuid::Uuid::from_u128(u128::from(i) + 1),
                 event_type: "E".into(),
-                schema_version: 1,
+                schema_version: Some(1),
                 recorded_at: chrono::DateTime::from_timestamp(i as i64, 0).unwrap_or_default(),
                 data: serde_json::json!({}).into(),
                 metadata: serde_json::json!({}).into(),

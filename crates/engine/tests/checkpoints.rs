@@ -75,7 +75,7 @@ fn make(history: &[(u8, u8, i64)]) -> Vec<RecordedEvent> {
                 stream_version: versions[s],
                 event_id: uuid::Uuid::from_u128(i as u128 + 1),
                 event_type: event_type.into(),
-                schema_version,
+                schema_version: Some(schema_version),
                 recorded_at: start + Duration::seconds(i as i64),
                 // As a store reader hands it over: JSON text, read into types without a tree.
                 data: rewind_core::Payload::from_json(data.to_string()).expect("JSON"),
@@ -132,7 +132,7 @@ proptest! {
             }
             let projections = engine.projections_at(Some(cursor), &fetch).unwrap();
             for (name, state) in projections {
-                prop_assert_eq!(Some(state), replay.projection_state(name), "{} at {}", name, cursor);
+                prop_assert_eq!(Some(state), replay.projection_state(&name), "{} at {}", name, cursor);
             }
         }
         // And the issues the builder found are the full replay's.
@@ -197,7 +197,7 @@ proptest! {
             prop_assert_eq!(stepped.len(), 3);
             prop_assert_eq!(read.len(), 3);
             for ((stepped, fresh), read) in stepped.iter().zip(&fresh).zip(&read) {
-                prop_assert_eq!(Some(stepped.state.to_json()), replay.projection_state(stepped.name), "{} at {}", stepped.name, cursor);
+                prop_assert_eq!(Some(stepped.state.to_json()), replay.projection_state(&stepped.name), "{} at {}", stepped.name, cursor);
                 prop_assert_eq!(&stepped.changes, &fresh.changes, "{} at {}", stepped.name, cursor);
                 prop_assert_eq!(read.state.to_json(), stepped.state.to_json(), "{} at {}", read.name, cursor);
                 prop_assert_eq!(&read.changes, &stepped.changes, "{} at {}", read.name, cursor);
@@ -226,7 +226,7 @@ proptest! {
             let cursor = cursor.index(events.len());
             let replay = replay(&events[..=cursor]);
             for (name, state) in engine.projections_at(Some(cursor), &fetch).unwrap() {
-                prop_assert_eq!(Some(state), replay.projection_state(name), "{} at {}", name, cursor);
+                prop_assert_eq!(Some(state), replay.projection_state(&name), "{} at {}", name, cursor);
             }
         }
     }

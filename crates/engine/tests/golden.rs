@@ -94,7 +94,7 @@ fn projections_at_the_incident() {
     let fetch = MemoryFetch(&events);
     let cursor = engine.index().ordinal_at_or_before_position(readme_incident_position());
     let projections = engine.projections_at(cursor, &fetch).unwrap();
-    let names: Vec<&str> = projections.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = projections.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["account_balances", "order_summaries", "daily_totals"]);
     insta::assert_json_snapshot!("incident_account_balance", projections[0].1["account-0002"]);
     let days = projections[2].1.as_array().unwrap();

@@ -445,11 +445,12 @@ impl MappedRow {
             stream_type: stream_type.into(),
             stream_version: self.version,
             event_type: event_type.into(),
-            // `1.0` (cqrs-es) counts as 1.
+            // `1.0` (cqrs-es) counts as 1; no column, or 0 (Rewind's own tables for an imported
+            // event), is a version the store did not record.
             schema_version: self
                 .schema_version
                 .and_then(|v| v.split('.').next().and_then(|major| major.trim().parse().ok()))
-                .unwrap_or(1),
+                .filter(|&v: &u32| v != 0),
             recorded_at,
             data,
             metadata: decode::with_note(self.metadata, note),

@@ -380,7 +380,7 @@ impl Converter {
                 .map(decode::event_id_from)
                 .unwrap_or_default(),
             event_type: event_type.into(),
-            schema_version: 1,
+            schema_version: None,
             recorded_at,
             data: data.into(),
             metadata: decode::with_note(metadata, note.or(time_note)),
@@ -450,7 +450,7 @@ impl Converter {
             stream_version,
             event_id: decode::event_id_from(id),
             event_type: event_type.into(),
-            schema_version: 1,
+            schema_version: None,
             recorded_at,
             data: data.into(),
             metadata: decode::with_note(metadata, note.or(time_note)),
@@ -540,7 +540,7 @@ impl Converter {
                 .map(|t| decode::event_id_from(&t))
                 .unwrap_or_default(),
             event_type: event_type.into(),
-            schema_version: 1,
+            schema_version: None,
             recorded_at,
             data: data.into(),
             metadata: decode::with_note(metadata, note.or(time_note)),

@@ -82,8 +82,8 @@ struct Header<'a> {
     _event_id: Uuid,
     #[serde(rename = "event_type", borrow)]
     _event_type: Cow<'a, str>,
-    #[serde(rename = "schema_version")]
-    _schema_version: u32,
+    #[serde(rename = "schema_version", default)]
+    _schema_version: Option<u32>,
     #[serde(borrow)]
     recorded_at: Cow<'a, str>,
     #[serde(rename = "data")]
@@ -667,7 +667,10 @@ fn write_line<W: Write>(out: &mut W, encoded: &EncodedEvent) -> std::io::Result<
     serde_json::to_writer(&mut *out, &event.event_id)?;
     out.write_all(b",\"event_type\":")?;
     serde_json::to_writer(&mut *out, &event.event_type)?;
-    write!(out, ",\"schema_version\":{},\"recorded_at\":", event.schema_version)?;
+    match event.schema_version {
+        Some(version) => write!(out, ",\"schema_version\":{version},\"recorded_at\":")?,
+        None => out.write_all(b",\"schema_version\":null,\"recorded_at\":")?,
+    }
     serde_json::to_writer(&mut *out, &event.recorded_at)?;
     out.write_all(b",\"data\":")?;
     out.write_all(encoded.data.as_bytes())?;
@@ -773,7 +776,7 @@ mod tests {
                 stream_version: 7,
                 event_id: uuid::Uuid::from_u128(0xfeed + i as u128),
                 event_type: "MoneyDeposited".into(),
-                schema_version: 2,
+                schema_version: Some(2),
                 recorded_at,
                 data: data.into(),
                 metadata: json!({"correlation_id": "c"}).into(),

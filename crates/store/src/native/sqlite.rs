@@ -359,7 +359,7 @@ impl SqliteStore {
                         event.stream_version as i64,
                         event.event_id.hyphenated().encode_lower(&mut uuid) as &str,
                         event.event_type.as_str(),
-                        event.schema_version,
+                        event.schema_version.unwrap_or(0),
                         format_time(event.recorded_at),
                         encoded.data,
                         encoded.metadata,
@@ -508,8 +508,12 @@ impl SqliteStore {
                 .map_err(|_| bad("stream_version", format!("{stream_version} is negative")))?,
             event_id,
             event_type: name(names, 5, "event_type")?,
-            schema_version: u32::try_from(schema_version)
-                .map_err(|_| bad("schema_version", format!("{schema_version} is out of range")))?,
+            // 0: the event was imported from a store that recorded no schema version.
+            schema_version: Some(
+                u32::try_from(schema_version)
+                    .map_err(|_| bad("schema_version", format!("{schema_version} is out of range")))?,
+            )
+            .filter(|&v| v != 0),
             recorded_at,
             data,
             metadata,

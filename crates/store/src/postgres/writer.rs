@@ -82,7 +82,12 @@ impl PostgresWriter {
             copy_text(&mut buffer, &e.stream_type);
             let _ = write!(buffer, "\t{}\t{}\t", e.stream_version, e.event_id);
             copy_text(&mut buffer, &e.event_type);
-            let _ = write!(buffer, "\t{}\t{}\t", e.schema_version, e.recorded_at.to_rfc3339());
+            let _ = write!(
+                buffer,
+                "\t{}\t{}\t",
+                e.schema_version.unwrap_or(0),
+                e.recorded_at.to_rfc3339()
+            );
             copy_text(&mut buffer, &encoded.data);
             buffer.push(b'\t');
             copy_text(&mut buffer, &encoded.metadata);
