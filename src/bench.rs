@@ -168,6 +168,7 @@ pub fn run(
             pinned: None,
             rows: (cursor..(cursor + 30).min(events)).collect(),
             projection_starts: Vec::new(),
+            seq: 0,
         };
         let t = Instant::now();
         let result = crate::session::seek(&engine, &fetch, &request);

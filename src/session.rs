@@ -81,7 +81,7 @@ pub struct MappingRequest {
 }
 
 /// What the UI wants to see this frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SeekRequest {
     pub cursor: Option<Ordinal>,
     pub stream: Option<StreamIdx>,
@@ -93,7 +93,30 @@ pub struct SeekRequest {
     /// Read models paged by the user: the first row to show (by key order), by name. The
     /// others show the rows around the first one the cursor's event changed.
     pub projection_starts: Vec<(String, usize)>,
+    /// The view's number for the request (not compared: two requests for the same thing are
+    /// the same request).
+    pub seq: u64,
 }
+
+impl PartialEq for SeekRequest {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.cursor,
+            &self.stream,
+            &self.pinned,
+            &self.rows,
+            &self.projection_starts,
+        ) == (
+            &other.cursor,
+            &other.stream,
+            &other.pinned,
+            &other.rows,
+            &other.projection_starts,
+        )
+    }
+}
+
+impl Eq for SeekRequest {}
 
 /// What the worker found for a [`SeekRequest`].
 #[derive(Clone, Debug, Default)]
@@ -114,6 +137,8 @@ pub struct SeekResult {
     pub window_events: Vec<RecordedEvent>,
     pub took_ms: f64,
     pub error: Option<String>,
+    /// The number of the request it answers.
+    pub seq: u64,
 }
 
 /// The part of a projection the UI shows: its size, what the cursor's event changed, and a
@@ -363,7 +388,9 @@ fn serve(
         for (i, job) in pending.into_iter().enumerate() {
             let result = match job {
                 Job::Seek(request) if Some(i) == newest_seek => {
-                    JobResult::Seek(Box::new(seek(engine, &fetch, &request)))
+                    let mut result = seek(engine, &fetch, &request);
+                    result.seq = request.seq;
+                    JobResult::Seek(Box::new(result))
                 }
                 Job::Seek(_) => continue,
                 Job::Search { id, query } => JobResult::Search {

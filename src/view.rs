@@ -94,10 +94,14 @@ impl View {
         })
     }
 
-    /// Whether the state shown is the state at the cursor (no seek in flight).
+    /// Whether what is shown answers the last request sent (no seek in flight) and the cursor
+    /// is still where it asked.
     pub fn seek_settled(&self, session: &Session) -> bool {
         self.result.as_ref().is_some_and(|r| {
-            r.cursor == self.timeline.cursor() && r.stream == self.state_stream(session) && r.pinned == self.pinned
+            self.last_request.as_ref().is_none_or(|last| r.seq == last.seq)
+                && r.cursor == self.timeline.cursor()
+                && r.stream == self.state_stream(session)
+                && r.pinned == self.pinned
         })
     }
 
@@ -262,6 +266,7 @@ impl View {
             pinned: self.pinned,
             rows: self.visible_rows.clone(),
             projection_starts: self.projection_starts.clone(),
+            seq: self.last_request.as_ref().map_or(1, |last| last.seq + 1),
         };
         if self.last_request.as_ref() == Some(&request) {
             return None;

@@ -631,7 +631,7 @@ fn a_python_eventsourcing_store_opens_generic_and_shows_its_amounts() {
     assert_eq!(state.state["amount"], 100, "{}", state.state);
     assert!(
         harness
-            .query_all_by_label_contains("__main__:BankAccount.Deposited")
+            .query_all_by_label_contains("bankdomain:BankAccount.Deposited")
             .next()
             .is_some()
     );

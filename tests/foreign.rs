@@ -32,10 +32,10 @@ const FIXTURES: [Expected; 7] = [
         describe: "Python eventsourcing SQLite (table stored_events)",
         stream_a: "2cb26e6aae4b5fc0b3e84f8a1bf4b1f1",
         event_types_a: [
-            "__main__:BankAccount.Opened",
-            "__main__:BankAccount.Deposited",
-            "__main__:BankAccount.Deposited",
-            "__main__:BankAccount.Withdrew",
+            "bankdomain:BankAccount.Opened",
+            "bankdomain:BankAccount.Deposited",
+            "bankdomain:BankAccount.Deposited",
+            "bankdomain:BankAccount.Withdrew",
         ],
     },
     Expected {

@@ -5,6 +5,7 @@ mod cli;
 mod dependencies;
 mod docs;
 mod foreign;
+mod plugins;
 mod postgres;
 mod tabs;
 mod util;

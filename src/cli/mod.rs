@@ -464,6 +464,10 @@ fn projection(
         }
         Ok(())
     })?;
+    replay.finish();
+    if let Some(fault) = replay.fault() {
+        bail!("the domain plug-in failed: {fault}");
+    }
     let output = json!({
         "projection": name,
         "global_position": replay.position(),

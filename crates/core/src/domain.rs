@@ -505,6 +505,19 @@ pub trait Domain: Send + Sync {
         Some((self.name().to_owned(), claim.aggregate))
     }
 
+    /// Which of the domains behind this one replays streams on `route` (always 0 for a single
+    /// domain): a domain's read models read the events of the streams it replays.
+    fn domain_of_route(&self, route: u32) -> usize {
+        let _ = route;
+        0
+    }
+
+    /// For each of [`Domain::projections`], in order, the domain it belongs to (as
+    /// [`Domain::domain_of_route`] numbers them); empty when they all belong to domain 0.
+    fn projection_domains(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
     /// [`Domain::upcast`] for an event of a stream on `route` (`None`: the generic fold, which
     /// upcasts nothing).
     fn upcast_on(&self, route: Option<u32>, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {

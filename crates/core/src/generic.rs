@@ -223,6 +223,18 @@ impl Domain for DomainSet {
         self.domains.iter().flat_map(|d| d.projections()).collect()
     }
 
+    fn domain_of_route(&self, route: u32) -> usize {
+        self.claim(route).map_or(usize::MAX, |&(_, domain)| domain)
+    }
+
+    fn projection_domains(&self) -> Vec<usize> {
+        self.domains
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| std::iter::repeat_n(i, d.projections().len()))
+            .collect()
+    }
+
     fn latest_schema_version(&self, event_type: &str) -> Option<u32> {
         self.domains.iter().find_map(|d| d.latest_schema_version(event_type))
     }

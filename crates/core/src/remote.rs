@@ -21,10 +21,12 @@ use crate::event::RecordedEvent;
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("{message}")]
 pub struct FoldError {
-    /// What happened, in a sentence: what failed, why, and where.
+    /// What happened, in one line: what failed, why, and where.
     pub message: String,
     /// The global positions of the batch that was being folded, when there was one.
     pub positions: Option<(u64, u64)>,
+    /// The last lines the folder (a plug-in process) wrote to its stderr.
+    pub stderr: Vec<String>,
 }
 
 impl FoldError {
@@ -32,6 +34,7 @@ impl FoldError {
         Self {
             message: message.into(),
             positions: None,
+            stderr: Vec::new(),
         }
     }
 }

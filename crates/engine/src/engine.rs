@@ -349,6 +349,15 @@ impl EngineBuilder {
         if !sealed {
             self.index.seal();
         }
+        // The domain of each read model that keeps no history, in order (see `folded`).
+        let mut projection_domains = domain.projection_domains();
+        projection_domains.resize(self.history.len(), 0);
+        let folded_domains: Vec<usize> = projection_domains
+            .into_iter()
+            .zip(&self.history)
+            .filter(|(_, history)| !**history)
+            .map(|(domain, _)| domain)
+            .collect();
         let mut engine = Engine {
             domain,
             config: self.config,
@@ -357,6 +366,7 @@ impl EngineBuilder {
             final_states,
             routes,
             projections,
+            folded_domains,
             history: self.history,
             projection_checkpoints: self.projection_checkpoints,
             recent_projections: Mutex::new(None),
@@ -382,6 +392,8 @@ pub struct Engine {
     projections: Vec<Box<dyn ProjectionState>>,
     /// Which projections keep their history.
     history: Vec<bool>,
+    /// The domain of each projection that keeps no history, in order.
+    folded_domains: Vec<usize>,
     /// `(ordinal, the projections that keep no history after the first `ordinal` events)`.
     projection_checkpoints: Vec<(Ordinal, Vec<Box<dyn ProjectionState>>)>,
     /// The folded projections as the last seek left them, `(events applied, states)`: stepping
@@ -733,10 +745,21 @@ impl Engine {
     /// Folds one event into every projection exactly as a full replay does: upcast, then apply;
     /// an event that fails either leaves them as they were.
     fn fold_projections(&self, projections: &mut [Box<dyn ProjectionState>], event: &RecordedEvent) {
+        // A domain's read models read the events of the streams it replays.
+        let Some(owner) = self
+            .index
+            .stream_idx(&event.stream_id)
+            .and_then(|s| self.route(s))
+            .map(|route| self.domain.domain_of_route(route))
+        else {
+            return;
+        };
         if let Ok(upcast) = self.upcast(event) {
             let event = upcast.as_ref().unwrap_or(event);
-            for projection in projections {
-                let _ = projection.apply(event);
+            for (projection, domain) in projections.iter_mut().zip(&self.folded_domains) {
+                if *domain == owner {
+                    let _ = projection.apply(event);
+                }
             }
         }
     }

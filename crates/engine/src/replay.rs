@@ -65,6 +65,10 @@ pub struct Replay {
     route_names: Vec<String>,
     /// A folder is asked for a stream's state after every this many of its events.
     remote_state_every: u64,
+    /// The domain (as [`Domain::domain_of_route`] numbers them) of each route, and of each read
+    /// model: a domain's read models read the events of the streams it replays.
+    route_domains: Vec<usize>,
+    projection_domains: Vec<usize>,
 }
 
 /// A stream's state is asked of a folder after every this many of its events, unless the
@@ -84,11 +88,19 @@ impl Replay {
         } else {
             Vec::new()
         };
+        let projections = domain.projections();
+        let mut projection_domains = domain.projection_domains();
+        projection_domains.resize(projections.len(), 0);
+        let route_domains = (0..domain.aggregates().len() as u32)
+            .map(|route| domain.domain_of_route(route))
+            .collect();
         Self {
-            projections: domain.projections(),
+            projections,
             remote,
             route_names,
             remote_state_every: REMOTE_STATE_EVERY,
+            route_domains,
+            projection_domains,
             domain,
             streams: Vec::new(),
             lookup: HashMap::default(),
@@ -404,7 +416,20 @@ impl Replay {
     /// Folds `event` (upcast) into every read model of this process; `report`s what they could
     /// not fold.
     fn apply_projections(&mut self, stream: u32, event: &RecordedEvent, report: bool) {
-        for projection in &mut self.projections {
+        let Some(owner) = self
+            .streams
+            .get(stream as usize)
+            .and_then(|s| route_of(s.route))
+            .and_then(|route| self.route_domains.get(route as usize))
+            .copied()
+        else {
+            // A stream no domain replays feeds no domain's read models.
+            return;
+        };
+        for (projection, domain) in self.projections.iter_mut().zip(&self.projection_domains) {
+            if *domain != owner {
+                continue;
+            }
             if let Err(error) = projection.apply_in_stream(event, stream)
                 && report
             {

@@ -280,7 +280,8 @@ fn handshake(command: &str, timeout: Duration) -> Result<(Running, Handshake), F
     ))
 }
 
-/// A failure of `connection`, said with how the process ended and its last stderr lines.
+/// A failure of `connection`, said in one line with how the process ended and the last line it
+/// wrote on stderr (the error keeps the last lines).
 fn failure(connection: &Connection, why: &str, positions: Option<(u64, u64)>) -> FoldError {
     let mut message = format!("plug-in `{}`: {why}", connection.command);
     if let Some(status) = connection.exit_status() {
@@ -290,11 +291,14 @@ fn failure(connection: &Connection, why: &str, positions: Option<(u64, u64)>) ->
         let _ = write!(message, " while folding positions {first} to {last}");
     }
     let stderr = connection.stderr_tail();
-    if !stderr.is_empty() {
-        let tail: Vec<&str> = stderr.iter().rev().take(8).rev().map(String::as_str).collect();
-        let _ = write!(message, "; its last lines on stderr:\n  {}", tail.join("\n  "));
+    if let Some(last) = stderr.iter().rev().find(|line| !line.trim().is_empty()) {
+        let _ = write!(message, "; its last line on stderr: {}", process::clip(last.trim()));
     }
-    FoldError { message, positions }
+    FoldError {
+        message,
+        positions,
+        stderr,
+    }
 }
 
 impl Rules {
@@ -409,7 +413,12 @@ impl BatchFold for Plugin {
         let running = self.running()?;
         let id = running.connection.next_id();
         let mut batch = wire::Batch::default();
-        batch.stream(0, stream_id, Some(aggregate));
+        batch.stream(
+            0,
+            stream_id,
+            Some(aggregate),
+            events.first().map_or("", |e| e.stream_type.as_str()),
+        );
         batch.start(0, start);
         {
             let mut types = lock(&running.types);
@@ -433,7 +442,7 @@ impl BatchFold for Plugin {
         {
             let mut types = lock(&running.types);
             for (stream, event) in events.iter().enumerate() {
-                batch.stream(stream as u32, &event.stream_id, None);
+                batch.stream(stream as u32, &event.stream_id, None, &event.stream_type);
                 batch.event(&mut types, event, stream as u32, false);
             }
         }
@@ -485,7 +494,12 @@ impl FoldSession for Session {
         let mut types = lock(&self.running.types);
         for item in items {
             if self.announced.insert(item.stream) {
-                self.batch.stream(item.stream, &item.event.stream_id, item.aggregate);
+                self.batch.stream(
+                    item.stream,
+                    &item.event.stream_id,
+                    item.aggregate,
+                    &item.event.stream_type,
+                );
             }
             self.batch.event(&mut types, item.event, item.stream, item.want_state);
             let position = item.event.global_position;

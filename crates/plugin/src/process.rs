@@ -52,6 +52,10 @@ pub struct Connection {
     to_child: SyncSender<Vec<u8>>,
     shared: Arc<Mutex<Shared>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// The stderr thread has read to the end.
+    stderr_done: Arc<std::sync::atomic::AtomicBool>,
+    /// Rewind stopped the process (its exit status then says nothing about the plug-in).
+    stopped: std::sync::atomic::AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -97,9 +101,14 @@ impl Connection {
             let shared = Arc::clone(&shared);
             move || read_answers(stdout, &shared)
         })?;
+        let stderr_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         spawn("rewind-plugin-stderr", {
             let kept = Arc::clone(&kept);
-            move || keep_stderr(stderr, &kept)
+            let done = Arc::clone(&stderr_done);
+            move || {
+                keep_stderr(stderr, &kept);
+                done.store(true, Ordering::Release);
+            }
         })?;
         Ok(Self {
             command: command.to_owned(),
@@ -107,6 +116,8 @@ impl Connection {
             to_child,
             shared,
             stderr: kept,
+            stderr_done,
+            stopped: std::sync::atomic::AtomicBool::new(false),
             next_id: AtomicU64::new(1),
         })
     }
@@ -172,19 +183,42 @@ impl Connection {
     pub fn end(&self, why: &str) {
         lock(&self.shared).end(why);
         let mut child = lock(&self.child);
-        let _ = child.kill();
+        if matches!(child.try_wait(), Ok(None)) {
+            self.stopped.store(true, Ordering::Release);
+            let _ = child.kill();
+        }
         let _ = child.wait();
     }
 
-    /// The last lines the plug-in wrote to its stderr.
+    /// The last lines the plug-in wrote to its stderr. Once it has ended, what it wrote last
+    /// is waited for a moment (its pipe is read on another thread).
     pub fn stderr_tail(&self) -> Vec<String> {
+        if self.ended().is_some() {
+            for _ in 0..40 {
+                if self.stderr_done.load(Ordering::Acquire) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
         lock(&self.stderr).iter().cloned().collect()
     }
 
-    /// How the process ended, if it has: `exit status 1`, `signal 9`.
+    /// How the process ended, if it has: `exit status: 1`, `signal: 9`. A process whose output
+    /// just closed is given a moment to be reaped.
     pub fn exit_status(&self) -> Option<String> {
-        let status = lock(&self.child).try_wait().ok()??;
-        Some(status.to_string())
+        if self.stopped.load(Ordering::Acquire) {
+            return None;
+        }
+        for _ in 0..20 {
+            if let Some(status) = lock(&self.child).try_wait().ok().flatten() {
+                return Some(status.to_string());
+            }
+            // A process still running is not waited for.
+            self.ended()?;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
     }
 }
 

@@ -43,9 +43,10 @@ impl Batch {
         self.count
     }
 
-    /// Tells the plug-in about stream number `stream`: its id, and the aggregate of the
-    /// plug-in's that replays it (`None`: sent only for the read models).
-    pub fn stream(&mut self, stream: u32, stream_id: &str, aggregate: Option<&str>) {
+    /// Tells the plug-in about stream number `stream`: its id, the aggregate of the
+    /// plug-in's that replays it (`None`: sent only for the read models), and the stream type
+    /// the store gives it.
+    pub fn stream(&mut self, stream: u32, stream_id: &str, aggregate: Option<&str>, stream_type: &str) {
         comma(&mut self.streams);
         let _ = write!(self.streams, "[{stream},");
         string(&mut self.streams, stream_id);
@@ -54,6 +55,8 @@ impl Batch {
             Some(aggregate) => string(&mut self.streams, aggregate),
             None => self.streams.push_str("null"),
         }
+        self.streams.push(',');
+        string(&mut self.streams, stream_type);
         self.streams.push(']');
     }
 
@@ -114,12 +117,13 @@ impl Batch {
     }
 
     /// The fold request: `keep` says the plug-in keeps the session's states for the next
-    /// request (a whole store's fold), or may forget them after answering (a seek).
+    /// request and folds its read models too (a whole store's fold), or may forget them after
+    /// answering and leave its read models alone (a seek).
     pub fn fold_line(self, id: u64, session: u64, keep: bool) -> Vec<u8> {
         let mut line = String::with_capacity(self.events.len() + self.streams.len() + 128);
         let _ = writeln!(
             line,
-            "{{\"id\":{id},\"type\":\"fold\",\"session\":{session},\"keep\":{keep},\"streams\":[{}],\"types\":[{}],\"starts\":[{}],\"events\":[{}]}}",
+            "{{\"id\":{id},\"type\":\"fold\",\"session\":{session},\"keep\":{keep},\"projections\":{keep},\"streams\":[{}],\"types\":[{}],\"starts\":[{}],\"events\":[{}]}}",
             self.streams, self.types, self.starts, self.events
         );
         line.into_bytes()

@@ -1,0 +1,272 @@
+'use strict';
+// Rewind domain plug-in SDK for Node.js: speaks protocol version 1 (docs/plugin-protocol.md)
+// over stdin and stdout, so a domain is a few plain functions:
+//
+//   const { serve, Rejected } = require('rewind-plugin');
+//   serve({
+//     name: 'bank-js', version: '1.0.0',
+//     aggregates: { BankAccount: { claims: { categories: ['account'] }, events: [...],
+//                                  initial: () => ({...}), apply: (state, event) => newState,
+//                                  invariants: { name: { description, holds: (state) => bool } } } },
+//     projections: { account_balances: { key: 'account id', reads: { categories: ['account'] },
+//                                        apply: (rows, event) => { rows.set(key, row) } } },
+//     upcasters: { MoneyDeposited: { 1: (data) => dataV2 } },
+//   });
+//
+// `apply` returns the state after the event (a new object, or the same one changed); throw a
+// `Rejected` (or any error) to refuse the event, before changing anything: the state then stays
+// as it was. An invariant is reported on the event after which `holds` turns false.
+// `console.log` goes to stderr: stdout is the protocol's.
+
+const readline = require('readline');
+const util = require('util');
+
+const PROTOCOL = 1;
+const TEXT_PAYLOAD = 1;
+const WANT_STATE = 2;
+
+/** An event the aggregate refuses: `kind` is `rejected`, `unknown_event_type` or `invalid_payload`. */
+class Rejected extends Error {
+  constructor(message, kind = 'rejected') {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+// States go to Rewind as JSON and come back exactly: maps, sets, dates and big integers are
+// written as tagged objects and read back as what they were.
+function encode(value) {
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
+  }
+  if (value instanceof Map) return { $map: [...value].map(([k, v]) => [encode(k), encode(v)]) };
+  if (value instanceof Set) return { $set: [...value].map(encode) };
+  if (value instanceof Date) return { $date: value.toISOString() };
+  if (Array.isArray(value)) return value.map(encode);
+  const out = {};
+  for (const key of Object.keys(value)) out[key] = encode(value[key]);
+  return out;
+}
+
+function decode(value) {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(decode);
+  const keys = Object.keys(value);
+  if (keys.length === 1) {
+    if (keys[0] === '$map') return new Map(value.$map.map(([k, v]) => [decode(k), decode(v)]));
+    if (keys[0] === '$set') return new Set(value.$set.map(decode));
+    if (keys[0] === '$date') return new Date(value.$date);
+    if (keys[0] === '$bigint') return BigInt(value.$bigint);
+  }
+  const out = {};
+  for (const key of keys) out[key] = decode(value[key]);
+  return out;
+}
+
+/** The stream's category: its id before the first `-`, unless the id is a UUID. */
+function category(streamId) {
+  if (/^[0-9a-fA-F]{32}$/.test(streamId) || /^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$/.test(streamId)) {
+    return null;
+  }
+  const dash = streamId.indexOf('-');
+  return dash > 0 ? streamId.slice(0, dash) : null;
+}
+
+function reads(spec, streamType, streamId, eventType) {
+  const r = spec.reads || {};
+  const cat = category(streamId);
+  return (r.stream_types || []).includes(streamType)
+    || (cat !== null && (r.categories || []).includes(cat))
+    || (r.event_types || []).includes(eventType);
+}
+
+function serve(domain) {
+  const log = (...args) => process.stderr.write(util.format(...args) + '\n');
+  console.log = log;
+  console.info = log;
+  console.debug = log;
+
+  const aggregates = domain.aggregates || {};
+  const projections = domain.projections || {};
+  const upcasters = domain.upcasters || {};
+  // Each event type's current version: one past the newest upcaster.
+  const current = {};
+  for (const [type, hops] of Object.entries(upcasters)) {
+    current[type] = Math.max(...Object.keys(hops).map(Number)) + 1;
+  }
+
+  const types = [];                  // event type names by number, for the connection
+  const sessions = new Map();        // session number -> { streams: [], rows: Map }
+
+  function upcast(type, version, data) {
+    const hops = upcasters[type];
+    if (!hops || version === null || version === undefined) return [version, data];
+    while (hops[version]) {
+      data = hops[version](data);
+      version += 1;
+    }
+    return [version, data];
+  }
+
+  function hello(request) {
+    return {
+      id: request.id,
+      type: 'hello',
+      protocol: PROTOCOL,
+      name: domain.name,
+      version: domain.version || '0',
+      aggregates: Object.entries(aggregates).map(([name, a]) => ({
+        aggregate: name,
+        stream_types: (a.claims && a.claims.stream_types) || [],
+        categories: (a.claims && a.claims.categories) || [],
+        first_event_types: (a.claims && a.claims.first_event_types) || [],
+        event_types: a.events || [],
+      })),
+      projections: Object.entries(projections).map(([name, p]) => ({
+        name,
+        key: p.key || '',
+        reads: {
+          stream_types: (p.reads && p.reads.stream_types) || [],
+          categories: (p.reads && p.reads.categories) || [],
+          event_types: (p.reads && p.reads.event_types) || [],
+        },
+      })),
+      invariants: Object.entries(aggregates).flatMap(([name, a]) =>
+        Object.entries(a.invariants || {}).map(([invariant, i]) => ({
+          name: invariant,
+          aggregate: name,
+          description: i.description || '',
+        }))),
+    };
+  }
+
+  function session(number) {
+    let s = sessions.get(number);
+    if (!s) {
+      s = { streams: [], rows: new Map() };
+      sessions.set(number, s);
+    }
+    return s;
+  }
+
+  function fold(request) {
+    const s = session(request.session);
+    for (const [n, name] of request.types) types[n] = name;
+    for (const [n, id, aggregate, streamType] of request.streams) {
+      const spec = aggregate === null ? null : aggregates[aggregate];
+      s.streams[n] = { id, aggregate, spec, streamType, state: spec ? spec.initial() : null };
+    }
+    for (const [n, state] of request.starts || []) {
+      const stream = s.streams[n];
+      if (stream && stream.spec) stream.state = state === null ? stream.spec.initial() : decode(state);
+    }
+    const outcomes = [];
+    const events = request.events;
+    for (let i = 0; i < events.length; i++) {
+      const [n, t, position, version, schemaVersion, recordedAt, payload, flags] = events[i];
+      const stream = s.streams[n];
+      const type = types[t];
+      let outcome = null;
+      const [upcastVersion, data] = (flags & TEXT_PAYLOAD) ? [schemaVersion, payload] : upcast(type, schemaVersion, payload);
+      const event = { type, streamId: stream.id, streamType: stream.streamType, position, version, schemaVersion: upcastVersion, recordedAt, data, text: (flags & TEXT_PAYLOAD) !== 0 };
+      const spec = stream.spec;
+      if (spec) {
+        const invariants = spec.invariants ? Object.entries(spec.invariants) : [];
+        const held = invariants.map(([, inv]) => inv.holds(stream.state));
+        try {
+          if (event.text) throw new Rejected(`the payload of ${type} is not JSON`, 'invalid_payload');
+          if (spec.events && !spec.events.includes(type)) {
+            throw new Rejected(`${type} is not an event of ${stream.aggregate}`, 'unknown_event_type');
+          }
+          stream.state = spec.apply(stream.state, event);
+          const broken = [];
+          invariants.forEach(([name, inv], k) => {
+            if (held[k] && !inv.holds(stream.state)) {
+              broken.push({ invariant: name, message: inv.message ? inv.message(stream.state, event) : `${name} broke at ${type}` });
+            }
+          });
+          if (broken.length) outcome = { i, violations: broken };
+        } catch (error) {
+          outcome = { i, rejected: { kind: error.kind || 'rejected', message: String(error.message || error), event_type: type } };
+        }
+        if (flags & WANT_STATE) {
+          outcome = outcome || { i };
+          outcome.state = encode(stream.state);
+        }
+      }
+      if (request.projections) {
+        for (const [name, p] of Object.entries(projections)) {
+          if (!reads(p, stream.streamType, stream.id, type)) continue;
+          let table = s.rows.get(name);
+          if (!table) {
+            table = new Map();
+            s.rows.set(name, table);
+          }
+          const changed = new Map();
+          const rows = {
+            get: (key) => table.get(String(key)),
+            set: (key, row) => { table.set(String(key), row); changed.set(String(key), row); },
+            delete: (key) => { table.delete(String(key)); changed.set(String(key), null); },
+          };
+          try {
+            p.apply(rows, event);
+          } catch (error) {
+            console.error(`projection ${name} at position ${position}: ${error.message || error}`);
+          }
+          if (changed.size) {
+            outcome = outcome || { i };
+            outcome.rows = outcome.rows || [];
+            for (const [key, row] of changed) outcome.rows.push({ projection: name, key, row: row === null ? null : encode(row) });
+          }
+        }
+      }
+      if (outcome) outcomes.push(outcome);
+    }
+    if (!request.keep) sessions.delete(request.session);
+    return { id: request.id, type: 'folded', outcomes };
+  }
+
+  function upcastRequest(request) {
+    for (const [n, name] of request.types) types[n] = name;
+    const out = [];
+    request.events.forEach(([, t, , , schemaVersion, , payload, flags], i) => {
+      if (flags & TEXT_PAYLOAD) return;
+      const [version, data] = upcast(types[t], schemaVersion, payload);
+      if (version !== schemaVersion) out.push({ i, schema_version: version, payload: data });
+    });
+    return { id: request.id, type: 'upcast', events: out };
+  }
+
+  function answer(request) {
+    switch (request.type) {
+      case 'hello': return hello(request);
+      case 'fold': return fold(request);
+      case 'end': sessions.delete(request.session); return { id: request.id, type: 'ended' };
+      case 'upcast': return upcastRequest(request);
+      case 'bye': process.exit(0); return null;
+      default: return { id: request.id, type: 'error', message: `unknown request type ${request.type}` };
+    }
+  }
+
+  const input = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  input.on('line', (line) => {
+    if (!line.trim()) return;
+    let request;
+    try {
+      request = JSON.parse(line);
+    } catch (error) {
+      console.error(`not JSON: ${error.message}`);
+      process.exit(1);
+    }
+    let reply;
+    try {
+      reply = answer(request);
+    } catch (error) {
+      reply = { id: request.id, type: 'error', message: String(error && error.stack || error) };
+    }
+    if (reply) process.stdout.write(JSON.stringify(reply) + '\n');
+  });
+  input.on('close', () => process.exit(0));
+}
+
+module.exports = { serve, Rejected, encode, decode, category };
