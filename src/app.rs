@@ -13,13 +13,13 @@ use std::sync::mpsc::Receiver;
 
 use egui::RichText;
 
-use rewind_core::Domain;
 use rewind_store::StoreLocation;
 
 pub use crate::command::{AppCommand, Tab, UiCommand, ViewCommand};
 use crate::dialogs::file::NO_DIALOG;
-pub use crate::dialogs::{ConnectDialog, FileDialog, MappingDialog, NativeDialog, PathPrompt};
+pub use crate::dialogs::{ConnectDialog, FileDialog, MappingDialog, NativeDialog, PathPrompt, PluginDialog};
 use crate::dialogs::{PromptFor, ask_off_the_ui_thread};
+use crate::domains::DomainChoice;
 use crate::evidence::Until;
 use crate::panels;
 pub use crate::prefs::{Prefs, StoreSettings};
@@ -50,7 +50,15 @@ pub struct App {
     prefs: Prefs,
     mapping_dialog: Option<MappingDialog>,
     connect_dialog: Option<ConnectDialog>,
-    domain: Arc<dyn Domain>,
+    plugin_dialog: Option<PluginDialog>,
+    /// The domains as the command line chose them (built-in ones, a plug-in, names); a store's
+    /// own choice, remembered in the preferences, adds to it where the command line says
+    /// nothing.
+    choice: DomainChoice,
+    /// What was chosen for the sample, which has no location to remember it under.
+    sample_settings: StoreSettings,
+    /// What is open or opening, to open it again with another choice of domains.
+    current: Option<StoreInput>,
     dialog: Arc<dyn FileDialog>,
     opening: Option<Opening>,
     session: Option<Session>,
@@ -69,15 +77,21 @@ pub struct App {
 impl App {
     /// The app with this build's domains (see [`crate::domains`]).
     pub fn new(prefs: Prefs, dialog: Arc<dyn FileDialog>, open: Option<StoreInput>, ctx: &egui::Context) -> Self {
-        Self::with_domain(prefs, dialog, open, Arc::new(crate::domains()), ctx)
+        Self::with_domains(
+            prefs,
+            dialog,
+            open,
+            DomainChoice::builtin(Arc::new(crate::domains())),
+            ctx,
+        )
     }
 
-    /// The app replaying stores through `domain`.
-    pub fn with_domain(
+    /// The app replaying stores through the domains `choice` names.
+    pub fn with_domains(
         prefs: Prefs,
         dialog: Arc<dyn FileDialog>,
         open: Option<StoreInput>,
-        domain: Arc<dyn Domain>,
+        choice: DomainChoice,
         ctx: &egui::Context,
     ) -> Self {
         // Panels draw no background of their own: the window is cleared to their colour (see
@@ -94,7 +108,10 @@ impl App {
             prefs,
             mapping_dialog: None,
             connect_dialog: None,
-            domain,
+            plugin_dialog: None,
+            choice,
+            sample_settings: StoreSettings::default(),
+            current: None,
             dialog,
             opening: None,
             session: None,
@@ -159,19 +176,43 @@ impl App {
         self.commands.push(command);
     }
 
+    /// What was chosen for `input`: the preferences' record, or the sample's.
+    fn settings(&self, input: &StoreInput) -> StoreSettings {
+        match input.location() {
+            Some(location) => self.prefs.store(location).cloned().unwrap_or_default(),
+            None => self.sample_settings.clone(),
+        }
+    }
+
+    /// Changes what is chosen for `input`, remembered for a store with a location.
+    fn update_settings(&mut self, input: &StoreInput, change: impl FnOnce(&mut StoreSettings)) {
+        match input.location() {
+            Some(location) => self.prefs.update_store(location, change),
+            None => change(&mut self.sample_settings),
+        }
+    }
+
+    /// The domains for `input`: the command line's choice, and the store's own where the
+    /// command line says nothing.
+    fn choice_for(&self, settings: &StoreSettings) -> DomainChoice {
+        let mut choice = self.choice.clone();
+        if choice.plugin.is_none() {
+            choice.plugin.clone_from(&settings.plugin);
+        }
+        if choice.only.is_empty() {
+            choice.only = settings.domains.clone().unwrap_or_default();
+        }
+        choice
+    }
+
     fn start_opening(&mut self, input: StoreInput, ctx: &egui::Context) {
         let repaint_ctx = ctx.clone();
-        let mapping = input
-            .location()
-            .and_then(|location| self.prefs.store(location))
-            .and_then(|settings| settings.mapping.clone());
+        let settings = self.settings(&input);
+        let mapping = settings.mapping.clone();
+        let choice = self.choice_for(&settings);
         self.mapping_dialog = None;
-        match open(
-            input,
-            mapping,
-            Arc::clone(&self.domain),
-            Arc::new(move || repaint_ctx.request_repaint()),
-        ) {
+        self.current = Some(input.clone());
+        match open(input, mapping, choice, Arc::new(move || repaint_ctx.request_repaint())) {
             Ok(opening) => {
                 self.error = None;
                 self.opening = Some(opening);
@@ -244,6 +285,37 @@ impl App {
                 self.handle(AppCommand::SetTheme(Some(!dark)), ctx);
             }
             AppCommand::DismissError => self.error = None,
+            AppCommand::ChooseDomains(names) => {
+                if let Some(input) = self.current.clone() {
+                    self.update_settings(&input, |settings| {
+                        settings.domains = Some(names).filter(|n| !n.is_empty());
+                    });
+                    self.start_opening(input, ctx);
+                }
+            }
+            AppCommand::ShowPluginDialog => {
+                let command = self
+                    .current
+                    .as_ref()
+                    .and_then(|input| self.settings(input).plugin)
+                    .unwrap_or_default();
+                self.plugin_dialog = Some(PluginDialog::new(command));
+            }
+            AppCommand::CancelPluginDialog => self.plugin_dialog = None,
+            AppCommand::RunPlugin(command) => {
+                self.plugin_dialog = None;
+                if let Some(input) = self.current.clone() {
+                    self.update_settings(&input, |settings| {
+                        settings.plugin = command.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+                    });
+                    self.start_opening(input, ctx);
+                }
+            }
+            AppCommand::Reopen => {
+                if let Some(input) = self.current.clone() {
+                    self.start_opening(input, ctx);
+                }
+            }
             AppCommand::View(command) => {
                 if let (Some(session), Some(view)) = (&self.session, &mut self.view) {
                     view.handle(session, command);
@@ -494,6 +566,9 @@ impl eframe::App for App {
         if let Some(prompt) = &mut self.path_prompt {
             prompt.show(&ctx, &mut self.commands);
         }
+        if let Some(dialog) = &mut self.plugin_dialog {
+            dialog.show(&ctx, &mut self.commands);
+        }
         if let Some(opening) = &self.opening {
             if opening_screen(ui, opening) {
                 self.commands.push(AppCommand::CancelOpening);
@@ -693,8 +768,8 @@ fn time_left(done: u64, total: u64, seconds: f64) -> String {
     }
 }
 
-/// Opens the desktop window, replaying stores through `domain`.
-pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, domain: Arc<dyn Domain>) -> anyhow::Result<()> {
+/// Opens the desktop window, replaying stores through the domains `choice` names.
+pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, choice: DomainChoice) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Rewind")
@@ -712,7 +787,7 @@ pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, domain: A
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
             let open = store.map(StoreInput::Location);
-            let mut app = App::with_domain(prefs, Arc::new(NativeDialog), open, domain, &creation.egui_ctx);
+            let mut app = App::with_domains(prefs, Arc::new(NativeDialog), open, choice, &creation.egui_ctx);
             app.initial_position = position;
             Ok(Box::new(app))
         }),

@@ -38,6 +38,15 @@ pub enum AppCommand {
     TestConnection,
     ConnectDatabase,
     CancelConnect,
+    /// Replay the open store with these domains only (empty: all of them), remembered for it.
+    ChooseDomains(Vec<String>),
+    /// Ask for a domain plug-in's command.
+    ShowPluginDialog,
+    CancelPluginDialog,
+    /// Replay the open store with this plug-in (`None`: without one), remembered for it.
+    RunPlugin(Option<String>),
+    /// Open the store again as it was chosen (after a plug-in failed, say).
+    Reopen,
     /// A change to the opened store's view (ignored when no store is open).
     View(ViewCommand),
 }
@@ -75,6 +84,8 @@ pub enum ViewCommand {
     /// The event list has scrolled to the cursor.
     ScrolledToCursor,
     DismissStatus,
+    /// Hide the banner that says the plug-in failed.
+    DismissPluginFault,
 }
 
 /// The details panel's tabs.

@@ -21,6 +21,7 @@ mod bench;
 mod cli;
 mod command;
 mod dialogs;
+pub mod domains;
 mod evidence;
 mod fetch;
 mod panels;

@@ -29,6 +29,14 @@ pub struct StoreSettings {
     /// The mapping confirmed for a store whose shape Rewind does not know.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mapping: Option<Mapping>,
+    /// Only these domains replay the store (`generic` alone for the generic fold); all when
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
+    /// A domain plug-in's command, run when the store opens. Only ever the user's own: typed in
+    /// the app, never taken from a store or a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
 }
 
 impl StoreSettings {

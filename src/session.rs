@@ -19,8 +19,9 @@ use rewind_store::{
     EventSource, Mapping, NdjsonStore, OpenOptions, Skipped, StoreError, StoreLocation, open_store_with,
 };
 
+use crate::domains::DomainChoice;
 use crate::fetch::StoreFetch;
-use crate::pipeline::{Progress, build_engine};
+use crate::pipeline::{LoadError, Progress, build_engine};
 
 /// The bundled sample history, opened by "Load sample bank data" without touching the disk.
 pub const SAMPLE_NDJSON: &[u8] = include_bytes!("../sample-data/bank.ndjson");
@@ -202,6 +203,16 @@ pub struct Session {
     pub skipped: Vec<Skipped>,
     pub engine: Arc<Engine>,
     pub build_seconds: f64,
+    /// The domains it was opened with, as chosen (to open it again with another choice).
+    pub choice: DomainChoice,
+    /// The domains that replay it, for people: `bank-js 1.0.0 (plug-in), bank`.
+    pub domains: String,
+    /// The names a user can pick among (the domains, and `generic`).
+    pub domain_names: Vec<String>,
+    /// The plug-in, while it runs.
+    pub plugin: Option<rewind_plugin::PluginDomain>,
+    /// Why the plug-in asked for did not replay the store: its streams fold generically.
+    pub plugin_fault: Option<rewind_core::FoldError>,
     jobs: Sender<Job>,
     results: Receiver<JobResult>,
 }
@@ -255,11 +266,13 @@ impl Opening {
 /// a remote desktop) every frame takes CPU from the indexing (docs/performance.md).
 pub const PROGRESS_FRAME: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Starts opening `input` on a background thread that then serves the session.
+/// Starts opening `input` on a background thread that then serves the session: the thread
+/// starts the plug-in the choice names (if any), reads the store and indexes it. A plug-in
+/// that fails is said, and the store indexed again with its streams on the generic fold.
 pub fn open(
     input: StoreInput,
     mapping: Option<Mapping>,
-    domain: Arc<dyn Domain>,
+    choice: DomainChoice,
     repaint: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<Opening, String> {
     let progress = Arc::new(Progress::default());
@@ -279,14 +292,39 @@ pub fn open(
                 }
             };
             let started = Instant::now();
-            let engine = match build(source.as_ref(), domain, &thread_progress) {
-                Ok(engine) => Arc::new(engine),
-                Err(message) => {
-                    let _ = session_sender.send(Err(OpenFailure { message, mapping: None }));
-                    repaint();
-                    return;
-                }
+            let fail = |message: String| {
+                let _ = session_sender.send(Err(OpenFailure { message, mapping: None }));
+                repaint();
             };
+            let resolved = match choice.resolve() {
+                Ok(resolved) => resolved,
+                Err(message) => return fail(message),
+            };
+            let mut plugin_fault = resolved.plugin_error.clone();
+            let mut domains = Arc::clone(&resolved.domains);
+            let mut built = build_engine(
+                source.as_ref(),
+                Arc::clone(&domains) as Arc<dyn Domain>,
+                &thread_progress,
+            );
+            if let Err(LoadError::Plugin(fault)) = &built {
+                // The plug-in's streams fold generically instead; the store is read again.
+                domains = resolved.without_plugin(fault);
+                plugin_fault = Some(fault.clone());
+                thread_progress.done.store(0, Ordering::Relaxed);
+                built = build_engine(
+                    source.as_ref(),
+                    Arc::clone(&domains) as Arc<dyn Domain>,
+                    &thread_progress,
+                );
+            }
+            let engine = match built {
+                Ok(Some(engine)) => Arc::new(engine),
+                Ok(None) => return fail(format!("opening {} was cancelled", source.location())),
+                Err(error) => return fail(error.to_string()),
+            };
+            let mut domain_names: Vec<String> = domains.domains().iter().map(|d| d.name().to_owned()).collect();
+            domain_names.push("generic".into());
             let (jobs, job_receiver) = channel();
             let (result_sender, results) = channel();
             let session = Session {
@@ -295,6 +333,20 @@ pub fn open(
                 skipped: source.skipped().to_vec(),
                 engine: Arc::clone(&engine),
                 build_seconds: started.elapsed().as_secs_f64(),
+                domains: if plugin_fault.is_some() {
+                    crate::domains::Resolved {
+                        domains: Arc::clone(&domains),
+                        plugin: None,
+                        plugin_error: None,
+                    }
+                    .describe()
+                } else {
+                    resolved.describe()
+                },
+                domain_names,
+                plugin: resolved.plugin.clone().filter(|_| plugin_fault.is_none()),
+                plugin_fault,
+                choice,
                 jobs,
                 results,
             };
@@ -360,14 +412,6 @@ fn open_source(
             mapping: None,
         },
     })
-}
-
-fn build(source: &dyn EventSource, domain: Arc<dyn Domain>, progress: &Progress) -> Result<Engine, String> {
-    match build_engine(source, domain, progress) {
-        Ok(Some(engine)) => Ok(engine),
-        Ok(None) => Err(format!("opening {} was cancelled", source.location())),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 /// Answers jobs until the session is dropped; of several waiting seeks only the newest runs.
@@ -528,7 +572,7 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                 .map_err(|e| rewind_engine::FetchError(e.to_string()))?
                 .pop();
             if let Some(event) = &event {
-                result.upcast = engine.domain().upcast(event).ok().flatten();
+                result.upcast = engine.upcast_shown(event)?;
             }
             result.event = event;
         }

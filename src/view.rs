@@ -31,6 +31,8 @@ pub struct View {
     pending_search: Option<(u64, SearchPurpose)>,
     /// The last message for the status bar, kept until the next or until dismissed.
     pub status: Option<String>,
+    /// The user has read that the plug-in failed.
+    pub plugin_fault_dismissed: bool,
 }
 
 /// The timeline's visible time range (zoom and pan), in milliseconds; `None` shows everything.
@@ -81,6 +83,7 @@ impl View {
             next_job_id: 0,
             pending_search: None,
             status: None,
+            plugin_fault_dismissed: false,
         }
     }
 
@@ -182,6 +185,7 @@ impl View {
             ViewCommand::ShowRows(rows) => self.visible_rows = rows,
             ViewCommand::ScrolledToCursor => self.scroll_to_cursor = false,
             ViewCommand::DismissStatus => self.status = None,
+            ViewCommand::DismissPluginFault => self.plugin_fault_dismissed = true,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the app and the CLI. This file only indexes them.
 
 mod app;
+mod app_plugins;
 mod cli;
 mod dependencies;
 mod docs;

@@ -4,6 +4,8 @@ mod out;
 
 use out::Out;
 
+use crate::domains::DomainChoice;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -74,31 +76,34 @@ pub struct OpenArgs {
 }
 
 impl OpenArgs {
+    /// The domains these arguments choose.
+    pub fn choice(&self, builtin: &Arc<DomainSet>) -> DomainChoice {
+        DomainChoice {
+            builtin: Arc::clone(builtin),
+            plugin: self.plugin.clone(),
+            only: self.domains.clone(),
+            timeout: std::time::Duration::from_secs(self.plugin_timeout.max(1)),
+        }
+    }
+
     /// The domains to replay with: the plug-in's (started here) ahead of `builtin`, then only
-    /// those `--domain` names.
+    /// those `--domain` names. A plug-in that cannot start is an error.
     pub fn domains(&self, builtin: &Arc<DomainSet>) -> Result<Arc<DomainSet>> {
-        let mut domains = Arc::clone(builtin);
-        if let Some(command) = &self.plugin {
-            let timeout = std::time::Duration::from_secs(self.plugin_timeout.max(1));
-            let plugin = rewind_plugin::PluginDomain::start(command, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let resolved = self.choice(builtin).resolve().map_err(anyhow::Error::msg)?;
+        if let Some(error) = resolved.plugin_error {
+            bail!("{error}");
+        }
+        if let Some(plugin) = &resolved.plugin {
             let handshake = plugin.handshake();
+            let claims: Vec<&str> = handshake.aggregates.iter().map(|a| a.aggregate.as_str()).collect();
             eprintln!(
                 "rewind: plug-in {} {} claims {}",
                 handshake.name,
                 handshake.version,
-                handshake
-                    .aggregates
-                    .iter()
-                    .map(|a| a.aggregate.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                claims.join(", ")
             );
-            domains = Arc::new(domains.with_first(Arc::new(plugin)));
         }
-        if !self.domains.is_empty() {
-            domains = Arc::new(domains.only(&self.domains).map_err(anyhow::Error::msg)?);
-        }
-        Ok(domains)
+        Ok(resolved.domains)
     }
 }
 
@@ -236,11 +241,7 @@ pub fn main(domains: &Arc<DomainSet>) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(command) => run(command, &cli.open, domains),
-        None => cli
-            .open
-            .domains(domains)
-            .and_then(|domains| crate::app::run_native(cli.store, cli.position, domains))
-            .map(|()| Outcome::Success),
+        None => crate::app::run_native(cli.store, cli.position, cli.open.choice(domains)).map(|()| Outcome::Success),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -5,8 +5,10 @@ pub mod connect;
 pub mod file;
 pub mod mapping;
 pub mod path_prompt;
+pub mod plugin;
 
 pub use connect::ConnectDialog;
 pub use file::{FileDialog, NativeDialog, ask_off_the_ui_thread};
 pub use mapping::MappingDialog;
 pub use path_prompt::{PathPrompt, PromptFor};
+pub use plugin::PluginDialog;

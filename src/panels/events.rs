@@ -151,7 +151,9 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
                 for (i, name) in index.event_types().iter().enumerate() {
                     ui.selectable_value(&mut panel.event_type, Some(i as u16), name);
                 }
-            });
+            })
+            .response
+            .on_hover_text("Show only the events of this type");
         let label = ui.label("Find");
         let response = ui
             .add(

@@ -26,6 +26,27 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             engine.issues().len()
         ));
     });
+    if let Some(plugin) = &session.plugin {
+        let status = plugin.status();
+        egui::CollapsingHeader::new(format!(
+            "Plug-in {} {} (`{}`)",
+            status.name, status.version, status.command
+        ))
+        .id_salt("plugin_status")
+        .show(ui, |ui| {
+            if status.stderr.is_empty() {
+                ui.label(RichText::new("It has written nothing on stderr.").weak());
+            } else {
+                ui.label(RichText::new("Its last lines on stderr:").weak());
+                for line in &status.stderr {
+                    ui.label(RichText::new(line).monospace());
+                }
+            }
+            if let Some(fault) = &status.fault {
+                ui.label(RichText::new(format!("⚠ {fault}")).color(theme::text(ui, theme::VIOLATION)));
+            }
+        });
+    }
     if !session.skipped.is_empty() {
         egui::CollapsingHeader::new(
             RichText::new(format!(

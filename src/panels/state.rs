@@ -22,7 +22,13 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         ui.label(RichText::new(&aggregate.stream_type).weak());
         if aggregate.generic {
             ui.label(RichText::new("generic: fold of the payloads").color(theme::text(ui, theme::ISSUE)))
-                .on_hover_text("No domain plug-in claims this stream type; each field shows its latest value");
+                .on_hover_text(format!(
+                    "Replayed by the {}: no domain folds this stream, each field shows its latest value",
+                    aggregate.replayed_by
+                ));
+        } else {
+            ui.label(RichText::new(format!("replayed by {}", aggregate.replayed_by)).weak())
+                .on_hover_text("The domain and aggregate whose code folded this stream");
         }
         if view.selected_stream.is_none() {
             ui.label(RichText::new("following the cursor").weak())

@@ -9,13 +9,14 @@ use crate::theme;
 use crate::view::View;
 
 pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+    plugin_fault(ui, session, view, commands);
     egui::Panel::bottom("status_bar").show(ui, |ui| {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let index = session.engine.index();
+            ui.label(format!("{} · read as {} ·", session.name(), session.format));
+            domains(ui, session, commands);
             ui.label(format!(
-                "{} · read as {} · {} events · {} streams · {} issue(s) · indexed in {:.2} s",
-                session.name(),
-                session.format,
+                "· {} events · {} streams · {} issue(s) · indexed in {:.2} s",
                 index.len(),
                 index.stream_count(),
                 session.engine.issues().len(),
@@ -47,5 +48,83 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 }
             }
         });
+    });
+}
+
+/// Which domains replay the store, and a menu to choose others or run a plug-in.
+fn domains(ui: &mut Ui, session: &Session, commands: &mut Vec<AppCommand>) {
+    ui.menu_button(format!("replayed by {} ⏷", session.domains), |ui| {
+        ui.label(RichText::new("Replay this store with").weak());
+        let only = &session.choice.only;
+        if ui
+            .selectable_label(only.is_empty(), "every domain (each claims its streams)")
+            .clicked()
+        {
+            commands.push(AppCommand::ChooseDomains(Vec::new()));
+        }
+        for name in &session.domain_names {
+            let label = if name == "generic" {
+                "the generic fold only".to_owned()
+            } else {
+                format!("{name} only")
+            };
+            let chosen = only.len() == 1 && only[0] == *name;
+            if ui.selectable_label(chosen, label).clicked() {
+                commands.push(AppCommand::ChooseDomains(vec![name.clone()]));
+            }
+        }
+        ui.separator();
+        if ui
+            .button("Run a domain plug-in…")
+            .on_hover_text("Replay the streams a plug-in claims through your own domain code, in any language")
+            .clicked()
+        {
+            commands.push(AppCommand::ShowPluginDialog);
+        }
+        if session.choice.plugin.is_some() && ui.button("Stop the plug-in").clicked() {
+            commands.push(AppCommand::RunPlugin(None));
+        }
+    })
+    .response
+    .on_hover_text("Which domains replay which streams; choose others, or run your own as a plug-in");
+}
+
+/// A plug-in that failed: what happened, its last lines on stderr, and a retry.
+fn plugin_fault(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+    let Some(fault) = &session.plugin_fault else {
+        return;
+    };
+    if view.plugin_fault_dismissed {
+        return;
+    }
+    egui::Panel::bottom("plugin_fault").show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(format!(
+                    "⚠ {}. The streams it claims were replayed through the generic fold.",
+                    fault.message
+                ))
+                .color(theme::text(ui, theme::VIOLATION)),
+            );
+            if ui
+                .button("Retry")
+                .on_hover_text("Start the plug-in again and open the store with it")
+                .clicked()
+            {
+                commands.push(AppCommand::Reopen);
+            }
+            if ui.small_button("Dismiss").clicked() {
+                commands.push(ViewCommand::DismissPluginFault.into());
+            }
+        });
+        if !fault.stderr.is_empty() {
+            egui::CollapsingHeader::new("The plug-in's last lines on stderr")
+                .id_salt("plugin_fault_stderr")
+                .show(ui, |ui| {
+                    for line in &fault.stderr {
+                        ui.label(RichText::new(line).monospace());
+                    }
+                });
+        }
     });
 }

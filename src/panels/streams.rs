@@ -120,7 +120,9 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                         for t in types {
                             ui.selectable_value(&mut panel.type_filter, Some(t.to_owned()), t);
                         }
-                    });
+                    })
+                    .response
+                    .on_hover_text("Show only the streams of this type");
                 if view.selected_stream.is_some()
                     && ui
                         .small_button("Clear")

@@ -505,6 +505,13 @@ pub trait Domain: Send + Sync {
         Some((self.name().to_owned(), claim.aggregate))
     }
 
+    /// Whether streams on `route` fold generically though a domain claims them (a plug-in that
+    /// failed: its streams are still its, folded as if nothing claimed them, and said so).
+    fn route_is_generic(&self, route: u32) -> bool {
+        let _ = route;
+        false
+    }
+
     /// Which of the domains behind this one replays streams on `route` (always 0 for a single
     /// domain): a domain's read models read the events of the streams it replays.
     fn domain_of_route(&self, route: u32) -> usize {

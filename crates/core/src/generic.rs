@@ -223,6 +223,11 @@ impl Domain for DomainSet {
         self.domains.iter().flat_map(|d| d.projections()).collect()
     }
 
+    fn route_is_generic(&self, route: u32) -> bool {
+        self.claim(route)
+            .is_some_and(|&(_, domain)| self.domains[domain].route_is_generic(0))
+    }
+
     fn domain_of_route(&self, route: u32) -> usize {
         self.claim(route).map_or(usize::MAX, |&(_, domain)| domain)
     }

@@ -475,6 +475,15 @@ impl Engine {
         }
     }
 
+    /// `event` as its stream's domain reads it, for people to see beside the stored one: upcast
+    /// here, or by the plug-in that replays the stream (one request). `None`: it is current.
+    pub fn upcast_shown(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, SeekError> {
+        if let Some((fold, _)) = self.index.stream_idx(&event.stream_id).and_then(|s| self.folder(s)) {
+            return Ok(fold.upcast(std::slice::from_ref(event))?.pop().flatten());
+        }
+        Ok(self.upcast(event).ok().flatten())
+    }
+
     /// `event` upcast as its stream's domain upcasts it (`None`: it is current, or its stream
     /// is not in this store's index, or no domain claims it).
     pub fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, rewind_core::UpcastError> {
@@ -526,7 +535,9 @@ impl Engine {
             stream_version: last.map_or(0, |(h, _)| u64::from(h.stream_version)),
             position: last.map_or(0, |(_, position)| position),
             state,
-            generic: self.route(stream).is_none(),
+            generic: self
+                .route(stream)
+                .is_none_or(|route| self.domain.route_is_generic(route)),
             replayed_by: self.replayed_by(stream),
         }))
     }

@@ -183,6 +183,13 @@ impl Connection {
     pub fn end(&self, why: &str) {
         lock(&self.shared).end(why);
         let mut child = lock(&self.child);
+        // A process whose output just closed is exiting: let it, so its status says how.
+        for _ in 0..20 {
+            if !matches!(child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         if matches!(child.try_wait(), Ok(None)) {
             self.stopped.store(true, Ordering::Release);
             let _ = child.kill();
