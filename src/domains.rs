@@ -59,13 +59,23 @@ impl DomainChoice {
             }
         }
         if !self.only.is_empty() {
+            // Domains that replay only when picked by name join the rest first.
+            let mut all: Vec<Arc<dyn Domain>> = domains.domains().to_vec();
+            for extra in crate::on_request() {
+                if self.only.iter().any(|n| n == extra.name()) && domains.domain(extra.name()).is_none() {
+                    all.push(extra);
+                }
+            }
+            let domains_with_extras = DomainSet::shared(all);
             let names: Vec<String> = self
                 .only
                 .iter()
-                .filter(|name| plugin_error.is_none() || domains.domain(name).is_some() || *name == "generic")
+                .filter(|name| {
+                    plugin_error.is_none() || domains_with_extras.domain(name).is_some() || *name == "generic"
+                })
                 .cloned()
                 .collect();
-            domains = Arc::new(domains.only(&names)?);
+            domains = Arc::new(domains_with_extras.only(&names)?);
         }
         Ok(Resolved {
             domains,

@@ -49,3 +49,10 @@ pub fn run(domains: DomainSet) -> ExitCode {
 pub fn domains() -> DomainSet {
     DomainSet::new(vec![Box::new(rewind_bank::BankDomain::default())])
 }
+
+/// Domains that replay a store only when picked by name (`--domain bank-accounts`), never by
+/// default: the bank's accounts alone, the in-process baseline a plug-in doing the same work
+/// is measured against.
+pub(crate) fn on_request() -> Vec<Arc<dyn rewind_core::Domain>> {
+    vec![Arc::new(rewind_bank::BankDomain::accounts())]
+}
