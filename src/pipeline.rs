@@ -246,11 +246,25 @@ pub fn build_engine(
     domain: Arc<dyn Domain>,
     progress: &Progress,
 ) -> Result<Option<Engine>, LoadError> {
+    build_engine_with(source, domain, progress, None)
+}
+
+/// [`build_engine`], keeping each stream's state every `stream_interval` of its events when
+/// given (instead of the engine's default).
+pub fn build_engine_with(
+    source: &dyn EventSource,
+    domain: Arc<dyn Domain>,
+    progress: &Progress,
+    stream_interval: Option<usize>,
+) -> Result<Option<Engine>, LoadError> {
     let total = source.event_count()?;
     progress.total.store(total, Ordering::Relaxed);
     let trusted = source.unique_event_ids();
     let mut config = EngineConfig::for_size(total);
     config.check_event_ids = !trusted;
+    if let Some(interval) = stream_interval {
+        config.stream_interval = interval.max(1);
+    }
     let keep_going = &mut || !progress.cancel.load(Ordering::Relaxed);
     let reading = Arc::clone(&domain);
     // The index is built on this thread, as the events are read; the fold, the slower half,

@@ -229,3 +229,21 @@ fn a_plugin_gets_no_pg_variables_and_no_shell() {
     assert!(!Path::new(&marker).exists(), "a shell ran the plug-in command");
     assert!(stdout(&output).is_empty());
 }
+
+/// `verify` holds a plug-in to determinism: states folded from its checkpoints must equal a
+/// full replay; a plug-in that puts the clock in its state fails it, and the built-in-equivalent
+/// fold passes.
+#[test]
+fn verify_finds_a_plugin_whose_fold_reads_the_clock() {
+    let store = sample_sqlite();
+    let store = store.to_str().unwrap();
+    let steady = run(&["verify", store, "--plugin", &faulty("ok")]);
+    assert_eq!(steady.status.code(), Some(0), "{}", stderr(&steady));
+    let clock = run(&["verify", store, "--plugin", &faulty("clock")]);
+    assert_eq!(clock.status.code(), Some(1), "{}", stderr(&clock));
+    assert!(
+        stderr(&clock).contains("the plug-in is not deterministic: account-"),
+        "{}",
+        stderr(&clock)
+    );
+}

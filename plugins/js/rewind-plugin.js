@@ -72,14 +72,6 @@ function category(streamId) {
   return dash > 0 ? streamId.slice(0, dash) : null;
 }
 
-function reads(spec, streamType, streamId, eventType) {
-  const r = spec.reads || {};
-  const cat = category(streamId);
-  return (r.stream_types || []).includes(streamType)
-    || (cat !== null && (r.categories || []).includes(cat))
-    || (r.event_types || []).includes(eventType);
-}
-
 function serve(domain) {
   const log = (...args) => process.stderr.write(util.format(...args) + '\n');
   console.log = log;
@@ -88,6 +80,9 @@ function serve(domain) {
 
   const aggregates = domain.aggregates || {};
   const projections = domain.projections || {};
+  const projectionList = Object.entries(projections);
+  // Read models that read some events by their type, whatever their stream.
+  const byEventType = projectionList.filter(([, p]) => p.reads && (p.reads.event_types || []).length);
   const upcasters = domain.upcasters || {};
   // Each event type's current version: one past the newest upcaster.
   const current = {};
@@ -154,7 +149,15 @@ function serve(domain) {
     for (const [n, name] of request.types) types[n] = name;
     for (const [n, id, aggregate, streamType] of request.streams) {
       const spec = aggregate === null ? null : aggregates[aggregate];
-      s.streams[n] = { id, aggregate, spec, streamType, state: spec ? spec.initial() : null };
+      // The read models that read every event of the stream (by its type or category), found
+      // once; those that read by event type are asked per event.
+      const cat = category(id);
+      const readers = projectionList.filter(([, p]) => {
+        const r = p.reads || {};
+        return (r.stream_types || []).includes(streamType) || (cat !== null && (r.categories || []).includes(cat));
+      });
+      const invariants = spec && spec.invariants ? Object.entries(spec.invariants) : [];
+      s.streams[n] = { id, aggregate, spec, streamType, readers, invariants, state: spec ? spec.initial() : null };
     }
     for (const [n, state] of request.starts || []) {
       const stream = s.streams[n];
@@ -171,7 +174,7 @@ function serve(domain) {
       const event = { type, streamId: stream.id, streamType: stream.streamType, position, version, schemaVersion: upcastVersion, recordedAt, data, text: (flags & TEXT_PAYLOAD) !== 0 };
       const spec = stream.spec;
       if (spec) {
-        const invariants = spec.invariants ? Object.entries(spec.invariants) : [];
+        const invariants = stream.invariants;
         const held = invariants.map(([, inv]) => inv.holds(stream.state));
         try {
           if (event.text) throw new Rejected(`the payload of ${type} is not JSON`, 'invalid_payload');
@@ -195,8 +198,11 @@ function serve(domain) {
         }
       }
       if (request.projections) {
-        for (const [name, p] of Object.entries(projections)) {
-          if (!reads(p, stream.streamType, stream.id, type)) continue;
+        const readers = byEventType.length
+          ? stream.readers.concat(byEventType.filter(([name, p]) => !stream.readers.some(([n]) => n === name)
+            && (p.reads.event_types || []).includes(type)))
+          : stream.readers;
+        for (const [name, p] of readers) {
           let table = s.rows.get(name);
           if (!table) {
             table = new Map();

@@ -267,7 +267,7 @@ fn run(command: Command, opts: &OpenArgs, builtin: &Arc<DomainSet>) -> Result<Ou
         } => events(&store, stream.as_deref(), from, limit, opts),
         Command::State(args) => state(&args, opts, &domains()?),
         Command::Projection { store, name, position } => projection(&store, &name, position, opts, domain()?),
-        Command::Verify { store } => verify(&store, opts, domain()?),
+        Command::Verify { store } => verify(&store, opts, &domain()?),
         Command::Evidence(args) => evidence(&args, opts, domain()?),
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
@@ -478,11 +478,17 @@ fn projection(
     Ok(Outcome::Success)
 }
 
-fn verify(path: &StoreLocation, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Result<Outcome> {
+fn verify(path: &StoreLocation, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Result<Outcome> {
     let source = open(path, opts)?;
     let started = Instant::now();
-    let replay = crate::pipeline::replay_all(source.as_ref(), domain)?;
+    let replay = crate::pipeline::replay_all(source.as_ref(), Arc::clone(domain))?;
     let elapsed = started.elapsed();
+    // A plug-in's fold must not depend on anything but the events and the state.
+    let unsteady = if domain.batch_folds().is_empty() {
+        Vec::new()
+    } else {
+        determinism(source.as_ref(), domain)?
+    };
     let mut out = Out::new();
     if opts.json {
         out.json(&json!({ "events": replay.event_count(), "issues": replay.issues() }))?;
@@ -508,11 +514,80 @@ fn verify(path: &StoreLocation, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Res
         count as f64 / elapsed.as_secs_f64().max(1e-9),
         replay.issues().len()
     );
-    Ok(if replay.issues().is_empty() {
+    for line in &unsteady {
+        eprintln!("rewind: {line}");
+    }
+    Ok(if replay.issues().is_empty() && unsteady.is_empty() {
         Outcome::Success
     } else {
         Outcome::IssuesFound
     })
+}
+
+/// Streams a plug-in folds, sampled for the determinism check.
+const DETERMINISM_SAMPLES: usize = 25;
+
+/// For domains that fold in a plug-in: each sampled stream's state at a random event, folded
+/// from the plug-in's own checkpoint, equals a full replay of the stream up to that event. A
+/// fold that reads the clock, draws random numbers or depends on a hash map's order fails it.
+/// Returns what differed, a line each.
+fn determinism(source: &dyn EventSource, domain: &Arc<dyn Domain>) -> Result<Vec<String>> {
+    use rand::{Rng, SeedableRng};
+    let progress = crate::pipeline::Progress::default();
+    // Checkpoints every few events, so that short streams have some to fold from.
+    let Some(engine) = crate::pipeline::build_engine_with(source, Arc::clone(domain), &progress, Some(4))? else {
+        bail!("the determinism check was cancelled");
+    };
+    let index = engine.index();
+    let interval = engine.config().stream_interval;
+    let candidates: Vec<rewind_engine::StreamIdx> = (0..index.stream_count() as rewind_engine::StreamIdx)
+        .filter(|&s| engine.folded_elsewhere(s) && index.stream(s).is_some_and(|e| e.ordinals.len() > interval))
+        .collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let fetch = crate::fetch::StoreFetch(source);
+    let mut differ = Vec::new();
+    for _ in 0..DETERMINISM_SAMPLES.min(candidates.len()) {
+        let stream = candidates[rng.random_range(0..candidates.len())];
+        let Some(entry) = index.stream(stream) else { continue };
+        let at = rng.random_range(interval..entry.ordinals.len());
+        let ordinal = entry.ordinals[at] as usize;
+        let version = u64::from(index.headers()[ordinal].stream_version);
+        let from_checkpoint = engine
+            .aggregate_at(stream, Some(ordinal), &fetch)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .map(|a| a.state);
+        let events = source.read_stream(entry.stream_id, Some(version))?;
+        let full = domain
+            .replay_stream(&events)
+            .into_iter()
+            .rev()
+            .find_map(|step| step.state.ok());
+        if from_checkpoint != full {
+            differ.push(format!(
+                "the plug-in is not deterministic: {} at version {version} is {} folded from its checkpoint but {} folded from the start (does its fold read the clock, draw random numbers, or depend on a hash map's order?)",
+                entry.stream_id,
+                canonical(from_checkpoint.as_ref()),
+                canonical(full.as_ref())
+            ));
+        }
+    }
+    Ok(differ)
+}
+
+/// A state as JSON with its keys in order, to compare by eye.
+fn canonical(state: Option<&Value>) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    state.map_or_else(|| "nothing".to_owned(), |s| sorted(s).to_string())
 }
 
 fn evidence(args: &EvidenceArgs, opts: &OpenArgs, domain: Arc<dyn Domain>) -> Result<Outcome> {

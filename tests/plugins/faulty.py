@@ -10,10 +10,12 @@ otherwise:
   garbage       answers a fold request with a line that is not JSON
   undeclared    reports an invariant its hello did not declare
   pg            refuses to start if it sees a PG* variable in its environment
+  clock         puts the time it folded at into the state (not deterministic)
 """
 import json
 import os
 import sys
+import time
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
 after = int(sys.argv[2]) if mode == "crash-after" else 1
@@ -60,6 +62,8 @@ for line in sys.stdin:
             if isinstance(payload, dict) and isinstance(payload.get("amount_cents"), int):
                 state["balance"] += payload["amount_cents"]
             outcome = {"i": i}
+            if mode == "clock":
+                state["folded_at"] = time.monotonic_ns()
             if flags & 2:
                 outcome["state"] = dict(state)
             if mode == "undeclared" and i == 0:

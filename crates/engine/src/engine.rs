@@ -882,6 +882,11 @@ impl Engine {
         (0, initial)
     }
 
+    /// Whether `stream` is folded elsewhere (by a plug-in).
+    pub fn folded_elsewhere(&self, stream: StreamIdx) -> bool {
+        self.folder(stream).is_some()
+    }
+
     /// The folder elsewhere that replays `stream`, and the aggregate's name, when one does.
     fn folder(&self, stream: StreamIdx) -> Option<(Arc<dyn rewind_core::BatchFold>, String)> {
         let route = self.route(stream)?;
