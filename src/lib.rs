@@ -6,9 +6,16 @@
 //!
 //! ```no_run
 //! fn main() -> std::process::ExitCode {
-//!     rewind::run(rewind_core::DomainSet::new(vec![Box::new(rewind_bank::BankDomain::default())]))
+//!     rewind::run(rewind::DomainSet::new(vec![Box::new(rewind::bank::BankDomain::default())]))
 //! }
 //! ```
+//!
+//! A domain implements [`core::Domain`]: which streams it claims ([`core::AggregateClaim`]:
+//! by stream type, category or first event type), a fresh [`core::AggregateState`] for each,
+//! and its read models ([`core::ProjectionState`]). [`core`] has typed traits to build those
+//! from ([`core::Aggregate`], [`core::Projection`], [`core::Upcaster`]), and the crates a
+//! domain's types are made of are re-exported here at the versions Rewind uses ([`serde`], [`serde_json`],
+//! [`chrono`], [`uuid`]). `examples/cqrs-bank` replays a cqrs-es domain this way.
 //!
 //! [`run`] parses the command line: with a subcommand it runs the CLI, without one it opens
 //! the desktop app. [`app::App`] is the app itself (for tests and embedding), [`pipeline`]
@@ -35,7 +42,12 @@ mod widgets;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use rewind_core::DomainSet;
+/// The built-in sample bank, a domain to read as an example.
+pub use rewind_bank as bank;
+/// The domain vocabulary: the traits a domain implements and the events it reads.
+pub use rewind_core as core;
+pub use rewind_core::{Domain, DomainSet};
+pub use {chrono, serde, serde_json, uuid};
 
 /// Runs Rewind with `domains`: the CLI when a subcommand is given, the desktop app otherwise.
 /// Exits 0 on success, 1 when `verify` found issues, 2 on an error (said on stderr in one line).

@@ -534,14 +534,24 @@ pub trait Domain: Send + Sync {
         }
     }
 
-    /// Fresh projections, in display order.
-    fn projections(&self) -> Vec<Box<dyn ProjectionState>>;
+    /// Fresh projections, in display order (none by default).
+    fn projections(&self) -> Vec<Box<dyn ProjectionState>> {
+        Vec::new()
+    }
 
-    /// The current schema version of `event_type`, or `None` if no upcaster knows it.
-    fn latest_schema_version(&self, event_type: &str) -> Option<u32>;
+    /// The current schema version of `event_type`, or `None` if no upcaster knows it (the
+    /// default: a domain without upcasters).
+    fn latest_schema_version(&self, event_type: &str) -> Option<u32> {
+        let _ = event_type;
+        None
+    }
 
-    /// Upcasts the payload to the current schema version. `Ok(None)` means it already is current.
-    fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError>;
+    /// Upcasts the payload to the current schema version. `Ok(None)` means it already is
+    /// current (the default: a domain without upcasters reads every payload as it is).
+    fn upcast(&self, event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
+        let _ = event;
+        Ok(None)
+    }
 
     /// Does ahead what folding `event` will need: upcasts it in place to the current schema
     /// (what [`Domain::upcast`] gives, so a fold finds nothing left to upcast) and reads its typed
