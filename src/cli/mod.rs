@@ -129,7 +129,7 @@ pub enum Command {
     /// Print a projection's state (at a global position, or at the end).
     Projection {
         store: StoreLocation,
-        /// The projection: `account_balances`, `order_summaries` or `daily_totals`.
+        /// The read model, by name (the bank's: `account_balances`, `order_summaries`, `daily_totals`; an unknown name lists those the domains have).
         name: String,
         #[arg(long)]
         position: Option<u64>,
