@@ -18,7 +18,6 @@
 // as it was. An invariant is reported on the event after which `holds` turns false.
 // `console.log` goes to stderr: stdout is the protocol's.
 
-const readline = require('readline');
 const util = require('util');
 
 const PROTOCOL = 1;
@@ -46,6 +45,25 @@ function encode(value) {
   const out = {};
   for (const key of Object.keys(value)) out[key] = encode(value[key]);
   return out;
+}
+
+// Whether `value` is JSON as it is (no map, set, date or big integer inside): it then goes
+// out without a copy.
+function plain(value) {
+  if (value === null) return true;
+  const type = typeof value;
+  if (type !== 'object') return type !== 'bigint';
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!plain(value[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (!plain(value[key])) return false;
+  return true;
+}
+
+function encodeOut(value) {
+  return plain(value) ? value : encode(value);
 }
 
 function decode(value) {
@@ -135,10 +153,21 @@ function serve(domain) {
     };
   }
 
+  // What a read model's `apply` gets: its rows, and what it changed for this event.
+  function rowsOf(table) {
+    const changed = new Map();
+    return {
+      changed,
+      get: (key) => table.get(String(key)),
+      set: (key, row) => { const k = String(key); table.set(k, row); changed.set(k, row); },
+      delete: (key) => { const k = String(key); table.delete(k); changed.set(k, null); },
+    };
+  }
+
   function session(number) {
     let s = sessions.get(number);
     if (!s) {
-      s = { streams: [], rows: new Map() };
+      s = { streams: [], rows: new Map() };  // rows: read model name -> its rowsOf
       sessions.set(number, s);
     }
     return s;
@@ -157,7 +186,7 @@ function serve(domain) {
         return (r.stream_types || []).includes(streamType) || (cat !== null && (r.categories || []).includes(cat));
       });
       const invariants = spec && spec.invariants ? Object.entries(spec.invariants) : [];
-      s.streams[n] = { id, aggregate, spec, streamType, readers, invariants, state: spec ? spec.initial() : null };
+      s.streams[n] = { id, aggregate, spec, streamType, readers, invariants, held: new Array(invariants.length), state: spec ? spec.initial() : null };
     }
     for (const [n, state] of request.starts || []) {
       const stream = s.streams[n];
@@ -166,35 +195,45 @@ function serve(domain) {
     const outcomes = [];
     const events = request.events;
     for (let i = 0; i < events.length; i++) {
-      const [n, t, position, version, schemaVersion, recordedAt, payload, flags] = events[i];
-      const stream = s.streams[n];
-      const type = types[t];
+      const e = events[i];
+      const stream = s.streams[e[0]];
+      const type = types[e[1]];
+      const position = e[2];
+      const flags = e[7];
       let outcome = null;
-      const [upcastVersion, data] = (flags & TEXT_PAYLOAD) ? [schemaVersion, payload] : upcast(type, schemaVersion, payload);
-      const event = { type, streamId: stream.id, streamType: stream.streamType, position, version, schemaVersion: upcastVersion, recordedAt, data, text: (flags & TEXT_PAYLOAD) !== 0 };
+      const text = (flags & TEXT_PAYLOAD) !== 0;
+      const event = { type, streamId: stream.id, streamType: stream.streamType, position, version: e[3], schemaVersion: e[4], recordedAt: e[5], data: e[6], text };
+      if (!text && upcasters[type] !== undefined) {
+        const [upcastVersion, data] = upcast(type, e[4], e[6]);
+        event.schemaVersion = upcastVersion;
+        event.data = data;
+      }
       const spec = stream.spec;
       if (spec) {
         const invariants = stream.invariants;
-        const held = invariants.map(([, inv]) => inv.holds(stream.state));
+        // Which invariants held before the event (in an array the stream reuses).
+        const held = stream.held;
+        for (let k = 0; k < invariants.length; k++) held[k] = invariants[k][1].holds(stream.state);
         try {
           if (event.text) throw new Rejected(`the payload of ${type} is not JSON`, 'invalid_payload');
           if (spec.events && !spec.events.includes(type)) {
             throw new Rejected(`${type} is not an event of ${stream.aggregate}`, 'unknown_event_type');
           }
           stream.state = spec.apply(stream.state, event);
-          const broken = [];
-          invariants.forEach(([name, inv], k) => {
+          let broken = null;
+          for (let k = 0; k < invariants.length; k++) {
+            const [name, inv] = invariants[k];
             if (held[k] && !inv.holds(stream.state)) {
-              broken.push({ invariant: name, message: inv.message ? inv.message(stream.state, event) : `${name} broke at ${type}` });
+              (broken = broken || []).push({ invariant: name, message: inv.message ? inv.message(stream.state, event) : `${name} broke at ${type}` });
             }
-          });
-          if (broken.length) outcome = { i, violations: broken };
+          }
+          if (broken) outcome = { i, violations: broken };
         } catch (error) {
           outcome = { i, rejected: { kind: error.kind || 'rejected', message: String(error.message || error), event_type: type } };
         }
         if (flags & WANT_STATE) {
           outcome = outcome || { i };
-          outcome.state = encode(stream.state);
+          outcome.state = encodeOut(stream.state);
         }
       }
       if (request.projections) {
@@ -202,27 +241,24 @@ function serve(domain) {
           ? stream.readers.concat(byEventType.filter(([name, p]) => !stream.readers.some(([n]) => n === name)
             && (p.reads.event_types || []).includes(type)))
           : stream.readers;
-        for (const [name, p] of readers) {
-          let table = s.rows.get(name);
-          if (!table) {
-            table = new Map();
-            s.rows.set(name, table);
+        for (let r = 0; r < readers.length; r++) {
+          const [name, p] = readers[r];
+          let rows = s.rows.get(name);
+          if (!rows) {
+            rows = rowsOf(new Map());
+            s.rows.set(name, rows);
           }
-          const changed = new Map();
-          const rows = {
-            get: (key) => table.get(String(key)),
-            set: (key, row) => { table.set(String(key), row); changed.set(String(key), row); },
-            delete: (key) => { table.delete(String(key)); changed.set(String(key), null); },
-          };
           try {
             p.apply(rows, event);
           } catch (error) {
             console.error(`projection ${name} at position ${position}: ${error.message || error}`);
           }
+          const changed = rows.changed;
           if (changed.size) {
             outcome = outcome || { i };
             outcome.rows = outcome.rows || [];
-            for (const [key, row] of changed) outcome.rows.push({ projection: name, key, row: row === null ? null : encode(row) });
+            for (const [key, row] of changed) outcome.rows.push({ projection: name, key, row: row === null ? null : encodeOut(row) });
+            changed.clear();
           }
         }
       }
@@ -254,8 +290,7 @@ function serve(domain) {
     }
   }
 
-  const input = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  input.on('line', (line) => {
+  function handle(line) {
     if (!line.trim()) return;
     let request;
     try {
@@ -271,8 +306,35 @@ function serve(domain) {
       reply = { id: request.id, type: 'error', message: String(error && error.stack || error) };
     }
     if (reply) process.stdout.write(JSON.stringify(reply) + '\n');
+  }
+
+  // Lines are split here rather than by `readline`: requests are long lines, and a line is
+  // decoded once, whole.
+  let pending = [];
+  process.stdin.on('data', (chunk) => {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(10, start);
+      if (newline < 0) {
+        if (start < chunk.length) pending.push(chunk.subarray(start));
+        return;
+      }
+      let line;
+      if (pending.length) {
+        pending.push(chunk.subarray(start, newline));
+        line = Buffer.concat(pending).toString('utf8');
+        pending = [];
+      } else {
+        line = chunk.toString('utf8', start, newline);
+      }
+      handle(line);
+      start = newline + 1;
+    }
   });
-  input.on('close', () => process.exit(0));
+  process.stdin.on('end', () => {
+    if (pending.length) handle(Buffer.concat(pending).toString('utf8'));
+    process.exit(0);
+  });
 }
 
 module.exports = { serve, Rejected, encode, decode, category };

@@ -354,10 +354,10 @@ pub trait ProjectionState: ProjectionView {
     fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>>;
     /// See [`Projection::shrink_to_fit`].
     fn shrink_to_fit(&mut self);
-    /// Sets rows that the event at `position` changed, as a domain folding elsewhere answered
-    /// them (`None`: removed). Read models that fold events themselves ignore it.
-    fn apply_rows(&mut self, position: u64, rows: &[(String, Option<Value>)]) {
-        let _ = (position, rows);
+    /// Sets a row that the event at `position` changed, as a domain folding elsewhere answered
+    /// it, as JSON text (`None`: removed). Read models that fold events themselves ignore it.
+    fn apply_row(&mut self, position: u64, key: &str, row: Option<Arc<str>>) {
+        let _ = (position, key, row);
     }
 }
 

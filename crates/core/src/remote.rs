@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use smol_str::SmolStr;
 use thiserror::Error;
 
 use crate::domain::{ApplyError, Violation};
@@ -71,10 +72,10 @@ pub struct FoldOutcome {
 /// A read-model row as an event left it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowUpdate {
-    pub projection: String,
-    pub key: String,
-    /// `None`: the event removed the row.
-    pub row: Option<Value>,
+    pub projection: SmolStr,
+    pub key: SmolStr,
+    /// The row as JSON text; `None`: the event removed the row.
+    pub row: Option<Arc<str>>,
 }
 
 /// A read model kept by Rewind from the row changes a batch fold answers, and what it reads.

@@ -54,7 +54,7 @@ pub(crate) struct RemoteFolds {
     /// States answered for checkpoints, taken by the engine's builder.
     pub checkpoints: Vec<RemoteCheckpoint>,
     /// Rows the folders' read models changed: `(read model, position, key, row)`.
-    pub rows: Vec<(String, u64, String, Option<serde_json::Value>)>,
+    pub rows: Vec<(rewind_core::SmolStr, u64, rewind_core::SmolStr, Option<Arc<str>>)>,
     /// The first fault: what failed, and where.
     pub fault: Option<FoldError>,
 }

@@ -197,7 +197,7 @@ impl Replay {
     fn take_remote_rows(&mut self) {
         for (name, position, key, row) in std::mem::take(&mut self.remote.rows) {
             if let Some(projection) = self.projections.iter_mut().find(|p| p.name() == name) {
-                projection.apply_rows(position, &[(key, row)]);
+                projection.apply_row(position, &key, row);
             }
         }
     }

@@ -238,6 +238,9 @@ fn handshake(command: &str, timeout: Duration) -> Result<(Running, Handshake), F
     let answer = connection
         .send(id, hello.into_bytes(), timeout)
         .and_then(|receiver| connection.wait(&receiver, timeout))
+        .and_then(|line| {
+            serde_json::from_str::<Value>(&line).map_err(|e| format!("the plug-in's hello does not read: {e}"))
+        })
         .map_err(|why| failure(&connection, &why, None))?;
     if answer.get("type").and_then(Value::as_str) == Some("error") {
         let message = answer
@@ -313,7 +316,7 @@ impl Rules {
         id: u64,
         line: Vec<u8>,
         positions: Option<(u64, u64)>,
-    ) -> Result<Value, FoldError> {
+    ) -> Result<String, FoldError> {
         let connection = &running.connection;
         let reply: Reply = connection
             .send(id, line, self.timeout)
@@ -321,41 +324,29 @@ impl Rules {
         self.check(running, reply, positions)
     }
 
-    /// An answer, or the failure it is: a failure stops the process (the next request starts
-    /// it again) and is remembered for the app.
-    fn check(&self, running: &Running, reply: Reply, positions: Option<(u64, u64)>) -> Result<Value, FoldError> {
-        let connection = &running.connection;
-        let error = match reply {
-            Ok(answer) if answer.get("type").and_then(Value::as_str) == Some("error") => {
-                let message = answer
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no reason given");
-                format!("the plug-in could not do what was asked: {message}")
-            }
-            Ok(answer) => return Ok(answer),
-            Err(why) => why,
-        };
-        connection.end(&error);
-        let error = failure(connection, &error, positions);
+    /// An answer's line, or the failure it is (see [`Rules::fail`]).
+    fn check(&self, running: &Running, reply: Reply, positions: Option<(u64, u64)>) -> Result<String, FoldError> {
+        reply.map_err(|why| self.fail(running, &why, positions))
+    }
+
+    /// A failure: it stops the process (the next request starts it again) and is remembered
+    /// for the app.
+    fn fail(&self, running: &Running, why: &str, positions: Option<(u64, u64)>) -> FoldError {
+        running.connection.end(why);
+        let error = failure(&running.connection, why, positions);
         self.remember(&error);
-        Err(error)
+        error
     }
 
     /// The outcomes of an answer to a fold, checked against what was declared.
     fn outcomes(
         &self,
         running: &Running,
-        answer: &Value,
+        answer: &str,
         sent: usize,
         positions: Option<(u64, u64)>,
     ) -> Result<Vec<FoldOutcome>, FoldError> {
-        wire::outcomes(answer, sent, &self.handshake).map_err(|why| {
-            running.connection.end(&why);
-            let error = failure(&running.connection, &why, positions);
-            self.remember(&error);
-            error
-        })
+        wire::outcomes(answer, sent, &self.handshake).map_err(|why| self.fail(running, &why, positions))
     }
 }
 
@@ -447,11 +438,7 @@ impl BatchFold for Plugin {
             }
         }
         let answer = self.rules.ask(&running, id, batch.upcast_line(id), None)?;
-        wire::upcasts(&answer, events).map_err(|why| {
-            let error = failure(&running.connection, &why, None);
-            self.rules.remember(&error);
-            error
-        })
+        wire::upcasts(&answer, events).map_err(|why| self.rules.fail(&running, &why, None))
     }
 
     fn projections(&self) -> Vec<ProjectionReads> {

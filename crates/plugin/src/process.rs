@@ -13,15 +13,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, TrySendErr
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 /// Lines of the plug-in's stderr kept, the last ones.
 const STDERR_LINES: usize = 40;
 /// Requests queued for the writing thread before a sender waits.
 const QUEUED: usize = 8;
 
-/// An answer: the line as JSON, or why there is none.
-pub type Reply = Result<Value, String>;
+/// An answer: its line (JSON with an id), or why there is none.
+pub type Reply = Result<String, String>;
 
 /// What the reading thread dispatches answers to, and why the connection ended if it did.
 #[derive(Default)]
@@ -283,30 +281,37 @@ fn read_answers(stdout: std::process::ChildStdout, shared: &Mutex<Shared>) {
         if line.trim().is_empty() {
             continue;
         }
-        let answer: Value = match serde_json::from_str(&line) {
-            Ok(answer) => answer,
-            Err(e) => {
+        // Only the id is read here; the request's owner reads the rest, once.
+        let id = match serde_json::from_str::<Id>(&line) {
+            Ok(Id { id: Some(id) }) => id,
+            Err(e) if e.is_syntax() || e.is_eof() => {
                 lock(shared).end(&format!(
                     "the plug-in wrote a line that is not JSON ({e}): `{}`",
                     clip(line.trim_end())
                 ));
                 return;
             }
-        };
-        let Some(id) = answer.get("id").and_then(Value::as_u64) else {
-            lock(shared).end(&format!(
-                "the plug-in wrote an answer without an id: `{}`",
-                clip(line.trim_end())
-            ));
-            return;
+            Ok(Id { id: None }) | Err(_) => {
+                lock(shared).end(&format!(
+                    "the plug-in wrote an answer without an id: `{}`",
+                    clip(line.trim_end())
+                ));
+                return;
+            }
         };
         let waiting = lock(shared).waiting.remove(&id);
         let Some(waiting) = waiting else {
             lock(shared).end(&format!("the plug-in answered request {id}, which nobody asked"));
             return;
         };
-        let _ = waiting.send(Ok(answer));
+        let _ = waiting.send(Ok(std::mem::take(&mut line)));
     }
+}
+
+/// An answer's id, read without the rest of the line.
+#[derive(serde::Deserialize)]
+struct Id {
+    id: Option<u64>,
 }
 
 /// The stderr thread: keeps the last lines.

@@ -1,11 +1,14 @@
 //! The protocol's lines: requests written as text (payloads go as stored, not re-encoded), and
 //! answers read and held to what the plug-in declared.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use rewind_core::{ApplyError, FoldOutcome, RecordedEvent, RowUpdate, SmolStr, Violation};
 
@@ -139,26 +142,104 @@ impl Batch {
     }
 }
 
+/// A `folded` answer (or an `error`), read with its states and rows left as the text they are.
+#[derive(Deserialize)]
+struct Folded<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    outcomes: Option<Vec<Outcome<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Outcome<'a> {
+    #[serde(default)]
+    i: Option<u64>,
+    #[serde(borrow, default)]
+    rejected: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    violations: Option<Vec<Reported<'a>>>,
+    /// Present (even as `null`) when the state was answered.
+    #[serde(borrow, default, deserialize_with = "present")]
+    state: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    rows: Option<Vec<RowChange<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Reported<'a> {
+    #[serde(borrow, default)]
+    invariant: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RowChange<'a> {
+    #[serde(borrow, default)]
+    projection: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    key: Option<&'a RawValue>,
+    /// `null` or absent: the row was removed.
+    #[serde(borrow, default)]
+    row: Option<&'a RawValue>,
+}
+
+/// A field that is there, whatever its value (`null` included).
+fn present<'a, D: serde::Deserializer<'a>>(deserializer: D) -> Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
+/// What an `error` answer says, if `kind` is one.
+fn refused(kind: Option<&str>, message: Option<&str>) -> Option<String> {
+    (kind == Some("error")).then(|| {
+        format!(
+            "the plug-in could not do what was asked: {}",
+            message.unwrap_or("no reason given")
+        )
+    })
+}
+
+/// A row's key: a string, or a number as written.
+fn key(raw: &RawValue) -> Option<SmolStr> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        if !text.contains('\\') {
+            return Some(SmolStr::from(&text[1..text.len() - 1]));
+        }
+        return serde_json::from_str::<String>(text).ok().map(SmolStr::from);
+    }
+    serde_json::from_str::<serde_json::Number>(text)
+        .ok()
+        .map(|_| SmolStr::from(text))
+}
+
 /// The outcomes of a fold answer for `sent` events, held to the handshake: an invariant it
 /// did not declare, or a read model it did not declare, is not the protocol.
-pub fn outcomes(answer: &Value, sent: usize, handshake: &Handshake) -> Result<Vec<FoldOutcome>, String> {
-    if answer.get("type").and_then(Value::as_str) != Some("folded") {
+pub fn outcomes(answer: &str, sent: usize, handshake: &Handshake) -> Result<Vec<FoldOutcome>, String> {
+    let folded: Folded = serde_json::from_str(answer).map_err(|e| {
+        format!(
+            "the answer to a fold does not read ({e}): `{}`",
+            crate::process::clip(answer.trim_end())
+        )
+    })?;
+    if let Some(why) = refused(folded.kind.as_deref(), folded.message.as_deref()) {
+        return Err(why);
+    }
+    if folded.kind.as_deref() != Some("folded") {
         return Err(format!(
             "expected a `folded` answer, got `{}`",
-            crate::process::clip(&answer.to_string())
+            crate::process::clip(answer.trim_end())
         ));
     }
-    let Some(list) = answer.get("outcomes").and_then(Value::as_array) else {
+    let Some(list) = folded.outcomes else {
         return Err("the `folded` answer has no `outcomes` list".into());
     };
     let mut outcomes = Vec::with_capacity(list.len());
     for item in list {
-        let index = item.get("i").and_then(Value::as_u64).ok_or_else(|| {
-            format!(
-                "an outcome has no event index `i`: {}",
-                crate::process::clip(&item.to_string())
-            )
-        })? as usize;
+        let index = item.i.ok_or("an outcome has no event index `i`")? as usize;
         if index >= sent {
             return Err(format!("an outcome names event {index} of a batch of {sent}"));
         }
@@ -166,55 +247,41 @@ pub fn outcomes(answer: &Value, sent: usize, handshake: &Handshake) -> Result<Ve
             index,
             ..FoldOutcome::default()
         };
-        if let Some(rejected) = item.get("rejected").filter(|v| !v.is_null()) {
-            outcome.rejected = Some(rejection(rejected)?);
+        if let Some(rejected) = item.rejected {
+            let value: Value = serde_json::from_str(rejected.get()).map_err(|e| e.to_string())?;
+            outcome.rejected = Some(rejection(&value)?);
         }
-        if let Some(violations) = item.get("violations").and_then(Value::as_array) {
-            for violation in violations {
-                let name = violation
-                    .get("invariant")
-                    .and_then(Value::as_str)
-                    .ok_or("a violation names no `invariant`")?;
-                if !handshake.invariants.iter().any(|i| i.name == name) {
-                    return Err(format!(
-                        "the plug-in reported invariant `{name}`, which its hello did not declare"
-                    ));
-                }
-                outcome.violations.push(Violation {
-                    invariant: name.to_owned(),
-                    message: violation
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or(name)
-                        .to_owned(),
-                });
+        for violation in item.violations.into_iter().flatten() {
+            let name = violation.invariant.ok_or("a violation names no `invariant`")?;
+            if !handshake.invariants.iter().any(|i| i.name == name) {
+                return Err(format!(
+                    "the plug-in reported invariant `{name}`, which its hello did not declare"
+                ));
             }
+            outcome.violations.push(Violation {
+                message: violation.message.unwrap_or_else(|| name.clone()).into_owned(),
+                invariant: name.into_owned(),
+            });
         }
-        if let Some(state) = item.get("state") {
-            outcome.state = Some(Arc::from(state.to_string()));
+        if let Some(state) = item.state {
+            outcome.state = Some(Arc::from(state.get()));
         }
-        if let Some(rows) = item.get("rows").and_then(Value::as_array) {
-            for row in rows {
-                let projection = row
-                    .get("projection")
-                    .and_then(Value::as_str)
-                    .ok_or("a row names no `projection`")?;
-                if !handshake.projections.iter().any(|p| p.name == projection) {
-                    return Err(format!(
-                        "the plug-in changed a row of `{projection}`, a read model its hello did not declare"
-                    ));
-                }
-                let key = match row.get("key") {
-                    Some(Value::String(key)) => key.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => return Err(format!("a row of `{projection}` has no `key`")),
-                };
-                outcome.rows.push(RowUpdate {
-                    projection: projection.to_owned(),
-                    key,
-                    row: row.get("row").filter(|r| !r.is_null()).cloned(),
-                });
+        for row in item.rows.into_iter().flatten() {
+            let projection = row.projection.ok_or("a row names no `projection`")?;
+            if !handshake.projections.iter().any(|p| p.name == projection) {
+                return Err(format!(
+                    "the plug-in changed a row of `{projection}`, a read model its hello did not declare"
+                ));
             }
+            let key = row
+                .key
+                .and_then(key)
+                .ok_or_else(|| format!("a row of `{projection}` has no `key` (a string or a number)"))?;
+            outcome.rows.push(RowUpdate {
+                projection: SmolStr::from(projection.as_ref()),
+                key,
+                row: row.row.map(|row| Arc::from(row.get())),
+            });
         }
         outcomes.push(outcome);
     }
@@ -255,8 +322,14 @@ fn rejection(value: &Value) -> Result<ApplyError, String> {
 }
 
 /// The events an upcast answer changed: `{"events": [{"i", "schema_version", "payload"}]}`.
-pub fn upcasts(answer: &Value, events: &[RecordedEvent]) -> Result<Vec<Option<RecordedEvent>>, String> {
-    if answer.get("type").and_then(Value::as_str) != Some("upcast") {
+pub fn upcasts(answer: &str, events: &[RecordedEvent]) -> Result<Vec<Option<RecordedEvent>>, String> {
+    let answer: Value =
+        serde_json::from_str(answer).map_err(|e| format!("the answer to an upcast does not read: {e}"))?;
+    let kind = answer.get("type").and_then(Value::as_str);
+    if let Some(why) = refused(kind, answer.get("message").and_then(Value::as_str)) {
+        return Err(why);
+    }
+    if kind != Some("upcast") {
         return Err("expected an `upcast` answer".into());
     }
     let mut upcast: Vec<Option<RecordedEvent>> = vec![None; events.len()];
@@ -279,4 +352,80 @@ pub fn upcasts(answer: &Value, events: &[RecordedEvent]) -> Result<Vec<Option<Re
         });
     }
     Ok(upcast)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handshake() -> Handshake {
+        serde_json::from_str(
+            r#"{"protocol": 1, "name": "t", "projections": [{"name": "balances", "key": "account"}],
+                "invariants": [{"name": "never_negative"}]}"#,
+        )
+        .expect("a hello")
+    }
+
+    /// States and rows keep the text they were answered in; a null or absent row removes it;
+    /// keys may be numbers; only events with an outcome are listed.
+    #[test]
+    fn a_folded_answer_keeps_states_and_rows_as_their_text() {
+        let answer = r#"{"id": 3, "type": "folded", "outcomes": [
+            {"i": 0, "state": {"b": 1,  "a": [2]}, "rows": [{"projection": "balances", "key": "x\"y", "row": {"v": 1.50}}]},
+            {"i": 2, "state": null, "violations": [{"invariant": "never_negative", "message": "below zero"}],
+             "rows": [{"projection": "balances", "key": 17, "row": null}, {"projection": "balances", "key": "gone"}]},
+            {"i": 3, "rejected": {"kind": "invalid_payload", "event_type": "E", "message": "bad"}}]}"#;
+        let outcomes = outcomes(answer, 4, &handshake()).expect("reads");
+        assert_eq!(outcomes.iter().map(|o| o.index).collect::<Vec<_>>(), [0, 2, 3]);
+        assert_eq!(outcomes[0].state.as_deref(), Some(r#"{"b": 1,  "a": [2]}"#));
+        assert_eq!(outcomes[0].rows[0].key, "x\"y");
+        assert_eq!(outcomes[0].rows[0].row.as_deref(), Some(r#"{"v": 1.50}"#));
+        assert_eq!(outcomes[1].state.as_deref(), Some("null"), "a null state is a state");
+        assert_eq!(outcomes[1].violations[0].message, "below zero");
+        assert_eq!(outcomes[1].rows[0].key, "17");
+        assert_eq!(outcomes[1].rows[0].row, None);
+        assert_eq!(outcomes[1].rows[1].row, None);
+        assert_eq!(
+            outcomes[2].rejected,
+            Some(ApplyError::InvalidPayload {
+                event_type: "E".into(),
+                reason: "bad".into()
+            })
+        );
+        assert_eq!(outcomes[2].state, None);
+    }
+
+    #[test]
+    fn answers_outside_the_protocol_say_what_is_wrong() {
+        let said = |answer: &str| outcomes(answer, 2, &handshake()).expect_err("refused");
+        assert_eq!(
+            said(r#"{"id": 1, "type": "error", "message": "out of memory"}"#),
+            "the plug-in could not do what was asked: out of memory"
+        );
+        assert!(said(r#"{"id": 1, "type": "hello"}"#).starts_with("expected a `folded` answer"));
+        assert_eq!(
+            said(r#"{"id": 1, "type": "folded", "outcomes": [{"i": 2}]}"#),
+            "an outcome names event 2 of a batch of 2"
+        );
+        assert_eq!(
+            said(r#"{"id": 1, "type": "folded", "outcomes": [{"i": 0, "violations": [{"invariant": "other"}]}]}"#),
+            "the plug-in reported invariant `other`, which its hello did not declare"
+        );
+        assert_eq!(
+            said(
+                r#"{"id": 1, "type": "folded", "outcomes": [{"i": 0, "rows": [{"projection": "nope", "key": "k"}]}]}"#
+            ),
+            "the plug-in changed a row of `nope`, a read model its hello did not declare"
+        );
+        assert_eq!(
+            said(
+                r#"{"id": 1, "type": "folded", "outcomes": [{"i": 0, "rows": [{"projection": "balances", "key": [1]}]}]}"#
+            ),
+            "a row of `balances` has no `key` (a string or a number)"
+        );
+        assert!(
+            said(r#"{"id": 1, "type": "folded", "outcomes": [{"i": "0"}]}"#)
+                .starts_with("the answer to a fold does not read")
+        );
+    }
 }
