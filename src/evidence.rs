@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
-use rewind_core::{Domain, RecordedEvent};
+use rewind_core::{Domain, RecordedEvent, ReplayError, StreamStep};
 use rewind_engine::Replay;
 use rewind_store::{EventSource, format_time};
 
@@ -133,7 +133,25 @@ pub fn write(
     for event in &events {
         replay.apply(event);
     }
-    let state = replay.stream(stream_id).map_or(Value::Null, |s| s.state.to_json());
+    replay.finish();
+    if let Some(fault) = replay.fault() {
+        return Err(format!("the domain plug-in failed: {fault}"));
+    }
+    // A stream folded elsewhere is folded there whole, in one request, with the state after
+    // each event; the others are folded again here as the events are written.
+    let folded_elsewhere = events
+        .first()
+        .and_then(|first| domain.route(first))
+        .is_some_and(|route| domain.batch_fold_on(route).is_some());
+    let states = if folded_elsewhere {
+        Some(states_after(&domain.replay_stream(&events))?)
+    } else {
+        None
+    };
+    let state = match &states {
+        Some(states) => states.last().cloned().unwrap_or(Value::Null),
+        None => replay.stream(stream_id).map_or(Value::Null, |s| s.state.to_json()),
+    };
     let last = &events[events.len() - 1];
     let head = json!({
         "rewind_evidence": FORMAT,
@@ -165,6 +183,7 @@ pub fn write(
             domain,
             stream_id,
             events: &events,
+            states,
         },
     };
     write_json(&document, path, replace)?;
@@ -189,20 +208,43 @@ impl Serialize for Document<'_> {
     }
 }
 
-/// A stream's events, each with the state after it, replayed while they are written.
+/// The state after each step: an event the domain could not fold leaves the state before it.
+/// An error when the folder failed.
+fn states_after(steps: &[StreamStep]) -> Result<Vec<Value>, String> {
+    let mut state = Value::Null;
+    steps
+        .iter()
+        .map(|step| {
+            match &step.state {
+                Ok(after) => state = after.clone(),
+                Err(ReplayError::Fold(error)) => return Err(format!("the domain plug-in failed: {error}")),
+                Err(_) => {}
+            }
+            Ok(state.clone())
+        })
+        .collect()
+}
+
+/// A stream's events, each with the state after it, replayed while they are written (or, for a
+/// stream folded elsewhere, as folded there).
 struct EventsWithStates<'a> {
     domain: Arc<dyn Domain>,
     stream_id: &'a str,
     events: &'a [RecordedEvent],
+    states: Option<Vec<Value>>,
 }
 
 impl Serialize for EventsWithStates<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut replay = Replay::new(Arc::clone(&self.domain));
         let mut list = serializer.serialize_seq(Some(self.events.len()))?;
-        for event in self.events {
-            replay.apply(event);
-            let state = replay.stream(self.stream_id).map_or(Value::Null, |s| s.state.to_json());
+        for (i, event) in self.events.iter().enumerate() {
+            let state = if let Some(states) = &self.states {
+                states.get(i).cloned().unwrap_or(Value::Null)
+            } else {
+                replay.apply(event);
+                replay.stream(self.stream_id).map_or(Value::Null, |s| s.state.to_json())
+            };
             list.serialize_element(&json!({
                 "global_position": event.global_position,
                 "stream_version": event.stream_version,

@@ -247,3 +247,49 @@ fn verify_finds_a_plugin_whose_fold_reads_the_clock() {
         stderr(&clock)
     );
 }
+
+/// Evidence exported through a plug-in holds what the built-in bank's holds: the state after
+/// every event, the state they leave and the broken invariant.
+#[test]
+fn evidence_through_a_plugin_has_its_states_and_its_violation() {
+    let store = sample_sqlite();
+    let store = store.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let export = |name: &str, plugin: Option<&str>| -> Value {
+        let out = dir.path().join(name);
+        let out = out.to_str().unwrap();
+        let mut args = vec![
+            "evidence",
+            store,
+            "--stream",
+            "account-0002",
+            "--position",
+            "1759",
+            "--out",
+            out,
+        ];
+        if let Some(plugin) = plugin {
+            args.extend(["--plugin", plugin]);
+        }
+        let output = run(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let plugin = js_bank();
+    let through_plugin = export("plugin.json", Some(&plugin));
+    let built_in = export("built-in.json", None);
+    let balances = |document: &Value| -> Vec<Value> {
+        document["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event["state_after"]["balance_cents"].clone())
+            .collect()
+    };
+    assert_eq!(balances(&through_plugin), balances(&built_in));
+    assert_eq!(through_plugin["state"]["balance_cents"], -141643);
+    let issues = through_plugin["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0]["position"], 1759);
+    assert_eq!(issues[0]["kind"]["invariant"], "balance_never_negative");
+}

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::domain::{
-    AggregateClaim, AggregateState, ApplyError, Domain, ProjectionState, ReplayError, StreamStep, UpcastError,
-    Violation, replay_stream_here,
+    AggregateClaim, AggregateState, ApplyError, Domain, ProjectionState, ProjectionView, ReplayError, StreamStep,
+    UpcastError, Violation, replay_stream_here,
 };
 use crate::event::RecordedEvent;
 use crate::remote::BatchFold;
@@ -219,8 +219,26 @@ impl Domain for DomainSet {
         Some((self.domains[*domain].name().to_owned(), claim.aggregate.clone()))
     }
 
+    /// Every domain's read models, in order; one whose name an earlier domain's read model
+    /// already has is shown with its domain's name (`bank/account_balances`).
     fn projections(&self) -> Vec<Box<dyn ProjectionState>> {
-        self.domains.iter().flat_map(|d| d.projections()).collect()
+        let mut names = std::collections::HashSet::new();
+        let mut all = Vec::new();
+        for domain in &self.domains {
+            for projection in domain.projections() {
+                if names.insert(projection.name().to_owned()) {
+                    all.push(projection);
+                } else {
+                    let name = format!("{}/{}", domain.name(), projection.name());
+                    names.insert(name.clone());
+                    all.push(Box::new(Renamed {
+                        name,
+                        inner: projection,
+                    }) as Box<dyn ProjectionState>);
+                }
+            }
+        }
+        all
     }
 
     fn route_is_generic(&self, route: u32) -> bool {
@@ -325,6 +343,74 @@ impl Domain for DomainSet {
         if let Some((_, domain)) = self.route_of_any_event(event).and_then(|route| self.claim(route)) {
             self.domains[*domain].prepare(event);
         }
+    }
+}
+
+/// A read model under another name (see [`DomainSet`]'s `projections`).
+#[derive(Clone)]
+struct Renamed<T> {
+    name: String,
+    inner: T,
+}
+
+impl<T: std::ops::Deref<Target = V> + Send + Sync, V: ProjectionView + ?Sized> ProjectionView for Renamed<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn to_json(&self) -> Value {
+        self.inner.to_json()
+    }
+    fn row_count(&self) -> usize {
+        self.inner.row_count()
+    }
+    fn rows(&self, start: usize, count: usize) -> Vec<(String, Value)> {
+        self.inner.rows(start, count)
+    }
+    fn row(&self, key: &str) -> Option<(usize, Value)> {
+        self.inner.row(key)
+    }
+    fn changed_at(&self, key: &str) -> Option<u64> {
+        self.inner.changed_at(key)
+    }
+}
+
+impl ProjectionState for Renamed<Box<dyn ProjectionState>> {
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), ApplyError> {
+        self.inner.apply(event)
+    }
+    fn apply_in_stream(&mut self, event: &RecordedEvent, stream: u32) -> Result<(), ApplyError> {
+        self.inner.apply_in_stream(event, stream)
+    }
+    fn clone_box(&self) -> Box<dyn ProjectionState> {
+        Box::new(Renamed {
+            name: self.name.clone(),
+            inner: self.inner.clone_box(),
+        })
+    }
+    fn warm(&self, event: &RecordedEvent, stream: u32) {
+        self.inner.warm(event, stream);
+    }
+    fn warm_all(&self, events: &[(&RecordedEvent, u32)]) {
+        self.inner.warm_all(events);
+    }
+    fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
+        self.inner.keys_for(event)
+    }
+    fn keep_history(&mut self) -> bool {
+        self.inner.keep_history()
+    }
+    fn as_of(&self, position: Option<u64>) -> Option<Box<dyn ProjectionView>> {
+        let inner = self.inner.as_of(position)?;
+        Some(Box::new(Renamed {
+            name: self.name.clone(),
+            inner,
+        }))
+    }
+    fn shrink_to_fit(&mut self) {
+        self.inner.shrink_to_fit();
+    }
+    fn apply_row(&mut self, position: u64, key: &str, row: Option<Arc<str>>) {
+        self.inner.apply_row(position, key, row);
     }
 }
 
@@ -478,5 +564,39 @@ mod tests {
         );
         assert!(set.only(&["nope".to_owned()]).is_err());
         assert!(set.only(&["generic".to_owned()]).expect("generic").domains().is_empty());
+    }
+
+    /// A domain with one read model named `balances`.
+    struct WithBalances(&'static str);
+
+    impl Domain for WithBalances {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn aggregates(&self) -> Vec<AggregateClaim> {
+            Vec::new()
+        }
+        fn new_aggregate(&self, _aggregate: &str) -> Option<Box<dyn AggregateState>> {
+            None
+        }
+        fn projections(&self) -> Vec<Box<dyn ProjectionState>> {
+            let mut rows = crate::JsonRowHistory::new("balances");
+            rows.set(1, self.0, Some(json!(1)));
+            vec![Box::new(rows)]
+        }
+    }
+
+    /// Two domains' read models of one name are told apart: the second is shown with its
+    /// domain's name, in lists and in views at a position, and keeps its own rows.
+    #[test]
+    fn read_models_of_one_name_in_two_domains_are_told_apart() {
+        let set = DomainSet::new(vec![Box::new(WithBalances("plugin")), Box::new(WithBalances("bank"))]);
+        let projections = set.projections();
+        let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["balances", "bank/balances"]);
+        let view = projections[1].as_of(Some(1)).expect("history");
+        assert_eq!(view.name(), "bank/balances");
+        assert_eq!(view.to_json(), json!({"bank": 1}));
+        assert_eq!(set.projection_domains(), [0, 1]);
     }
 }

@@ -42,6 +42,10 @@ struct Folder {
 /// A state a folder answered, kept as a checkpoint: `(stream, its events folded, state)`.
 pub type RemoteCheckpoint = (u32, u32, Arc<str>);
 
+/// A row a folder's read model changed: `(folder number (as [`Domain::batch_fold_on`] numbers
+/// them), the read model's place among those the folder declared, position, key, row)`.
+pub type RemoteRow = (usize, usize, u64, rewind_core::SmolStr, Option<Arc<str>>);
+
 /// The folders of a replay and what they answered so far.
 #[derive(Default)]
 pub(crate) struct RemoteFolds {
@@ -53,8 +57,9 @@ pub(crate) struct RemoteFolds {
     pub issues: Vec<ReplayIssue>,
     /// States answered for checkpoints, taken by the engine's builder.
     pub checkpoints: Vec<RemoteCheckpoint>,
-    /// Rows the folders' read models changed: `(read model, position, key, row)`.
-    pub rows: Vec<(rewind_core::SmolStr, u64, rewind_core::SmolStr, Option<Arc<str>>)>,
+    /// Rows the folders' read models changed: `(folder number, the read model's place among
+    /// the folder's, position, key, row)`.
+    pub rows: Vec<RemoteRow>,
     /// The first fault: what failed, and where.
     pub fault: Option<FoldError>,
 }
@@ -189,7 +194,7 @@ impl RemoteFolds {
         match answer {
             Ok(outcomes) => {
                 for outcome in outcomes {
-                    self.take(&sent, outcome);
+                    self.take(index, &sent, outcome);
                 }
             }
             Err(mut error) => {
@@ -201,7 +206,7 @@ impl RemoteFolds {
     }
 
     /// What one outcome means here.
-    fn take(&mut self, sent: &[Sent], outcome: FoldOutcome) {
+    fn take(&mut self, index: usize, sent: &[Sent], outcome: FoldOutcome) {
         let Some(event) = sent.get(outcome.index) else {
             self.fault.get_or_insert_with(|| {
                 FoldError::new(format!(
@@ -232,9 +237,12 @@ impl RemoteFolds {
         if let Some(state) = outcome.state {
             self.checkpoints.push((event.stream, event.stream_events, state));
         }
+        let (folder, state) = &self.folders[index];
         for update in outcome.rows {
-            self.rows
-                .push((update.projection, event.position, update.key, update.row));
+            // The answer was held to the read models the folder declared.
+            if let Some(place) = state.reads.iter().position(|r| r.name == update.projection) {
+                self.rows.push((*folder, place, event.position, update.key, update.row));
+            }
         }
     }
 

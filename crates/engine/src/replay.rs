@@ -195,8 +195,15 @@ impl Replay {
     }
 
     fn take_remote_rows(&mut self) {
-        for (name, position, key, row) in std::mem::take(&mut self.remote.rows) {
-            if let Some(projection) = self.projections.iter_mut().find(|p| p.name() == name) {
+        // A folder's read models are its domain's, in the order it declared them.
+        for (folder, place, position, key, row) in std::mem::take(&mut self.remote.rows) {
+            let projection = self
+                .projections
+                .iter_mut()
+                .zip(&self.projection_domains)
+                .filter(|(_, domain)| **domain == folder)
+                .nth(place);
+            if let Some((projection, _)) = projection {
                 projection.apply_row(position, &key, row);
             }
         }
