@@ -42,8 +42,9 @@ struct Folder {
 /// A state a folder answered, kept as a checkpoint: `(stream, its events folded, state)`.
 pub type RemoteCheckpoint = (u32, u32, Arc<str>);
 
-/// A row a folder's read model changed: `(folder number (as [`Domain::batch_fold_on`] numbers
-/// them), the read model's place among those the folder declared, position, key, row)`.
+/// A row a folder's read model changed: the folder's number (as [`Domain::batch_fold_on`]
+/// numbers them), the read model's place among those the folder declared, the position, the
+/// key and the row.
 pub type RemoteRow = (usize, usize, u64, rewind_core::SmolStr, Option<Arc<str>>);
 
 /// The folders of a replay and what they answered so far.
@@ -57,8 +58,7 @@ pub(crate) struct RemoteFolds {
     pub issues: Vec<ReplayIssue>,
     /// States answered for checkpoints, taken by the engine's builder.
     pub checkpoints: Vec<RemoteCheckpoint>,
-    /// Rows the folders' read models changed: `(folder number, the read model's place among
-    /// the folder's, position, key, row)`.
+    /// Rows the folders' read models changed.
     pub rows: Vec<RemoteRow>,
     /// The first fault: what failed, and where.
     pub fault: Option<FoldError>,
