@@ -287,7 +287,7 @@ fn evidence_through_a_plugin_has_its_states_and_its_violation() {
             .collect()
     };
     assert_eq!(balances(&through_plugin), balances(&built_in));
-    assert_eq!(through_plugin["state"]["balance_cents"], -141643);
+    assert_eq!(through_plugin["state"]["balance_cents"], -1416_43);
     let issues = through_plugin["issues"].as_array().unwrap();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0]["position"], 1759);
