@@ -6,10 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rewind_core::{
-    AggregateClaim, AggregateState, Domain, DomainSet, FoldError, GenericState, ProjectionState, RecordedEvent,
-    UpcastError,
-};
+use rewind_core::{AggregateClaim, AggregateState, Domain, DomainSet, FoldError, GenericState};
 use rewind_plugin::PluginDomain;
 
 /// What the user chose.
@@ -155,18 +152,6 @@ impl Domain for FailedPlugin {
 
     fn route_is_generic(&self, _route: u32) -> bool {
         true
-    }
-
-    fn projections(&self) -> Vec<Box<dyn ProjectionState>> {
-        Vec::new()
-    }
-
-    fn latest_schema_version(&self, _event_type: &str) -> Option<u32> {
-        None
-    }
-
-    fn upcast(&self, _event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
-        Ok(None)
     }
 }
 

@@ -83,18 +83,6 @@ impl Domain for GenericDomain {
     fn new_aggregate(&self, _aggregate: &str) -> Option<Box<dyn AggregateState>> {
         Some(Box::new(GenericState::default()))
     }
-
-    fn projections(&self) -> Vec<Box<dyn ProjectionState>> {
-        Vec::new()
-    }
-
-    fn latest_schema_version(&self, _event_type: &str) -> Option<u32> {
-        None
-    }
-
-    fn upcast(&self, _event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
-        Ok(None)
-    }
 }
 
 /// Several domains behind one [`Domain`]: each stream goes to the first aggregate, of the
@@ -476,15 +464,6 @@ mod tests {
         }
         fn new_aggregate(&self, _aggregate: &str) -> Option<Box<dyn AggregateState>> {
             Some(Box::new(GenericState::default()))
-        }
-        fn projections(&self) -> Vec<Box<dyn ProjectionState>> {
-            Vec::new()
-        }
-        fn latest_schema_version(&self, _event_type: &str) -> Option<u32> {
-            None
-        }
-        fn upcast(&self, _event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
-            Ok(None)
         }
     }
 

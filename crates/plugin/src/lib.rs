@@ -206,10 +206,6 @@ impl Domain for PluginDomain {
             .collect()
     }
 
-    fn latest_schema_version(&self, _event_type: &str) -> Option<u32> {
-        None
-    }
-
     /// Upcasting is the plug-in's, inside its fold; the inspector asks it through
     /// [`BatchFold::upcast`].
     fn upcast(&self, _event: &RecordedEvent) -> Result<Option<RecordedEvent>, UpcastError> {
