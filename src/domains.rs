@@ -40,6 +40,11 @@ impl DomainChoice {
         }
     }
 
+    /// Whether `name` is a built-in domain's (or one picked only by name).
+    fn is_builtin(&self, name: &str) -> bool {
+        self.builtin.domain(name).is_some() || crate::on_request().iter().any(|d| d.name() == name)
+    }
+
     /// Starts the plug-in, if there is one, and picks the domains. A plug-in that does not
     /// start is said, not fatal; a name that is none of the domains is an error.
     pub fn resolve(&self) -> Result<Resolved, String> {
@@ -48,6 +53,13 @@ impl DomainChoice {
         let mut plugin_error = None;
         if let Some(command) = &self.plugin {
             match PluginDomain::start(command, self.timeout) {
+                Ok(started) if self.is_builtin(&started.handshake().name) => {
+                    // Dropping the only handle stops the process.
+                    plugin_error = Some(FoldError::new(format!(
+                        "plug-in `{command}` names itself `{}`, the name of a domain built into Rewind: a plug-in needs a name of its own",
+                        started.handshake().name
+                    )));
+                }
                 Ok(started) => {
                     domains = Arc::new(domains.with_first(Arc::new(started.clone())));
                     plugin = Some(started);

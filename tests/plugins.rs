@@ -169,7 +169,7 @@ fn fails_with(mode: &str, timeout: &str) -> (Option<i32>, String) {
 /// Each way a plug-in can fail is one line and exit status 2, naming the plug-in and what
 /// happened: it does not start, speaks another protocol version, crashes mid-build (with the
 /// batch's positions and its last stderr line), hangs (the timeout), answers garbage, or reports
-/// an invariant it did not declare.
+/// an invariant it did not declare, or takes a built-in domain's name.
 #[test]
 fn a_failing_plugin_is_one_line_and_exit_status_two() {
     let cases = [
@@ -186,6 +186,10 @@ fn a_failing_plugin_is_one_line_and_exit_status_two() {
         (
             "undeclared",
             "reported invariant `never_declared`, which its hello did not declare",
+        ),
+        (
+            "named-bank",
+            "names itself `bank`, the name of a domain built into Rewind",
         ),
     ];
     for (mode, says) in cases {

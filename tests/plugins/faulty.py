@@ -11,6 +11,7 @@ otherwise:
   undeclared    reports an invariant its hello did not declare
   pg            refuses to start if it sees a PG* variable in its environment
   clock         puts the time it folded at into the state (not deterministic)
+  named-bank    names itself `bank`, a built-in domain's name
 """
 import json
 import os
@@ -37,7 +38,7 @@ for line in sys.stdin:
             continue
         send({
             "id": request["id"], "type": "hello", "protocol": 2 if mode == "protocol2" else 1,
-            "name": "faulty", "version": mode,
+            "name": "bank" if mode == "named-bank" else "faulty", "version": mode,
             "aggregates": [{"aggregate": "Account", "categories": ["account"]}],
             "projections": [], "invariants": [{"name": "declared", "aggregate": "Account"}],
         })
