@@ -475,6 +475,32 @@ fn a_dropped_connection_is_reopened_and_the_read_retried() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
 }
 
+/// The Python plug-in folds the store the `eventsourcing` library wrote into PostgreSQL through
+/// the library's own code, as it does the SQLite one: the same domain module wrote both.
+#[test]
+fn the_python_plugin_rebuilds_the_balances_the_library_wrote_into_postgresql() {
+    let cluster = Cluster::start();
+    let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/postgres/python-eventsourcing/dump.sql");
+    let (url, mut client) = cluster.database("python_plugin");
+    client.batch_execute(&std::fs::read_to_string(dump).unwrap()).unwrap();
+    let plugin = format!(
+        "python3 {}",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plugins/python/examples/eventsourcing_bank.py")
+            .display()
+    );
+    for (stream, balance) in [
+        ("2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1", 120),
+        ("c0cc3503-6b25-5fac-afcd-233c0bd42d49", 500),
+    ] {
+        let output = rewind(&["state", &url, "--stream", stream, "--plugin", &plugin]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let state = json(&output);
+        assert_eq!(state["replayed_by"], "eventsourcing-bank: BankAccount", "{state}");
+        assert_eq!(state["state"]["balance"], balance, "{state}");
+    }
+}
+
 /// Dumps of tables written by the libraries themselves into PostgreSQL (see
 /// `fixtures/postgres/README.md`), loaded into a fresh database and opened like any store.
 #[test]
@@ -487,10 +513,10 @@ fn stores_written_into_postgresql_by_the_real_libraries_open_and_replay() {
             "Python eventsourcing PostgreSQL (table stored_events)",
             "2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1",
             [
-                "__main__:BankAccount.Opened",
-                "__main__:BankAccount.Deposited",
-                "__main__:BankAccount.Deposited",
-                "__main__:BankAccount.Withdrew",
+                "bankdomain:BankAccount.Opened",
+                "bankdomain:BankAccount.Deposited",
+                "bankdomain:BankAccount.Deposited",
+                "bankdomain:BankAccount.Withdrew",
             ],
         ),
         (
