@@ -414,3 +414,76 @@ fn another_librarys_events_claimed_by_the_bank_say_why_they_do_not_read() {
         stderr(&unknown)
     );
 }
+
+/// A store in WAL mode in a directory the user cannot write (an evidence copy, a mounted
+/// volume) opens, with what its log holds: the file alone when it has no log, a private copy of
+/// the file and its log when it has one. Run as `nobody` when the tests run as root, whom no
+/// directory stops.
+#[test]
+fn a_wal_store_in_a_directory_the_user_cannot_write_opens_with_its_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = is_root();
+    if root && std::process::Command::new("runuser").arg("--help").output().is_err() {
+        eprintln!("skipped: running as root without runuser to drop to `nobody`");
+        return;
+    }
+    let live = tempfile::tempdir().unwrap();
+    let path = live.path().join("events.sqlite");
+    let mut writer = rewind_store::SqliteStore::create(&path).unwrap();
+    let event = |n: i64| rewind_store::NewEvent {
+        event_id: uuid::Uuid::new_v4(),
+        event_type: "Deposited".into(),
+        schema_version: 1,
+        recorded_at: chrono::Utc::now(),
+        data: json!({"amount_cents": n}),
+        metadata: json!({}),
+    };
+    writer
+        .append("a", "T", rewind_store::ExpectedVersion::Any, &[event(1), event(2)])
+        .unwrap();
+    let copies = tempfile::tempdir().unwrap();
+    // One copy without a log (the file alone), one with the log the live writer holds.
+    let (alone, logged) = (copies.path().join("alone"), copies.path().join("logged"));
+    for dir in [&alone, &logged] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::copy(&path, dir.join("events.sqlite")).unwrap();
+    }
+    std::fs::copy(live.path().join("events.sqlite-wal"), logged.join("events.sqlite-wal")).unwrap();
+    drop(writer);
+    // The file alone is a whole store once its writer has checkpointed: take that one.
+    std::fs::copy(&path, alone.join("events.sqlite")).unwrap();
+    for dir in [copies.path(), &alone, &logged] {
+        let mode = if dir == copies.path() || root { 0o755 } else { 0o555 };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for dir in [&alone, &logged] {
+        let file = dir.join("events.sqlite");
+        let file = file.to_str().unwrap();
+        let output = if root {
+            std::process::Command::new("runuser")
+                .args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_rewind"), "events", file])
+                .output()
+                .unwrap()
+        } else {
+            rewind(&["events", file])
+        };
+        assert!(output.status.success(), "{file}: {}", stderr(&output));
+        assert_eq!(stdout(&output).lines().count(), 2, "{file}: {}", stderr(&output));
+        let listed: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(listed.len(), if dir == &alone { 1 } else { 2 }, "{file}: {listed:?}");
+    }
+    for dir in [&alone, &logged] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// Whether the tests run as root.
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

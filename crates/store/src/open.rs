@@ -242,12 +242,12 @@ fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource
     if let Some(mapping) = &options.mapping {
         return Ok(Box::new(MappedSqliteStore::open(path, mapping.clone(), "mapped")?));
     }
-    let connection = sqlite_file::open_read_only(path)?;
-    match inspect_sqlite(&connection, path)? {
-        Recognised::Rewind => Ok(Box::new(SqliteStore::with_read_only_connection(connection, path)?)),
-        Recognised::Known { name, mapping } => Ok(Box::new(MappedSqliteStore::with_connection(
-            connection, path, mapping, name,
-        )?)),
+    let file = sqlite_file::open_read_only(path)?;
+    match inspect_sqlite(&file.connection, path)? {
+        Recognised::Rewind => Ok(Box::new(SqliteStore::with_read_only_connection(file, path)?)),
+        Recognised::Known { name, mapping } => {
+            Ok(Box::new(MappedSqliteStore::with_connection(file, path, mapping, name)?))
+        }
         Recognised::Unknown {
             proposal,
             columns,

@@ -526,3 +526,73 @@ fn a_row_that_does_not_read_is_an_error_naming_its_position_and_column() {
     assert_eq!((position, column), (2, "event_id"));
     assert!(reason.contains("Blob"), "{reason}");
 }
+
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("the directory lists")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A store in WAL mode (as Rewind's writer and Python `eventsourcing` leave theirs) is read
+/// without SQLite making its log files beside it: the directory is left as it was found.
+#[test]
+fn opening_a_wal_store_leaves_its_directory_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, writer) = store_holding(dir.path(), "a", &[new_event("A", 1), new_event("A", 2)]);
+    drop(writer);
+    let eventsourcing = dir.path().join("eventsourcing.sqlite");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/python-eventsourcing/bank.sqlite"),
+        &eventsourcing,
+    )
+    .unwrap();
+    // What the library does to its file (its fixture was switched back afterwards).
+    rusqlite::Connection::open(&eventsourcing)
+        .unwrap()
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))
+        .unwrap();
+    let before = listing(dir.path());
+    assert_eq!(before, ["events.sqlite", "eventsourcing.sqlite"]);
+    for (file, events) in [(&path, 2), (&eventsourcing, 6)] {
+        let bytes = std::fs::read(file).unwrap();
+        let reader = open_store(file).unwrap();
+        assert_eq!(reader.read_batch(0, 100).unwrap().len(), events);
+        reader.streams().unwrap();
+        drop(reader);
+        assert_eq!(listing(dir.path()), before, "{}", file.display());
+        assert_eq!(std::fs::read(file).unwrap(), bytes);
+    }
+}
+
+/// A copy of a live WAL store, taken without the log's index (evidence taken off a running
+/// system), is read with what its log holds, from a private copy, said so, and its directory is
+/// left as it was.
+#[test]
+fn a_wal_store_copied_without_its_index_is_read_with_its_log() {
+    let live = tempfile::tempdir().unwrap();
+    let (path, mut writer) = store_holding(live.path(), "a", &[new_event("A", 1)]);
+    writer
+        .append(
+            "a",
+            "T",
+            ExpectedVersion::Exact(1),
+            &[new_event("A", 2), new_event("A", 3)],
+        )
+        .unwrap();
+    let log = live.path().join("events.sqlite-wal");
+    assert!(std::fs::metadata(&log).unwrap().len() > 0, "the events are in the log");
+    let evidence = tempfile::tempdir().unwrap();
+    std::fs::copy(&path, evidence.path().join("events.sqlite")).unwrap();
+    std::fs::copy(&log, evidence.path().join("events.sqlite-wal")).unwrap();
+    let before = listing(evidence.path());
+    let reader = open_store(evidence.path().join("events.sqlite")).unwrap();
+    assert_eq!(reader.event_count().unwrap(), 3);
+    assert!(reader.describe().contains("private copy"), "{}", reader.describe());
+    drop(reader);
+    assert_eq!(listing(evidence.path()), before);
+    drop(writer);
+}

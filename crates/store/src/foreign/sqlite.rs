@@ -88,6 +88,11 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised
 /// A foreign table read through a mapping. Opened read-only; never writes.
 pub struct MappedSqliteStore {
     connection: Connection,
+    /// The private copy read instead of the file, if one was needed (dropped after the
+    /// connection).
+    _copy: Option<tempfile::TempDir>,
+    /// How the file had to be read, when that is worth saying.
+    note: Option<String>,
     path: PathBuf,
     description: String,
     mapping: Mapping,
@@ -108,7 +113,7 @@ impl MappedSqliteStore {
     }
 
     pub(crate) fn with_connection(
-        connection: Connection,
+        file: sqlite_file::ReadOnlyFile,
         path: &Path,
         mapping: Mapping,
         library: &str,
@@ -124,7 +129,7 @@ impl MappedSqliteStore {
         let Some(table_name) = mapping.table.clone() else {
             return Err(bad_mapping("the mapping names no `table`".into()));
         };
-        let tables = tables(&connection, path)?;
+        let tables = tables(&file.connection, path)?;
         let Some(table) = tables.iter().find(|t| t.name == table_name) else {
             return Err(bad_mapping(format!(
                 "no table `{table_name}` (tables: {})",
@@ -201,9 +206,13 @@ impl MappedSqliteStore {
         );
         let select = "SELECT *".to_owned();
         let (position, stream) = ("rw_position".to_owned(), "rw_stream".to_owned());
+        // Also the seed of the ids made for events without one: how the file was read must
+        // not change them.
         let description = format!("{library} SQLite (table {table_name})");
         let mut store = Self {
-            connection,
+            connection: file.connection,
+            _copy: file.copy,
+            note: file.note,
             path: path.to_owned(),
             description,
             mapping,
@@ -330,7 +339,10 @@ fn text_of(value: ValueRef<'_>) -> Option<String> {
 
 impl EventSource for MappedSqliteStore {
     fn describe(&self) -> String {
-        self.description.clone()
+        match &self.note {
+            Some(note) => format!("{}, {note}", self.description),
+            None => self.description.clone(),
+        }
     }
 
     fn location(&self) -> String {

@@ -83,6 +83,11 @@ pub struct AppendOutcome {
 /// A connection to a native Rewind SQLite store.
 pub struct SqliteStore {
     connection: Connection,
+    /// The private copy read instead of the file, if one was needed (dropped after the
+    /// connection).
+    _copy: Option<tempfile::TempDir>,
+    /// How the file had to be read, when that is worth saying.
+    note: Option<String>,
     path: PathBuf,
     read_only: bool,
     /// The file has a unique index on exactly `event_id` (see [`EventSource::unique_event_ids`]).
@@ -121,6 +126,8 @@ impl SqliteStore {
         })?;
         let store = Self {
             connection,
+            _copy: None,
+            note: None,
             path: path.to_owned(),
             read_only: false,
             unique_ids: false,
@@ -155,9 +162,11 @@ impl SqliteStore {
     }
 
     /// The store over a connection [`sqlite_file::open_read_only`] opened.
-    pub(crate) fn with_read_only_connection(connection: Connection, path: &Path) -> Result<Self> {
+    pub(crate) fn with_read_only_connection(file: sqlite_file::ReadOnlyFile, path: &Path) -> Result<Self> {
         let mut store = Self {
-            connection,
+            connection: file.connection,
+            _copy: file.copy,
+            note: file.note,
             path: path.to_owned(),
             read_only: true,
             unique_ids: false,
@@ -531,7 +540,10 @@ impl EventSource for SqliteStore {
     }
 
     fn describe(&self) -> String {
-        "Rewind SQLite store".into()
+        match &self.note {
+            Some(note) => format!("Rewind SQLite store, {note}"),
+            None => "Rewind SQLite store".into(),
+        }
     }
 
     fn location(&self) -> String {
