@@ -38,7 +38,8 @@ impl Until {
         match self {
             Self::End => true,
             Self::Position(position) => event.global_position <= position,
-            Self::Time(time) => event.recorded_at <= time,
+            // `history` refuses a time for a stream with events of unknown time.
+            Self::Time(time) => event.recorded_at.is_some_and(|at| at <= time),
         }
     }
 
@@ -87,6 +88,15 @@ pub fn history(
         return Err(format!("no stream named `{stream_id}` in {}", source.location()));
     };
     let (stream_type, first_position) = (first.stream_type.to_string(), first.global_position);
+    let untimed = events.iter().filter(|e| e.recorded_at.is_none()).count();
+    if let Until::Time(_) = until
+        && untimed > 0
+    {
+        return Err(format!(
+            "the store records no time for {untimed} of `{stream_id}`'s {} events, so a time cannot say where to stop: give a position (or a version) instead",
+            events.len()
+        ));
+    }
     let kept = events.iter().take_while(|e| until.includes(e)).count();
     events.truncate(kept);
     Ok(History {
@@ -164,7 +174,7 @@ pub fn write(
             "requested": until.to_json(),
             "global_position": last.global_position,
             "stream_version": last.stream_version,
-            "recorded_at": format_time(last.recorded_at),
+            "recorded_at": last.recorded_at.map(format_time),
         },
         "state": state,
         "event_count": events.len(),
@@ -250,7 +260,7 @@ impl Serialize for EventsWithStates<'_> {
                 "stream_version": event.stream_version,
                 "event_type": event.event_type,
                 "schema_version": event.schema_version,
-                "recorded_at": format_time(event.recorded_at),
+                "recorded_at": event.recorded_at.map(format_time),
                 "event_id": event.event_id,
                 "data": event.data,
                 "metadata": event.metadata,

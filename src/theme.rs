@@ -40,6 +40,14 @@ const LIGHT_TEXT_SHADE: f32 = 0.62;
 /// How the app writes a recorded time (UTC, to the millisecond).
 pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
 
+/// What stands for a time the store did not record.
+pub const UNKNOWN_TIME: &str = "—";
+
+/// A recorded time as the app writes it, or [`UNKNOWN_TIME`].
+pub fn time_or_unknown(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    time.map_or_else(|| UNKNOWN_TIME.to_owned(), |t| t.format(TIME_FORMAT).to_string())
+}
+
 pub const TIMELINE_TRACK_HEIGHT: f32 = 64.0;
 pub const ROW_HEIGHT: f32 = 20.0;
 

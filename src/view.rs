@@ -1,7 +1,9 @@
 //! The view of an opened store: where the cursor is, what is selected, pinned and filtered,
 //! and the last seek's result. Panels read it; it changes only through [`View::handle`].
 
-use rewind_engine::{CursorMode, Ordinal, Query, StreamIdx, Timeline, TimelineCommand};
+use rewind_engine::{
+    CursorMode, EventHeader, Ordinal, Query, StreamIdx, Timeline, TimelineCommand, TimelineIndex, Times,
+};
 
 use crate::command::{Tab, ViewCommand};
 use crate::session::{Job, JobResult, SeekRequest, SeekResult, Session};
@@ -288,17 +290,79 @@ impl View {
         }
         let headers = index.headers();
         let cursor = self.timeline.cursor();
+        let (axis, _) = Axis::of(index);
         if let (Some((start, end)), Some(c)) = (self.timeline_view.range, cursor)
             && self.timeline_view.followed != cursor
-            && let Some(at) = headers.get(c).map(|h| h.recorded_at_ms)
+            && c < headers.len()
+            && let at = axis.value(headers, c)
             && !(start..=end).contains(&at)
-            && let (Some(first), Some(last)) = (headers.first(), headers.last())
         {
-            let full = (first.recorded_at_ms, last.recorded_at_ms.max(first.recorded_at_ms + 1));
+            let full = axis.full(headers);
             let span = end - start;
             self.timeline_view.range = Some(clamp_range(at - span / 2, at + span - span / 2, full));
         }
         self.timeline_view.followed = cursor;
+    }
+}
+
+/// How the track lays the events out: by the time they were recorded, or, when the store does
+/// not say or they were all recorded at once, by their order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Milliseconds since the Unix epoch.
+    Time,
+    /// Ordinals: the events' places in global order.
+    Position,
+}
+
+impl Axis {
+    /// The axis for `index`, and why it is not time when it is not.
+    pub fn of(index: &TimelineIndex) -> (Self, Option<String>) {
+        match index.times() {
+            Some(Times::Spread { .. }) | None => (Self::Time, None),
+            Some(Times::Same) => (
+                Self::Position,
+                Some("by position: every event was recorded at the same time".into()),
+            ),
+            Some(Times::Unrecorded { events }) if events == index.len() => {
+                (Self::Position, Some("by position: the store records no times".into()))
+            }
+            Some(Times::Unrecorded { events }) => (
+                Self::Position,
+                Some(format!("by position: {events} events have no recorded time")),
+            ),
+        }
+    }
+
+    /// Where the event at `ordinal` lies on the axis.
+    pub fn value(self, headers: &[EventHeader], ordinal: usize) -> i64 {
+        match self {
+            Self::Time => headers.get(ordinal).map_or(0, |h| h.recorded_at_ms),
+            Self::Position => ordinal as i64,
+        }
+    }
+
+    /// The whole axis: from the first event to the last (never empty).
+    pub fn full(self, headers: &[EventHeader]) -> (i64, i64) {
+        let last = headers.len().saturating_sub(1);
+        let (start, end) = (self.value(headers, 0), self.value(headers, last));
+        (start, end.max(start + 1))
+    }
+
+    /// The narrowest a zoom goes: a second, or ten events.
+    pub fn min_span(self) -> i64 {
+        match self {
+            Self::Time => 1000,
+            Self::Position => 10,
+        }
+    }
+
+    /// The ordinals up to and including `value` (how many events lie at or before it).
+    pub fn events_up_to(self, headers: &[EventHeader], value: i64) -> usize {
+        match self {
+            Self::Time => headers.partition_point(|h| h.recorded_at_ms <= value),
+            Self::Position => usize::try_from(value.saturating_add(1)).unwrap_or(0).min(headers.len()),
+        }
     }
 }
 
@@ -362,6 +426,15 @@ pub fn go_to(view: &View, session: &Session, target: GoTo) -> Result<Vec<Timelin
             Ok(commands)
         }
         GoTo::Time(ms) => {
+            if let Some(Times::Unrecorded { events }) = index.times() {
+                return Err(if events == headers.len() {
+                    "this store records no times: go to a position (1759) or a version (v21)".to_owned()
+                } else {
+                    format!(
+                        "{events} events of this store have no recorded time: go to a position (1759) or a version (v21)"
+                    )
+                });
+            }
             let stream_first = match view.timeline.mode() {
                 CursorMode::Stream(s) => index.stream(s).and_then(|e| e.ordinals.first()),
                 CursorMode::Global => None,
@@ -407,6 +480,22 @@ pub fn parse_position(text: &str) -> Result<GoTo, String> {
     Err(format!(
         "`{text}` is not a position (1759), a version (v21), a time (2024-02-26T05:00:00Z) or a date (2024-02-26)"
     ))
+}
+
+/// Seeking to the event at `ordinal` respects the mode: in stream mode, the stream's last event
+/// at or before it.
+pub fn seek_to_ordinal(view: &View, session: &Session, ordinal: usize) -> TimelineCommand {
+    match view.timeline.mode() {
+        CursorMode::Global => TimelineCommand::SeekTo(ordinal),
+        CursorMode::Stream(s) => {
+            let Some(entry) = session.engine.index().stream(s) else {
+                return TimelineCommand::SeekTo(ordinal);
+            };
+            let at = entry.ordinals.partition_point(|&o| o as usize <= ordinal);
+            let ordinal = entry.ordinals.get(at.saturating_sub(1)).copied().unwrap_or(0) as usize;
+            TimelineCommand::SeekTo(ordinal)
+        }
+    }
 }
 
 /// Seeking by time respects the mode: in stream mode, the stream's last event at or before it.

@@ -882,3 +882,42 @@ fn the_window_behind_the_transparent_panels_is_their_colour_in_either_theme() {
         );
     }
 }
+
+/// A store that records no times (cqrs-es) is shown by position: the track lays its events out
+/// in order (a click in its middle lands mid-history, where a time axis had nothing to spread),
+/// times read `—`, and Go to a time says why it cannot.
+#[test]
+fn a_store_without_times_is_shown_by_position() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sqlite-es/incident.sqlite");
+    let mut harness = open_through_dialog(path);
+    step_until(&mut harness, "the store to open", |app| app.session().is_some());
+    settle(&mut harness);
+    assert!(harness.query_by_label("1970-01-01 00:00:00.000").is_none());
+    assert!(
+        harness.query_all_by_label("—").count() >= 12,
+        "the events list and the streams list"
+    );
+    assert!(
+        harness
+            .query_by_label_contains("— (the store records no time)")
+            .is_some()
+    );
+    let track = harness.get_by_label("Timeline").rect();
+    harness.drag_at(track.center());
+    harness.step();
+    harness.drop_at(track.center());
+    harness.step();
+    settle(&mut harness);
+    let middle = cursor_position(&harness);
+    assert!(
+        (5..=8).contains(&middle),
+        "the middle of 12 events by position, got {middle}"
+    );
+    type_go_to(&mut harness, "2024-01-01");
+    assert!(
+        harness
+            .query_by_label_contains("this store records no times: go to a position")
+            .is_some()
+    );
+    assert_eq!(cursor_position(&harness), middle);
+}

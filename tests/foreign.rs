@@ -143,8 +143,8 @@ fn python_eventsourcing_times_come_from_inside_the_state_and_type_tags_are_unwra
     let events = source.read_batch(0, 10).unwrap();
     assert_eq!(events.len(), 6);
     assert!(
-        events[0].recorded_at.timestamp() > 1_700_000_000,
-        "{}",
+        events[0].recorded_at.is_some_and(|at| at.timestamp() > 1_700_000_000),
+        "{:?}",
         events[0].recorded_at
     );
     assert!(events[0].data.value()["timestamp"].is_string(), "{}", events[0].data);
@@ -352,7 +352,10 @@ fn emmetts_older_emt_events_schema_is_recognised_and_archived_rows_left_out() {
     let skus: Vec<&str> = events.iter().map(|e| e.data.value()["sku"].as_str().unwrap()).collect();
     assert_eq!(skus, ["a", "c"], "the archived row is not replayed");
     assert_eq!(events[0].correlation_id(), Some("c-1"));
-    assert_eq!(events[1].recorded_at.to_rfc3339(), "2024-01-01T10:00:02+00:00");
+    assert_eq!(
+        events[1].recorded_at.map(|at| at.to_rfc3339()).as_deref(),
+        Some("2024-01-01T10:00:02+00:00")
+    );
 }
 
 /// Domains claim streams wherever they are: an EventStoreDB export of one of the sample's
@@ -486,4 +489,45 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A store that records no time (cqrs-es) shows its times as unknown, never as 1970: `null` in
+/// JSON, `—` in tables, and `--at` is an error that says why, not the final state.
+#[test]
+fn a_store_without_times_says_so_and_refuses_a_time_to_stop_at() {
+    let store = fixture("sqlite-es/bank.sqlite");
+    let store = store.to_str().unwrap();
+    let streams = rewind(&["streams", store, "--json"]);
+    assert!(streams.status.success(), "{}", stderr(&streams));
+    for stream in json(&streams).as_array().unwrap() {
+        assert_eq!(stream["first_recorded_at"], Value::Null, "{stream}");
+        assert_eq!(stream["last_recorded_at"], Value::Null, "{stream}");
+    }
+    let table = rewind(&["streams", store]);
+    assert!(!stdout(&table).contains("1970"), "{}", stdout(&table));
+    assert!(stdout(&table).contains('—'), "{}", stdout(&table));
+    let events = rewind(&["events", store]);
+    for line in stdout(&events).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["recorded_at"], Value::Null, "{line}");
+    }
+    let at = rewind(&["state", store, "--stream", "account-A", "--at", "1970-01-02T00:00:00Z"]);
+    assert_eq!(at.status.code(), Some(2), "{}", stdout(&at));
+    assert!(
+        stderr(&at).contains("the store records no time for 4 of `account-A`'s 4 events"),
+        "{}",
+        stderr(&at)
+    );
+    // Exported and imported into Rewind's own store, the times stay unknown.
+    let dir = tempfile::tempdir().unwrap();
+    let imported = dir.path().join("imported.sqlite");
+    let import = rewind(&["import", store, "--out", imported.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    let again = rewind(&["events", imported.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again).lines().count(), 6);
+    for line in stdout(&again).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["recorded_at"], Value::Null, "{line}");
+    }
 }

@@ -341,8 +341,8 @@ fn streams(path: &StoreLocation, opts: &OpenArgs) -> Result<Outcome> {
                 s.stream_id,
                 s.stream_type,
                 s.event_count,
-                format_time(s.first_recorded_at),
-                format_time(s.last_recorded_at)
+                s.first_recorded_at.map_or_else(|| "—".to_owned(), format_time),
+                s.last_recorded_at.map_or_else(|| "—".to_owned(), format_time)
             )?;
         }
     }

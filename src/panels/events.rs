@@ -104,10 +104,7 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                             ui.add(egui::Label::new(position.to_string()).selectable(false));
                         });
                         row.col(|ui| {
-                            ui.add(
-                                egui::Label::new(header.recorded_at().format(theme::TIME_FORMAT).to_string())
-                                    .selectable(false),
-                            );
+                            ui.add(egui::Label::new(theme::time_or_unknown(header.recorded_at())).selectable(false));
                         });
                         row.col(|ui| {
                             ui.add(

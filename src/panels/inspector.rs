@@ -53,7 +53,10 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             row("position", event.global_position.to_string());
             row(
                 "recorded at",
-                format!("{} UTC", event.recorded_at.format(theme::TIME_FORMAT)),
+                event.recorded_at.map_or_else(
+                    || format!("{} (the store records no time)", theme::UNKNOWN_TIME),
+                    |at| format!("{} UTC", at.format(theme::TIME_FORMAT)),
+                ),
             );
             row("event id", event.event_id.to_string());
             row("schema", schema(event.schema_version));

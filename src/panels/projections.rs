@@ -215,7 +215,7 @@ fn projection_table(
                                 .on_hover_text(format!(
                                     "{} at {}: jump there",
                                     session.engine.index().event_type_name(header.event_type),
-                                    header.recorded_at().format("%Y-%m-%d %H:%M:%S")
+                                    theme::time_or_unknown(header.recorded_at())
                                 ))
                                 .clicked()
                         {

@@ -184,16 +184,20 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                             ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));
                         });
                         row.col(|ui| {
-                            let first = entry.ordinals.first().map(|&o| headers[o as usize].recorded_at());
-                            let text = first.map_or(String::new(), |t| t.format("%Y-%m-%d").to_string());
-                            ui.add(egui::Label::new(text).selectable(false))
-                                .on_hover_text(first.map_or(String::new(), |t| t.to_rfc3339()));
+                            let first = entry.ordinals.first().and_then(|&o| headers[o as usize].recorded_at());
+                            let text =
+                                first.map_or(theme::UNKNOWN_TIME.to_owned(), |t| t.format("%Y-%m-%d").to_string());
+                            ui.add(egui::Label::new(text).selectable(false)).on_hover_text(
+                                first.map_or("the store records no time".to_owned(), |t| t.to_rfc3339()),
+                            );
                         });
                         row.col(|ui| {
-                            let last = entry.ordinals.last().map(|&o| headers[o as usize].recorded_at());
+                            let last = entry.ordinals.last().and_then(|&o| headers[o as usize].recorded_at());
                             ui.add(
-                                egui::Label::new(last.map_or(String::new(), |t| t.format("%Y-%m-%d").to_string()))
-                                    .selectable(false),
+                                egui::Label::new(
+                                    last.map_or(theme::UNKNOWN_TIME.to_owned(), |t| t.format("%Y-%m-%d").to_string()),
+                                )
+                                .selectable(false),
                             );
                         });
                         if row.response().clicked() {

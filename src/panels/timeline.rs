@@ -8,7 +8,7 @@ use rewind_engine::{CursorMode, Ordinal, TimelineCommand};
 use crate::command::{AppCommand, UiCommand, ViewCommand};
 use crate::session::Session;
 use crate::theme;
-use crate::view::{View, clamp_range, seek_to_time};
+use crate::view::{Axis, View, clamp_range, seek_to_ordinal, seek_to_time};
 
 const SPEEDS: &[f32] = &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
@@ -72,11 +72,16 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
                 }
                 ui.separator();
                 let mut as_recorded = timeline.is_as_recorded();
-                if ui
-                    .checkbox(&mut as_recorded, "As recorded")
-                    .on_hover_text("Replay with the recorded time between events")
-                    .changed()
-                {
+                let (axis, why) = Axis::of(index);
+                let checkbox = ui.add_enabled(
+                    axis == Axis::Time,
+                    egui::Checkbox::new(&mut as_recorded, "As recorded"),
+                );
+                let checkbox = match why {
+                    Some(why) => checkbox.on_disabled_hover_text(format!("Playback goes event by event: the track is {why}")),
+                    None => checkbox.on_hover_text("Replay with the recorded time between events"),
+                };
+                if checkbox.changed() {
                     send(TimelineCommand::SetAsRecorded(as_recorded));
                 }
             })
@@ -141,11 +146,14 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
 fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let index = session.engine.index();
     let headers = index.headers();
-    let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+    if headers.is_empty() {
         ui.label("This store has no events.");
         return;
-    };
-    let full = (first.recorded_at_ms, last.recorded_at_ms.max(first.recorded_at_ms + 1));
+    }
+    // By time when the store's times allow it, by position otherwise (and said).
+    let (axis, why) = Axis::of(index);
+    let at = |ordinal: usize| axis.value(headers, ordinal);
+    let full = axis.full(headers);
     let (start, end) = view.timeline_view.range.unwrap_or(full);
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(vec2(width, theme::TIMELINE_TRACK_HEIGHT), Sense::click_and_drag());
@@ -171,15 +179,14 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
             .map(|c| {
                 let t0 = time_from_x(graph.left() + c as f32);
                 let t1 = time_from_x(graph.left() + c as f32 + 1.0);
-                (headers.partition_point(|h| h.recorded_at_ms < t1)
-                    - headers.partition_point(|h| h.recorded_at_ms < t0)) as u32
+                (axis.events_up_to(headers, t1 - 1) - axis.events_up_to(headers, t0 - 1)) as u32
             })
             .collect(),
         CursorMode::Stream(s) => {
             let mut counts = vec![0u32; columns];
             if let Some(entry) = index.stream(s) {
                 for &o in entry.ordinals {
-                    let x = x_from_time(headers[o as usize].recorded_at_ms) - graph.left();
+                    let x = x_from_time(at(o as usize)) - graph.left();
                     if x >= 0.0 && (x as usize) < columns {
                         counts[x as usize] += 1;
                     }
@@ -205,7 +212,7 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
         let Some(ordinal) = index.ordinal_at_or_before_position(issue.position) else {
             continue;
         };
-        let t = headers[ordinal].recorded_at_ms;
+        let t = at(ordinal);
         if t < start || t > end {
             continue;
         }
@@ -222,8 +229,8 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
         painter.circle_filled(pos2(x, rect.top() + 6.0), 4.0, colour);
     }
 
-    if let Some(pinned) = view.pinned.and_then(|p| headers.get(p)) {
-        let x = x_from_time(pinned.recorded_at_ms);
+    if let Some(pinned) = view.pinned.filter(|&p| p < headers.len()) {
+        let x = x_from_time(at(pinned));
         painter.line_segment(
             [pos2(x, rect.top()), pos2(x, rect.bottom())],
             Stroke::new(1.5, theme::PINNED),
@@ -231,8 +238,8 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
     }
 
     // The playhead.
-    if let Some(header) = view.timeline.cursor().and_then(|c| headers.get(c)) {
-        let x = x_from_time(header.recorded_at_ms);
+    if let Some(cursor) = view.timeline.cursor().filter(|&c| c < headers.len()) {
+        let x = x_from_time(at(cursor));
         painter.line_segment(
             [pos2(x, rect.top()), pos2(x, rect.bottom())],
             Stroke::new(2.0, theme::PLAYHEAD),
@@ -250,8 +257,13 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
 
     let label_font = FontId::proportional(11.0);
     let label_colour = visuals.weak_text_color();
-    let fmt = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms).map_or(String::new(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+    let fmt = |value: i64| match axis {
+        Axis::Time => chrono::DateTime::from_timestamp_millis(value)
+            .map_or(String::new(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+        Axis::Position => usize::try_from(value)
+            .ok()
+            .and_then(|ordinal| index.position_of(ordinal.min(headers.len() - 1)))
+            .map_or(String::new(), |position| format!("position {position}")),
     };
     painter.text(
         pos2(rect.left() + 4.0, rect.bottom() - 2.0),
@@ -267,11 +279,17 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
         label_font.clone(),
         label_colour,
     );
-    if view.timeline_view.range.is_some() {
+    let middle = match (&why, view.timeline_view.range.is_some()) {
+        (Some(why), true) => Some(format!("{why} · zoomed · double-click to see all")),
+        (Some(why), false) => Some(why.clone()),
+        (None, true) => Some("zoomed · double-click to see all".to_owned()),
+        (None, false) => None,
+    };
+    if let Some(middle) = middle {
         painter.text(
             pos2(rect.center().x, rect.bottom() - 2.0),
             Align2::CENTER_BOTTOM,
-            "zoomed · double-click to see all",
+            middle,
             label_font,
             label_colour,
         );
@@ -282,7 +300,11 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
         && let Some(pointer) = response.interact_pointer_pos()
     {
         let t = time_from_x(pointer.x.clamp(graph.left(), graph.right()));
-        commands.push(seek_to_time(view, session, t).into());
+        let seek = match axis {
+            Axis::Time => seek_to_time(view, session, t),
+            Axis::Position => seek_to_ordinal(view, session, usize::try_from(t).unwrap_or(0)),
+        };
+        commands.push(seek.into());
     }
     if response.double_clicked() {
         commands.push(ViewCommand::SetTrackRange(None).into());
@@ -302,7 +324,7 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
             let anchor = time_from_x(x);
             let new_start = anchor - ((anchor - start) as f64 * factor) as i64;
             let new_end = anchor + ((end - anchor) as f64 * factor) as i64;
-            let range = clamp_range(new_start, new_end.max(new_start + 1000), full);
+            let range = clamp_range(new_start, new_end.max(new_start + axis.min_span()), full);
             commands.push(ViewCommand::SetTrackRange(Some(range)).into());
         }
     }
@@ -317,7 +339,7 @@ pub fn describe(session: &Session, ordinal: Ordinal) -> String {
     format!(
         "position {} · {} · {} v{} · {}",
         index.position(ordinal),
-        header.recorded_at().format(theme::TIME_FORMAT),
+        theme::time_or_unknown(header.recorded_at()),
         index.stream(header.stream).map_or("?", |e| e.stream_id),
         header.stream_version,
         index.event_type_name(header.event_type)

@@ -409,7 +409,8 @@ pub struct OrderSummaries {
 struct OrderRecord {
     customer_id: SmolStr,
     total_cents: i64,
-    created_at: DateTime<Utc>,
+    /// `None` when the store records no time (as for every time here).
+    created_at: Option<DateTime<Utc>>,
     confirmed_at: Option<DateTime<Utc>>,
     shipped_at: Option<DateTime<Utc>>,
     cancelled_at: Option<DateTime<Utc>>,
@@ -503,7 +504,7 @@ impl OrderVersion {
             customer_id: Arc::from(record.map_or("", |r| r.customer_id.as_str())),
             total_cents: record.map_or(0, |r| r.total_cents),
             status: self.status,
-            created_at: record.map_or(DateTime::UNIX_EPOCH, |r| r.created_at),
+            created_at: record.and_then(|r| r.created_at),
             confirmed_at: time(REACHED_CONFIRMED, |r| r.confirmed_at),
             shipped_at: time(REACHED_SHIPPED, |r| r.shipped_at),
             cancelled_at: time(REACHED_CANCELLED, |r| r.cancelled_at),
@@ -517,7 +518,7 @@ pub struct OrderSummary {
     pub customer_id: Arc<str>,
     pub total_cents: i64,
     pub status: crate::order::OrderStatus,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Option<DateTime<Utc>>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub shipped_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
@@ -607,16 +608,16 @@ impl OrderSummaries {
                 row.reached |= reached;
                 let Some(record) = records.get(row.order) else { return };
                 match record.time(status) {
-                    Some(earlier) if earlier == at => {}
+                    Some(earlier) if Some(earlier) == at => {}
                     // Shown by earlier versions: they keep it, the versions from here get a copy.
                     Some(_) => {
                         let mut again = record.clone();
-                        *again.time_mut(status) = Some(at);
+                        *again.time_mut(status) = at;
                         row.order = records.push(again);
                     }
                     None => {
                         if let Some(record) = records.get_mut(row.order) {
-                            *record.time_mut(status) = Some(at);
+                            *record.time_mut(status) = at;
                         }
                     }
                 }
@@ -654,7 +655,7 @@ pub struct DailyTotals {
     days: RowHistory<DailyTotal>,
     /// The last event's day and its key: events come in time order, so most share the day of
     /// the one before, and its key is not formatted again.
-    last_day: Option<(NaiveDate, SmolStr)>,
+    last_day: Option<(Option<NaiveDate>, SmolStr)>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -684,6 +685,14 @@ impl Change for DailyTotal {
     }
 }
 
+/// A day's row key: the date, or for events the store records no time for, a row of their own.
+fn day_key(date: Option<chrono::NaiveDate>) -> SmolStr {
+    match date {
+        Some(date) => format_smolstr!("{date}"),
+        None => SmolStr::new_static("(time not recorded)"),
+    }
+}
+
 impl Projection for DailyTotals {
     const NAME: &'static str = "daily_totals";
 
@@ -694,12 +703,12 @@ impl Projection for DailyTotals {
         let AccountChange::Balance(cents) = AccountChange::read(event)? else {
             return Ok(());
         };
-        let date = event.recorded_at.date_naive();
+        let date = event.recorded_at.map(|at| at.date_naive());
         let day = match &self.last_day {
             Some((last, key)) if *last == date => key.clone(),
             _ => {
                 // `YYYY-MM-DD` fits inline: no allocation.
-                let key = format_smolstr!("{date}");
+                let key = day_key(date);
                 self.last_day = Some((date, key.clone()));
                 key
             }
@@ -727,7 +736,7 @@ impl Projection for DailyTotals {
     fn keys_for(&self, event: &RecordedEvent) -> Vec<String> {
         let money = matches!(event.event_type.as_str(), "MoneyDeposited" | "MoneyWithdrawn");
         if is_category(event, ACCOUNTS) && money {
-            vec![event.recorded_at.date_naive().to_string()]
+            vec![day_key(event.recorded_at.map(|at| at.date_naive())).to_string()]
         } else {
             Vec::new()
         }

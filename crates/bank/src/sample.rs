@@ -57,7 +57,7 @@ pub struct Incident {
     pub first_position: u64,
     /// The duplicate that drove the balance negative: the first invariant violation.
     pub duplicate_position: u64,
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 /// What was generated.

@@ -339,7 +339,7 @@ impl BankService {
             event_id: self.new_uuid(),
             event_type: event_type.into(),
             schema_version: Some(schema_version),
-            recorded_at,
+            recorded_at: Some(recorded_at),
             data: data.into(),
             metadata: meta,
         };

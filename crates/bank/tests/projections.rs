@@ -18,7 +18,7 @@ fn opened(position: u64, account: &str) -> RecordedEvent {
         event_id: Uuid::from_u128(u128::from(position)),
         event_type: "AccountOpened".into(),
         schema_version: Some(1),
-        recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+        recorded_at: Some(DateTime::<Utc>::UNIX_EPOCH),
         data: json!({"holder": format!("holder of {account}"), "currency": "EUR"}).into(),
         metadata: json!({}).into(),
     }

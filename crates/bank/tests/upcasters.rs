@@ -47,7 +47,7 @@ fn the_chain_brings_a_v1_event_to_v2_and_leaves_v2_alone() {
         event_id: uuid::Uuid::nil(),
         event_type: "MoneyDeposited".into(),
         schema_version: Some(1),
-        recorded_at: chrono::DateTime::UNIX_EPOCH,
+        recorded_at: None,
         data: json!({"amount": 0.3}).into(),
         metadata: json!({}).into(),
     };
@@ -70,7 +70,7 @@ fn upcasting_in_place_gives_what_upcast_gives() {
         event_id: uuid::Uuid::nil(),
         event_type: "MoneyDeposited".into(),
         schema_version: Some(schema_version),
-        recorded_at: chrono::DateTime::UNIX_EPOCH,
+        recorded_at: None,
         data: Payload::from_stored_json(data.to_string()),
         metadata: json!({"correlation_id": "c-1"}).into(),
     };
@@ -103,7 +103,7 @@ fn an_event_from_a_future_schema_is_an_upcast_error() {
         event_id: uuid::Uuid::nil(),
         event_type: "MoneyDeposited".into(),
         schema_version: Some(3),
-        recorded_at: chrono::DateTime::UNIX_EPOCH,
+        recorded_at: None,
         data: json!({}).into(),
         metadata: json!({}).into(),
     };

@@ -31,7 +31,10 @@ pub struct RecordedEvent {
     /// reader then decides, and nothing is upcast.
     #[serde(default)]
     pub schema_version: Option<u32>,
-    pub recorded_at: DateTime<Utc>,
+    /// When the event was recorded; `None` when the store does not say (cqrs-es tables, a
+    /// mapping without a time, an unreadable time). Never made up.
+    #[serde(default)]
+    pub recorded_at: Option<DateTime<Utc>>,
     pub data: Payload,
     /// `correlation_id`, `causation_id` and anything else the writer attached.
     /// Kept as the store's JSON text; a tree is built only when something reads a key.
@@ -101,7 +104,7 @@ mod tests {
             event_id: Uuid::nil(),
             event_type: "AccountOpened".into(),
             schema_version: Some(1),
-            recorded_at: DateTime::UNIX_EPOCH,
+            recorded_at: None,
             data: serde_json::json!({}).into(),
             metadata: metadata(Some("order-1"), Some("abc")),
         };
@@ -120,7 +123,7 @@ mod tests {
             event_id: Uuid::nil(),
             event_type: "E".into(),
             schema_version: Some(1),
-            recorded_at: DateTime::UNIX_EPOCH,
+            recorded_at: None,
             data: serde_json::json!({}).into(),
             metadata: text(r#"{"$correlationId":"c-1","$rewind.payload":"binary, 12 bytes"}"#),
         };

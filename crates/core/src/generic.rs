@@ -416,7 +416,7 @@ mod tests {
             event_id: uuid::Uuid::nil(),
             event_type: "ThingChanged".into(),
             schema_version: Some(1),
-            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            recorded_at: None,
             data: data.into(),
             metadata: json!({}).into(),
         }

@@ -328,7 +328,7 @@ mod tests {
             event_id: uuid::Uuid::nil(),
             event_type: "E".into(),
             schema_version: None,
-            recorded_at: chrono::DateTime::UNIX_EPOCH,
+            recorded_at: None,
             data: json!({}).into(),
             metadata: json!({}).into(),
         };

@@ -48,8 +48,20 @@ impl EventHeader {
     pub const HAS_ISSUE: u16 = 1;
     pub const VIOLATION: u16 = 2;
 
-    pub fn recorded_at(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis(self.recorded_at_ms).unwrap_or(DateTime::UNIX_EPOCH)
+    /// `recorded_at_ms` of an event whose store recorded no time.
+    pub const UNKNOWN_TIME: i64 = i64::MIN;
+
+    /// When the event was recorded, if the store says.
+    pub fn recorded_at(&self) -> Option<DateTime<Utc>> {
+        if self.recorded_at_ms == Self::UNKNOWN_TIME {
+            return None;
+        }
+        DateTime::from_timestamp_millis(self.recorded_at_ms)
+    }
+
+    /// The time in milliseconds, if the store recorded one.
+    pub fn recorded_at_ms(&self) -> Option<i64> {
+        (self.recorded_at_ms != Self::UNKNOWN_TIME).then_some(self.recorded_at_ms)
     }
 }
 
@@ -168,6 +180,19 @@ pub struct TimelineIndex {
     ordinal_starts: Vec<u32>,
     event_types: Vec<String>,
     event_type_lookup: HashMap<String, u16>,
+    /// How many events have no recorded time.
+    untimed: usize,
+}
+
+/// Whether events can be laid out by the times they were recorded at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Times {
+    /// Every event has a time, and they spread from the first event's to the last's.
+    Spread { first_ms: i64, last_ms: i64 },
+    /// This many events (of all) have no recorded time.
+    Unrecorded { events: usize },
+    /// Every event has the same time.
+    Same,
 }
 
 /// 32 bits of a stream id's hash: what the stream table holds beside each stream number.
@@ -252,8 +277,11 @@ impl TimelineIndex {
         };
         let event_type = intern(&mut self.event_types, &mut self.event_type_lookup, &event.event_type);
         self.positions.push(ordinal, event.global_position);
+        self.untimed += usize::from(event.recorded_at.is_none());
         self.headers.push(EventHeader {
-            recorded_at_ms: event.recorded_at.timestamp_millis(),
+            recorded_at_ms: event
+                .recorded_at
+                .map_or(EventHeader::UNKNOWN_TIME, |at| at.timestamp_millis()),
             stream,
             stream_version: event.stream_version.min(u64::from(u32::MAX)) as u32,
             event_type,
@@ -408,6 +436,22 @@ impl TimelineIndex {
         &self.event_types
     }
 
+    /// Whether the events can be laid out by their recorded times (see [`Times`]); `None`
+    /// for an empty index.
+    pub fn times(&self) -> Option<Times> {
+        let (first, last) = (self.headers.first()?, self.headers.last()?);
+        Some(if self.untimed > 0 {
+            Times::Unrecorded { events: self.untimed }
+        } else if last.recorded_at_ms <= first.recorded_at_ms {
+            Times::Same
+        } else {
+            Times::Spread {
+                first_ms: first.recorded_at_ms,
+                last_ms: last.recorded_at_ms,
+            }
+        })
+    }
+
     /// The ordinal of the event at `position`, or of the last one before it.
     pub fn ordinal_at_or_before_position(&self, position: u64) -> Option<Ordinal> {
         self.positions.at_or_before(position, self.len())
@@ -458,7 +502,7 @@ mod tests {
             event_id: uuid::Uuid::from_u128(u128::from(position)),
             event_type: "E".into(),
             schema_version: Some(1),
-            recorded_at: DateTime::UNIX_EPOCH,
+            recorded_at: Some(DateTime::UNIX_EPOCH),
             data: serde_json::json!({}).into(),
             metadata: serde_json::json!({}).into(),
         }

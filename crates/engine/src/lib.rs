@@ -24,7 +24,7 @@ pub use engine::{
     AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, IndexBuilder, ProjectionAt,
     RowChange, SeekError,
 };
-pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex};
+pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex, Times};
 pub use replay::{DuplicateIds, GENERIC, Replay, StreamReplay, issue_kind, route_of};
 pub use search::{Condition, ConditionError, Op, Query};
 pub use timeline::{CursorMode, Timeline, TimelineCommand};

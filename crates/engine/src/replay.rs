@@ -306,21 +306,18 @@ impl Replay {
         if let Some(issue) = self.duplicate_ids.as_mut().and_then(|ids| ids.check(event)) {
             self.issues.push(issue);
         }
-        if let Some(last) = self.last_recorded_at
-            && event.recorded_at < last
-        {
-            self.issues.push(issue(
-                ReplayIssueKind::TimeWentBackwards,
-                format!(
-                    "recorded_at {} is before the previous event's {last}",
-                    event.recorded_at
-                ),
-            ));
+        // Only known times are compared: an unknown one is neither before nor after.
+        if let Some(at) = event.recorded_at {
+            if let Some(last) = self.last_recorded_at
+                && at < last
+            {
+                self.issues.push(issue(
+                    ReplayIssueKind::TimeWentBackwards,
+                    format!("recorded_at {at} is before the previous event's {last}"),
+                ));
+            }
+            self.last_recorded_at = Some(self.last_recorded_at.map_or(at, |t| t.max(at)));
         }
-        self.last_recorded_at = Some(
-            self.last_recorded_at
-                .map_or(event.recorded_at, |t| t.max(event.recorded_at)),
-        );
 
         let replay = &mut self.streams[stream as usize];
         let expected = replay.version + 1;

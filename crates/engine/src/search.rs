@@ -33,8 +33,9 @@ impl Query {
     fn matches_header(&self, header: &EventHeader) -> bool {
         self.stream.is_none_or(|s| header.stream == s)
             && (self.event_types.is_empty() || self.event_types.contains(&header.event_type))
-            && self.from_ms.is_none_or(|t| header.recorded_at_ms >= t)
-            && self.to_ms.is_none_or(|t| header.recorded_at_ms <= t)
+            // An event of unknown time is in no time range.
+            && self.from_ms.is_none_or(|t| header.recorded_at_ms().is_some_and(|at| at >= t))
+            && self.to_ms.is_none_or(|t| header.recorded_at_ms().is_some_and(|at| at <= t))
     }
 
     fn matches_event(&self, event: &RecordedEvent) -> bool {

@@ -187,7 +187,9 @@ impl Timeline {
         }
         let Some(cursor) = self.cursor else { return false };
         let before = self.cursor;
-        if self.as_recorded && self.mode == CursorMode::Global {
+        // Without times to go by, playback goes event by event.
+        let timed = matches!(index.times(), Some(crate::Times::Spread { .. }));
+        if self.as_recorded && self.mode == CursorMode::Global && timed {
             // Move through recorded time at `speed` × wall time.
             self.carry += dt_seconds * 1000.0 * f64::from(self.speed);
             let now = index.header(cursor).map_or(0, |h| h.recorded_at_ms);
@@ -247,7 +249,7 @@ mod tests {
                 event_id: uuid::Uuid::from_u128(u128::from(i) + 1),
                 event_type: "E".into(),
                 schema_version: Some(1),
-                recorded_at: chrono::DateTime::from_timestamp(i as i64, 0).unwrap_or_default(),
+                recorded_at: chrono::DateTime::from_timestamp(i as i64, 0),
                 data: serde_json::json!({}).into(),
                 metadata: serde_json::json!({}).into(),
             };

@@ -76,7 +76,7 @@ fn make(history: &[(u8, u8, i64)]) -> Vec<RecordedEvent> {
                 event_id: uuid::Uuid::from_u128(i as u128 + 1),
                 event_type: event_type.into(),
                 schema_version: Some(schema_version),
-                recorded_at: start + Duration::seconds(i as i64),
+                recorded_at: Some(start + Duration::seconds(i as i64)),
                 // As a store reader hands it over: JSON text, read into types without a tree.
                 data: rewind_core::Payload::from_json(data.to_string()).expect("JSON"),
                 metadata: json!({}).into(),

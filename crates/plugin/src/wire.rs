@@ -93,10 +93,15 @@ impl Batch {
             }
             None => self.events.push_str("null,"),
         }
-        self.events.push('"');
-        self.events
-            .push_str(&event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        self.events.push_str("\",");
+        match event.recorded_at {
+            Some(time) => {
+                self.events.push('"');
+                self.events
+                    .push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                self.events.push_str("\",");
+            }
+            None => self.events.push_str("null,"),
+        }
         let mut flags = if want_state { WANT_STATE } else { 0 };
         // A payload goes as it is stored when it is JSON; otherwise as a string of its text.
         let json = event.payload_note().is_none() && event.data.check().is_ok();

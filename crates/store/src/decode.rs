@@ -141,6 +141,19 @@ pub fn unwrap_type_tags(value: Value) -> Value {
 
 /// A time in any of the shapes stores use: RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]` (UTC), unix
 /// seconds, milliseconds or microseconds (told apart by size), or a type-tagged wrapper.
+/// The recorded time in `value`, when there is one: `(None, None)` without one (absent or
+/// null), `(None, why)` when it does not read. A time the store does not give is unknown,
+/// never made up.
+pub fn recorded_time(value: Option<&Value>) -> (Option<DateTime<Utc>>, Option<String>) {
+    match value {
+        None | Some(Value::Null) => (None, None),
+        Some(time) => match parse_time(time) {
+            Ok(time) => (Some(time), None),
+            Err(reason) => (None, Some(format!("recorded time unreadable: {reason}"))),
+        },
+    }
+}
+
 pub fn parse_time(value: &Value) -> Result<DateTime<Utc>, String> {
     match value {
         Value::String(text) => parse_time_text(text),

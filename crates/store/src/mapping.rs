@@ -428,13 +428,14 @@ impl MappedRow {
                 .and_then(|field| decode::path(data.value(), field))
                 .map(decode::parse_time),
         };
+        // A time the row does not give is unknown, not made up.
         let recorded_at = match time {
-            Some(Ok(time)) => time,
+            Some(Ok(time)) => Some(time),
             Some(Err(reason)) => {
                 note.get_or_insert(format!("recorded time unreadable: {reason}"));
-                DateTime::UNIX_EPOCH
+                None
             }
-            None => DateTime::UNIX_EPOCH,
+            None => None,
         };
         RecordedEvent {
             global_position: self.position,

@@ -17,8 +17,10 @@ pub struct StreamInfo {
     pub event_count: u64,
     pub first_position: u64,
     pub last_position: u64,
-    pub first_recorded_at: DateTime<Utc>,
-    pub last_recorded_at: DateTime<Utc>,
+    /// The earliest and latest times its events were recorded at; `None` when the store
+    /// records none for them.
+    pub first_recorded_at: Option<DateTime<Utc>>,
+    pub last_recorded_at: Option<DateTime<Utc>>,
 }
 
 impl StreamInfo {
@@ -32,9 +34,17 @@ impl StreamInfo {
             event_count: events.len() as u64,
             first_position: first.global_position,
             last_position: last.global_position,
-            first_recorded_at: events.iter().map(|e| e.recorded_at).min()?,
-            last_recorded_at: events.iter().map(|e| e.recorded_at).max()?,
+            first_recorded_at: events.iter().filter_map(|e| e.recorded_at).min(),
+            last_recorded_at: events.iter().filter_map(|e| e.recorded_at).max(),
         })
+    }
+}
+
+/// The earlier of two times that may be unknown: a known one over an unknown one.
+pub fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -55,7 +65,7 @@ pub fn streams_by_scan(source: &dyn EventSource) -> Result<Vec<StreamInfo>> {
             if let Some(info) = streams.get_mut(event.stream_id.as_str()) {
                 info.event_count += 1;
                 info.last_position = info.last_position.max(event.global_position);
-                info.first_recorded_at = info.first_recorded_at.min(event.recorded_at);
+                info.first_recorded_at = earliest(info.first_recorded_at, event.recorded_at);
                 info.last_recorded_at = info.last_recorded_at.max(event.recorded_at);
             } else if let Some(info) = StreamInfo::from_events(&event.stream_id, &[event]) {
                 order.push(event.stream_id.to_string());

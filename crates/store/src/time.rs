@@ -7,6 +7,12 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A time that may be unknown, as Rewind's SQLite store keeps it: its text, or empty when the
+/// store it came from recorded none.
+pub(crate) fn format_stored_time(time: Option<DateTime<Utc>>) -> String {
+    time.map(format_time).unwrap_or_default()
+}
+
 pub(crate) fn parse_time(text: &str) -> std::result::Result<DateTime<Utc>, String> {
     match parse_written_time(text.as_bytes()) {
         Some(time) => Ok(time),

@@ -501,9 +501,13 @@ fn a_row_that_does_not_read_is_an_error_naming_its_position_and_column() {
     let events = with("UPDATE events SET recorded_at = '2024-03-01T14:00:00+02:00' WHERE global_position = 3").unwrap();
     assert_eq!(
         events[2].recorded_at,
-        Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap()
+        Some(Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap())
     );
     assert_eq!(events.len(), 3);
+
+    // Empty: the store it was imported from recorded no time.
+    let events = with("UPDATE events SET recorded_at = '' WHERE global_position = 3").unwrap();
+    assert_eq!(events[2].recorded_at, None);
 
     // A name every row repeats, and a payload, that are not UTF-8: the reason says where.
     let (position, column, reason) = bad_row(with(

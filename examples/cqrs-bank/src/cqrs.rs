@@ -206,7 +206,7 @@ mod tests {
             event_id: Uuid::nil(),
             event_type: event_type.into(),
             schema_version: None,
-            recorded_at: rewind::chrono::DateTime::UNIX_EPOCH,
+            recorded_at: None,
             data: Payload::from(data),
             metadata: Payload::from(json!({})),
         }

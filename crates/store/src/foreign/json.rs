@@ -319,17 +319,8 @@ fn required<'v>(value: &'v Value, key: &str) -> Result<&'v str, String> {
     string_field(value, key).ok_or_else(|| format!("no `{key}`"))
 }
 
-fn time_field(value: &Value, keys: &[&str]) -> (DateTime<Utc>, Option<String>) {
-    match keys.iter().find_map(|k| value.get(*k)) {
-        None => (DateTime::UNIX_EPOCH, None),
-        Some(time) => match decode::parse_time(time) {
-            Ok(time) => (time, None),
-            Err(reason) => (
-                DateTime::UNIX_EPOCH,
-                Some(format!("recorded time unreadable: {reason}")),
-            ),
-        },
-    }
+fn time_field(value: &Value, keys: &[&str]) -> (Option<DateTime<Utc>>, Option<String>) {
+    decode::recorded_time(keys.iter().find_map(|k| value.get(*k)))
 }
 
 impl Converter {
@@ -504,18 +495,9 @@ impl Converter {
             None => 0,
         };
         let position = field(&mapping.position).and_then(decode::as_u64).unwrap_or(0);
-        let (recorded_at, time_note) = match field(&mapping.time)
-            .or_else(|| mapping.time_in_payload.as_deref().and_then(|p| decode::path(&data, p)))
-        {
-            None => (DateTime::UNIX_EPOCH, None),
-            Some(time) => match decode::parse_time(time) {
-                Ok(time) => (time, None),
-                Err(reason) => (
-                    DateTime::UNIX_EPOCH,
-                    Some(format!("recorded time unreadable: {reason}")),
-                ),
-            },
-        };
+        let (recorded_at, time_note) = decode::recorded_time(
+            field(&mapping.time).or_else(|| mapping.time_in_payload.as_deref().and_then(|p| decode::path(&data, p))),
+        );
         let metadata = match field(&mapping.metadata) {
             Some(Value::String(text)) => decode::decode_payload_value(RawPayload::Text(text)).0,
             Some(value) => value.clone(),

@@ -64,8 +64,8 @@ struct StreamEntry {
     stream_type: String,
     /// Indexes into `lines`, in version order.
     lines: Vec<u32>,
-    first_recorded_at: DateTime<Utc>,
-    last_recorded_at: DateTime<Utc>,
+    first_recorded_at: Option<DateTime<Utc>>,
+    last_recorded_at: Option<DateTime<Utc>>,
 }
 
 /// The fields of a line the index needs; the others are checked for type and skipped, so a
@@ -84,8 +84,9 @@ struct Header<'a> {
     _event_type: Cow<'a, str>,
     #[serde(rename = "schema_version", default)]
     _schema_version: Option<u32>,
-    #[serde(borrow)]
-    recorded_at: Cow<'a, str>,
+    /// `null` when the store the export came from recorded no time.
+    #[serde(borrow, default)]
+    recorded_at: Option<Cow<'a, str>>,
     #[serde(rename = "data")]
     _data: IgnoredAny,
     #[serde(rename = "metadata", default)]
@@ -441,12 +442,19 @@ impl Index {
             self.skipped.push((number, "`stream_id` is empty".into()));
             return;
         }
-        let Some(recorded_at) = parse_utc(&header.recorded_at) else {
-            self.skipped.push((
-                number,
-                format!("`recorded_at` {:?} is not an RFC 3339 time", header.recorded_at),
-            ));
-            return;
+        let recorded_at = match header.recorded_at.as_deref().map(parse_utc) {
+            None => None,
+            Some(Some(time)) => Some(time),
+            Some(None) => {
+                self.skipped.push((
+                    number,
+                    format!(
+                        "`recorded_at` {:?} is not an RFC 3339 time",
+                        header.recorded_at.as_deref().unwrap_or_default()
+                    ),
+                ));
+                return;
+            }
         };
         let stream = self.stream(&header.stream_id, &header.stream_type, recorded_at, recorded_at);
         self.lines.push(Line {
@@ -460,7 +468,13 @@ impl Index {
     }
 
     /// The stream's number, adding it if new, and widening its time range.
-    fn stream(&mut self, id: &str, stream_type: &str, first: DateTime<Utc>, last: DateTime<Utc>) -> u32 {
+    fn stream(
+        &mut self,
+        id: &str,
+        stream_type: &str,
+        first: Option<DateTime<Utc>>,
+        last: Option<DateTime<Utc>>,
+    ) -> u32 {
         let stream = if let Some(&stream) = self.stream_ids.get(id) {
             stream
         } else {
@@ -476,7 +490,7 @@ impl Index {
             stream
         };
         let entry = &mut self.streams[stream as usize];
-        entry.first_recorded_at = entry.first_recorded_at.min(first);
+        entry.first_recorded_at = crate::source::earliest(entry.first_recorded_at, first);
         entry.last_recorded_at = entry.last_recorded_at.max(last);
         stream
     }
@@ -777,7 +791,7 @@ mod tests {
                 event_id: uuid::Uuid::from_u128(0xfeed + i as u128),
                 event_type: "MoneyDeposited".into(),
                 schema_version: Some(2),
-                recorded_at,
+                recorded_at: Some(recorded_at),
                 data: data.into(),
                 metadata: json!({"correlation_id": "c"}).into(),
             };

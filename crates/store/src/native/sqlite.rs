@@ -17,7 +17,7 @@ use crate::encoded::EncodedEvent;
 use crate::error::{Result, StoreError};
 use crate::source::{BareScan, EventSource, StreamInfo};
 use crate::sqlite_file::{self, sqlite_reason};
-use crate::time::{format_time, parse_rfc3339, parse_time, parse_written_time};
+use crate::time::{format_stored_time, format_time, parse_rfc3339, parse_time, parse_written_time};
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -369,7 +369,7 @@ impl SqliteStore {
                         event.event_id.hyphenated().encode_lower(&mut uuid) as &str,
                         event.event_type.as_str(),
                         event.schema_version.unwrap_or(0),
-                        format_time(event.recorded_at),
+                        format_stored_time(event.recorded_at),
                         encoded.data,
                         encoded.metadata,
                     ])
@@ -494,13 +494,17 @@ impl SqliteStore {
             let text = String::from_utf8_lossy(event_id);
             bad("event_id", format!("`{text}` is not a UUID: {e}"))
         })?;
+        // Empty: imported from a store that recorded no time.
         let recorded_at = text_bytes(7, "recorded_at")?;
         let recorded_at = match parse_written_time(recorded_at) {
-            Some(time) => time,
-            None => std::str::from_utf8(recorded_at)
-                .map_err(|e| e.to_string())
-                .and_then(parse_rfc3339)
-                .map_err(|e| bad("recorded_at", e))?,
+            Some(time) => Some(time),
+            None if recorded_at.is_empty() => None,
+            None => Some(
+                std::str::from_utf8(recorded_at)
+                    .map_err(|e| e.to_string())
+                    .and_then(parse_rfc3339)
+                    .map_err(|e| bad("recorded_at", e))?,
+            ),
         };
         // The payload and metadata columns hold JSON: each is checked by the first parse of it
         // (for a payload usually the domain's), and a replay reports one that is not (see
@@ -578,7 +582,8 @@ impl EventSource for SqliteStore {
             .connection
             .prepare(
                 "SELECT stream_id, MIN(stream_type), COUNT(*), MIN(global_position), MAX(global_position), \
-                 MIN(recorded_at), MAX(recorded_at) FROM events GROUP BY stream_id ORDER BY MIN(global_position)",
+                 MIN(NULLIF(recorded_at, '')), MAX(NULLIF(recorded_at, '')) FROM events GROUP BY stream_id \
+                 ORDER BY MIN(global_position)",
             )
             .map_err(|e| self.sqlite(e))?;
         let rows = statement
@@ -589,21 +594,25 @@ impl EventSource for SqliteStore {
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             })
             .map_err(|e| self.sqlite(e))?;
         let mut streams = Vec::new();
         for row in rows {
             let (stream_id, stream_type, count, first, last, first_at, last_at) = row.map_err(|e| self.sqlite(e))?;
-            let time = |text: &str, position: i64| {
-                parse_time(text).map_err(|reason| StoreError::BadRow {
-                    path: self.path.clone(),
-                    position: position as u64,
-                    column: "recorded_at",
-                    reason,
-                })
+            let time = |text: &Option<String>, position: i64| {
+                text.as_deref()
+                    .map(|text| {
+                        parse_time(text).map_err(|reason| StoreError::BadRow {
+                            path: self.path.clone(),
+                            position: position as u64,
+                            column: "recorded_at",
+                            reason,
+                        })
+                    })
+                    .transpose()
             };
             streams.push(StreamInfo {
                 first_recorded_at: time(&first_at, first)?,

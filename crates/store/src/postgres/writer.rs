@@ -86,7 +86,8 @@ impl PostgresWriter {
                 buffer,
                 "\t{}\t{}\t",
                 e.schema_version.unwrap_or(0),
-                e.recorded_at.to_rfc3339()
+                // COPY's NULL: a time the source store did not record.
+                e.recorded_at.map_or_else(|| "\\N".to_owned(), |t| t.to_rfc3339())
             );
             copy_text(&mut buffer, &encoded.data);
             buffer.push(b'\t');
