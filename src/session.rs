@@ -222,6 +222,17 @@ impl Session {
         self.input.name()
     }
 
+    /// How many replay issues speak to the history's integrity, and how many are notes.
+    pub fn issue_counts(&self) -> (usize, usize) {
+        let notes = self
+            .engine
+            .issues()
+            .iter()
+            .filter(|issue| issue.severity() == rewind_core::Severity::Note)
+            .count();
+        (self.engine.issues().len() - notes, notes)
+    }
+
     pub fn send(&self, job: Job) {
         // The worker only stops when the session is dropped.
         let _ = self.jobs.send(job);

@@ -10,6 +10,8 @@ pub const REMOVED: Color32 = Color32::from_rgb(0xC0, 0x50, 0x50);
 pub const VIOLATION: Color32 = Color32::from_rgb(0xE0, 0x3C, 0x3C);
 /// Any other replay issue.
 pub const ISSUE: Color32 = Color32::from_rgb(0xE8, 0x8A, 0x2A);
+/// A note: worth a look, not a failure.
+pub const NOTE: Color32 = Color32::from_rgb(0x8A, 0x94, 0xA6);
 /// The playhead.
 pub const PLAYHEAD: Color32 = Color32::from_rgb(0x3D, 0x8B, 0xFD);
 /// A pinned position.

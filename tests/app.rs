@@ -921,3 +921,33 @@ fn a_store_without_times_is_shown_by_position() {
     );
     assert_eq!(cursor_position(&harness), middle);
 }
+
+/// Notes (time that goes backwards within a stream) are shown apart from issues: counted in
+/// the status bar and on the tab, listed under their own heading, and the store is said to
+/// replay clean.
+#[test]
+fn notes_are_shown_apart_from_issues() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-eventsourcing/skewed.sqlite");
+    let mut harness = open_through_dialog(path);
+    step_until(&mut harness, "the store to open", |app| app.session().is_some());
+    settle(&mut harness);
+    let (issues, notes) = harness.state().session().unwrap().issue_counts();
+    assert_eq!(issues, 0);
+    assert!(notes > 0);
+    assert!(
+        harness
+            .query_by_label_contains(&format!("0 issue(s) · {notes} note(s)"))
+            .is_some()
+    );
+    open_tab(&mut harness, &format!("Issues (0 · {notes} notes)"));
+    assert!(
+        harness
+            .query_by_label_contains(&format!("{notes} note(s): clock oddities"))
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Replay found no issue: every event applied and every invariant held.")
+            .is_some()
+    );
+}

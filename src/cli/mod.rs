@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
 use rewind_bank::sample::{SampleConfig, generate};
-use rewind_core::{Domain, DomainSet, RecordedEvent};
+use rewind_core::{Domain, DomainSet, RecordedEvent, ReplayIssue, Severity};
 use rewind_engine::Replay;
 use rewind_store::{
     EncodedEvent, EventSource, Mapping, NdjsonWriter, OpenOptions, SqliteStore, StoreLocation, export_ndjson,
@@ -134,9 +134,12 @@ pub enum Command {
         #[arg(long)]
         position: Option<u64>,
     },
-    /// Replay everything, print each issue (with --json, a JSON document); exit 1 if there is
-    /// any, 0 when clean.
-    Verify { store: StoreLocation },
+    /// Replay everything and print each integrity issue (a version gap or duplicate, a
+    /// repeated event id, a payload that does not read, an event the domain refuses, a broken
+    /// invariant; with --json, a JSON document of every issue). Exit 1 if there is any, 0 when
+    /// clean; 2 when records had to be skipped (unless --allow-skipped) or no event was
+    /// replayed. Notes (clock oddities) are counted, not failed on, unless asked.
+    Verify(VerifyArgs),
     /// Write one stream's evidence (JSON): its events up to a position or time, the state
     /// after each, the state they leave and the issues found. Never replaces a file.
     Evidence(EvidenceArgs),
@@ -165,6 +168,21 @@ pub enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
         runs: u16,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    store: StoreLocation,
+    /// List the notes (clock oddities) with the issues.
+    #[arg(long)]
+    notes: bool,
+    /// Fail (exit 1) on notes too, not only on integrity issues and broken invariants.
+    #[arg(long)]
+    fail_on_notes: bool,
+    /// Verify what could be read when some records could not (they are listed on stderr);
+    /// without it, skipped records are an error (exit 2).
+    #[arg(long)]
+    allow_skipped: bool,
 }
 
 #[derive(Debug, Args)]
@@ -267,7 +285,7 @@ fn run(command: Command, opts: &OpenArgs, builtin: &Arc<DomainSet>) -> Result<Ou
         } => events(&store, stream.as_deref(), from, limit, opts),
         Command::State(args) => state(&args, opts, &domains()?),
         Command::Projection { store, name, position } => projection(&store, &name, position, opts, domain()?),
-        Command::Verify { store } => verify(&store, opts, &domain()?),
+        Command::Verify(args) => verify(&args, opts, &domain()?),
         Command::Evidence(args) => evidence(&args, opts, domain()?),
         Command::Export { store, out } => export(&store, &out, opts),
         Command::Import { store, out } => import(&store, &out, opts),
@@ -478,22 +496,51 @@ fn projection(
     Ok(Outcome::Success)
 }
 
-fn verify(path: &StoreLocation, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Result<Outcome> {
-    let source = open(path, opts)?;
+fn verify(args: &VerifyArgs, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Result<Outcome> {
+    let source = open(&args.store, opts)?;
+    let location = source.location();
+    let skipped = source.skipped().len();
+    if skipped > 0 && !args.allow_skipped {
+        bail!(
+            "{skipped} record(s) of {location} could not be read, so a verdict would cover only part of the store \
+             (the reasons are above; --allow-skipped verifies what was read)"
+        );
+    }
     let started = Instant::now();
     let replay = crate::pipeline::replay_all(source.as_ref(), Arc::clone(domain))?;
     let elapsed = started.elapsed();
+    if replay.event_count() == 0 {
+        bail!(
+            "replayed no events from {location}: there is nothing to verify{}",
+            if skipped > 0 { " (every record was skipped)" } else { "" }
+        );
+    }
     // A plug-in's fold must not depend on anything but the events and the state.
     let unsteady = if domain.batch_folds().is_empty() {
         Vec::new()
     } else {
         determinism(source.as_ref(), domain)?
     };
+    let (integrity, notes): (Vec<&ReplayIssue>, Vec<&ReplayIssue>) = replay
+        .issues()
+        .iter()
+        .partition(|issue| issue.severity() == Severity::Integrity);
     let mut out = Out::new();
     if opts.json {
-        out.json(&json!({ "events": replay.event_count(), "issues": replay.issues() }))?;
+        out.json(&json!({
+            "events": replay.event_count(),
+            "skipped": skipped,
+            "integrity_issues": integrity.len(),
+            "notes": notes.len(),
+            "issues": replay.issues(),
+        }))?;
     } else {
-        for issue in replay.issues() {
+        let listed = if args.notes {
+            replay.issues().iter().collect()
+        } else {
+            integrity.clone()
+        };
+        for issue in listed {
             writeln!(
                 out,
                 "{:>10}  {:<16} {:<20} {}",
@@ -509,19 +556,26 @@ fn verify(path: &StoreLocation, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Re
     }
     let count = replay.event_count();
     eprintln!(
-        "rewind: replayed {count} events in {:.2} s ({:.0} events/s): {} issue(s)",
+        "rewind: replayed {count} events in {:.2} s ({:.0} events/s): {} issue(s), {} note(s)",
         elapsed.as_secs_f64(),
         count as f64 / elapsed.as_secs_f64().max(1e-9),
-        replay.issues().len()
+        integrity.len(),
+        notes.len()
     );
+    if !notes.is_empty() && !args.notes && !opts.json {
+        eprintln!(
+            "rewind: the notes are clock oddities (time that goes backwards within a stream), not failures: \
+             --notes lists them, --fail-on-notes fails on them"
+        );
+    }
+    if skipped > 0 {
+        eprintln!("rewind: {skipped} record(s) were skipped (--allow-skipped): this verdict covers the rest");
+    }
     for line in &unsteady {
         eprintln!("rewind: {line}");
     }
-    Ok(if replay.issues().is_empty() && unsteady.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::IssuesFound
-    })
+    let failed = !integrity.is_empty() || !unsteady.is_empty() || (args.fail_on_notes && !notes.is_empty());
+    Ok(if failed { Outcome::IssuesFound } else { Outcome::Success })
 }
 
 /// Streams a plug-in folds, sampled for the determinism check.

@@ -3,6 +3,7 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
+use rewind_core::{ReplayIssue, Severity};
 use rewind_engine::Ordinal;
 
 use crate::command::{AppCommand, UiCommand, ViewCommand};
@@ -21,9 +22,19 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             .iter()
             .filter(|i| i.kind.is_invariant_violation())
             .count();
+        let notes = engine
+            .issues()
+            .iter()
+            .filter(|i| i.severity() == Severity::Note)
+            .count();
+        let notes_said = if notes > 0 {
+            format!(", {notes} note(s)")
+        } else {
+            String::new()
+        };
         ui.label(format!(
-            "{} issue(s), {violations} invariant violation(s)",
-            engine.issues().len()
+            "{} issue(s), {violations} invariant violation(s){notes_said}",
+            engine.issues().len() - notes
         ));
     });
     if let Some(plugin) = &session.plugin {
@@ -71,10 +82,30 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 });
         });
     }
-    if engine.issues().is_empty() {
+    let (integrity, notes): (Vec<&ReplayIssue>, Vec<&ReplayIssue>) = engine
+        .issues()
+        .iter()
+        .partition(|issue| issue.severity() == Severity::Integrity);
+    if !notes.is_empty() {
+        egui::CollapsingHeader::new(format!(
+            "{} note(s): clock oddities (time that goes backwards within a stream), not failures",
+            notes.len()
+        ))
+        .id_salt("notes")
+        .show(ui, |ui| {
+            ui.push_id("notes_table", |ui| table(ui, session, view, &notes, commands));
+        });
+    }
+    if integrity.is_empty() {
         ui.label("Replay found no issue: every event applied and every invariant held.");
         return;
     }
+    table(ui, session, view, &integrity, commands);
+}
+
+/// The issues as a table; a click on one goes to its event.
+fn table(ui: &mut Ui, session: &Session, view: &View, issues: &[&ReplayIssue], commands: &mut Vec<AppCommand>) {
+    let engine = &session.engine;
     let cursor_position = view.timeline.cursor().and_then(|c| engine.index().position_of(c));
     TableBuilder::new(ui)
         .id_salt("issues_table")
@@ -92,11 +123,13 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             }
         })
         .body(|body| {
-            body.rows(theme::ROW_HEIGHT, engine.issues().len(), |mut row| {
-                let issue = &engine.issues()[row.index()];
+            body.rows(theme::ROW_HEIGHT, issues.len(), |mut row| {
+                let issue = issues[row.index()];
                 row.set_selected(cursor_position == Some(issue.position));
                 let colour = if issue.kind.is_invariant_violation() {
                     theme::VIOLATION
+                } else if issue.severity() == Severity::Note {
+                    theme::NOTE
                 } else {
                     theme::ISSUE
                 };

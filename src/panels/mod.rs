@@ -39,7 +39,12 @@ pub fn details(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<A
                 (Tab::Issues, "Issues"),
             ] {
                 let label = if tab == Tab::Issues {
-                    format!("{label} ({})", session.engine.issues().len() + session.skipped.len())
+                    let (issues, notes) = session.issue_counts();
+                    if notes > 0 {
+                        format!("{label} ({} · {notes} notes)", issues + session.skipped.len())
+                    } else {
+                        format!("{label} ({})", issues + session.skipped.len())
+                    }
                 } else {
                     label.to_owned()
                 };

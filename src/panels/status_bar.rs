@@ -15,11 +15,16 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             let index = session.engine.index();
             ui.label(format!("{} · read as {} ·", session.name(), session.format));
             domains(ui, session, commands);
+            let (issues, notes) = session.issue_counts();
+            let notes = if notes > 0 {
+                format!(" · {notes} note(s)")
+            } else {
+                String::new()
+            };
             ui.label(format!(
-                "· {} events · {} streams · {} issue(s) · indexed in {:.2} s",
+                "· {} events · {} streams · {issues} issue(s){notes} · indexed in {:.2} s",
                 index.len(),
                 index.stream_count(),
-                session.engine.issues().len(),
                 session.build_seconds
             ));
             if !session.skipped.is_empty() {

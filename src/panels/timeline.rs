@@ -217,6 +217,14 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
             continue;
         }
         let x = x_from_time(t);
+        // Notes are drawn thin and grey: seen, not alarming.
+        if issue.severity() == rewind_core::Severity::Note {
+            painter.line_segment(
+                [pos2(x, rect.top() + 8.0), pos2(x, rect.bottom() - 2.0)],
+                Stroke::new(1.0, theme::NOTE),
+            );
+            continue;
+        }
         let colour = if issue.kind.is_invariant_violation() {
             theme::VIOLATION
         } else {

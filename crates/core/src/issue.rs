@@ -5,13 +5,44 @@ use serde::Serialize;
 use crate::event::GlobalPosition;
 
 /// One problem found while replaying, pinned to the event where it showed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayIssue {
     pub position: GlobalPosition,
     pub stream_id: String,
     pub kind: ReplayIssueKind,
     /// Human-readable: what failed and why.
     pub message: String,
+}
+
+impl ReplayIssue {
+    pub fn severity(&self) -> Severity {
+        self.kind.severity()
+    }
+}
+
+/// Written with its severity, so a script can tell notes from integrity issues.
+impl Serialize for ReplayIssue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut issue = serializer.serialize_struct("ReplayIssue", 5)?;
+        issue.serialize_field("position", &self.position)?;
+        issue.serialize_field("stream_id", &self.stream_id)?;
+        issue.serialize_field("kind", &self.kind)?;
+        issue.serialize_field("severity", &self.severity())?;
+        issue.serialize_field("message", &self.message)?;
+        issue.end()
+    }
+}
+
+/// How much an issue says about the history's integrity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The history is wrong, or the domain says it is: a version gap or duplicate, a repeated
+    /// event id, a payload that does not read, an event the domain refuses, a broken invariant.
+    Integrity,
+    /// Worth a look, not wrong in itself: clock oddities.
+    Note,
 }
 
 /// The kinds of replay issue, from bad data to broken domain rules.
@@ -55,6 +86,21 @@ impl ReplayIssueKind {
             Self::DuplicateEventId => "duplicate_event_id",
             Self::TimeWentBackwards => "time_went_backwards",
             Self::InvariantViolated { .. } => "invariant_violated",
+        }
+    }
+
+    /// A clock oddity is a note; everything else speaks to the history's integrity.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Self::TimeWentBackwards => Severity::Note,
+            Self::UnknownEventType
+            | Self::InvalidPayload
+            | Self::UpcastFailed
+            | Self::ApplyRejected
+            | Self::VersionGap { .. }
+            | Self::VersionDuplicate { .. }
+            | Self::DuplicateEventId
+            | Self::InvariantViolated { .. } => Severity::Integrity,
         }
     }
 

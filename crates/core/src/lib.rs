@@ -25,7 +25,7 @@ pub use domain::{
 };
 pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
-pub use issue::{ReplayIssue, ReplayIssueKind};
+pub use issue::{ReplayIssue, ReplayIssueKind, Severity};
 pub use json_rows::{JsonRowHistory, JsonRowsAt};
 pub use payload::{NotJson, Payload, Typed};
 pub use remote::{BatchFold, FoldError, FoldItem, FoldOutcome, FoldSession, ProjectionReads, RemoteState, RowUpdate};

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::Value;
 
@@ -34,6 +34,8 @@ pub struct StreamReplay {
     /// How the domain replays it ([`Domain::route`], chosen at its first event); [`GENERIC`]
     /// when nothing claims it.
     pub route: u32,
+    /// The latest time among its events so far (ms since the Unix epoch), if any had one.
+    latest_ms: Option<i64>,
 }
 
 /// The route of a stream no domain claims: the generic fold replays it.
@@ -55,7 +57,6 @@ pub struct Replay {
     projections: Vec<Box<dyn ProjectionState>>,
     /// `None` when the store guarantees unique ids (see [`Replay::trusting_unique_ids`]).
     duplicate_ids: Option<DuplicateIds>,
-    last_recorded_at: Option<DateTime<Utc>>,
     issues: Vec<ReplayIssue>,
     events: u64,
     position: u64,
@@ -105,7 +106,6 @@ impl Replay {
             streams: Vec::new(),
             lookup: HashMap::default(),
             duplicate_ids: Some(DuplicateIds::with_capacity(events)),
-            last_recorded_at: None,
             issues: Vec::new(),
             events: 0,
             position: 0,
@@ -291,6 +291,7 @@ impl Replay {
             version: 0,
             events: 0,
             route: route.unwrap_or(GENERIC),
+            latest_ms: None,
         });
     }
 
@@ -306,20 +307,24 @@ impl Replay {
         if let Some(issue) = self.duplicate_ids.as_mut().and_then(|ids| ids.check(event)) {
             self.issues.push(issue);
         }
-        // Only known times are compared: an unknown one is neither before nor after.
+        let replay = &mut self.streams[stream as usize];
+        // Within a stream only: across streams, libraries that stamp an event when it is made
+        // (not when it is stored) disagree with the global order by design. Only known times
+        // are compared: an unknown one is neither before nor after.
         if let Some(at) = event.recorded_at {
-            if let Some(last) = self.last_recorded_at
-                && at < last
+            let ms = at.timestamp_millis();
+            if let Some(latest) = replay.latest_ms
+                && ms < latest
             {
+                let latest =
+                    DateTime::from_timestamp_millis(latest).map_or_else(|| latest.to_string(), |t| t.to_string());
                 self.issues.push(issue(
                     ReplayIssueKind::TimeWentBackwards,
-                    format!("recorded_at {at} is before the previous event's {last}"),
+                    format!("recorded_at {at} is before {latest}, when an earlier event of this stream was recorded"),
                 ));
             }
-            self.last_recorded_at = Some(self.last_recorded_at.map_or(at, |t| t.max(at)));
+            replay.latest_ms = Some(replay.latest_ms.map_or(ms, |latest| latest.max(ms)));
         }
-
-        let replay = &mut self.streams[stream as usize];
         let expected = replay.version + 1;
         if event.stream_version > expected {
             self.issues.push(issue(
