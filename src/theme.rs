@@ -45,6 +45,15 @@ pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
 /// What stands for a time the store did not record.
 pub const UNKNOWN_TIME: &str = "—";
 
+/// A stream's type, or what stands for one the store does not say.
+pub fn stream_type_or_unknown(stream_type: &str) -> &str {
+    if stream_type.is_empty() {
+        "(type unknown)"
+    } else {
+        stream_type
+    }
+}
+
 /// A recorded time as the app writes it, or [`UNKNOWN_TIME`].
 pub fn time_or_unknown(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
     time.map_or_else(|| UNKNOWN_TIME.to_owned(), |t| t.format(TIME_FORMAT).to_string())

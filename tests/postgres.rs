@@ -319,7 +319,7 @@ fn other_libraries_postgres_schemas_are_recognised_and_replay_generically() {
                ('BankAccount', 'account-B', 2, 'MoneyDeposited', '1.0', '{\"MoneyDeposited\": {\"amount\": 500}}', '{}'),
                ('BankAccount', 'account-A', 3, 'MoneyDeposited', '1.0', '{\"MoneyDeposited\": {\"amount\": 50}}', '{}'),
                ('BankAccount', 'account-A', 4, 'MoneyWithdrawn', '1.0', '{\"MoneyWithdrawn\": {\"amount\": 30}}', '{}');",
-            "cqrs-es PostgreSQL (table events)",
+            "cqrs-es PostgreSQL (table events), ordered as its rows lie, then by sequence, then aggregate_id (no position or time column; VACUUM FULL or CLUSTER can change that)",
             "account-A",
         ),
     ];
@@ -537,7 +537,7 @@ fn stores_written_into_postgresql_by_the_real_libraries_open_and_replay() {
         ),
         (
             "postgres-es",
-            "cqrs-es PostgreSQL (table events)",
+            "cqrs-es PostgreSQL (table events), ordered as its rows lie, then by sequence, then aggregate_id (no position or time column; VACUUM FULL or CLUSTER can change that)",
             "account-A",
             ["AccountOpened", "MoneyDeposited", "MoneyDeposited", "MoneyWithdrawn"],
         ),
@@ -568,4 +568,51 @@ fn stores_written_into_postgresql_by_the_real_libraries_open_and_replay() {
         let replay = replay_all(source.as_ref(), domain).unwrap();
         assert!(replay.issues().is_empty(), "{name}: {:?}", replay.issues());
     }
+}
+
+/// The TypeScript guide's table (fixtures/postgres/ts-guide, written by its own code through
+/// node-postgres) has no position column and one time per transaction: its order is the time,
+/// then the stream version, then the stream, never where rows lie, so a routine `CLUSTER` or
+/// `VACUUM FULL` changes nothing (it made false version gaps and duplicates). It says how it
+/// ordered them. Its stream ids are UUIDs and it records no stream type: the type is unknown,
+/// not the id's first group.
+#[test]
+fn a_table_without_positions_is_ordered_by_what_its_events_say_whatever_its_rows_order() {
+    let cluster = Cluster::start();
+    let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/postgres/ts-guide/dump.sql");
+    let (url, mut client) = cluster.database("ts_guide");
+    client.batch_execute(&std::fs::read_to_string(dump).unwrap()).unwrap();
+    let order = |url: &str| -> Vec<(String, u64)> {
+        let output = rewind(&["events", url]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+            .lines()
+            .map(|line| {
+                let event: Value = serde_json::from_str(line).unwrap();
+                (
+                    event["event_id"].as_str().unwrap().to_owned(),
+                    event["stream_version"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let before = order(&url);
+    assert_eq!(before.len(), 15);
+    let verified = rewind(&["verify", &url, "--json"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+    assert!(
+        stderr(&verified).contains("ordered by created_at, then event_version, then aggregate_id (no position column)"),
+        "{}",
+        stderr(&verified)
+    );
+    let streams = rewind(&["streams", &url, "--json"]);
+    for stream in json(&streams).as_array().unwrap() {
+        assert_eq!(stream["stream_type"], "", "{stream}");
+    }
+    client.batch_execute("CLUSTER events USING events_pkey").unwrap();
+    client.batch_execute("VACUUM FULL events").unwrap();
+    assert_eq!(order(&url), before, "the same order after the rows moved");
+    let verified = rewind(&["verify", &url, "--json"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+    assert_eq!(json(&verified)["issues"], serde_json::json!([]));
 }

@@ -357,7 +357,11 @@ fn streams(path: &StoreLocation, opts: &OpenArgs) -> Result<Outcome> {
                 out,
                 "{:<20} {:<12} {:>7}  {:<24}  {:<24}",
                 s.stream_id,
-                s.stream_type,
+                if s.stream_type.is_empty() {
+                    "—"
+                } else {
+                    s.stream_type.as_str()
+                },
                 s.event_count,
                 s.first_recorded_at.map_or_else(|| "—".to_owned(), format_time),
                 s.last_recorded_at.map_or_else(|| "—".to_owned(), format_time)

@@ -48,7 +48,12 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             row("type", event.event_type.to_string());
             row(
                 "stream",
-                format!("{} ({}) v{}", event.stream_id, event.stream_type, event.stream_version),
+                format!(
+                    "{} ({}) v{}",
+                    event.stream_id,
+                    theme::stream_type_or_unknown(&event.stream_type),
+                    event.stream_version
+                ),
             );
             row("position", event.global_position.to_string());
             row(

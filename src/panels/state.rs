@@ -19,7 +19,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
     };
     ui.horizontal_wrapped(|ui| {
         ui.heading(&aggregate.stream_id);
-        ui.label(RichText::new(&aggregate.stream_type).weak());
+        ui.label(RichText::new(theme::stream_type_or_unknown(&aggregate.stream_type)).weak());
         if aggregate.generic {
             ui.label(RichText::new("generic: fold of the payloads").color(theme::text(ui, theme::ISSUE)))
                 .on_hover_text(format!(

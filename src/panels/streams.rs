@@ -118,7 +118,11 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                     .show_ui(ui, |ui| {
                         ui.selectable_value(&mut panel.type_filter, None, "All types");
                         for t in types {
-                            ui.selectable_value(&mut panel.type_filter, Some(t.to_owned()), t);
+                            ui.selectable_value(
+                                &mut panel.type_filter,
+                                Some(t.to_owned()),
+                                theme::stream_type_or_unknown(t),
+                            );
                         }
                     })
                     .response
@@ -178,7 +182,9 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                             ui.add(egui::Label::new(entry.stream_id).selectable(false));
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(entry.stream_type).selectable(false));
+                            ui.add(
+                                egui::Label::new(theme::stream_type_or_unknown(entry.stream_type)).selectable(false),
+                            );
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));

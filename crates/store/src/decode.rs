@@ -218,16 +218,16 @@ pub fn event_id_for_position(location: &str, position: u64) -> Uuid {
 
 /// A stream's type when the store keeps none: the class of a Python topic
 /// (`bank.domain:Account.Opened` gives `Account`), the category of a `category-id` stream name
-/// (`account-42` gives `account`), or `fallback`.
-pub fn derive_stream_type(stream_id: &str, event_type: &str, fallback: &str) -> String {
+/// (`account-42` gives `account`; a UUID has none), the first part of a path (`/books/42`
+/// gives `books`); otherwise unknown: empty, never a piece of the id.
+pub fn derive_stream_type(stream_id: &str, event_type: &str) -> String {
     if let Some((_, qualname)) = event_type.split_once(':')
         && let Some((class, _)) = qualname.rsplit_once('.')
         && !class.is_empty()
     {
         return class.rsplit('.').next().unwrap_or(class).to_owned();
     }
-    if let Some((category, _)) = stream_id.split_once('-')
-        && !category.is_empty()
+    if let Some(category) = rewind_core::category(stream_id)
         && !category.starts_with('/')
     {
         return category.to_owned();
@@ -237,7 +237,7 @@ pub fn derive_stream_type(stream_id: &str, event_type: &str, fallback: &str) -> 
     {
         return category.to_owned();
     }
-    fallback.to_owned()
+    String::new()
 }
 
 /// The tag of a serde externally tagged enum payload (`{"Deposited": {…}}`).
@@ -369,14 +369,16 @@ mod tests {
 
     #[test]
     fn stream_types_come_from_python_topics_or_stream_categories() {
-        assert_eq!(derive_stream_type("x", "bank.domain:Account.Opened", "t"), "Account");
+        assert_eq!(derive_stream_type("x", "bank.domain:Account.Opened"), "Account");
+        assert_eq!(derive_stream_type("x", "__main__:BankAccount.Deposited"), "BankAccount");
+        assert_eq!(derive_stream_type("account-42", "Opened"), "account");
+        assert_eq!(derive_stream_type("/books/42", "acquired"), "books");
+        assert_eq!(derive_stream_type("42", "Opened"), "", "unknown");
         assert_eq!(
-            derive_stream_type("x", "__main__:BankAccount.Deposited", "t"),
-            "BankAccount"
+            derive_stream_type("c180068f-0b6f-4d2a-9c1e-7f3b2a1d0e99", "Opened"),
+            "",
+            "a UUID's first group is no type"
         );
-        assert_eq!(derive_stream_type("account-42", "Opened", "t"), "account");
-        assert_eq!(derive_stream_type("/books/42", "acquired", "t"), "books");
-        assert_eq!(derive_stream_type("42", "Opened", "t"), "t");
     }
 
     #[test]

@@ -412,13 +412,9 @@ impl MappedRow {
             .event_type
             .or_else(|| decode::enum_tag(data.value()).map(str::to_owned))
             .unwrap_or_else(|| "(no type)".into());
-        let stream_type = self.stream_type.unwrap_or_else(|| {
-            decode::derive_stream_type(
-                &self.stream_id,
-                &event_type,
-                mapping.table.as_deref().unwrap_or("events"),
-            )
-        });
+        let stream_type = self
+            .stream_type
+            .unwrap_or_else(|| decode::derive_stream_type(&self.stream_id, &event_type));
         let time = match self.time {
             RowTime::Parsed(time) => Some(Ok(time)),
             RowTime::Raw(value) => Some(decode::parse_time(&value)),

@@ -364,7 +364,7 @@ impl Converter {
         let (recorded_at, time_note) = time_field(entry, &["updated"]);
         Ok(Some(RecordedEvent {
             global_position: 0,
-            stream_type: decode::derive_stream_type(&stream_id, &event_type, "stream").into(),
+            stream_type: decode::derive_stream_type(&stream_id, &event_type).into(),
             stream_id: stream_id.into(),
             stream_version: number + 1,
             event_id: string_field(content, "eventId")
@@ -436,7 +436,7 @@ impl Converter {
         }
         Ok(Some(RecordedEvent {
             global_position,
-            stream_type: decode::derive_stream_type(&stream_id, &event_type, "subject").into(),
+            stream_type: decode::derive_stream_type(&stream_id, &event_type).into(),
             stream_id: stream_id.into(),
             stream_version,
             event_id: decode::event_id_from(id),
@@ -510,7 +510,7 @@ impl Converter {
         };
         let stream_type = field(&mapping.stream_type)
             .and_then(decode::as_text)
-            .unwrap_or_else(|| decode::derive_stream_type(&stream_id, &event_type, "stream"));
+            .unwrap_or_else(|| decode::derive_stream_type(&stream_id, &event_type));
         let _ = location;
         Ok(Some(RecordedEvent {
             global_position: position,

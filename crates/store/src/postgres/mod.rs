@@ -204,6 +204,40 @@ pub struct PostgresStore {
     /// Event ids are a `uuid` column under a unique index (see [`EventSource::unique_event_ids`]).
     unique_ids: bool,
     skipped: Vec<Skipped>,
+    /// How the global order was chosen, when the table has no position column.
+    order: Option<String>,
+}
+
+/// The global order of a table without a position column, as SQL terms and in words: by time,
+/// then stream version, then stream id, so that events recorded together (one transaction's
+/// share its time) come in the order they say, never in the order their rows happen to lie.
+/// Without a time, where the rows lie (`ctid`) is all that is left of the order they were
+/// written in; said so, since `VACUUM FULL` or `CLUSTER` changes it.
+fn order_without_position(mapping: &Mapping) -> (Vec<String>, String) {
+    let mut terms = Vec::new();
+    let mut words = Vec::new();
+    if let Some(time) = &mapping.time {
+        terms.push(quote(time));
+        words.push(time.clone());
+    } else {
+        terms.push("ctid".to_owned());
+        words.push("as its rows lie".to_owned());
+    }
+    if let Some(version) = &mapping.version {
+        terms.push(quote(version));
+        words.push(version.clone());
+    }
+    terms.push(quote(&mapping.stream));
+    words.push(mapping.stream.clone());
+    let said = if mapping.time.is_some() {
+        format!("ordered by {} (no position column)", words.join(", then "))
+    } else {
+        format!(
+            "ordered as its rows lie, then by {} (no position or time column; VACUUM FULL or CLUSTER can change that)",
+            words[1..].join(", then ")
+        )
+    };
+    (terms, said)
 }
 
 impl PostgresStore {
@@ -334,19 +368,10 @@ impl PostgresStore {
             type_of(column)?;
             format!("({})::bigint", quote(column))
         } else {
-            // No global position (cqrs-es): time if there is one, then where the rows lie in the
-            // table, which for an append-only table is the order they were inserted in (the
-            // closest PostgreSQL has to SQLite's rowid), then stream and version.
-            let mut order = Vec::new();
-            if let Some(time) = &mapping.time {
-                order.push(quote(time));
-            }
-            order.push("ctid".to_owned());
-            order.push(quote(&mapping.stream));
-            if let Some(version) = &mapping.version {
-                order.push(quote(version));
-            }
-            format!("row_number() OVER (ORDER BY {})", order.join(", "))
+            format!(
+                "row_number() OVER (ORDER BY {})",
+                order_without_position(mapping).0.join(", ")
+            )
         };
         let version = match &mapping.version {
             Some(column) => {
@@ -412,6 +437,7 @@ impl PostgresStore {
             native,
             unique_ids: false,
             skipped: Vec::new(),
+            order: mapping.position.is_none().then(|| order_without_position(mapping).1),
         };
         store.skipped = store.rows_left_out(mapping)?;
         if let Some(column) = uuid_id_column {
@@ -536,7 +562,10 @@ impl PostgresStore {
 
 impl EventSource for PostgresStore {
     fn describe(&self) -> String {
-        self.description.clone()
+        match &self.order {
+            Some(order) => format!("{}, {order}", self.description),
+            None => self.description.clone(),
+        }
     }
 
     fn location(&self) -> String {
