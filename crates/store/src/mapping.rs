@@ -55,7 +55,7 @@ pub struct Mapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
     /// The payload's schema version (a number, or text such as `1.0` whose major part counts);
-    /// 1 when absent.
+    /// unknown when absent, and then nothing is upcast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<String>,
     /// When the event was recorded.
@@ -339,6 +339,21 @@ impl Mapping {
         }
     }
 
+    /// The proposal, counting versions from 0 when the first row's version is 0 (`examples`
+    /// are the first row's values, in the order of `columns`).
+    #[must_use]
+    pub fn counting_from(mut self, columns: &[String], examples: &[String]) -> Self {
+        let first_version = self
+            .version
+            .as_ref()
+            .and_then(|version| columns.iter().position(|c| c == version))
+            .and_then(|i| examples.get(i));
+        if first_version.is_some_and(|v| v.trim() == "0") {
+            self.version_base = 0;
+        }
+        self
+    }
+
     /// Whether the proposal found enough to be an event table: a stream and a payload, and one
     /// of version, type or time (docs/store-schemas.md).
     pub fn looks_like_events(&self) -> bool {
@@ -362,8 +377,103 @@ impl Mapping {
         problems
     }
 
+    /// The mapping as a file a person can read and edit: every key, with its value or, where
+    /// it has none, commented out with what its absence means (docs/mapping.md has them all).
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot write the mapping: {e}\n"))
+        use std::fmt::Write as _;
+        let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
+        let mut out = String::from(
+            "# Which column (or JSON field) holds each part of an event; docs/mapping.md explains every key.\n",
+        );
+        let key = |out: &mut String, name: &str, value: Option<&String>, absent: &str| {
+            let _ = match value {
+                Some(value) => writeln!(out, "{name} = {}", quoted(value)),
+                None => writeln!(out, "# {name} = \"…\"    # absent: {absent}"),
+            };
+        };
+        key(&mut out, "table", self.table.as_ref(), "a JSON file's records");
+        key(
+            &mut out,
+            "schema",
+            self.schema.as_ref(),
+            "PostgreSQL's `public`, or any schema with the table",
+        );
+        let _ = writeln!(out, "stream = {}", quoted(&self.stream));
+        key(
+            &mut out,
+            "stream_type",
+            self.stream_type.as_ref(),
+            "from the stream id's category or a Python topic, else unknown",
+        );
+        key(
+            &mut out,
+            "version",
+            self.version.as_ref(),
+            "events are numbered within their stream in global order",
+        );
+        let _ = writeln!(
+            out,
+            "version_base = {}    # the version of a stream's first event as stored (0 or 1)",
+            self.version_base
+        );
+        key(
+            &mut out,
+            "position",
+            self.position.as_ref(),
+            "PostgreSQL orders by time, then version, then stream; JSON by where records are",
+        );
+        key(
+            &mut out,
+            "event_id",
+            self.event_id.as_ref(),
+            "an id is made from the store and the position",
+        );
+        key(
+            &mut out,
+            "event_type",
+            self.event_type.as_ref(),
+            "the tag of an externally tagged payload ({\"Deposited\": …})",
+        );
+        key(
+            &mut out,
+            "schema_version",
+            self.schema_version.as_ref(),
+            "unknown: nothing is upcast",
+        );
+        key(&mut out, "time", self.time.as_ref(), "time_in_payload, else unknown");
+        key(
+            &mut out,
+            "time_in_payload",
+            self.time_in_payload.as_ref(),
+            "no time inside the payload",
+        );
+        key(
+            &mut out,
+            "payload",
+            self.payload.as_ref(),
+            "for JSON, the record without the fields above",
+        );
+        key(&mut out, "metadata", self.metadata.as_ref(), "none");
+        let _ = writeln!(
+            out,
+            "unwrap_type_tags = {}    # unwrap Python eventsourcing's {{\"_type_\": …, \"_data_\": …}} values",
+            self.unwrap_type_tags
+        );
+        if self.filter.is_empty() {
+            out.push_str(
+                "# [[filter]]    # absent: every row is an event; a filter keeps rows whose column equals the value\n",
+            );
+            out.push_str("# column = \"…\"\n# equals = \"…\"\n");
+        }
+        for filter in &self.filter {
+            let _ = writeln!(
+                out,
+                "[[filter]]\ncolumn = {}\nequals = {}",
+                quoted(&filter.column),
+                filter.equals
+            );
+        }
+        out
     }
 
     pub fn from_toml(text: &str) -> Result<Self, String> {
@@ -522,6 +632,56 @@ mod tests {
         });
         let text = mapping.to_toml();
         assert_eq!(Mapping::from_toml(&text), Ok(mapping));
+        // Every key is in the file, set or commented out with what its absence means.
+        for key in [
+            "table",
+            "schema",
+            "stream",
+            "stream_type",
+            "version",
+            "version_base",
+            "position",
+            "event_id",
+            "event_type",
+            "schema_version",
+            "time",
+            "time_in_payload",
+            "payload",
+            "metadata",
+            "unwrap_type_tags",
+        ] {
+            assert!(
+                text.lines()
+                    .any(|line| line.trim_start_matches("# ").starts_with(&format!("{key} ="))),
+                "{key}:\n{text}"
+            );
+        }
+        let everything = Mapping {
+            table: Some("t".into()),
+            schema: Some("s".into()),
+            stream: "a \"b\"".into(),
+            stream_type: Some("st".into()),
+            version: Some("v".into()),
+            version_base: 0,
+            position: Some("p".into()),
+            event_id: Some("id".into()),
+            event_type: Some("ty".into()),
+            schema_version: Some("sv".into()),
+            time: Some("tm".into()),
+            time_in_payload: Some("x.ts".into()),
+            payload: Some("pl".into()),
+            metadata: Some("md".into()),
+            filter: vec![Filter {
+                column: "kind".into(),
+                equals: toml::Value::Integer(3),
+            }],
+            unwrap_type_tags: true,
+        };
+        assert_eq!(Mapping::from_toml(&everything.to_toml()), Ok(everything));
+        assert_eq!(
+            Mapping::from_toml(&Mapping::default().to_toml()),
+            Ok(Mapping::default())
+        );
         assert!(Mapping::from_toml("stream = 1").is_err());
         assert!(
             Mapping::from_toml("stream = \"s\"\nunknown = 1")

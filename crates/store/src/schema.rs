@@ -43,6 +43,8 @@ pub(crate) struct Table {
     pub schema: Option<String>,
     pub name: String,
     pub columns: Vec<Column>,
+    /// A view or a materialized view (PostgreSQL): rows with no place of their own (`ctid`).
+    pub view: bool,
 }
 
 pub(crate) struct Column {

@@ -48,6 +48,7 @@ fn tables(connection: &Connection, path: &Path) -> Result<Vec<Table>> {
             })
             .map_err(|e| sqlite_error(path, e))?;
         tables.push(Table {
+            view: false,
             schema: None,
             name,
             columns,
@@ -76,7 +77,7 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised
                 })
                 .unwrap_or_else(|_| vec![String::new(); columns.len()]);
             Recognised::Unknown {
-                proposal,
+                proposal: proposal.counting_from(&columns, &examples),
                 columns,
                 examples,
             }

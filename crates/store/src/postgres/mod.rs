@@ -96,14 +96,23 @@ pub fn connect(url: &str) -> Result<Client> {
         .map_err(|e| error(&shown, format!("cannot connect: {}", describe(&e))))
 }
 
-/// Every table (and view) of every schema but the system ones, with its columns.
+/// Every table, view and materialized view of every schema but the system ones, with its
+/// columns: views are how events are often shown to a read-only role. (Materialized views are
+/// not in `information_schema`; their types are named as it would name them.)
 fn tables(client: &mut Client, shown: &str) -> Result<Vec<Table>> {
     let rows = client
         .query(
-            "SELECT table_schema::text, table_name::text, column_name::text, data_type::text \
-             FROM information_schema.columns \
-             WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
-             ORDER BY table_schema, table_name, ordinal_position",
+            "SELECT c.table_schema::text, c.table_name::text, c.column_name::text, c.data_type::text, \
+                    t.table_type <> 'BASE TABLE', c.ordinal_position::int \
+             FROM information_schema.columns c \
+             JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+             WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema') \
+             UNION ALL \
+             SELECT n.nspname::text, m.relname::text, a.attname::text, format_type(a.atttypid, NULL), true, a.attnum::int \
+             FROM pg_class m JOIN pg_namespace n ON n.oid = m.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = m.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE m.relkind = 'm' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             ORDER BY 1, 2, 6",
             &[],
         )
         .map_err(|e| error(shown, format!("cannot read the schema: {}", describe(&e))))?;
@@ -121,10 +130,33 @@ fn tables(client: &mut Client, shown: &str) -> Result<Vec<Table>> {
                 schema: Some(schema),
                 name,
                 columns: vec![column],
+                view: row.get(4),
             }),
         }
     }
     Ok(tables)
+}
+
+/// The first row of the proposal's table, each column as text, to show beside the columns when
+/// a mapping is asked for (the columns' order). Examples only: a row that cannot be read leaves
+/// them empty, and opening the table says why.
+fn first_row(client: &mut Client, proposal: &Mapping, columns: &[String]) -> Vec<String> {
+    let empty = vec![String::new(); columns.len()];
+    let Some(table) = &proposal.table else {
+        return empty;
+    };
+    let from = match &proposal.schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(table)),
+        None => quote(table),
+    };
+    let texts: Vec<String> = columns.iter().map(|c| format!("({})::text", quote(c))).collect();
+    let sql = format!("SELECT {} FROM {from} LIMIT 1", texts.join(", "));
+    match client.query_opt(&sql, &[]) {
+        Ok(Some(row)) => (0..columns.len())
+            .map(|i| row.get::<_, Option<String>>(i).unwrap_or_default())
+            .collect(),
+        _ => empty,
+    }
 }
 
 /// The mapping of Rewind's own table, as `rewind sample --postgres` writes it.
@@ -206,6 +238,8 @@ pub struct PostgresStore {
     skipped: Vec<Skipped>,
     /// How the global order was chosen, when the table has no position column.
     order: Option<String>,
+    /// A view or materialized view: its rows have no `ctid`.
+    view: bool,
 }
 
 /// The global order of a table without a position column, as SQL terms and in words: by time,
@@ -213,12 +247,27 @@ pub struct PostgresStore {
 /// share its time) come in the order they say, never in the order their rows happen to lie.
 /// Without a time, where the rows lie (`ctid`) is all that is left of the order they were
 /// written in; said so, since `VACUUM FULL` or `CLUSTER` changes it.
-fn order_without_position(mapping: &Mapping) -> (Vec<String>, String) {
+///
+/// A view's rows lie nowhere of their own: without a time, a view is ordered by its streams.
+fn order_without_position(mapping: &Mapping, view: bool) -> (Vec<String>, String) {
     let mut terms = Vec::new();
     let mut words = Vec::new();
     if let Some(time) = &mapping.time {
         terms.push(quote(time));
         words.push(time.clone());
+    } else if view {
+        terms.push(quote(&mapping.stream));
+        terms.extend(mapping.version.iter().map(|v| quote(v)));
+        let said = format!(
+            "ordered by {}{} (a view with no position or time column: its streams follow one another)",
+            mapping.stream,
+            mapping
+                .version
+                .as_deref()
+                .map(|v| format!(", then {v}"))
+                .unwrap_or_default()
+        );
+        return (terms, said);
     } else {
         terms.push("ctid".to_owned());
         words.push("as its rows lie".to_owned());
@@ -269,13 +318,15 @@ impl PostgresStore {
                 }
                 Recognised::Known { name, mapping } => (mapping, name, false),
                 Recognised::Unknown { proposal, columns, .. } => {
+                    let examples = first_row(&mut client, &proposal, &columns);
+                    let proposal = proposal.counting_from(&columns, &examples);
                     return Err(StoreError::NeedsMapping {
                         path: shown.clone().into(),
                         what: format!(
                             "table `{}` looks like events but its schema is not one Rewind knows",
                             proposal.table.as_deref().unwrap_or("?")
                         ),
-                        examples: vec![String::new(); columns.len()],
+                        examples,
                         names: columns,
                         proposal: Box::new(proposal),
                     });
@@ -370,7 +421,7 @@ impl PostgresStore {
         } else {
             format!(
                 "row_number() OVER (ORDER BY {})",
-                order_without_position(mapping).0.join(", ")
+                order_without_position(mapping, table.view).0.join(", ")
             )
         };
         let version = match &mapping.version {
@@ -437,7 +488,11 @@ impl PostgresStore {
             native,
             unique_ids: false,
             skipped: Vec::new(),
-            order: mapping.position.is_none().then(|| order_without_position(mapping).1),
+            order: mapping
+                .position
+                .is_none()
+                .then(|| order_without_position(mapping, table.view).1),
+            view: table.view,
         };
         store.skipped = store.rows_left_out(mapping)?;
         if let Some(column) = uuid_id_column {
@@ -491,9 +546,19 @@ impl PostgresStore {
             }
         }
         let mut skipped = Vec::new();
+        // A row is named by where it lies; a view's, by its stream and version.
+        let named = if self.view {
+            format!(
+                "concat_ws(' ', 'of stream', ({})::text, 'version', ({})::text)",
+                quote(&mapping.stream),
+                mapping.version.as_deref().map_or_else(|| "NULL".to_owned(), quote)
+            )
+        } else {
+            "ctid::text".to_owned()
+        };
         for (column, reason) in checks {
             let sql = format!(
-                "SELECT ctid::text FROM {} WHERE {} IS NULL LIMIT 1000",
+                "SELECT {named} FROM {} WHERE {} IS NULL LIMIT 1000",
                 self.table_name,
                 quote(&column)
             );
