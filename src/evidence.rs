@@ -62,6 +62,8 @@ impl Until {
 
 /// A stream's events as [`history`] reads them.
 pub struct History {
+    /// The stream's id as the store spells it (a UUID asked for with or without dashes).
+    pub stream_id: String,
     /// In global order, up to the point asked for (possibly none).
     pub events: Vec<RecordedEvent>,
     pub stream_type: String,
@@ -79,14 +81,26 @@ pub fn history(
     up_to_version: Option<u64>,
     until: Until,
 ) -> Result<History, String> {
-    let mut events = source
-        .read_stream(stream_id, up_to_version)
-        .map_err(|e| format!("cannot read stream `{stream_id}`: {e}"))?;
+    let read = |id: &str| {
+        source
+            .read_stream(id, up_to_version)
+            .map_err(|e| format!("cannot read stream `{id}`: {e}"))
+    };
+    let mut events = read(stream_id)?;
+    let mut spelled = stream_id.to_owned();
+    // A UUID is one stream whether it is written with dashes or as 32 hex digits.
+    if events.is_empty()
+        && let Some(other) = other_uuid_spelling(stream_id)
+    {
+        events = read(&other)?;
+        spelled = other;
+    }
     // A store lists a stream by version.
     events.sort_by_key(|e| e.global_position);
     let Some(first) = events.first() else {
         return Err(format!("no stream named `{stream_id}` in {}", source.location()));
     };
+    let stream_id = spelled.as_str();
     let (stream_type, first_position) = (first.stream_type.to_string(), first.global_position);
     let untimed = events.iter().filter(|e| e.recorded_at.is_none()).count();
     if let Until::Time(_) = until
@@ -100,9 +114,24 @@ pub fn history(
     let kept = events.iter().take_while(|e| until.includes(e)).count();
     events.truncate(kept);
     Ok(History {
+        stream_id: stream_id.to_owned(),
         events,
         stream_type,
         first_position,
+    })
+}
+
+/// The other spelling of a UUID: hyphenated for 32 hex digits, 32 hex digits for a hyphenated
+/// one (lowercase either way, as stores write them); `None` for an id that is no UUID.
+pub fn other_uuid_spelling(id: &str) -> Option<String> {
+    if !rewind_core::is_uuid(id) {
+        return None;
+    }
+    let uuid = rewind_core::Uuid::try_parse(id).ok()?;
+    Some(if id.len() == 32 {
+        uuid.hyphenated().to_string()
+    } else {
+        uuid.simple().to_string()
     })
 }
 
@@ -128,10 +157,12 @@ pub fn write(
     replace: bool,
 ) -> Result<Written, String> {
     let History {
+        stream_id,
         events,
         stream_type,
         first_position,
     } = history(source, stream_id, None, until)?;
+    let stream_id = stream_id.as_str();
     if events.is_empty() {
         return Err(format!(
             "`{stream_id}` has no event {} (its first is at position {first_position})",

@@ -45,6 +45,20 @@ pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
 /// What stands for a time the store did not record.
 pub const UNKNOWN_TIME: &str = "—";
 
+/// An event type as people know it: a Python topic (`bankdomain:BankAccount.Deposited`) by its
+/// event's own name (`Deposited`); any other name as it is. The inspector shows the whole.
+pub fn short_event_type(name: &str) -> &str {
+    match name.split_once(':') {
+        Some((module, qualname)) if !module.is_empty() && !module.contains(char::is_whitespace) => {
+            match qualname.rsplit_once('.') {
+                Some((class, event)) if !class.is_empty() && !event.is_empty() => event,
+                _ => name,
+            }
+        }
+        _ => name,
+    }
+}
+
 /// A stream's type, or what stands for one the store does not say.
 pub fn stream_type_or_unknown(stream_type: &str) -> &str {
     if stream_type.is_empty() {

@@ -297,7 +297,7 @@ impl View {
             && let at = axis.value(headers, c)
             && !(start..=end).contains(&at)
         {
-            let full = axis.full(headers);
+            let full = axis.full(index);
             let span = end - start;
             self.timeline_view.range = Some(clamp_range(at - span / 2, at + span - span / 2, full));
         }
@@ -342,10 +342,13 @@ impl Axis {
         }
     }
 
-    /// The whole axis: from the first event to the last (never empty).
-    pub fn full(self, headers: &[EventHeader]) -> (i64, i64) {
-        let last = headers.len().saturating_sub(1);
-        let (start, end) = (self.value(headers, 0), self.value(headers, last));
+    /// The whole axis: from the earliest time to the latest, or the first event to the last
+    /// (never empty).
+    pub fn full(self, index: &TimelineIndex) -> (i64, i64) {
+        let (start, end) = match (self, index.times()) {
+            (Self::Time, Some(Times::Spread { first_ms, last_ms })) => (first_ms, last_ms),
+            _ => (0, index.len().saturating_sub(1) as i64),
+        };
         (start, end.max(start + 1))
     }
 

@@ -136,3 +136,77 @@ pub fn short(value: &Value) -> String {
         text
     }
 }
+
+/// `text` cut in the middle (`account-00…0042`) to fit `width` in the body font: stream ids
+/// differ at their ends more often than at their starts. Whole when it fits.
+pub fn elided_middle(ui: &Ui, text: &str, width: f32) -> String {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let fits = |candidate: &str| {
+        ui.painter()
+            .layout_no_wrap(candidate.to_owned(), font.clone(), egui::Color32::WHITE)
+            .size()
+            .x
+            <= width
+    };
+    if fits(text) {
+        return text.to_owned();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let cut = |keep: usize| -> String {
+        let head = keep.div_ceil(2);
+        let tail = keep / 2;
+        let mut out: String = chars[..head].iter().collect();
+        out.push('…');
+        out.extend(&chars[chars.len() - tail..]);
+        out
+    };
+    // The most characters that fit, found by halving.
+    let (mut low, mut high) = (0, chars.len());
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if fits(&cut(mid)) {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    cut(low)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A long id is cut in its middle to fit, keeping both ends; a short one is left whole.
+    #[test]
+    fn ids_are_cut_in_the_middle_to_fit() {
+        let ctx = egui::Context::default();
+        let mut cut = (String::new(), String::new(), 0.0, 0.0);
+        // Fonts are laid out from the second pass on.
+        for _ in 0..2 {
+            let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+                let id = "2cb26e6aae4b5fc0b3e84f8a1bf4b1f1";
+                cut.0 = super::elided_middle(ui, id, 120.0);
+                cut.1 = super::elided_middle(ui, "account-7", 120.0);
+                let font = egui::TextStyle::Body.resolve(ui.style());
+                cut.2 = ui
+                    .painter()
+                    .layout_no_wrap(cut.0.clone(), font.clone(), egui::Color32::WHITE)
+                    .size()
+                    .x;
+                cut.3 = ui
+                    .painter()
+                    .layout_no_wrap(id.to_owned(), font, egui::Color32::WHITE)
+                    .size()
+                    .x;
+            });
+            output.textures_delta.clear();
+        }
+        let (long, short, width, whole) = cut;
+        assert!(whole > 120.0, "the id does not fit whole ({whole})");
+        assert!(width <= 120.0, "{long} is {width} wide");
+        assert!(
+            long.starts_with("2cb2") && long.ends_with("1f1") && long.contains('…'),
+            "{long}"
+        );
+        assert_eq!(short, "account-7");
+    }
+}

@@ -633,8 +633,12 @@ fn a_python_eventsourcing_store_opens_generic_and_shows_its_amounts() {
         harness
             .query_all_by_label_contains("bankdomain:BankAccount.Deposited")
             .next()
-            .is_some()
+            .is_some(),
+        "the inspector shows the whole topic"
     );
+    // Lists show an event by its own name.
+    assert!(harness.query_all_by_label("Deposited").count() >= 2, "the events list");
+    assert!(harness.query_all_by_label("Opened").next().is_some());
 }
 
 #[test]
@@ -949,5 +953,47 @@ fn notes_are_shown_apart_from_issues() {
         harness
             .query_by_label_contains("Replay found no issue: every event applied and every invariant held.")
             .is_some()
+    );
+}
+
+/// A UUID stream is found with or without its dashes, in the streams filter and on the
+/// command line.
+#[test]
+fn a_uuid_stream_is_found_with_or_without_dashes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-eventsourcing/bank.sqlite");
+    let output = crate::util::rewind(&[
+        "state",
+        path.to_str().unwrap(),
+        "--stream",
+        "2cb26e6a-ae4b-5fc0-b3e8-4f8a1bf4b1f1",
+    ]);
+    assert!(output.status.success(), "{}", crate::util::stderr(&output));
+    let state = crate::util::json(&output);
+    assert_eq!(
+        state["stream_id"], "2cb26e6aae4b5fc0b3e84f8a1bf4b1f1",
+        "the store's spelling"
+    );
+    assert_eq!(state["stream_version"], 4);
+
+    let mut harness = open_through_dialog(path);
+    step_until(&mut harness, "the store to open", |app| app.session().is_some());
+    settle(&mut harness);
+    // The other stream's id shows in the streams list and in the events list.
+    let other_before = harness.query_all_by_label_contains("c0cc35").count();
+    let this_before = harness.query_all_by_label_contains("2cb26e").count();
+    harness.get_by_label("Filter streams").click();
+    harness.step();
+    harness.get_by_label("Filter streams").type_text("2cb26e6a-ae4b");
+    harness.step();
+    harness.step();
+    assert_eq!(
+        harness.query_all_by_label_contains("c0cc35").count(),
+        other_before - 1,
+        "the other stream leaves the streams list"
+    );
+    assert_eq!(
+        harness.query_all_by_label_contains("2cb26e").count(),
+        this_before,
+        "this one stays"
     );
 }

@@ -418,9 +418,9 @@ fn events(
 fn state(args: &StateArgs, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<Outcome> {
     let source = open(&args.store, opts)?;
     let until = until(args.position, args.at);
-    let events = crate::evidence::history(source.as_ref(), &args.stream, args.version, until)
-        .map_err(anyhow::Error::msg)?
-        .events;
+    let history =
+        crate::evidence::history(source.as_ref(), &args.stream, args.version, until).map_err(anyhow::Error::msg)?;
+    let (stream_id, events) = (history.stream_id, history.events);
     let domain = Arc::clone(domains) as Arc<dyn Domain>;
     // The replay finds the issues (versions, ids, the domain's complaints); the state is the
     // domain's own fold of the stream, wherever it folds.
@@ -442,9 +442,9 @@ fn state(args: &StateArgs, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<
     let replayed_by = route
         .and_then(|route| domain.describe_route(route))
         .map_or_else(|| "generic fold".to_owned(), |(d, a)| format!("{d}: {a}"));
-    let stream = replay.stream(&args.stream);
+    let stream = replay.stream(&stream_id);
     let output = json!({
-        "stream_id": args.stream,
+        "stream_id": stream_id,
         "stream_type": events.first().map(|e| e.stream_type.clone()),
         "stream_version": stream.map_or(0, |s| s.version),
         "global_position": stream.and(events.last()).map_or(0, |e| e.global_position),

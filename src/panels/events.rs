@@ -95,6 +95,9 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                             if header.flags & rewind_engine::EventHeader::VIOLATION != 0 {
                                 ui.label(RichText::new("⚠").color(theme::text(ui, theme::VIOLATION)))
                                     .on_hover_text("An invariant broke here");
+                            } else if header.flags & rewind_engine::EventHeader::ONLY_NOTES != 0 {
+                                ui.label(RichText::new("ℹ").color(theme::text(ui, theme::NOTE)))
+                                    .on_hover_text("A note: worth a look, not a failure");
                             } else if header.flags & rewind_engine::EventHeader::HAS_ISSUE != 0 {
                                 ui.label(RichText::new("⚠").color(theme::text(ui, theme::ISSUE)))
                                     .on_hover_text("A replay issue here");
@@ -113,7 +116,11 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                             );
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(index.event_type_name(header.event_type)).selectable(false));
+                            let name = index.event_type_name(header.event_type);
+                            let shown = ui.add(egui::Label::new(theme::short_event_type(name)).selectable(false));
+                            if theme::short_event_type(name) != name {
+                                shown.on_hover_text(name);
+                            }
                         });
                         row.col(|ui| {
                             let payload = payloads
@@ -138,7 +145,7 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
     ui.horizontal(|ui| {
         let selected = panel
             .event_type
-            .map_or("All event types", |t| index.event_type_name(t))
+            .map_or("All event types", |t| theme::short_event_type(index.event_type_name(t)))
             .to_owned();
         let before = panel.event_type;
         egui::ComboBox::from_id_salt("event_type_filter")
@@ -146,7 +153,16 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut panel.event_type, None, "All event types");
                 for (i, name) in index.event_types().iter().enumerate() {
-                    ui.selectable_value(&mut panel.event_type, Some(i as u16), name);
+                    // The short name where it is unique, the whole one where it is not.
+                    let short = theme::short_event_type(name);
+                    let unique = index
+                        .event_types()
+                        .iter()
+                        .filter(|other| theme::short_event_type(other) == short)
+                        .count()
+                        == 1;
+                    ui.selectable_value(&mut panel.event_type, Some(i as u16), if unique { short } else { name })
+                        .on_hover_text(name);
                 }
             })
             .response

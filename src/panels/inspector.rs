@@ -25,13 +25,15 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         .engine
         .issues_between(event.global_position, event.global_position)
     {
-        let colour = if issue.kind.is_invariant_violation() {
-            theme::VIOLATION
+        let (colour, sign) = if issue.kind.is_invariant_violation() {
+            (theme::VIOLATION, "⚠")
+        } else if issue.severity() == rewind_core::Severity::Note {
+            (theme::NOTE, "ℹ note,")
         } else {
-            theme::ISSUE
+            (theme::ISSUE, "⚠")
         };
         ui.label(
-            RichText::new(format!("⚠ {}: {}", issue.kind.label(), issue.message))
+            RichText::new(format!("{sign} {}: {}", issue.kind.label(), issue.message))
                 .color(theme::text(ui, colour))
                 .strong(),
         );

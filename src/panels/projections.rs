@@ -214,7 +214,7 @@ fn projection_table(
                                 .link(format!("#{}", session.engine.index().position(ordinal)))
                                 .on_hover_text(format!(
                                     "{} at {}: jump there",
-                                    session.engine.index().event_type_name(header.event_type),
+                                    theme::short_event_type(session.engine.index().event_type_name(header.event_type)),
                                     theme::time_or_unknown(header.recorded_at())
                                 ))
                                 .clicked()

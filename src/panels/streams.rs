@@ -45,11 +45,19 @@ impl StreamsPanel {
         }
         let index = session.engine.index();
         let needle = self.filter.to_lowercase();
+        // A UUID is found with or without its dashes.
+        let undashed = (needle.len() > 8 && needle.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+            .then(|| needle.replace('-', ""));
         let mut rows: Vec<StreamIdx> = index
             .streams()
             .zip(0..)
             .filter(|(entry, _)| {
-                (needle.is_empty() || entry.stream_id.to_lowercase().contains(&needle))
+                let id = entry.stream_id.to_lowercase();
+                (needle.is_empty()
+                    || id.contains(&needle)
+                    || undashed
+                        .as_ref()
+                        .is_some_and(|u| id.replace('-', "").contains(u.as_str())))
                     && self.type_filter.as_ref().is_none_or(|t| entry.stream_type == t)
             })
             .map(|(_, s)| s)
@@ -144,7 +152,7 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                 .id_salt("streams_table")
                 .striped(true)
                 .sense(egui::Sense::click())
-                .column(Column::initial(110.0).at_least(80.0).clip(true))
+                .column(Column::initial(110.0).at_least(80.0).clip(true).resizable(true))
                 .column(Column::initial(90.0).at_least(50.0).clip(true))
                 .column(Column::initial(56.0).at_least(40.0))
                 .column(Column::initial(84.0).at_least(60.0).clip(true))
@@ -179,7 +187,11 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                         let Some(entry) = index.stream(stream) else { return };
                         row.set_selected(selected == Some(stream));
                         row.col(|ui| {
-                            ui.add(egui::Label::new(entry.stream_id).selectable(false));
+                            let shown = crate::widgets::elided_middle(ui, entry.stream_id, ui.available_width());
+                            let label = ui.add(egui::Label::new(shown.as_str()).selectable(false));
+                            if shown != entry.stream_id {
+                                label.on_hover_text(entry.stream_id);
+                            }
                         });
                         row.col(|ui| {
                             ui.add(

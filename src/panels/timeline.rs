@@ -153,7 +153,7 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
     // By time when the store's times allow it, by position otherwise (and said).
     let (axis, why) = Axis::of(index);
     let at = |ordinal: usize| axis.value(headers, ordinal);
-    let full = axis.full(headers);
+    let full = axis.full(index);
     let (start, end) = view.timeline_view.range.unwrap_or(full);
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(vec2(width, theme::TIMELINE_TRACK_HEIGHT), Sense::click_and_drag());
@@ -350,6 +350,6 @@ pub fn describe(session: &Session, ordinal: Ordinal) -> String {
         theme::time_or_unknown(header.recorded_at()),
         index.stream(header.stream).map_or("?", |e| e.stream_id),
         header.stream_version,
-        index.event_type_name(header.event_type)
+        theme::short_event_type(index.event_type_name(header.event_type))
     )
 }

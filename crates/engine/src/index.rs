@@ -47,6 +47,8 @@ const _: () = assert!(std::mem::size_of::<EventHeader>() == 20);
 impl EventHeader {
     pub const HAS_ISSUE: u16 = 1;
     pub const VIOLATION: u16 = 2;
+    /// Every issue at this event is a note (see [`rewind_core::Severity`]).
+    pub const ONLY_NOTES: u16 = 4;
 
     /// `recorded_at_ms` of an event whose store recorded no time.
     pub const UNKNOWN_TIME: i64 = i64::MIN;
@@ -182,12 +184,14 @@ pub struct TimelineIndex {
     event_type_lookup: HashMap<String, u16>,
     /// How many events have no recorded time.
     untimed: usize,
+    /// The earliest and latest known times (ms), wherever they are in the order.
+    time_range: Option<(i64, i64)>,
 }
 
 /// Whether events can be laid out by the times they were recorded at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Times {
-    /// Every event has a time, and they spread from the first event's to the last's.
+    /// Every event has a time, and they spread from the earliest to the latest.
     Spread { first_ms: i64, last_ms: i64 },
     /// This many events (of all) have no recorded time.
     Unrecorded { events: usize },
@@ -278,6 +282,13 @@ impl TimelineIndex {
         let event_type = intern(&mut self.event_types, &mut self.event_type_lookup, &event.event_type);
         self.positions.push(ordinal, event.global_position);
         self.untimed += usize::from(event.recorded_at.is_none());
+        if let Some(at) = event.recorded_at {
+            let ms = at.timestamp_millis();
+            self.time_range = Some(
+                self.time_range
+                    .map_or((ms, ms), |(low, high)| (low.min(ms), high.max(ms))),
+            );
+        }
         self.headers.push(EventHeader {
             recorded_at_ms: event
                 .recorded_at
@@ -310,6 +321,12 @@ impl TimelineIndex {
     /// Marks the event at `ordinal` with `issue`: it has one, and maybe a broken invariant.
     pub(crate) fn mark_issue(&mut self, ordinal: Ordinal, issue: &ReplayIssue) {
         if let Some(header) = self.headers.get_mut(ordinal) {
+            let note = issue.severity() == rewind_core::Severity::Note;
+            if header.flags & EventHeader::HAS_ISSUE == 0 && note {
+                header.flags |= EventHeader::ONLY_NOTES;
+            } else if !note {
+                header.flags &= !EventHeader::ONLY_NOTES;
+            }
             header.flags |= EventHeader::HAS_ISSUE;
             if issue.kind.is_invariant_violation() {
                 header.flags |= EventHeader::VIOLATION;
@@ -439,16 +456,16 @@ impl TimelineIndex {
     /// Whether the events can be laid out by their recorded times (see [`Times`]); `None`
     /// for an empty index.
     pub fn times(&self) -> Option<Times> {
-        let (first, last) = (self.headers.first()?, self.headers.last()?);
-        Some(if self.untimed > 0 {
-            Times::Unrecorded { events: self.untimed }
-        } else if last.recorded_at_ms <= first.recorded_at_ms {
-            Times::Same
-        } else {
-            Times::Spread {
-                first_ms: first.recorded_at_ms,
-                last_ms: last.recorded_at_ms,
-            }
+        if self.headers.is_empty() {
+            return None;
+        }
+        Some(match self.time_range {
+            _ if self.untimed > 0 => Times::Unrecorded { events: self.untimed },
+            Some((earliest, latest)) if latest > earliest => Times::Spread {
+                first_ms: earliest,
+                last_ms: latest,
+            },
+            _ => Times::Same,
         })
     }
 
