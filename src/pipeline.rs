@@ -299,3 +299,35 @@ pub fn build_engine_with(
     engine.add_issues(issues);
     Ok(Some(engine))
 }
+
+/// Why a store read through a mapping was probably read wrongly, if it was: version
+/// duplicates and gaps in more than a few streams, and in more than one event in a hundred,
+/// are what streams merged or split by the wrong column, or versions counted from the wrong
+/// base, look like. `None` for Rewind's own format, whose streams are what they say.
+pub fn mapping_doubt(source: &dyn EventSource, issues: &[rewind_core::ReplayIssue], events: u64) -> Option<String> {
+    use rewind_core::ReplayIssueKind;
+    if source.is_native() {
+        return None;
+    }
+    let version_issues: Vec<&rewind_core::ReplayIssue> = issues
+        .iter()
+        .filter(|issue| {
+            matches!(
+                issue.kind,
+                ReplayIssueKind::VersionDuplicate { .. } | ReplayIssueKind::VersionGap { .. }
+            )
+        })
+        .collect();
+    let mut streams: Vec<&str> = version_issues.iter().map(|issue| issue.stream_id.as_str()).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    (streams.len() >= 3 && version_issues.len() as u64 * 100 >= events).then(|| {
+        format!(
+            "the mapping is likely wrong: {} version duplicates or gaps in {} streams of {events} events; \
+             check which column is the stream (a stream may be told by two columns: a category and an id), \
+             and whether versions count from 0 (the mapping's version_base; docs/mapping.md)",
+            version_issues.len(),
+            streams.len()
+        )
+    })
+}

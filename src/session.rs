@@ -201,6 +201,8 @@ pub struct Session {
     pub format: String,
     /// Records the reader could not use, with where and why.
     pub skipped: Vec<Skipped>,
+    /// Why the mapping the store was read with is likely wrong, if it is.
+    pub mapping_doubt: Option<String>,
     pub engine: Arc<Engine>,
     pub build_seconds: f64,
     /// The domains it was opened with, as chosen (to open it again with another choice).
@@ -342,6 +344,11 @@ pub fn open(
                 input: thread_input,
                 format: source.describe(),
                 skipped: source.skipped().to_vec(),
+                mapping_doubt: crate::pipeline::mapping_doubt(
+                    source.as_ref(),
+                    engine.issues(),
+                    engine.index().len() as u64,
+                ),
                 engine: Arc::clone(&engine),
                 build_seconds: started.elapsed().as_secs_f64(),
                 domains: if plugin_fault.is_some() {

@@ -531,3 +531,143 @@ fn a_store_without_times_says_so_and_refuses_a_time_to_stop_at() {
         assert_eq!(event["recorded_at"], Value::Null, "{line}");
     }
 }
+
+/// The proposal looks at the data, not only the names: a column called a version that is NULL
+/// in every row (a schema version nobody filled in) or that never varies within a stream is
+/// not the stream's version; the next one whose data agrees is, or none.
+#[test]
+fn a_version_column_that_holds_no_versions_is_not_proposed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        r"CREATE TABLE domain_events (stream_id TEXT, version INTEGER, revision INTEGER, kind TEXT, body TEXT, event_number INTEGER);
+           INSERT INTO domain_events VALUES
+             ('cart-1', NULL, 1, 'ItemAdded', '{}', 1),
+             ('cart-1', NULL, 1, 'ItemAdded', '{}', 2),
+             ('cart-2', NULL, 1, 'ItemAdded', '{}', 1);",
+    );
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(&path) else {
+        panic!("expected a mapping proposal");
+    };
+    // By name alone `version` comes first, then `revision`: the first is NULL in every row,
+    // the second is 1 in both of cart-1's rows.
+    assert_eq!(proposal.version.as_deref(), Some("event_number"), "{proposal:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        r"CREATE TABLE domain_events (stream_id TEXT, event_version INTEGER, kind TEXT, body TEXT);
+           INSERT INTO domain_events VALUES ('cart-1', NULL, 'ItemAdded', '{}'), ('cart-1', NULL, 'ItemAdded', '{}');",
+    );
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(&path) else {
+        panic!("expected a mapping proposal");
+    };
+    assert_eq!(
+        proposal.version, None,
+        "no column holds versions: events are numbered in order"
+    );
+}
+
+/// cqrs-es keys a stream by aggregate type and id together: an account and a payment both
+/// numbered 17 are two streams (fixtures/sqlite-es/shared-ids.sqlite, written by the library).
+/// They were merged into one, with false version duplicates; the data now shows the type tells
+/// them apart, and it becomes part of the stream id.
+#[test]
+fn streams_told_apart_by_two_columns_are_two_streams() {
+    let store = fixture("sqlite-es/shared-ids.sqlite");
+    let store = store.to_str().unwrap();
+    let streams = rewind(&["streams", store, "--json"]);
+    assert!(streams.status.success(), "{}", stderr(&streams));
+    let listed: Vec<(String, String, u64)> = json(&streams)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stream_id"].as_str().unwrap().to_owned(),
+                s["stream_type"].as_str().unwrap().to_owned(),
+                s["event_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("BankAccount-17", "BankAccount", 3),
+        ("Payment-17", "Payment", 2),
+        ("BankAccount-18", "BankAccount", 1),
+        ("Payment-18", "Payment", 2),
+    ]
+    .map(|(id, kind, n)| (id.to_owned(), kind.to_owned(), n));
+    assert_eq!(listed, expected);
+    let verified = rewind(&["verify", store, "--domain", "generic", "--json"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+}
+
+/// A table that keys streams by a category and an id, with versions from 0: the proposal finds
+/// the column that tells the repeats apart, and counts from 0. A mapping that misses it does not
+/// give a confident verdict: verify says the mapping is likely wrong, and why.
+#[test]
+fn a_proposal_finds_the_second_stream_column_and_a_wrong_mapping_is_said_to_be_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        r"CREATE TABLE journal (position INTEGER PRIMARY KEY, category TEXT, entity_id INTEGER, version INTEGER, kind TEXT, data TEXT);
+           INSERT INTO journal (category, entity_id, version, kind, data) VALUES
+             ('order', 17, 0, 'Placed', '{}'), ('payment', 17, 0, 'Requested', '{}'),
+             ('order', 17, 1, 'Paid', '{}'), ('payment', 17, 1, 'Captured', '{}'),
+             ('order', 18, 0, 'Placed', '{}'), ('payment', 18, 0, 'Requested', '{}'),
+             ('order', 19, 0, 'Placed', '{}'), ('payment', 19, 0, 'Requested', '{}');",
+    );
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(&path) else {
+        panic!("expected a mapping proposal");
+    };
+    assert_eq!(proposal.stream, "entity_id");
+    assert_eq!(proposal.category.as_deref(), Some("category"), "{proposal:?}");
+    assert_eq!(proposal.version_base, 0);
+    let source = open_store_with(
+        &path,
+        &OpenOptions {
+            mapping: Some(Mapping {
+                event_type: Some("kind".into()),
+                ..*proposal.clone()
+            }),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let ids: Vec<String> = source.streams().unwrap().into_iter().map(|s| s.stream_id).collect();
+    assert_eq!(
+        ids,
+        [
+            "order-17",
+            "payment-17",
+            "order-18",
+            "payment-18",
+            "order-19",
+            "payment-19"
+        ]
+    );
+
+    // Without the category, the streams merge: verify says the mapping is likely wrong.
+    let wrong = Mapping {
+        category: None,
+        stream_type: None,
+        event_type: Some("kind".into()),
+        ..*proposal
+    };
+    let mapping_file = dir.path().join("wrong.toml");
+    std::fs::write(&mapping_file, wrong.to_toml()).unwrap();
+    let output = rewind(&[
+        "verify",
+        path.to_str().unwrap(),
+        "--mapping",
+        mapping_file.to_str().unwrap(),
+        "--domain",
+        "generic",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("the mapping is likely wrong: 4 version duplicates or gaps in 3 streams of 8 events"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -575,6 +575,9 @@ fn verify(args: &VerifyArgs, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Resul
     if skipped > 0 {
         eprintln!("rewind: {skipped} record(s) were skipped (--allow-skipped): this verdict covers the rest");
     }
+    if let Some(doubt) = crate::pipeline::mapping_doubt(source.as_ref(), replay.issues(), replay.event_count()) {
+        eprintln!("rewind: {doubt}");
+    }
     for line in &unsteady {
         eprintln!("rewind: {line}");
     }

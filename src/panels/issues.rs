@@ -37,6 +37,9 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             engine.issues().len() - notes
         ));
     });
+    if let Some(doubt) = &session.mapping_doubt {
+        ui.label(RichText::new(format!("⚠ {doubt}")).color(theme::text(ui, theme::ISSUE)));
+    }
     if let Some(plugin) = &session.plugin {
         let status = plugin.status();
         egui::CollapsingHeader::new(format!(

@@ -35,6 +35,11 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 )
                 .on_hover_text("Records the reader could not use; the Issues tab lists them with their line or row");
             }
+            if let Some(doubt) = &session.mapping_doubt {
+                ui.separator();
+                ui.label(RichText::new("⚠ mapping likely wrong").color(theme::text(ui, theme::ISSUE)))
+                    .on_hover_text(doubt);
+            }
             if let Some(result) = &view.result {
                 ui.separator();
                 ui.label(RichText::new(format!("seek {:.1} ms", result.took_ms)).weak());

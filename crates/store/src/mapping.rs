@@ -36,6 +36,12 @@ pub struct Mapping {
     pub schema: Option<String>,
     /// The stream (aggregate) id.
     pub stream: String,
+    /// A column that tells streams apart together with `stream`, where the same id is used
+    /// under several categories (`order`/`17` and `payment`/`17`): the stream id is then
+    /// `{category}-{stream}` (`order-17`), and the category is the stream type unless
+    /// `stream_type` names another column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     /// The stream's type; when absent it is derived from the event type or stream id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_type: Option<String>,
@@ -91,6 +97,7 @@ impl Default for Mapping {
             table: None,
             schema: None,
             stream: String::new(),
+            category: None,
             stream_type: None,
             version: None,
             version_base: 1,
@@ -124,6 +131,7 @@ fn is_one(value: &u64) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     Stream,
+    Category,
     StreamType,
     Version,
     Position,
@@ -135,8 +143,9 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Stream,
+        Self::Category,
         Self::StreamType,
         Self::Version,
         Self::Position,
@@ -150,6 +159,7 @@ impl Part {
     pub fn label(self) -> &'static str {
         match self {
             Self::Stream => "stream",
+            Self::Category => "stream category",
             Self::StreamType => "stream type",
             Self::Version => "version",
             Self::Position => "global position",
@@ -179,6 +189,8 @@ impl Part {
                 "aggregate",
                 "entity",
             ],
+            // Proposed from the data only (see `Mapping::separating`), never by name.
+            Self::Category => &[],
             Self::StreamType => &["streamtype", "aggregatetype", "aggregatename", "aggregate", "category"],
             Self::Version => &[
                 "streamversion",
@@ -251,6 +263,7 @@ impl Part {
     pub fn get(self, mapping: &Mapping) -> Option<&str> {
         match self {
             Self::Stream => Some(mapping.stream.as_str()).filter(|s| !s.is_empty()),
+            Self::Category => mapping.category.as_deref(),
             Self::StreamType => mapping.stream_type.as_deref(),
             Self::Version => mapping.version.as_deref(),
             Self::Position => mapping.position.as_deref(),
@@ -265,6 +278,7 @@ impl Part {
     pub fn set(self, mapping: &mut Mapping, name: Option<String>) {
         match self {
             Self::Stream => mapping.stream = name.unwrap_or_default(),
+            Self::Category => mapping.category = name,
             Self::StreamType => mapping.stream_type = name,
             Self::Version => mapping.version = name,
             Self::Position => mapping.position = name,
@@ -323,6 +337,7 @@ impl Mapping {
             table: table.map(str::to_owned),
             schema: None,
             stream,
+            category: None,
             stream_type,
             version,
             version_base: 1,
@@ -339,6 +354,55 @@ impl Mapping {
         }
     }
 
+    /// The columns the mapping names, whatever for.
+    fn used(&self) -> Vec<&str> {
+        [
+            Some(&self.stream),
+            self.category.as_ref(),
+            self.stream_type.as_ref(),
+            self.version.as_ref(),
+            self.position.as_ref(),
+            self.event_id.as_ref(),
+            self.event_type.as_ref(),
+            self.schema_version.as_ref(),
+            self.time.as_ref(),
+            self.payload.as_ref(),
+            self.metadata.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect()
+    }
+
+    /// The proposal with its version column checked against the data: `holds(stream, column)`
+    /// says whether a column can be a stream's version (it is not NULL in every row, and it
+    /// varies within a stream that has several rows). A column that cannot is replaced by the
+    /// next one whose name says version and whose data agrees, or by none (events are then
+    /// numbered within their stream).
+    #[must_use]
+    pub fn checking_versions(mut self, names: &[String], holds: &mut dyn FnMut(&str, &str) -> bool) -> Self {
+        let mut refused: Vec<String> = Vec::new();
+        while let Some(version) = self.version.clone() {
+            if holds(&self.stream, &version) {
+                break;
+            }
+            refused.push(version);
+            self.version = None;
+            let used: Vec<String> = self.used().into_iter().map(str::to_owned).collect();
+            self.version = Part::Version
+                .synonyms()
+                .iter()
+                .find_map(|synonym| {
+                    names
+                        .iter()
+                        .find(|name| normalise(name) == *synonym && !used.contains(name) && !refused.contains(name))
+                })
+                .cloned();
+        }
+        self
+    }
+
     /// The proposal, counting versions from 0 when the first row's version is 0 (`examples`
     /// are the first row's values, in the order of `columns`).
     #[must_use]
@@ -352,6 +416,58 @@ impl Mapping {
             self.version_base = 0;
         }
         self
+    }
+
+    /// The mapping with a category where the data needs one: where one stream id holds events
+    /// of several stream types (cqrs-es's `aggregate_type` with the same `aggregate_id` under
+    /// two), or where a stream's versions repeat and another of `names` tells the repeats
+    /// apart. `repeats(columns)` says whether rows repeat the values of these SQL expressions
+    /// (quoted columns), together; `varies(by, column)` whether `column` holds several values
+    /// for one value of `by`. Both are asked of the table, not its first rows.
+    #[must_use]
+    pub fn separating(
+        mut self,
+        names: &[String],
+        repeats: &mut dyn FnMut(&[String]) -> bool,
+        varies: &mut dyn FnMut(&str, &str) -> bool,
+    ) -> Self {
+        if self.category.is_some() || self.stream.is_empty() {
+            return self;
+        }
+        if let Some(stream_type) = self.stream_type.clone()
+            && varies(&self.stream, &stream_type)
+        {
+            self.category = Some(stream_type);
+            return self;
+        }
+        let Some(version) = self.version.clone() else {
+            return self;
+        };
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        if !repeats(&[quote(&self.stream), quote(&version)]) {
+            return self;
+        }
+        let used: Vec<String> = self.used().into_iter().map(str::to_owned).collect();
+        let separator = names
+            .iter()
+            .filter(|name| !used.contains(name) && !name.eq_ignore_ascii_case("rowid"))
+            .find(|name| !repeats(&[quote(name), quote(&self.stream), quote(&version)]))
+            .cloned();
+        self.category = separator;
+        self
+    }
+
+    /// The stream type's column: `stream_type`, or else the category.
+    pub fn stream_type_column(&self) -> Option<&String> {
+        self.stream_type.as_ref().or(self.category.as_ref())
+    }
+
+    /// The stream id of a record: `{category}-{stream}` with a category, else the stream.
+    pub fn stream_id(&self, category: Option<&str>, stream: &str) -> String {
+        match (&self.category, category) {
+            (Some(_), Some(category)) => format!("{category}-{stream}"),
+            _ => stream.to_owned(),
+        }
     }
 
     /// Whether the proposal found enough to be an event table: a stream and a payload, and one
@@ -399,6 +515,12 @@ impl Mapping {
             "PostgreSQL's `public`, or any schema with the table",
         );
         let _ = writeln!(out, "stream = {}", quoted(&self.stream));
+        key(
+            &mut out,
+            "category",
+            self.category.as_ref(),
+            "the stream column alone tells streams apart",
+        );
         key(
             &mut out,
             "stream_type",
@@ -637,6 +759,7 @@ mod tests {
             "table",
             "schema",
             "stream",
+            "category",
             "stream_type",
             "version",
             "version_base",
@@ -660,6 +783,7 @@ mod tests {
             table: Some("t".into()),
             schema: Some("s".into()),
             stream: "a \"b\"".into(),
+            category: Some("cat".into()),
             stream_type: Some("st".into()),
             version: Some("v".into()),
             version_base: 0,

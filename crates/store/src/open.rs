@@ -246,6 +246,7 @@ fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventSource
     match inspect_sqlite(&file.connection, path)? {
         Recognised::Rewind => Ok(Box::new(SqliteStore::with_read_only_connection(file, path)?)),
         Recognised::Known { name, mapping } => {
+            let mapping = crate::foreign::sqlite::separated(&file.connection, mapping);
             Ok(Box::new(MappedSqliteStore::with_connection(file, path, mapping, name)?))
         }
         Recognised::Unknown {

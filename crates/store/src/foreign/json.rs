@@ -457,6 +457,16 @@ impl Converter {
         let stream_id = decode::path(record, &mapping.stream)
             .and_then(decode::as_text)
             .ok_or_else(|| format!("no stream id in `{}`", mapping.stream))?;
+        let category = match &mapping.category {
+            Some(name) => Some(
+                decode::path(record, name)
+                    .and_then(decode::as_text)
+                    .ok_or_else(|| format!("no stream category in `{name}`"))?,
+            ),
+            None => None,
+        };
+        let stream_id = mapping.stream_id(category.as_deref(), &stream_id);
+        // (The category is the stream's type unless the mapping names one.)
         let data = if let Some(name) = &mapping.payload {
             decode::path(record, name).cloned().unwrap_or(Value::Null)
         } else {
@@ -510,6 +520,7 @@ impl Converter {
         };
         let stream_type = field(&mapping.stream_type)
             .and_then(decode::as_text)
+            .or(category)
             .unwrap_or_else(|| decode::derive_stream_type(&stream_id, &event_type));
         let _ = location;
         Ok(Some(RecordedEvent {

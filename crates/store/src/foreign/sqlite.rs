@@ -57,14 +57,58 @@ fn tables(connection: &Connection, path: &Path) -> Result<Vec<Table>> {
     Ok(tables)
 }
 
+/// Whether `version` (quoted) can be the version of `stream` (quoted) in `table` (quoted): it
+/// is not NULL in every row, and it varies within the streams that have several rows. A
+/// question SQLite cannot answer is taken for yes: the mapping is the user's to check.
+pub(crate) fn version_holds(connection: &Connection, table: &str, stream: &str, version: &str) -> bool {
+    let sql = format!(
+        "SELECT COUNT({version}), (SELECT MAX(d) FROM (SELECT COUNT(DISTINCT {version}) AS d FROM {table} \
+         GROUP BY {stream} HAVING COUNT(*) > 1)) FROM {table}"
+    );
+    let counts = connection.query_row(&sql, [], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, Option<i64>>(1)?))
+    });
+    !matches!(counts, Ok((0, _) | (_, Some(1))))
+}
+
+/// Whether rows of `table` (quoted) repeat the values of `columns` (SQL), together.
+fn repeats(connection: &Connection, table: &str, columns: &[String]) -> bool {
+    let columns = columns.join(", ");
+    let sql = format!("SELECT 1 FROM {table} GROUP BY {columns} HAVING COUNT(*) > 1 LIMIT 1");
+    connection.query_row(&sql, [], |_| Ok(())).is_ok()
+}
+
+/// Whether `column` holds several values for one value of `by` in `table` (quoted).
+fn varies(connection: &Connection, table: &str, by: &str, column: &str) -> bool {
+    let sql = format!(
+        "SELECT 1 FROM {table} GROUP BY {} HAVING COUNT(DISTINCT {}) > 1 LIMIT 1",
+        quote(by),
+        quote(column)
+    );
+    connection.query_row(&sql, [], |_| Ok(())).is_ok()
+}
+
+/// A known schema's mapping, with a category where its data needs one (see
+/// [`Mapping::separating`]).
+pub(crate) fn separated(connection: &Connection, mapping: Mapping) -> Mapping {
+    let Some(table) = mapping.table.as_deref().map(quote) else {
+        return mapping;
+    };
+    mapping.separating(
+        &[],
+        &mut |columns| repeats(connection, &table, columns),
+        &mut |by, column| varies(connection, &table, by, column),
+    )
+}
+
 /// Recognises the event table of a SQLite file.
 pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised> {
     let tables = tables(connection, path)?;
     Ok(match recognise(&tables, true) {
         Recognised::Unknown { proposal, columns, .. } => {
-            let table = proposal.table.as_deref().unwrap_or_default();
+            let table = proposal.table.clone().unwrap_or_default();
             let examples = connection
-                .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(table)), [], |row| {
+                .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(&table)), [], |row| {
                     Ok((0..columns.len())
                         .map(|i| {
                             row.get_ref(i)
@@ -76,6 +120,17 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised
                         .collect::<Vec<String>>())
                 })
                 .unwrap_or_else(|_| vec![String::new(); columns.len()]);
+            // A version column must hold versions: not NULL everywhere, varying within a stream.
+            let table = quote(&table);
+            let proposal = proposal
+                .checking_versions(&columns, &mut |stream, version| {
+                    version_holds(connection, &table, &quote(stream), &quote(version))
+                })
+                .separating(
+                    &columns,
+                    &mut |columns| repeats(connection, &table, columns),
+                    &mut |by, column| varies(connection, &table, by, column),
+                );
             Recognised::Unknown {
                 proposal: proposal.counting_from(&columns, &examples),
                 columns,
@@ -139,6 +194,7 @@ impl MappedSqliteStore {
         };
         let columns = [
             &Some(mapping.stream.clone()),
+            &mapping.category,
             &mapping.stream_type,
             &mapping.version,
             &mapping.position,
@@ -162,7 +218,11 @@ impl MappedSqliteStore {
                 )));
             }
         }
-        let stream = quote(&mapping.stream);
+        // With a category, a stream is told by both: `order-17`.
+        let stream = match &mapping.category {
+            Some(category) => format!("({} || '-' || {})", quote(category), quote(&mapping.stream)),
+            None => quote(&mapping.stream),
+        };
         let position = quote(mapping.position.as_deref().unwrap_or("rowid"));
         // Stored versions counted from 0 become Rewind's, counted from 1.
         let version = match &mapping.version {
@@ -171,6 +231,9 @@ impl MappedSqliteStore {
         };
         let optional = |name: &Option<String>| name.as_deref().map_or_else(|| "NULL".to_owned(), quote);
         let mut valid = vec![format!("{stream} IS NOT NULL"), format!("{position} IS NOT NULL")];
+        if let Some(category) = &mapping.category {
+            valid.push(format!("{} IS NOT NULL", quote(category)));
+        }
         if let Some(column) = &mapping.version {
             valid.push(format!("{} IS NOT NULL", quote(column)));
         }
@@ -195,7 +258,7 @@ impl MappedSqliteStore {
              {} AS rw_event_id, {} AS rw_event_type, {} AS rw_time, {} AS rw_payload, {} AS rw_metadata, \
              {} AS rw_schema_version \
              FROM {} WHERE {}) WHERE 1",
-            optional(&mapping.stream_type),
+            optional(&mapping.stream_type_column().cloned()),
             optional(&mapping.event_id),
             optional(&mapping.event_type),
             optional(&mapping.time),
@@ -231,6 +294,9 @@ impl MappedSqliteStore {
     /// Rows the mapping cannot use (no stream, position, version or type), reported by row.
     fn rows_left_out(&self, table: &str) -> Result<Vec<Skipped>> {
         let mut checks = vec![(quote(&self.mapping.stream), "no stream id")];
+        if let Some(category) = &self.mapping.category {
+            checks.push((quote(category), "no stream category"));
+        }
         if let Some(position) = &self.mapping.position {
             checks.push((quote(position), "no global position"));
         }

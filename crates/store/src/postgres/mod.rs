@@ -137,18 +137,75 @@ fn tables(client: &mut Client, shown: &str) -> Result<Vec<Table>> {
     Ok(tables)
 }
 
+/// Whether rows of `from` repeat the values of `columns` (SQL), together.
+fn pg_repeats(client: &mut Client, from: &str, columns: &[String]) -> bool {
+    let sql = format!(
+        "SELECT 1 FROM {from} GROUP BY {} HAVING COUNT(*) > 1 LIMIT 1",
+        columns.join(", ")
+    );
+    matches!(client.query_opt(&sql, &[]), Ok(Some(_)))
+}
+
+/// Whether `column` holds several values for one value of `by` in `from`.
+fn pg_varies(client: &mut Client, from: &str, by: &str, column: &str) -> bool {
+    let sql = format!(
+        "SELECT 1 FROM {from} GROUP BY {} HAVING COUNT(DISTINCT {}) > 1 LIMIT 1",
+        quote(by),
+        quote(column)
+    );
+    matches!(client.query_opt(&sql, &[]), Ok(Some(_)))
+}
+
+/// A known schema's mapping, with a category where its data needs one (see
+/// [`Mapping::separating`]).
+fn separated(client: &mut Client, mapping: Mapping) -> Mapping {
+    if mapping.table.is_none() {
+        return mapping;
+    }
+    let from = from_of(&mapping);
+    let client = std::cell::RefCell::new(client);
+    mapping.separating(
+        &[],
+        &mut |columns| pg_repeats(&mut client.borrow_mut(), &from, columns),
+        &mut |by, column| pg_varies(&mut client.borrow_mut(), &from, by, column),
+    )
+}
+
+/// The proposal's table, as SQL.
+fn from_of(proposal: &Mapping) -> String {
+    let table = proposal.table.as_deref().unwrap_or_default();
+    match &proposal.schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(table)),
+        None => quote(table),
+    }
+}
+
+/// Whether `version` (quoted) can be the version of `stream` (quoted) in `from`: it is not NULL
+/// in every row, and it varies within the streams that have several rows. A question the
+/// server cannot answer is taken for yes: the mapping is the user's to check.
+fn version_holds(client: &mut Client, from: &str, stream: &str, version: &str) -> bool {
+    let sql = format!(
+        "SELECT COUNT({version}), (SELECT MAX(d) FROM (SELECT COUNT(DISTINCT {version}) AS d FROM {from} \
+         GROUP BY {stream} HAVING COUNT(*) > 1) AS per_stream) FROM {from}"
+    );
+    match client.query_one(&sql, &[]) {
+        Ok(row) => !matches!(
+            (row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)),
+            (0, _) | (_, Some(1))
+        ),
+        Err(_) => true,
+    }
+}
+
 /// The first row of the proposal's table, each column as text, to show beside the columns when
 /// a mapping is asked for (the columns' order). Examples only: a row that cannot be read leaves
 /// them empty, and opening the table says why.
 fn first_row(client: &mut Client, proposal: &Mapping, columns: &[String]) -> Vec<String> {
     let empty = vec![String::new(); columns.len()];
-    let Some(table) = &proposal.table else {
+    if proposal.table.is_none() {
         return empty;
-    };
-    let from = match &proposal.schema {
-        Some(schema) => format!("{}.{}", quote(schema), quote(table)),
-        None => quote(table),
-    };
+    }
+    let from = from_of(proposal);
     let texts: Vec<String> = columns.iter().map(|c| format!("({})::text", quote(c))).collect();
     let sql = format!("SELECT {} FROM {from} LIMIT 1", texts.join(", "));
     match client.query_opt(&sql, &[]) {
@@ -249,6 +306,18 @@ pub struct PostgresStore {
 /// written in; said so, since `VACUUM FULL` or `CLUSTER` changes it.
 ///
 /// A view's rows lie nowhere of their own: without a time, a view is ordered by its streams.
+/// The stream id, as SQL text: the stream column, or `{category}-{stream}` with a category.
+fn stream_expression(mapping: &Mapping) -> String {
+    match &mapping.category {
+        Some(category) => format!(
+            "(({})::text || '-' || ({})::text)",
+            quote(category),
+            quote(&mapping.stream)
+        ),
+        None => format!("({})::text", quote(&mapping.stream)),
+    }
+}
+
 fn order_without_position(mapping: &Mapping, view: bool) -> (Vec<String>, String) {
     let mut terms = Vec::new();
     let mut words = Vec::new();
@@ -256,7 +325,7 @@ fn order_without_position(mapping: &Mapping, view: bool) -> (Vec<String>, String
         terms.push(quote(time));
         words.push(time.clone());
     } else if view {
-        terms.push(quote(&mapping.stream));
+        terms.push(stream_expression(mapping));
         terms.extend(mapping.version.iter().map(|v| quote(v)));
         let said = format!(
             "ordered by {}{} (a view with no position or time column: its streams follow one another)",
@@ -276,7 +345,7 @@ fn order_without_position(mapping: &Mapping, view: bool) -> (Vec<String>, String
         terms.push(quote(version));
         words.push(version.clone());
     }
-    terms.push(quote(&mapping.stream));
+    terms.push(stream_expression(mapping));
     words.push(mapping.stream.clone());
     let said = if mapping.time.is_some() {
         format!("ordered by {} (no position column)", words.join(", then "))
@@ -316,10 +385,21 @@ impl PostgresStore {
                         .ok_or_else(|| error(&shown, "the events table vanished"))?;
                     (native_mapping(table), "Rewind", true)
                 }
-                Recognised::Known { name, mapping } => (mapping, name, false),
+                Recognised::Known { name, mapping } => (separated(&mut client, mapping), name, false),
                 Recognised::Unknown { proposal, columns, .. } => {
                     let examples = first_row(&mut client, &proposal, &columns);
-                    let proposal = proposal.counting_from(&columns, &examples);
+                    let from = from_of(&proposal);
+                    let proposal = proposal
+                        .checking_versions(&columns, &mut |stream, version| {
+                            version_holds(&mut client, &from, &quote(stream), &quote(version))
+                        })
+                        .counting_from(&columns, &examples);
+                    let client = std::cell::RefCell::new(&mut client);
+                    let proposal = proposal.separating(
+                        &columns,
+                        &mut |columns| pg_repeats(&mut client.borrow_mut(), &from, columns),
+                        &mut |by, column| pg_varies(&mut client.borrow_mut(), &from, by, column),
+                    );
                     return Err(StoreError::NeedsMapping {
                         path: shown.clone().into(),
                         what: format!(
@@ -413,8 +493,11 @@ impl PostgresStore {
             Some(column) if type_of(column)? == "uuid" => Some(column.clone()),
             _ => None,
         };
-        let stream = format!("({})::text", quote(&mapping.stream));
         type_of(&mapping.stream)?;
+        if let Some(category) = &mapping.category {
+            type_of(category)?;
+        }
+        let stream = stream_expression(mapping);
         let position = if let Some(column) = &mapping.position {
             type_of(column)?;
             format!("({})::bigint", quote(column))
@@ -433,12 +516,12 @@ impl PostgresStore {
                     1 - i64::from(mapping.version_base >= 1)
                 )
             }
-            None => format!(
-                "row_number() OVER (PARTITION BY {} ORDER BY {position})",
-                quote(&mapping.stream)
-            ),
+            None => format!("row_number() OVER (PARTITION BY {stream} ORDER BY {position})"),
         };
         let mut valid = vec![format!("{} IS NOT NULL", quote(&mapping.stream))];
+        if let Some(category) = &mapping.category {
+            valid.push(format!("{} IS NOT NULL", quote(category)));
+        }
         for column in [&mapping.position, &mapping.version, &mapping.event_type]
             .into_iter()
             .flatten()
@@ -464,7 +547,7 @@ impl PostgresStore {
             "FROM (SELECT {position} AS rw_position, {stream} AS rw_stream, {} AS rw_stream_type, {version} AS rw_version, \
              {event_id} AS rw_event_id, {} AS rw_event_type, {time} AS rw_time, {payload} AS rw_payload, {metadata} AS rw_metadata, \
              {} AS rw_schema_version FROM {}.{} WHERE {}) AS rw",
-            text(&mapping.stream_type)?,
+            text(&mapping.stream_type_column().cloned())?,
             text(&mapping.event_type)?,
             text(&mapping.schema_version)?,
             quote(&schema),
@@ -536,6 +619,9 @@ impl PostgresStore {
 
     fn rows_left_out(&self, mapping: &Mapping) -> Result<Vec<Skipped>> {
         let mut checks = vec![(mapping.stream.clone(), "no stream id")];
+        if let Some(category) = &mapping.category {
+            checks.push((category.clone(), "no stream category"));
+        }
         for (column, reason) in [
             (&mapping.position, "no global position"),
             (&mapping.version, "no stream version"),
