@@ -671,3 +671,69 @@ fn a_proposal_finds_the_second_stream_column_and_a_wrong_mapping_is_said_to_be_w
         stderr(&output)
     );
 }
+
+/// Event types where the library put them: a field inside the payload (proposed when the
+/// first payload has one named like a type), or the tag of an externally tagged enum,
+/// including a unit variant stored as a bare string. They showed `(no type)`.
+#[test]
+fn event_types_are_read_where_the_library_put_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        r#"CREATE TABLE limits_log (stream_id TEXT, version INTEGER, body TEXT);
+           INSERT INTO limits_log VALUES
+             ('card-1', 1, '{"event_type": "limit_set", "amount": 100}'),
+             ('card-1', 2, '{"event_type": "limit_changed", "amount": 50}');"#,
+    );
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(&path) else {
+        panic!("expected a mapping proposal");
+    };
+    assert_eq!(proposal.event_type, None);
+    assert_eq!(proposal.event_type_in_payload.as_deref(), Some("event_type"));
+    let source = open_store_with(
+        &path,
+        &OpenOptions {
+            mapping: Some(*proposal),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let types: Vec<String> = source
+        .read_batch(0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect();
+    assert_eq!(types, ["limit_set", "limit_changed"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_with(
+        dir.path(),
+        r#"CREATE TABLE account_log (stream_id TEXT, version INTEGER, body TEXT);
+           INSERT INTO account_log VALUES
+             ('account-1', 1, '{"Deposited": {"amount": 5}}'),
+             ('account-1', 2, '"AccountClosed"');"#,
+    );
+    let mapping = Mapping {
+        table: Some("account_log".into()),
+        stream: "stream_id".into(),
+        version: Some("version".into()),
+        payload: Some("body".into()),
+        ..Mapping::default()
+    };
+    let source = open_store_with(
+        &path,
+        &OpenOptions {
+            mapping: Some(mapping),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let types: Vec<String> = source
+        .read_batch(0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect();
+    assert_eq!(types, ["Deposited", "AccountClosed"]);
+}

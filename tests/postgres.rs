@@ -705,3 +705,41 @@ fn an_unknown_postgres_tables_proposal_shows_example_values_and_counts_from_zero
     assert_eq!(proposal.version.as_deref(), Some("version"));
     assert_eq!(proposal.version_base, 0, "the first version is 0");
 }
+
+/// On PostgreSQL too, a mapping takes the event type from a field of the payload.
+#[test]
+fn a_postgres_mapping_takes_the_event_type_from_the_payload() {
+    let cluster = Cluster::start();
+    let (url, mut client) = cluster.database("limits");
+    client
+        .batch_execute(
+            "CREATE TABLE limits_log (stream_id text, version int, body jsonb);
+             INSERT INTO limits_log VALUES
+               ('card-1', 1, '{\"event_type\": \"limit_set\", \"amount\": 100}'),
+               ('card-1', 2, '{\"event_type\": \"limit_changed\", \"amount\": 50}');",
+        )
+        .unwrap();
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(rewind_store::StoreLocation::parse(&url)) else {
+        panic!("expected a proposal");
+    };
+    assert_eq!(
+        proposal.event_type_in_payload.as_deref(),
+        Some("event_type"),
+        "{proposal:?}"
+    );
+    let source = open_store_with(
+        rewind_store::StoreLocation::parse(&url),
+        &OpenOptions {
+            mapping: Some(*proposal),
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    let types: Vec<String> = source
+        .read_batch(0, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect();
+    assert_eq!(types, ["limit_set", "limit_changed"]);
+}

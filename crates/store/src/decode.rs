@@ -241,9 +241,11 @@ pub fn derive_stream_type(stream_id: &str, event_type: &str) -> String {
 }
 
 /// The tag of a serde externally tagged enum payload (`{"Deposited": {…}}`).
+/// A unit variant is stored as a bare string (`"AccountClosed"`).
 pub fn enum_tag(payload: &Value) -> Option<&str> {
     match payload {
         Value::Object(map) if map.len() == 1 => map.keys().next().map(String::as_str),
+        Value::String(tag) if !tag.is_empty() && !tag.contains(char::is_whitespace) => Some(tag),
         _ => None,
     }
 }

@@ -57,9 +57,14 @@ pub struct Mapping {
     pub position: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
-    /// The event type; when absent, the tag of an externally tagged payload (`{"Deposited": …}`).
+    /// The event type; when absent, `event_type_in_payload`, else the tag of an externally
+    /// tagged payload (`{"Deposited": …}`, or `"Closed"` for a unit variant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
+    /// A field inside the payload that holds the event type (`{"event_type": "limit_changed",
+    /// …}`), on every backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type_in_payload: Option<String>,
     /// The payload's schema version (a number, or text such as `1.0` whose major part counts);
     /// unknown when absent, and then nothing is upcast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +109,7 @@ impl Default for Mapping {
             position: None,
             event_id: None,
             event_type: None,
+            event_type_in_payload: None,
             schema_version: None,
             time: None,
             time_in_payload: None,
@@ -344,6 +350,7 @@ impl Mapping {
             position,
             event_id,
             event_type,
+            event_type_in_payload: None,
             schema_version: None,
             time,
             time_in_payload: None,
@@ -457,6 +464,37 @@ impl Mapping {
         self
     }
 
+    /// The event type in `payload`, at `event_type_in_payload`.
+    pub fn type_in_payload(&self, payload: &Value) -> Option<String> {
+        let field = self.event_type_in_payload.as_deref()?;
+        decode::path(payload, field).and_then(decode::as_text)
+    }
+
+    /// The proposal, taking the event type from a field of the payload when no column holds it
+    /// and the first row's payload (`examples`, in the order of `columns`) has one named like
+    /// an event type.
+    #[must_use]
+    pub fn typing_from_payload(mut self, columns: &[String], examples: &[String]) -> Self {
+        if self.event_type.is_some() || self.event_type_in_payload.is_some() {
+            return self;
+        }
+        let payload = self
+            .payload
+            .as_ref()
+            .and_then(|payload| columns.iter().position(|c| c == payload))
+            .and_then(|i| examples.get(i))
+            .and_then(|text| serde_json::from_str::<Value>(text).ok());
+        if let Some(Value::Object(fields)) = payload {
+            self.event_type_in_payload = Part::EventType.synonyms().iter().find_map(|synonym| {
+                fields
+                    .iter()
+                    .find(|(key, value)| normalise(key) == *synonym && value.is_string())
+                    .map(|(key, _)| key.clone())
+            });
+        }
+        self
+    }
+
     /// The stream type's column: `stream_type`, or else the category.
     pub fn stream_type_column(&self) -> Option<&String> {
         self.stream_type.as_ref().or(self.category.as_ref())
@@ -558,6 +596,12 @@ impl Mapping {
         );
         key(
             &mut out,
+            "event_type_in_payload",
+            self.event_type_in_payload.as_ref(),
+            "no type inside the payload",
+        );
+        key(
+            &mut out,
             "schema_version",
             self.schema_version.as_ref(),
             "unknown: nothing is upcast",
@@ -642,6 +686,7 @@ impl MappedRow {
         };
         let event_type = self
             .event_type
+            .or_else(|| mapping.type_in_payload(data.value()))
             .or_else(|| decode::enum_tag(data.value()).map(str::to_owned))
             .unwrap_or_else(|| "(no type)".into());
         let stream_type = self
@@ -766,6 +811,7 @@ mod tests {
             "position",
             "event_id",
             "event_type",
+            "event_type_in_payload",
             "schema_version",
             "time",
             "time_in_payload",
@@ -790,6 +836,7 @@ mod tests {
             position: Some("p".into()),
             event_id: Some("id".into()),
             event_type: Some("ty".into()),
+            event_type_in_payload: Some("kind".into()),
             schema_version: Some("sv".into()),
             time: Some("tm".into()),
             time_in_payload: Some("x.ts".into()),

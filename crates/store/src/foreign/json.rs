@@ -493,8 +493,9 @@ impl Converter {
         let event_type = match field(&mapping.event_type) {
             Some(value) => decode::as_text(value)
                 .ok_or_else(|| format!("no event type in `{}`", mapping.event_type.as_deref().unwrap_or("")))?,
-            None => decode::enum_tag(&data)
-                .map(str::to_owned)
+            None => mapping
+                .type_in_payload(&data)
+                .or_else(|| decode::enum_tag(&data).map(str::to_owned))
                 .ok_or("no event type (map one)")?,
         };
         let version = match field(&mapping.version) {

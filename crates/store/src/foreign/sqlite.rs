@@ -132,7 +132,9 @@ pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised
                     &mut |by, column| varies(connection, &table, by, column),
                 );
             Recognised::Unknown {
-                proposal: proposal.counting_from(&columns, &examples),
+                proposal: proposal
+                    .counting_from(&columns, &examples)
+                    .typing_from_payload(&columns, &examples),
                 columns,
                 examples,
             }

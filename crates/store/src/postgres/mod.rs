@@ -393,7 +393,8 @@ impl PostgresStore {
                         .checking_versions(&columns, &mut |stream, version| {
                             version_holds(&mut client, &from, &quote(stream), &quote(version))
                         })
-                        .counting_from(&columns, &examples);
+                        .counting_from(&columns, &examples)
+                        .typing_from_payload(&columns, &examples);
                     let client = std::cell::RefCell::new(&mut client);
                     let proposal = proposal.separating(
                         &columns,
