@@ -997,3 +997,67 @@ fn a_uuid_stream_is_found_with_or_without_dashes() {
         "this one stays"
     );
 }
+
+/// Double-clicking the zoomed track shows everything and leaves the cursor where it was (its
+/// first click moved it: 2666 went to 2231).
+#[test]
+fn double_clicking_the_track_shows_everything_and_keeps_the_cursor() {
+    // Frames of a sixtieth of a second, so that two clicks fall within the double-click time.
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(|cc| App::new(Prefs::default(), Arc::new(ScriptedDialog(None)), None, &cc.egui_ctx));
+    harness.step();
+    harness
+        .query_all_by_label("Load sample bank data")
+        .nth(1)
+        .expect("the start screen's button")
+        .click();
+    step_until(&mut harness, "the sample to open", |app| app.session().is_some());
+    settle(&mut harness);
+    type_go_to(&mut harness, "2666");
+    settle(&mut harness);
+    assert_eq!(cursor_position(&harness), 2666);
+    let track = harness.get_by_label("Timeline").rect();
+    harness.hover_at(track.center());
+    harness.step();
+    for _ in 0..5 {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 200.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: Modifiers::NONE,
+        });
+        harness.step();
+    }
+    // The wheel scrolls smoothly, over frames: let it come to rest.
+    for _ in 0..120 {
+        harness.step();
+    }
+    assert!(
+        harness.state().view().unwrap().timeline_view.range.is_some(),
+        "zoomed in"
+    );
+    let elsewhere = track.left_center() + egui::vec2(track.width() * 0.3, 0.0);
+    harness.event(egui::Event::PointerMoved(elsewhere));
+    harness.step();
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            harness.event(egui::Event::PointerButton {
+                pos: elsewhere,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: Modifiers::NONE,
+            });
+            harness.step();
+        }
+    }
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().view().unwrap().timeline_view.range,
+        None,
+        "everything is shown"
+    );
+    assert_eq!(cursor_position(&harness), 2666, "the cursor stayed");
+}

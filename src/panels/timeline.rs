@@ -16,6 +16,9 @@ const SPEEDS: &[f32] = &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 #[derive(Default)]
 pub struct TimelinePanel {
     go_to: String,
+    /// Where the cursor was before the last click on the track: a double-click (to see
+    /// everything) puts it back, since its first click moved it.
+    before_click: Option<Ordinal>,
 }
 
 impl TimelinePanel {
@@ -24,7 +27,7 @@ impl TimelinePanel {
             ui.add_space(4.0);
             self.controls(ui, session, view, commands);
             ui.add_space(2.0);
-            track(ui, session, view, commands);
+            track(ui, session, view, &mut self.before_click, commands);
             ui.add_space(4.0);
         });
     }
@@ -143,7 +146,13 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
     commands.extend(timeline_commands.into_iter().map(AppCommand::from));
 }
 
-fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
+fn track(
+    ui: &mut Ui,
+    session: &Session,
+    view: &View,
+    before_click: &mut Option<Ordinal>,
+    commands: &mut Vec<AppCommand>,
+) {
     let index = session.engine.index();
     let headers = index.headers();
     if headers.is_empty() {
@@ -303,19 +312,27 @@ fn track(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppComm
         );
     }
 
-    // Scrub: a click or drag puts the cursor on the last event at or before that time.
-    if (response.dragged() || response.clicked())
+    // Scrub: a click or drag puts the cursor on the last event at or before that time. A
+    // double-click shows everything and leaves the cursor where it was before it.
+    if response.double_clicked() {
+        commands.push(ViewCommand::SetTrackRange(None).into());
+        if let Some(before) = before_click.take() {
+            commands.push(AppCommand::from(TimelineCommand::SeekTo(before)));
+        }
+    } else if (response.dragged() || response.clicked())
         && let Some(pointer) = response.interact_pointer_pos()
     {
+        *before_click = if response.clicked() {
+            view.timeline.cursor()
+        } else {
+            None
+        };
         let t = time_from_x(pointer.x.clamp(graph.left(), graph.right()));
         let seek = match axis {
             Axis::Time => seek_to_time(view, session, t),
             Axis::Position => seek_to_ordinal(view, session, usize::try_from(t).unwrap_or(0)),
         };
         commands.push(seek.into());
-    }
-    if response.double_clicked() {
-        commands.push(ViewCommand::SetTrackRange(None).into());
     }
     if response.hovered() {
         let (scroll, shift, hover) = ui.input(|i| (i.smooth_scroll_delta, i.modifiers.shift, i.pointer.hover_pos()));
