@@ -22,13 +22,15 @@ pub enum PromptFor {
 }
 
 impl PathPrompt {
-    /// A prompt proposing `file_name` in the working directory (or the directory itself).
+    /// A prompt proposing `file_name` in the working directory (or the directory itself): a
+    /// name no file has yet (`… (2).json` when the name is taken), since a file already there is
+    /// never replaced.
     pub fn new(file_name: &str, purpose: PromptFor) -> Self {
         let dir = std::env::current_dir().unwrap_or_default();
         let path = if file_name.is_empty() {
             format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR)
         } else {
-            dir.join(file_name).display().to_string()
+            free_path(&dir, file_name).display().to_string()
         };
         Self {
             path,
@@ -91,5 +93,38 @@ impl PathPrompt {
                     }
                 });
             });
+    }
+}
+
+/// `file_name` in `dir`, or, when a file has that name, the first of `name (2).ext`,
+/// `name (3).ext`, … that none has.
+pub fn free_path(dir: &std::path::Path, file_name: &str) -> std::path::PathBuf {
+    let first = dir.join(file_name);
+    if !first.exists() {
+        return first;
+    }
+    let (stem, extension) = match file_name.rsplit_once('.') {
+        Some((stem, extension)) if !stem.is_empty() => (stem, format!(".{extension}")),
+        _ => (file_name, String::new()),
+    };
+    (2..)
+        .map(|n| dir.join(format!("{stem} ({n}){extension}")))
+        .find(|path| !path.exists())
+        .unwrap_or(first)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A proposed name is one no file has.
+    #[test]
+    fn the_proposed_path_is_free() {
+        let dir = tempfile::tempdir().expect("a directory");
+        assert_eq!(super::free_path(dir.path(), "a-at-7.json"), dir.path().join("a-at-7.json"));
+        std::fs::write(dir.path().join("a-at-7.json"), "{}").expect("written");
+        std::fs::write(dir.path().join("a-at-7 (2).json"), "{}").expect("written");
+        assert_eq!(
+            super::free_path(dir.path(), "a-at-7.json"),
+            dir.path().join("a-at-7 (3).json")
+        );
     }
 }
