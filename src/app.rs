@@ -768,14 +768,24 @@ fn time_left(done: u64, total: u64, seconds: f64) -> String {
     }
 }
 
+/// The window's icon (also `assets/rewind.desktop`'s).
+const ICON: &[u8] = include_bytes!("../assets/icon.png");
+
 /// Opens the desktop window, replaying stores through the domains `choice` names.
 pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, choice: DomainChoice) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Rewind")
+        // The desktop entry's StartupWMClass: the window is matched to its menu entry.
+        .with_app_id("rewind")
+        .with_inner_size([1400.0, 900.0])
+        .with_min_inner_size([900.0, 600.0])
+        .with_drag_and_drop(true);
+    match eframe::icon_data::from_png_bytes(ICON) {
+        Ok(icon) => viewport = viewport.with_icon(Arc::new(icon)),
+        Err(e) => eprintln!("rewind: the window's icon does not read ({e}); it opens without one"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Rewind")
-            .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size([900.0, 600.0])
-            .with_drag_and_drop(true),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(
@@ -798,6 +808,13 @@ pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, choice: D
 #[cfg(test)]
 mod tests {
     use super::{grouped, time_left};
+
+    /// The window's icon reads, square, at a size desktops show.
+    #[test]
+    fn the_icon_reads() {
+        let icon = eframe::icon_data::from_png_bytes(super::ICON).expect("a PNG");
+        assert_eq!((icon.width, icon.height), (256, 256));
+    }
 
     #[test]
     fn counts_are_grouped_in_threes() {

@@ -92,3 +92,27 @@ fn the_check_finds_broken_links_and_missing_tests() {
         [("tests/x.rs".to_owned(), "a_test".to_owned())]
     );
 }
+
+/// The desktop entry runs the binary the crate builds, on the file it is given, with the icon
+/// the README installs, and matches the window by the app id the window sets.
+#[test]
+fn the_desktop_entry_runs_rewind_with_its_icon() {
+    let entry = std::fs::read_to_string(root().join("assets/rewind.desktop")).expect("the entry");
+    let key = |name: &str| {
+        entry
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in the desktop entry"))
+            .to_owned()
+    };
+    assert!(entry.starts_with("[Desktop Entry]\n"));
+    assert_eq!(key("Type"), "Application");
+    assert_eq!(key("Exec"), format!("{} %f", env!("CARGO_PKG_NAME")));
+    assert_eq!(key("Icon"), "rewind");
+    assert!(root().join("assets/icon.png").exists());
+    let app = std::fs::read_to_string(root().join("src/app.rs")).expect("the app");
+    assert!(app.contains(&format!(".with_app_id(\"{}\")", key("StartupWMClass"))));
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("the README");
+    assert!(readme.contains("cargo install --locked --path ."));
+    assert!(readme.contains("assets/rewind.desktop ~/.local/share/applications/rewind.desktop"));
+}

@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn the_proposed_path_is_free() {
         let dir = tempfile::tempdir().expect("a directory");
-        assert_eq!(super::free_path(dir.path(), "a-at-7.json"), dir.path().join("a-at-7.json"));
+        assert_eq!(
+            super::free_path(dir.path(), "a-at-7.json"),
+            dir.path().join("a-at-7.json")
+        );
         std::fs::write(dir.path().join("a-at-7.json"), "{}").expect("written");
         std::fs::write(dir.path().join("a-at-7 (2).json"), "{}").expect("written");
         assert_eq!(
