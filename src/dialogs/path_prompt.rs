@@ -107,7 +107,8 @@ pub fn free_path(dir: &std::path::Path, file_name: &str) -> std::path::PathBuf {
         Some((stem, extension)) if !stem.is_empty() => (stem, format!(".{extension}")),
         _ => (file_name, String::new()),
     };
-    (2..)
+    // (Ten thousand files of one name: the user picks another.)
+    (2..10_000)
         .map(|n| dir.join(format!("{stem} ({n}){extension}")))
         .find(|path| !path.exists())
         .unwrap_or(first)
