@@ -387,16 +387,7 @@ fn a_zoomed_timeline_follows_the_cursor_out_of_sight() {
     let track = harness.get_by_label("Timeline").rect();
     harness.hover_at(track.center());
     harness.step();
-    for _ in 0..20 {
-        harness.event(egui::Event::MouseWheel {
-            unit: egui::MouseWheelUnit::Point,
-            delta: egui::vec2(0.0, 200.0),
-            phase: egui::TouchPhase::Move,
-            source: egui::MouseWheelSource::Unknown,
-            modifiers: Modifiers::NONE,
-        });
-        harness.step();
-    }
+    zoom_in(&mut harness, 20);
     let time_at_cursor = |harness: &Harness<'static, App>| {
         let app = harness.state();
         let index = app.session().unwrap().engine.index();
@@ -427,6 +418,20 @@ fn a_zoomed_timeline_follows_the_cursor_out_of_sight() {
     settle(&mut harness);
     let (start, end) = range(&harness).expect("still zoomed");
     assert!((start..=end).contains(&first), "the view shows the first event again");
+}
+
+/// Turns the wheel `notches` times over the hovered track, a frame each.
+fn zoom_in(harness: &mut Harness<'static, App>, notches: usize) {
+    for _ in 0..notches {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 200.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: Modifiers::NONE,
+        });
+        harness.step();
+    }
 }
 
 #[test]
@@ -1021,16 +1026,7 @@ fn double_clicking_the_track_shows_everything_and_keeps_the_cursor() {
     let track = harness.get_by_label("Timeline").rect();
     harness.hover_at(track.center());
     harness.step();
-    for _ in 0..5 {
-        harness.event(egui::Event::MouseWheel {
-            unit: egui::MouseWheelUnit::Point,
-            delta: egui::vec2(0.0, 200.0),
-            phase: egui::TouchPhase::Move,
-            source: egui::MouseWheelSource::Unknown,
-            modifiers: Modifiers::NONE,
-        });
-        harness.step();
-    }
+    zoom_in(&mut harness, 5);
     // The wheel scrolls smoothly, over frames: let it come to rest.
     for _ in 0..120 {
         harness.step();

@@ -690,21 +690,11 @@ fn event_types_are_read_where_the_library_put_them() {
     };
     assert_eq!(proposal.event_type, None);
     assert_eq!(proposal.event_type_in_payload.as_deref(), Some("event_type"));
-    let source = open_store_with(
-        &path,
-        &OpenOptions {
-            mapping: Some(*proposal),
-            ..OpenOptions::default()
-        },
-    )
-    .unwrap();
-    let types: Vec<String> = source
-        .read_batch(0, 10)
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type.to_string())
-        .collect();
-    assert_eq!(types, ["limit_set", "limit_changed"]);
+    let source = crate::util::opened_with(&path, *proposal);
+    assert_eq!(
+        crate::util::event_types(source.as_ref()),
+        ["limit_set", "limit_changed"]
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = sqlite_with(
@@ -721,19 +711,9 @@ fn event_types_are_read_where_the_library_put_them() {
         payload: Some("body".into()),
         ..Mapping::default()
     };
-    let source = open_store_with(
-        &path,
-        &OpenOptions {
-            mapping: Some(mapping),
-            ..OpenOptions::default()
-        },
-    )
-    .unwrap();
-    let types: Vec<String> = source
-        .read_batch(0, 10)
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type.to_string())
-        .collect();
-    assert_eq!(types, ["Deposited", "AccountClosed"]);
+    let source = crate::util::opened_with(&path, mapping);
+    assert_eq!(
+        crate::util::event_types(source.as_ref()),
+        ["Deposited", "AccountClosed"]
+    );
 }

@@ -727,19 +727,9 @@ fn a_postgres_mapping_takes_the_event_type_from_the_payload() {
         Some("event_type"),
         "{proposal:?}"
     );
-    let source = open_store_with(
-        rewind_store::StoreLocation::parse(&url),
-        &OpenOptions {
-            mapping: Some(*proposal),
-            ..OpenOptions::default()
-        },
-    )
-    .unwrap();
-    let types: Vec<String> = source
-        .read_batch(0, 10)
-        .unwrap()
-        .iter()
-        .map(|e| e.event_type.to_string())
-        .collect();
-    assert_eq!(types, ["limit_set", "limit_changed"]);
+    let source = crate::util::opened_with(rewind_store::StoreLocation::parse(&url), *proposal);
+    assert_eq!(
+        crate::util::event_types(source.as_ref()),
+        ["limit_set", "limit_changed"]
+    );
 }

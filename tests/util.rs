@@ -34,3 +34,28 @@ pub fn stderr(output: &Output) -> String {
 pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
 }
+
+/// The event types of a store's first hundred events, in order.
+pub fn event_types(source: &dyn rewind_store::EventSource) -> Vec<String> {
+    source
+        .read_batch(0, 100)
+        .expect("the store reads")
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect()
+}
+
+/// The store at `location`, read through `mapping`.
+pub fn opened_with(
+    location: impl Into<rewind_store::StoreLocation>,
+    mapping: rewind_store::Mapping,
+) -> Box<dyn rewind_store::EventSource> {
+    rewind_store::open_store_with(
+        location,
+        &rewind_store::OpenOptions {
+            mapping: Some(mapping),
+            ..rewind_store::OpenOptions::default()
+        },
+    )
+    .expect("the store opens with the mapping")
+}
