@@ -167,6 +167,7 @@ pub fn run(
             stream: Some(stream),
             pinned: None,
             rows: (cursor..(cursor + 30).min(events)).collect(),
+            row_states_of: None,
             projection_starts: Vec::new(),
             seq: 0,
         };

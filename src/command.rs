@@ -69,11 +69,8 @@ pub enum ViewCommand {
     FindEvent(String),
     /// Show a read model's rows from this one on (`None`: around the cursor's change again).
     PageProjection(String, Option<usize>),
-    /// Filter the event list by type and by payload text or condition (both empty: clear it).
-    ApplyFilter {
-        event_type: Option<u16>,
-        text: String,
-    },
+    /// Filter the event list (nothing asked: clear it).
+    ApplyFilter(crate::view::FilterRequest),
     SetTab(Tab),
     /// Go where the Go to field says: a position, a version of the selected stream, a time.
     GoTo(String),

@@ -91,6 +91,8 @@ pub struct SeekRequest {
     /// The rows of the event list on screen, whose payloads to fetch (ascending; with a
     /// filter, matches that may lie far apart).
     pub rows: Vec<Ordinal>,
+    /// The stream whose state after each of `rows` to show (the list in stream mode).
+    pub row_states_of: Option<StreamIdx>,
     /// Read models paged by the user: the first row to show (by key order), by name. The
     /// others show the rows around the first one the cursor's event changed.
     pub projection_starts: Vec<(String, usize)>,
@@ -106,12 +108,14 @@ impl PartialEq for SeekRequest {
             &self.stream,
             &self.pinned,
             &self.rows,
+            &self.row_states_of,
             &self.projection_starts,
         ) == (
             &other.cursor,
             &other.stream,
             &other.pinned,
             &other.rows,
+            &other.row_states_of,
             &other.projection_starts,
         )
     }
@@ -136,6 +140,8 @@ pub struct SeekResult {
     pub upcast: Option<RecordedEvent>,
     /// The events of the request's rows, in global order.
     pub window_events: Vec<RecordedEvent>,
+    /// The state after each of the request's rows (ascending), when it asked for them.
+    pub row_states: Vec<(Ordinal, Value)>,
     pub took_ms: f64,
     pub error: Option<String>,
     /// The number of the request it answers.
@@ -601,6 +607,15 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                 .0
                 .read_positions(&positions)
                 .map_err(|e| rewind_engine::FetchError(e.to_string()))?;
+        }
+        if let Some(stream) = request.row_states_of {
+            for &row in &request.rows {
+                if index.header(row).is_some_and(|h| h.stream == stream)
+                    && let Some(at) = engine.aggregate_at(stream, Some(row), fetch)?
+                {
+                    result.row_states.push((row, at.state));
+                }
+            }
         }
         Ok(())
     })();

@@ -53,12 +53,33 @@ enum SearchPurpose {
     Filter,
 }
 
-/// The event list's filter: by type (from the index) and by payload text or condition.
+/// What the filter bar asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterRequest {
+    pub event_type: Option<u16>,
+    /// Text anywhere in the payload, or conditions such as `amount_cents > 100000` (the
+    /// language of [`rewind_engine::Condition`]).
+    pub text: String,
+    /// Recorded at or after this date or time (empty: from the start).
+    pub from: String,
+    /// Recorded at or before this date or time (a date includes its day; empty: to the end).
+    pub to: String,
+    /// Match payloads as stored, not as the domain reads them.
+    pub stored: bool,
+}
+
+impl FilterRequest {
+    fn is_empty(&self) -> bool {
+        self.event_type.is_none() && self.text.is_empty() && self.from.is_empty() && self.to.is_empty()
+    }
+}
+
+/// The event list's filter: by type and time (from the index) and by payload text or
+/// conditions.
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
-    pub event_type: Option<u16>,
-    /// Text anywhere in the payload, or a condition such as `amount_cents > 100000`.
-    pub text: String,
+    /// The filter applied.
+    pub applied: FilterRequest,
     /// The matching events, once the search is done; `None` shows every event.
     pub matches: Option<Vec<Ordinal>>,
     pub searching: bool,
@@ -173,7 +194,7 @@ impl View {
                     self.projection_starts.push((name, start));
                 }
             }
-            ViewCommand::ApplyFilter { event_type, text } => self.apply_filter(session, event_type, &text),
+            ViewCommand::ApplyFilter(request) => self.apply_filter(session, &request),
             ViewCommand::GoTo(text) => match parse_position(&text).and_then(|target| go_to(self, session, target)) {
                 Ok(commands) => {
                     self.position_error = None;
@@ -198,37 +219,34 @@ impl View {
         self.next_job_id
     }
 
-    fn apply_filter(&mut self, session: &Session, event_type: Option<u16>, text: &str) {
+    fn apply_filter(&mut self, session: &Session, request: &FilterRequest) {
+        let request = FilterRequest {
+            event_type: request.event_type,
+            text: request.text.trim().to_owned(),
+            from: request.from.trim().to_owned(),
+            to: request.to.trim().to_owned(),
+            stored: request.stored,
+        };
         self.filter.error = None;
-        self.filter.event_type = event_type;
-        text.trim().clone_into(&mut self.filter.text);
-        if self.filter.text.is_empty() && event_type.is_none() {
+        self.filter.applied = request.clone();
+        if request.is_empty() {
             self.filter.matches = None;
             self.filter.searching = false;
             return;
         }
-        let mut query = Query {
-            event_types: event_type.into_iter().collect(),
-            ..Query::default()
-        };
-        if !self.filter.text.is_empty() {
-            let text = self.filter.text.clone();
-            let looks_like_condition = ["<", ">", "=", " contains "].iter().any(|op| text.contains(op));
-            if looks_like_condition {
-                match rewind_engine::Condition::parse(&text) {
-                    Ok(condition) => query.condition = Some(condition),
-                    Err(error) => {
-                        self.filter.error = Some(error.to_string());
-                        return;
-                    }
-                }
-            } else {
-                query.text = Some(text);
+        match filter_query(&request) {
+            Ok(query) => {
+                let id = self.search(SearchPurpose::Filter);
+                self.filter.searching = true;
+                session.send(Job::Search { id, query });
+            }
+            Err(error) => {
+                // Nothing is filtered by what does not read.
+                self.filter.searching = false;
+                self.filter.matches = None;
+                self.filter.error = Some(error);
             }
         }
-        let id = self.search(SearchPurpose::Filter);
-        self.filter.searching = true;
-        session.send(Job::Search { id, query });
     }
 
     /// Takes in what the session's worker answered.
@@ -271,6 +289,10 @@ impl View {
             stream: self.state_stream(session),
             pinned: self.pinned,
             rows: self.visible_rows.clone(),
+            row_states_of: match self.timeline.mode() {
+                rewind_engine::CursorMode::Stream(s) => Some(s),
+                rewind_engine::CursorMode::Global => None,
+            },
             projection_starts: self.projection_starts.clone(),
             seq: self.last_request.as_ref().map_or(1, |last| last.seq + 1),
         };
@@ -518,4 +540,31 @@ pub fn seek_to_time(view: &View, session: &Session, ms: i64) -> TimelineCommand 
             TimelineCommand::SeekTo(ordinal)
         }
     }
+}
+
+/// The search a filter request asks for, or why it cannot be read.
+fn filter_query(request: &FilterRequest) -> Result<Query, String> {
+    let time = |text: &str, which: &str| -> Result<Option<(i64, i64)>, String> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        rewind_engine::filter::time_span(text).map(Some).ok_or_else(|| {
+            format!("cannot read the {which} time `{text}`: write a date (2024-02-01) or a time (2024-02-01T10:00:00Z)")
+        })
+    };
+    let from_ms = time(&request.from, "From")?.map(|(first, _)| first);
+    let to_ms = time(&request.to, "To")?.map(|(_, last)| last);
+    let condition = if request.text.is_empty() {
+        None
+    } else {
+        Some(rewind_engine::Condition::parse(&request.text).map_err(|e| e.to_string())?)
+    };
+    Ok(Query {
+        event_types: request.event_type.into_iter().collect(),
+        from_ms,
+        to_ms,
+        condition,
+        stored: request.stored,
+        ..Query::default()
+    })
 }

@@ -137,6 +137,27 @@ pub fn short(value: &Value) -> String {
     }
 }
 
+/// A state on one line, the fields that differ from `before` first (`balance_cents: 0 ·
+/// holder: "Ada" · …`): what the event changed is what a history is read for.
+pub fn state_line(before: Option<&Value>, state: &Value) -> String {
+    let Value::Object(fields) = state else {
+        return short(state);
+    };
+    let changed = |key: &String, value: &Value| before.is_some_and(|b| b.get(key) != Some(value));
+    let (first, rest): (Vec<_>, Vec<_>) = fields.iter().partition(|(k, v)| changed(k, v));
+    let text = first
+        .into_iter()
+        .chain(rest)
+        .map(|(key, value)| format!("{key}: {}", short(value)))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    if text.chars().count() > 160 {
+        format!("{}…", text.chars().take(159).collect::<String>())
+    } else {
+        text
+    }
+}
+
 /// `text` cut in the middle (`account-00…0042`) to fit `width` in the body font: stream ids
 /// differ at their ends more often than at their starts. Whole when it fits.
 pub fn elided_middle(ui: &Ui, text: &str, width: f32) -> String {

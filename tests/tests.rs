@@ -8,5 +8,6 @@ mod docs;
 mod foreign;
 mod plugins;
 mod postgres;
+mod search;
 mod tabs;
 mod util;

@@ -124,6 +124,11 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Print the events matching a filter as NDJSON, in global order, with their payloads as the
+    /// domain reads them (upcast to their current schema). The filter is Find's language:
+    /// text anywhere, or conditions such as `amount_cents > 200000 and recorded_at >= 2024-02-01`
+    /// (`and`, `or`, `not`, parentheses; == != > >= < <= contains). Exit 2 when it does not read.
+    Search(SearchArgs),
     /// Print one stream's aggregate state at a version, position or time.
     State(StateArgs),
     /// Print a projection's state (at a global position, or at the end).
@@ -247,6 +252,31 @@ pub struct SampleArgs {
     force: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    store: StoreLocation,
+    /// The filter, in Find's language (an empty one matches every event).
+    query: String,
+    /// Only events of this type (repeat for several; a Python topic's short name works).
+    #[arg(long = "type", value_name = "TYPE")]
+    types: Vec<String>,
+    /// Only this stream's events.
+    #[arg(long)]
+    stream: Option<String>,
+    /// Only events recorded at or after this date or time (2024-02-01, 2024-02-01T10:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    from_time: Option<String>,
+    /// Only events recorded at or before this date or time (a date includes its whole day).
+    #[arg(long, value_name = "TIME")]
+    to_time: Option<String>,
+    /// Match and print payloads as stored, not upcast.
+    #[arg(long)]
+    stored: bool,
+    /// At most this many events.
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
 /// What a command asks the process to exit with.
 pub enum Outcome {
     Success,
@@ -283,6 +313,7 @@ fn run(command: Command, opts: &OpenArgs, builtin: &Arc<DomainSet>) -> Result<Ou
             from,
             limit,
         } => events(&store, stream.as_deref(), from, limit, opts),
+        Command::Search(args) => search(&args, opts, &domain()?),
         Command::State(args) => state(&args, opts, &domains()?),
         Command::Projection { store, name, position } => projection(&store, &name, position, opts, domain()?),
         Command::Verify(args) => verify(&args, opts, &domain()?),
@@ -412,6 +443,108 @@ fn events(
         }
     }
     out.flush()?;
+    Ok(Outcome::Success)
+}
+
+fn search(args: &SearchArgs, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Result<Outcome> {
+    let time = |text: &Option<String>, option: &str| -> Result<Option<(i64, i64)>> {
+        text.as_deref()
+            .map(|text| {
+                rewind_engine::filter::time_span(text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "cannot read {option} `{text}`: write a date (2024-02-01) or a time (2024-02-01T10:00:00Z)"
+                    )
+                })
+            })
+            .transpose()
+    };
+    let from_ms = time(&args.from_time, "--from-time")?.map(|(first, _)| first);
+    let to_ms = time(&args.to_time, "--to-time")?.map(|(_, last)| last);
+    let condition = if args.query.trim().is_empty() {
+        None
+    } else {
+        Some(rewind_engine::Condition::parse(&args.query)?)
+    };
+    let source = open(&args.store, opts)?;
+    let mut out = Out::new();
+    let limit = args.limit.unwrap_or(usize::MAX);
+    let mut written = 0;
+    let mut types_seen = vec![false; args.types.len()];
+    // A stream's route is decided by its first event, as in a replay.
+    let mut routes: std::collections::HashMap<String, Option<u32>> = std::collections::HashMap::new();
+    let mut write = |events: Vec<RecordedEvent>, out: &mut Out| -> Result<bool> {
+        for event in events {
+            let route = match routes.get(event.stream_id.as_str()) {
+                Some(&route) => route,
+                None => *routes
+                    .entry(event.stream_id.to_string())
+                    .or_insert(domain.route(&event)),
+            };
+            let wanted_type = args.types.is_empty()
+                || args.types.iter().zip(&mut types_seen).fold(false, |found, (t, seen)| {
+                    let this = event.event_type == *t || crate::theme::short_event_type(&event.event_type) == t;
+                    *seen |= this;
+                    found || this
+                });
+            // An event of unknown time is in no time range.
+            let at = event.recorded_at.map(|t| t.timestamp_millis());
+            let in_time = from_ms.is_none_or(|from| at.is_some_and(|at| at >= from))
+                && to_ms.is_none_or(|to| at.is_some_and(|at| at <= to));
+            if !wanted_type || !in_time {
+                continue;
+            }
+            let event = if args.stored {
+                event
+            } else {
+                // One that does not upcast is matched as stored (`verify` reports why).
+                domain.upcast_on(route, &event).ok().flatten().unwrap_or(event)
+            };
+            if condition.as_ref().is_none_or(|c| c.matches(&event)) {
+                if written >= limit {
+                    return Ok(false);
+                }
+                serde_json::to_writer(&mut *out, &event)?;
+                writeln!(out)?;
+                written += 1;
+            }
+        }
+        Ok(!out.is_closed())
+    };
+    if let Some(stream_id) = &args.stream {
+        let events = source.read_stream(stream_id, None)?;
+        if events.is_empty() {
+            bail!("no stream named `{stream_id}` in {}", source.location());
+        }
+        write(events, &mut out)?;
+    } else {
+        let mut after = 0;
+        loop {
+            let batch = source.read_batch(after, 4096)?;
+            let Some(last) = batch.last() else { break };
+            after = last.global_position;
+            if !write(batch, &mut out)? {
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    let unseen: Vec<&str> = args
+        .types
+        .iter()
+        .zip(&types_seen)
+        .filter(|(_, seen)| !**seen)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    if !unseen.is_empty() && written < limit && !out.is_closed() {
+        let searched = args.stream.as_ref().map_or_else(
+            || source.location(),
+            |s| format!("stream `{s}` of {}", source.location()),
+        );
+        bail!(
+            "no event of type {} in {searched} (`rewind events` shows the types it has)",
+            unseen.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
     Ok(Outcome::Success)
 }
 

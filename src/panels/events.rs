@@ -1,27 +1,27 @@
 //! The event list: every event (or the filtered ones) in a virtualized table, the current one
 //! highlighted, click to seek.
 
+use std::borrow::Cow;
+
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use rewind_engine::{Ordinal, TimelineCommand};
+use rewind_engine::{CursorMode, Ordinal, TimelineCommand};
 
 use crate::command::{AppCommand, ViewCommand};
 use crate::session::Session;
 use crate::theme;
-use crate::view::View;
-use crate::widgets::short;
+use crate::view::{FilterRequest, View};
+use crate::widgets::{short, state_line};
 
 /// The most payloads fetched for the rows on screen.
 const MAX_WINDOW: usize = 400;
 
-/// The event list, and its filter as typed.
+/// The event list, and its filter as typed (applied with Enter or Filter; a type or the
+/// stored-form box when chosen).
 #[derive(Default)]
 pub struct EventsPanel {
-    /// The Find field as typed (applied with Enter or Filter).
-    find: String,
-    /// The event type chosen (applied when chosen).
-    event_type: Option<u16>,
+    draft: FilterRequest,
 }
 
 impl EventsPanel {
@@ -37,18 +37,32 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
         .min_size(120.0)
         .show(ui, |ui| {
             let index = session.engine.index();
+            let headers = index.headers();
+            // In stream mode the list is that stream's events (and the filter's among them).
+            let stream = match view.timeline.mode() {
+                CursorMode::Stream(s) => index.stream(s).map(|entry| (s, entry)),
+                CursorMode::Global => None,
+            };
+            let listed: Option<Cow<'_, [Ordinal]>> = match (stream, view.filter.matches.as_deref()) {
+                (Some((s, _)), Some(m)) => Some(m.iter().copied().filter(|&o| headers[o].stream == s).collect()),
+                (Some((_, entry)), None) => Some(entry.ordinals.iter().map(|&o| o as Ordinal).collect()),
+                (None, m) => m.map(Cow::Borrowed),
+            };
             ui.horizontal(|ui| {
                 ui.heading("Events");
-                ui.label(RichText::new(format!("{} in global order", index.len())).weak());
+                let what = match stream {
+                    Some((_, entry)) => format!("of {} only, in version order", entry.stream_id),
+                    None => format!("{} in global order", index.len()),
+                };
+                ui.label(RichText::new(what).weak());
                 if let Some(cursor) = view.timeline.cursor().filter(|&c| c < index.len()) {
                     ui.separator();
                     ui.label(RichText::new(super::timeline::describe(session, cursor)).strong());
                 }
             });
             filter_bar(panel, ui, session, view, commands);
-            let headers = index.headers();
             let cursor = view.timeline.cursor();
-            let matches = view.filter.matches.as_deref();
+            let matches = listed.as_deref();
             let rows = matches.map_or(index.len(), <[Ordinal]>::len);
             let payloads = view
                 .result
@@ -62,10 +76,21 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                 .max_scroll_height(f32::INFINITY)
                 .column(Column::exact(14.0))
                 .column(Column::initial(70.0).at_least(50.0))
-                .column(Column::initial(170.0).at_least(100.0).clip(true))
-                .column(Column::initial(120.0).at_least(80.0).clip(true))
-                .column(Column::initial(150.0).at_least(80.0).clip(true))
-                .column(Column::remainder().at_least(100.0).clip(true));
+                .column(Column::initial(170.0).at_least(100.0).clip(true));
+            // In stream mode: no stream column (it is the one stream), and the state after each
+            // event beside its payload.
+            let row_states = stream.and_then(|_| view.result.as_ref().map(|r| r.row_states.as_slice()));
+            table = if row_states.is_some() {
+                table
+                    .column(Column::initial(150.0).at_least(80.0).clip(true))
+                    .column(Column::initial(220.0).at_least(100.0).clip(true))
+                    .column(Column::remainder().at_least(100.0).clip(true))
+            } else {
+                table
+                    .column(Column::initial(120.0).at_least(80.0).clip(true))
+                    .column(Column::initial(150.0).at_least(80.0).clip(true))
+                    .column(Column::remainder().at_least(100.0).clip(true))
+            };
             if view.scroll_to_cursor
                 && let Some(c) = cursor
             {
@@ -76,9 +101,14 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
             let mut shown: Vec<Ordinal> = Vec::new();
             table
                 .header(theme::ROW_HEIGHT, |mut header| {
-                    for label in ["", "Position", "Recorded at", "Stream", "Type", "Payload"] {
+                    let labels: &[&str] = if row_states.is_some() {
+                        &["", "Position", "Recorded at", "Type", "Payload", "State after"]
+                    } else {
+                        &["", "Position", "Recorded at", "Stream", "Type", "Payload"]
+                    };
+                    for label in labels {
                         header.col(|ui| {
-                            ui.strong(label);
+                            ui.strong(*label);
                         });
                     }
                 })
@@ -109,12 +139,14 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                         row.col(|ui| {
                             ui.add(egui::Label::new(theme::time_or_unknown(header.recorded_at())).selectable(false));
                         });
-                        row.col(|ui| {
-                            ui.add(
-                                egui::Label::new(index.stream(header.stream).map_or("?", |e| e.stream_id))
-                                    .selectable(false),
-                            );
-                        });
+                        if row_states.is_none() {
+                            row.col(|ui| {
+                                ui.add(
+                                    egui::Label::new(index.stream(header.stream).map_or("?", |e| e.stream_id))
+                                        .selectable(false),
+                                );
+                            });
+                        }
                         row.col(|ui| {
                             let name = index.event_type_name(header.event_type);
                             let shown = ui.add(egui::Label::new(theme::short_event_type(name)).selectable(false));
@@ -129,6 +161,23 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                                 .map_or_else(|| "…".to_owned(), |i| short(payloads[i].data.value()));
                             ui.add(egui::Label::new(RichText::new(payload).monospace().weak()).selectable(false));
                         });
+                        if let Some(states) = row_states {
+                            row.col(|ui| {
+                                let state = states.binary_search_by_key(&ordinal, |(o, _)| *o).ok().map_or_else(
+                                    || "…".to_owned(),
+                                    |i| {
+                                        // Against the stream's previous event, when it is the row above.
+                                        let version = header.stream_version;
+                                        let before = i
+                                            .checked_sub(1)
+                                            .filter(|&p| headers[states[p].0].stream_version + 1 == version)
+                                            .map(|p| &states[p].1);
+                                        state_line(before, &states[i].1)
+                                    },
+                                );
+                                ui.add(egui::Label::new(RichText::new(state).monospace()).selectable(false));
+                            });
+                        }
                         if row.response().clicked() {
                             commands.push(TimelineCommand::SeekTo(ordinal).into());
                         }
@@ -142,16 +191,18 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
 
 fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let index = session.engine.index();
-    ui.horizontal(|ui| {
-        let selected = panel
+    let draft = &mut panel.draft;
+    let before = (draft.event_type, draft.stored);
+    let mut entered = false;
+    ui.horizontal_wrapped(|ui| {
+        let selected = draft
             .event_type
             .map_or("All event types", |t| theme::short_event_type(index.event_type_name(t)))
             .to_owned();
-        let before = panel.event_type;
         egui::ComboBox::from_id_salt("event_type_filter")
             .selected_text(selected)
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut panel.event_type, None, "All event types");
+                ui.selectable_value(&mut draft.event_type, None, "All event types");
                 for (i, name) in index.event_types().iter().enumerate() {
                     // The short name where it is unique, the whole one where it is not.
                     let short = theme::short_event_type(name);
@@ -161,51 +212,88 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
                         .filter(|other| theme::short_event_type(other) == short)
                         .count()
                         == 1;
-                    ui.selectable_value(&mut panel.event_type, Some(i as u16), if unique { short } else { name })
+                    ui.selectable_value(&mut draft.event_type, Some(i as u16), if unique { short } else { name })
                         .on_hover_text(name);
                 }
             })
             .response
             .on_hover_text("Show only the events of this type");
-        let label = ui.label("Find");
-        let response = ui
-            .add(
-                egui::TextEdit::singleline(&mut panel.find)
-                    .hint_text("text, or amount_cents > 100000")
-                    .desired_width(240.0),
-            )
-            .labelled_by(label.id)
-            .on_hover_text(
-                "Text anywhere in the payload or metadata, or a condition on a payload field; Enter to filter",
-            );
-        let entered = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Filter").clicked() || entered || before != panel.event_type {
-            commands.push(
-                ViewCommand::ApplyFilter {
-                    event_type: panel.event_type,
-                    text: panel.find.clone(),
-                }
-                .into(),
-            );
+        let mut field = |ui: &mut Ui, label: &str, text: &mut String, hint: &str, width: f32, help: &str| {
+            let label = ui.label(label);
+            let response = ui
+                .add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(width))
+                .labelled_by(label.id)
+                .on_hover_text(help);
+            entered |= response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        };
+        field(
+            ui,
+            "Find",
+            &mut draft.text,
+            "text, or amount_cents > 100000",
+            220.0,
+            FIND_HELP,
+        );
+        field(
+            ui,
+            "From",
+            &mut draft.from,
+            "yyyy-mm-dd",
+            90.0,
+            "Only events recorded at or after this date or time (empty: from the start)",
+        );
+        field(
+            ui,
+            "To",
+            &mut draft.to,
+            "yyyy-mm-dd",
+            90.0,
+            "Only events recorded at or before this date or time; a date includes its whole day (empty: to the end)",
+        );
+        ui.checkbox(&mut draft.stored, "Stored form").on_hover_text(
+            "Match payloads as the store holds them. Unticked (the default), they are matched as the domain reads them: upcast to their current schema, as the state and read models see them.",
+        );
+        if ui.button("Filter").clicked() || entered || before != (draft.event_type, draft.stored) {
+            commands.push(ViewCommand::ApplyFilter(draft.clone()).into());
         }
-        if view.filter.matches.is_some() && ui.button("Clear filter").clicked() {
-            panel.find.clear();
-            panel.event_type = None;
-            commands.push(
-                ViewCommand::ApplyFilter {
-                    event_type: None,
-                    text: String::new(),
-                }
-                .into(),
-            );
-        }
-        if view.filter.searching {
-            ui.spinner();
-        } else if let Some(matches) = &view.filter.matches {
-            ui.label(RichText::new(format!("{} matching event(s)", matches.len())).weak());
-        }
-        if let Some(error) = &view.filter.error {
-            ui.label(RichText::new(error).color(theme::text(ui, theme::VIOLATION)));
+        if (view.filter.matches.is_some() || view.filter.error.is_some()) && ui.button("Clear filter").clicked() {
+            *draft = FilterRequest::default();
+            commands.push(ViewCommand::ApplyFilter(FilterRequest::default()).into());
         }
     });
+    if view.filter.searching {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(RichText::new("filtering…").weak());
+        });
+    } else if let Some(matches) = &view.filter.matches {
+        let form = if view.filter.applied.stored {
+            "payloads as stored"
+        } else {
+            "payloads as the domain reads them"
+        };
+        let in_stream = match view.timeline.mode() {
+            CursorMode::Stream(s) => {
+                let headers = index.headers();
+                let here = matches.iter().filter(|&&o| headers[o].stream == s).count();
+                format!(", {here} of them in this stream")
+            }
+            CursorMode::Global => String::new(),
+        };
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{} matching event(s){in_stream}", matches.len())).weak());
+            ui.label(RichText::new(format!("({form})")).weak());
+        });
+    }
+    if let Some(error) = &view.filter.error {
+        ui.add(egui::Label::new(RichText::new(error).color(theme::text(ui, theme::VIOLATION))).wrap());
+    }
 }
+
+/// What the Find field reads, for its tooltip.
+const FIND_HELP: &str = "Text anywhere in the payload or metadata, or conditions:\n\
+  amount_cents > 150000\n\
+  amount_cents > 200000 and recorded_at >= 2024-02-01\n\
+  (event_type == MoneyWithdrawn or event_type == FeeCharged) and not reference contains fee\n\
+  \"ada\" and metadata.correlation_id == c-17\n\
+Operators: == != > >= < <= contains; and, or, not, ( ). Names are those `rewind events` prints (event_type, stream_id, stream_version, recorded_at, metadata.…); any other is a payload field. Enter to filter.";

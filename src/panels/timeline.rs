@@ -105,7 +105,7 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
             .map_or("Selected stream".to_owned(), |e| format!("Only {}", e.stream_id));
         let response = ui.add_enabled(selected.is_some(), egui::Button::selectable(!global, stream_label));
         if response
-            .on_hover_text("Step through the selected stream by version")
+            .on_hover_text("Step through the selected stream by version; the event list shows its events only, with the state after each")
             .clicked()
             && let Some(s) = selected
         {

@@ -13,6 +13,7 @@
 
 pub mod diff;
 pub mod engine;
+pub mod filter;
 pub mod index;
 mod remote;
 pub mod replay;
@@ -24,7 +25,8 @@ pub use engine::{
     AggregateAt, Blame, Engine, EngineBuilder, EngineConfig, EventFetch, FetchError, IndexBuilder, ProjectionAt,
     RowChange, SeekError,
 };
+pub use filter::{Condition, ConditionError, Op};
 pub use index::{EventHeader, Ordinal, StreamIdx, TimelineIndex, Times};
 pub use replay::{DuplicateIds, GENERIC, Replay, StreamReplay, issue_kind, route_of};
-pub use search::{Condition, ConditionError, Op, Query};
+pub use search::Query;
 pub use timeline::{CursorMode, Timeline, TimelineCommand};

@@ -1,12 +1,10 @@
 //! Search and filter: header conditions answered from the index, payload conditions from
 //! events fetched in batches. Results are ordinals the cursor can jump to.
 
-use serde_json::Value;
-use thiserror::Error;
-
 use rewind_core::RecordedEvent;
 
 use crate::engine::{Engine, EventFetch, SeekError};
+use crate::filter::Condition;
 use crate::index::{EventHeader, Ordinal, StreamIdx};
 
 /// What to look for; every set field must match.
@@ -20,14 +18,15 @@ pub struct Query {
     /// Recorded at or before this time.
     pub to_ms: Option<i64>,
     pub correlation_id: Option<String>,
-    /// Case-insensitive text anywhere in the payload or metadata.
-    pub text: Option<String>,
+    /// A filter in the language of [`Condition`] (conditions, or text anywhere).
     pub condition: Option<Condition>,
+    /// Match the payload as stored, not as the domain reads it (upcast to its current schema).
+    pub stored: bool,
 }
 
 impl Query {
     fn needs_payload(&self) -> bool {
-        self.correlation_id.is_some() || self.text.is_some() || self.condition.is_some()
+        self.correlation_id.is_some() || self.condition.is_some()
     }
 
     fn matches_header(&self, header: &EventHeader) -> bool {
@@ -42,124 +41,7 @@ impl Query {
         self.correlation_id
             .as_deref()
             .is_none_or(|c| event.correlation_id() == Some(c))
-            && self.text.as_deref().is_none_or(|text| {
-                let needle = text.to_lowercase();
-                event.data.to_string().to_lowercase().contains(&needle)
-                    || event.metadata.to_string().to_lowercase().contains(&needle)
-            })
-            && self.condition.as_ref().is_none_or(|c| c.matches(event.data.value()))
-    }
-}
-
-/// A condition on one payload field: `amount_cents > 100000`, `holder == "Ada"`,
-/// `items.0.product_id contains sku`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Condition {
-    /// Field path, dot-separated (array indexes as numbers).
-    pub path: Vec<String>,
-    pub op: Op,
-    pub value: Value,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Eq,
-    Ne,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    Contains,
-}
-
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
-#[error("cannot read condition `{input}`: {reason} (expected e.g. `amount_cents > 100000`)")]
-pub struct ConditionError {
-    pub input: String,
-    pub reason: String,
-}
-
-impl Condition {
-    pub fn parse(input: &str) -> Result<Self, ConditionError> {
-        let fail = |reason: &str| ConditionError {
-            input: input.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let ops = [
-            (">=", Op::Ge),
-            ("<=", Op::Le),
-            ("!=", Op::Ne),
-            ("==", Op::Eq),
-            (" contains ", Op::Contains),
-            (">", Op::Gt),
-            ("<", Op::Lt),
-            ("=", Op::Eq),
-        ];
-        let (at, token, op) = ops
-            .iter()
-            .filter_map(|(token, op)| input.find(token).map(|at| (at, *token, *op)))
-            .min_by_key(|(at, token, _)| (*at, std::cmp::Reverse(token.len())))
-            .ok_or_else(|| fail("no operator (one of > >= < <= == != contains)"))?;
-        let field = input[..at].trim().trim_start_matches('$').trim_start_matches('.');
-        let raw = input[at + token.len()..].trim();
-        if field.is_empty() {
-            return Err(fail("no field before the operator"));
-        }
-        if raw.is_empty() {
-            return Err(fail("no value after the operator"));
-        }
-        let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.trim_matches('\'').to_owned()));
-        Ok(Self {
-            path: field.split('.').map(str::to_owned).collect(),
-            op,
-            value,
-        })
-    }
-
-    pub fn matches(&self, data: &Value) -> bool {
-        let mut field = data;
-        for key in &self.path {
-            let next = match field {
-                Value::Object(map) => map.get(key),
-                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            };
-            let Some(next) = next else { return false };
-            field = next;
-        }
-        match self.op {
-            Op::Eq => loose_eq(field, &self.value),
-            Op::Ne => !loose_eq(field, &self.value),
-            Op::Contains => match (field, &self.value) {
-                (Value::String(s), Value::String(n)) => s.to_lowercase().contains(&n.to_lowercase()),
-                (Value::Array(items), v) => items.iter().any(|i| loose_eq(i, v)),
-                (f, v) => f.to_string().contains(&v.to_string()),
-            },
-            Op::Gt | Op::Ge | Op::Lt | Op::Le => {
-                let ordering = match (field.as_f64(), self.value.as_f64()) {
-                    (Some(a), Some(b)) => a.partial_cmp(&b),
-                    _ => match (field.as_str(), self.value.as_str()) {
-                        (Some(a), Some(b)) => Some(a.cmp(b)),
-                        _ => None,
-                    },
-                };
-                let Some(ordering) = ordering else { return false };
-                match self.op {
-                    Op::Gt => ordering.is_gt(),
-                    Op::Ge => ordering.is_ge(),
-                    Op::Lt => ordering.is_lt(),
-                    _ => ordering.is_le(),
-                }
-            }
-        }
-    }
-}
-
-/// Numbers compare by value (`1250` equals `1250.0`); everything else structurally.
-fn loose_eq(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+            && self.condition.as_ref().is_none_or(|c| c.matches(event))
     }
 }
 
@@ -196,9 +78,18 @@ impl Engine {
                 fetch.events_at(&positions)?
             };
             for event in &events {
-                if query.matches_event(event)
-                    && let Ok(i) = positions.binary_search(&event.global_position)
-                {
+                let Ok(i) = positions.binary_search(&event.global_position) else {
+                    continue;
+                };
+                // What the domain reads; an event that does not upcast is matched as stored
+                // (its failure is a replay issue of its own).
+                let upcast = if query.stored {
+                    None
+                } else {
+                    let route = self.route(headers[chunk[i]].stream);
+                    self.domain().upcast_on(route, event).ok().flatten()
+                };
+                if query.matches_event(upcast.as_ref().unwrap_or(event)) {
                     found.push(chunk[i]);
                 }
             }
@@ -229,51 +120,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn conditions_parse_and_match_numbers_strings_and_nested_fields() {
-        let big = Condition::parse("amount_cents > 100000").unwrap();
-        assert!(big.matches(&json!({"amount_cents": 100_001})));
-        assert!(!big.matches(&json!({"amount_cents": 100_000})));
-        assert!(!big.matches(&json!({"amount": 5})));
-        assert!(
-            Condition::parse("holder == \"Ada Lovelace\"")
-                .unwrap()
-                .matches(&json!({"holder": "Ada Lovelace"}))
-        );
-        assert!(
-            Condition::parse("items.0.quantity >= 2")
-                .unwrap()
-                .matches(&json!({"items": [{"quantity": 2}]}))
-        );
-        assert!(
-            Condition::parse("reference contains legacy")
-                .unwrap()
-                .matches(&json!({"reference": "legacy-payout-1"}))
-        );
-        assert!(
-            Condition::parse("$.status != closed")
-                .unwrap()
-                .matches(&json!({"status": "open"}))
-        );
-    }
-
-    #[test]
-    fn a_condition_without_an_operator_or_value_is_a_clear_error() {
-        assert!(
-            Condition::parse("amount_cents")
-                .unwrap_err()
-                .to_string()
-                .contains("no operator")
-        );
-        assert!(
-            Condition::parse("amount_cents >")
-                .unwrap_err()
-                .to_string()
-                .contains("no value")
-        );
-    }
 
     #[test]
     fn density_counts_ordinals_per_bucket() {
