@@ -84,6 +84,8 @@ pub struct EventFilter {
     pub matches: Option<Vec<Ordinal>>,
     pub searching: bool,
     pub error: Option<String>,
+    /// How the filter was read, when that is not plain (a stream's id taken as its stream).
+    pub note: Option<String>,
 }
 
 impl View {
@@ -234,8 +236,20 @@ impl View {
             self.filter.searching = false;
             return;
         }
+        self.filter.note = None;
         match filter_query(&request) {
-            Ok(query) => {
+            Ok(mut query) => {
+                // A stream's id typed bare means that stream's events; quoted, the text.
+                if let Some(text) = query.condition.as_ref().and_then(|c| c.plain_text())
+                    && !request.text.starts_with(['"', '\''])
+                    && let Some(stream) = session.engine.index().stream_idx(text)
+                {
+                    self.filter.note = Some(format!(
+                        "the events of stream {text} (in quotes, \"{text}\" finds the text anywhere)"
+                    ));
+                    query.stream = Some(stream);
+                    query.condition = None;
+                }
                 let id = self.search(SearchPurpose::Filter);
                 self.filter.searching = true;
                 session.send(Job::Search { id, query });

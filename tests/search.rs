@@ -267,3 +267,29 @@ fn rewind_search_prints_the_matching_events_as_the_domain_reads_them() {
     assert_eq!(bad_type.status.code(), Some(2));
     assert!(stderr(&bad_type).contains("NoSuchEvent"), "{}", stderr(&bad_type));
 }
+
+#[test]
+fn a_stream_id_typed_in_find_finds_that_streams_events_and_in_quotes_the_text() {
+    let mut harness = loaded_sample();
+    type_in(&mut harness, "Find", "account-0002");
+    let found = filtered(&mut harness).unwrap();
+    let app = harness.state();
+    let index = app.session().unwrap().engine.index();
+    let entry = index.stream(index.stream_idx("account-0002").unwrap()).unwrap();
+    let stream: Vec<u64> = entry.ordinals.iter().map(|&o| index.position(o as usize)).collect();
+    assert_eq!(found, stream);
+    assert!(
+        harness
+            .query_by_label_contains("the events of stream account-0002")
+            .is_some()
+    );
+
+    type_in(&mut harness, "Find", "\"account-0002\"");
+    let mentions = filtered(&mut harness).unwrap();
+    let expected: Vec<u64> = sample_as_the_domain_reads_it()
+        .iter()
+        .filter(|e| e.data.to_string().contains("account-0002") || e.metadata.to_string().contains("account-0002"))
+        .map(|e| e.global_position)
+        .collect();
+    assert_eq!(mentions, expected, "the text, wherever it is");
+}

@@ -280,9 +280,12 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
             }
             CursorMode::Global => String::new(),
         };
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(format!("{} matching event(s){in_stream}", matches.len())).weak());
-            ui.label(RichText::new(format!("({form})")).weak());
+            match &view.filter.note {
+                Some(note) => ui.label(RichText::new(format!("({note})")).weak()),
+                None => ui.label(RichText::new(format!("({form})")).weak()),
+            };
         });
     }
     if let Some(error) = &view.filter.error {

@@ -127,9 +127,12 @@ impl Condition {
         self.expr.matches(event)
     }
 
-    /// Whether this is plain text to look for, with no condition in it.
-    pub fn is_plain_text(&self) -> bool {
-        matches!(self.expr, Expr::Text(_))
+    /// The text to look for, when this is plain text with no condition in it.
+    pub fn plain_text(&self) -> Option<&str> {
+        match &self.expr {
+            Expr::Text(text) => Some(text),
+            _ => None,
+        }
     }
 }
 
@@ -678,7 +681,11 @@ mod tests {
     #[test]
     fn text_without_a_comparison_is_a_text_search() {
         let filter = Condition::parse("legacy payout").unwrap();
-        assert!(filter.is_plain_text());
+        assert_eq!(filter.plain_text(), Some("legacy payout"));
+        assert_eq!(
+            Condition::parse("\"legacy payout\"").unwrap().plain_text(),
+            Some("legacy payout")
+        );
         assert!(filter.matches(&event(json!({"reference": "LEGACY PAYOUT 7"}), None)));
         assert!(matches("c-17", json!({})), "metadata is searched too");
     }
