@@ -415,7 +415,7 @@ impl App {
         if let Some(position) = self.initial_position.take()
             && let Some(ordinal) = session.engine.index().ordinal_at_or_before_position(position)
         {
-            view.handle(&session, ViewCommand::SeekAndSelect(ordinal));
+            view.handle(&session, ViewCommand::ShowEvent(ordinal));
         }
         self.view = Some(view);
         self.session = Some(session);

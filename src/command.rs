@@ -57,8 +57,10 @@ pub enum ViewCommand {
     Timeline(TimelineCommand),
     /// Keep watching this stream (`None`: follow the cursor's).
     SelectStream(Option<StreamIdx>),
-    /// Seek to an event and select its stream.
-    SeekAndSelect(Ordinal),
+    /// Go to an event (a link naming it: last change, caused by, an issue, a match). The state
+    /// shows its stream; a stream watched until then is let go when it is another one, and the
+    /// status bar says so. Moving in time (stepping, playing, Go to) keeps the watched stream.
+    ShowEvent(Ordinal),
     Pin,
     Unpin,
     SetDiffMode(bool),

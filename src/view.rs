@@ -138,6 +138,10 @@ impl View {
         let index = session.engine.index();
         match command {
             ViewCommand::Timeline(command) => {
+                // Stepping through one stream is watching it.
+                if let TimelineCommand::SetMode(CursorMode::Stream(s)) = command {
+                    self.selected_stream = Some(s);
+                }
                 self.timeline.handle(index, command);
                 self.scroll_to_cursor = true;
             }
@@ -155,9 +159,26 @@ impl View {
                     Some(_) => {}
                 }
             }
-            ViewCommand::SeekAndSelect(ordinal) => {
+            ViewCommand::ShowEvent(ordinal) => {
+                let stream = index.header(ordinal).map(|h| h.stream);
+                if let Some(watched) = self.selected_stream
+                    && stream != Some(watched)
+                {
+                    let name =
+                        |s: Option<StreamIdx>| s.and_then(|s| index.stream(s)).map_or("?", |e| e.stream_id).to_owned();
+                    self.status = Some(format!(
+                        "stopped watching {}: position {} is an event of {}",
+                        name(Some(watched)),
+                        index.position_of(ordinal).unwrap_or(0),
+                        name(stream)
+                    ));
+                    self.selected_stream = None;
+                    self.pinned = None;
+                    self.diff_mode = false;
+                    self.timeline
+                        .handle(index, TimelineCommand::SetMode(CursorMode::Global));
+                }
                 self.timeline.handle(index, TimelineCommand::SeekTo(ordinal));
-                self.selected_stream = index.header(ordinal).map(|h| h.stream);
                 self.scroll_to_cursor = true;
             }
             ViewCommand::Pin => self.pinned = self.timeline.cursor(),
@@ -170,7 +191,7 @@ impl View {
                 Some(issue) => {
                     if let Some(ordinal) = index.ordinal_at_or_before_position(issue.position) {
                         let message = format!("first violation: {}", issue.message);
-                        self.handle(session, ViewCommand::SeekAndSelect(ordinal));
+                        self.handle(session, ViewCommand::ShowEvent(ordinal));
                         self.tab = Tab::State;
                         self.status = Some(message);
                     }
@@ -287,7 +308,7 @@ impl View {
                         }
                     }
                     (SearchPurpose::Event(id), Ok(found)) => match found.first() {
-                        Some(&ordinal) => self.handle(session, ViewCommand::SeekAndSelect(ordinal)),
+                        Some(&ordinal) => self.handle(session, ViewCommand::ShowEvent(ordinal)),
                         None => self.status = Some(format!("no event with id {id} in this store")),
                     },
                     (_, Err(message)) => self.status = Some(message),
@@ -444,7 +465,11 @@ pub fn go_to(view: &View, session: &Session, target: GoTo) -> Result<Vec<Timelin
             Ok(vec![TimelineCommand::SeekToPosition(position)])
         }
         GoTo::Version(version) => {
-            let Some((stream, entry)) = view.selected_stream.and_then(|s| Some((s, index.stream(s)?))) else {
+            // The stream the state shows: the watched one, or the cursor's.
+            let shown = view
+                .selected_stream
+                .or_else(|| view.timeline.cursor().and_then(|c| index.header(c)).map(|h| h.stream));
+            let Some((stream, entry)) = shown.and_then(|s| Some((s, index.stream(s)?))) else {
                 return Err(format!("v{version} is a stream version: select a stream first"));
             };
             let last_version = entry

@@ -54,12 +54,12 @@ fn cursor_position(harness: &Harness<'static, App>) -> u64 {
     session.engine.index().position(cursor)
 }
 
-/// The id of the stream the app has selected.
-fn selected_stream_id(harness: &Harness<'static, App>) -> String {
+/// The id of the stream whose state the app shows (the watched one, or the cursor's).
+fn shown_stream_id(harness: &Harness<'static, App>) -> String {
     let app = harness.state();
     let view = app.view().expect("a view");
-    let selected = view.selected_stream.expect("a stream is selected");
     let session = app.session().expect("a store is open");
+    let selected = view.state_stream(session).expect("a stream is shown");
     session
         .engine
         .index()
@@ -176,7 +176,7 @@ fn a_projection_row_links_to_the_event_that_last_changed_it() {
     harness.step();
     settle(&mut harness);
     assert_eq!(cursor_position(&harness), earlier);
-    assert_eq!(selected_stream_id(&harness), "account-0001");
+    assert_eq!(shown_stream_id(&harness), "account-0001");
     // There, that row's last change is the cursor's own event.
     assert_eq!(blamed(&harness, "account-0001"), earlier);
 }
@@ -195,7 +195,7 @@ fn caused_by_jumps_to_the_event_that_caused_this_one() {
         });
         settle(&mut harness);
         assert_eq!(cursor_position(&harness), cause, "{:?}", status(harness.state()));
-        assert_eq!(selected_stream_id(&harness), stream);
+        assert_eq!(shown_stream_id(&harness), stream);
     }
 }
 
@@ -221,14 +221,14 @@ pub(crate) fn type_go_to(harness: &mut Harness<'static, App>, text: &str) {
 /// Go to refuses what it cannot do, saying why, and leaves the cursor; a version goes to the
 /// selected stream (switching to its mode), and a time in stream mode stays in the stream.
 #[test]
-fn go_to_says_what_it_cannot_do_and_a_version_goes_to_the_selected_stream() {
+fn go_to_says_what_it_cannot_do_and_a_version_goes_to_the_stream_shown() {
     let mut harness = loaded_sample();
     go_to(&mut harness, 1000);
     let error = |harness: &Harness<'static, App>| harness.state().view().unwrap().position_error.clone();
     for (text, says) in [
         ("abc", "`abc` is not a position"),
         ("99999", "no position 99999: this store's are 1 to 2831"),
-        ("v21", "v21 is a stream version: select a stream first"),
+        ("v21", "no v21 in order-00165: its versions are 1 to 3"),
         ("2023-12-31", "nothing was recorded by 2023-12-31 23:59:59.999"),
     ] {
         type_go_to(&mut harness, text);
@@ -248,7 +248,7 @@ fn go_to_says_what_it_cannot_do_and_a_version_goes_to_the_selected_stream() {
     harness.get_by_label("Find first violation").click();
     harness.step();
     settle(&mut harness);
-    assert_eq!(selected_stream_id(&harness), "account-0002");
+    assert_eq!(shown_stream_id(&harness), "account-0002");
     let at_cursor = |harness: &Harness<'static, App>| {
         let app = harness.state();
         let index = app.session().unwrap().engine.index();
@@ -476,7 +476,7 @@ fn clicking_an_issue_jumps_to_it_and_find_first_violation_does_too() {
     harness.step();
     settle(&mut harness);
     assert_eq!(cursor_position(&harness), 1759);
-    assert_eq!(selected_stream_id(&harness), "account-0002");
+    assert_eq!(shown_stream_id(&harness), "account-0002");
 
     // The status bar says what it found until the message is dismissed.
     assert!(status(harness.state()).is_some_and(|s| s.starts_with("first violation: ")));
@@ -1056,4 +1056,101 @@ fn double_clicking_the_track_shows_everything_and_keeps_the_cursor() {
         "everything is shown"
     );
     assert_eq!(cursor_position(&harness), 2666, "the cursor stayed");
+}
+
+/// The diff names the stream and the two positions it compares, and which of the stream's
+/// events each state is after: the pin is at 1759, the stream's event before the cursor is not
+/// at the cursor.
+#[test]
+fn the_diff_says_exactly_what_it_compares() {
+    let mut harness = loaded_sample();
+    open_tab(&mut harness, "Issues (1)");
+    harness.get_by_label("Find first violation").click();
+    settle(&mut harness);
+    harness.get_by_label("Watch this stream").click();
+    harness.step();
+    harness.get_by_label_contains("Pin").click();
+    harness.step();
+    type_go_to(&mut harness, "2000");
+    settle(&mut harness);
+    harness.get_by_label("Diff with pinned position").click();
+    harness.step();
+    settle(&mut harness);
+    let app = harness.state();
+    let index = app.session().unwrap().engine.index();
+    let stream = index.stream(index.stream_idx("account-0002").unwrap()).unwrap();
+    let (mut version, mut last) = (0, 0);
+    for &o in stream.ordinals {
+        let position = index.position(o as usize);
+        if position <= 2000 {
+            version = index.headers()[o as usize].stream_version;
+            last = position;
+        }
+    }
+    assert_ne!(last, 2000, "the stream's last event before the cursor is elsewhere");
+    let pinned_version = index.headers()[index.ordinal_at_or_before_position(1759).unwrap()].stream_version;
+    let heading = format!(
+        "account-0002 from the pinned position 1759 (after its version {pinned_version}, at 1759) to the cursor, position 2000 (after its version {version}, at {last}):"
+    );
+    assert!(harness.query_by_label(&heading).is_some(), "{heading}");
+}
+
+/// Links to an event show its stream without watching it; watching is the user's choice, is
+/// shown, holds while moving in time, and is let go with one click or by following a link to
+/// another stream's event (which says so).
+#[test]
+fn a_stream_is_watched_only_when_chosen_and_let_go_visibly() {
+    let mut harness = loaded_sample();
+    let follow_caused_by = |harness: &mut Harness<'static, App>| {
+        harness.get_by_label_contains("caused by").click();
+        step_until(harness, "the cause", |app| {
+            let (session, view) = (app.session().unwrap(), app.view().unwrap());
+            view.timeline.cursor().map(|c| session.engine.index().position(c)) == Some(1920)
+        });
+        settle(harness);
+    };
+    go_to(&mut harness, 1921);
+    follow_caused_by(&mut harness);
+    assert_eq!(shown_stream_id(&harness), "account-0002");
+    assert!(
+        harness.state().view().unwrap().selected_stream.is_none(),
+        "a link watches nothing"
+    );
+    assert!(harness.query_by_label("following the cursor").is_some());
+
+    // Go to another stream's event: the state follows the cursor there.
+    go_to(&mut harness, 1756);
+    settle(&mut harness);
+    let at_1756 = {
+        let app = harness.state();
+        let index = app.session().unwrap().engine.index();
+        let header = index.headers()[index.ordinal_at_or_before_position(1756).unwrap()];
+        index.stream(header.stream).unwrap().stream_id.to_owned()
+    };
+    assert_ne!(at_1756, "account-0002");
+    assert_eq!(shown_stream_id(&harness), at_1756);
+
+    // Watching is a choice: it holds through Go to, and is shown.
+    harness.get_by_label("Watch this stream").click();
+    harness.step();
+    go_to(&mut harness, 1921);
+    settle(&mut harness);
+    assert_eq!(shown_stream_id(&harness), at_1756);
+    assert!(harness.query_by_label("watching").is_some());
+
+    // A link to another stream's event lets it go, and says so.
+    follow_caused_by(&mut harness);
+    assert_eq!(shown_stream_id(&harness), "account-0002");
+    assert!(harness.state().view().unwrap().selected_stream.is_none());
+    let said = status(harness.state()).unwrap_or_default();
+    assert!(said.contains(&format!("stopped watching {at_1756}")), "{said}");
+
+    // And one click lets it go.
+    harness.get_by_label("Watch this stream").click();
+    harness.step();
+    harness.step();
+    assert!(harness.state().view().unwrap().selected_stream.is_some());
+    harness.query_all_by_label("Stop watching").next().unwrap().click();
+    harness.step();
+    assert!(harness.state().view().unwrap().selected_stream.is_none());
 }

@@ -176,10 +176,6 @@ fn a_stream_on_its_own_lists_its_events_with_the_state_after_each() {
     harness.step();
     harness.step();
     harness.get_by_label("Find first violation").click();
-    step_until(&mut harness, "the violation's stream to be selected", |app| {
-        app.view().unwrap().selected_stream.is_some()
-    });
-    eprintln!("DEBUG0 {:?}", harness.get_by_label("Only account-0002").rect());
     step_until(&mut harness, "the seek to finish", App::seek_settled);
     harness.get_by_label("Only account-0002").click();
     step_until(&mut harness, "the states after each row", |app| {

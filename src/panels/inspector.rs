@@ -106,7 +106,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 .selectable_label(view.timeline.cursor() == Some(ordinal), text)
                 .clicked()
             {
-                commands.push(ViewCommand::SeekAndSelect(ordinal).into());
+                commands.push(ViewCommand::ShowEvent(ordinal).into());
             }
         }
     }

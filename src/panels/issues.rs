@@ -154,7 +154,7 @@ fn table(ui: &mut Ui, session: &Session, view: &View, issues: &[&ReplayIssue], c
                 if row.response().clicked()
                     && let Some(ordinal) = engine.index().ordinal_at_or_before_position(issue.position)
                 {
-                    commands.push(ViewCommand::SeekAndSelect(ordinal as Ordinal).into());
+                    commands.push(ViewCommand::ShowEvent(ordinal as Ordinal).into());
                 }
             });
         });

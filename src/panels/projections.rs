@@ -219,7 +219,7 @@ fn projection_table(
                                 ))
                                 .clicked()
                         {
-                            commands.push(ViewCommand::SeekAndSelect(ordinal).into());
+                            commands.push(ViewCommand::ShowEvent(ordinal).into());
                         }
                     });
                 }

@@ -32,7 +32,10 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         }
         if view.selected_stream.is_none() {
             ui.label(RichText::new("following the cursor").weak())
-                .on_hover_text("Select a stream to keep watching it");
+                .on_hover_text("The state shown is the stream of the event at the cursor");
+        } else {
+            ui.label(RichText::new("watching").color(theme::text(ui, theme::CHANGED)).strong())
+                .on_hover_text("This stream's state is shown wherever the cursor goes, until you stop watching it or follow a link to another stream's event");
         }
     });
     ui.label(format!(
@@ -79,11 +82,21 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         {
             commands.push(export.command());
         }
-        if view.selected_stream.is_none()
-            && ui.button("Keep watching this stream").clicked()
-            && let Some(stream) = session.engine.index().stream_idx(&aggregate.stream_id)
+        if view.selected_stream.is_none() {
+            if ui
+                .button("Watch this stream")
+                .on_hover_text("Keep showing this stream's state wherever the cursor goes")
+                .clicked()
+                && let Some(stream) = session.engine.index().stream_idx(&aggregate.stream_id)
+            {
+                commands.push(ViewCommand::SelectStream(Some(stream)).into());
+            }
+        } else if ui
+            .button("Stop watching")
+            .on_hover_text("Follow the cursor's stream again")
+            .clicked()
         {
-            commands.push(ViewCommand::SelectStream(Some(stream)).into());
+            commands.push(ViewCommand::SelectStream(None).into());
         }
     });
     ui.separator();
@@ -95,9 +108,19 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 && let Some(pinned) = &result.pinned_aggregate
             {
                 let changes = rewind_engine::diff(&pinned.state, &aggregate.state);
-                ui.label(RichText::new(format!("From pinned position {} to the cursor:", pinned.position)).strong());
+                let index = session.engine.index();
+                let at = |ordinal: Option<usize>| ordinal.and_then(|o| index.position_of(o));
+                ui.label(
+                    RichText::new(diff_heading(
+                        pinned,
+                        at(view.pinned),
+                        aggregate,
+                        at(view.timeline.cursor()),
+                    ))
+                    .strong(),
+                );
                 if changes.is_empty() {
-                    ui.label("No field differs.");
+                    ui.label(format!("No field of {} differs between the two.", aggregate.stream_id));
                 }
                 change_table(ui, &changes);
                 ui.separator();
@@ -108,6 +131,32 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             let changes = changes_by_path(&result.aggregate_changes);
             json_tree(ui, "state", &aggregate.state, &changes);
         });
+}
+
+/// What the diff compares, exactly: one stream at two positions, and which of its events each
+/// state is after (a stream's last event at or before a position is seldom at it).
+fn diff_heading(
+    pinned: &rewind_engine::AggregateAt,
+    pinned_at: Option<u64>,
+    now: &rewind_engine::AggregateAt,
+    cursor_at: Option<u64>,
+) -> String {
+    let after = |a: &rewind_engine::AggregateAt| {
+        if a.events_applied == 0 {
+            "before its first event".to_owned()
+        } else {
+            format!("after its version {}, at {}", a.stream_version, a.position)
+        }
+    };
+    let position = |p: Option<u64>| p.map_or_else(|| "?".to_owned(), |p| p.to_string());
+    format!(
+        "{} from the pinned position {} ({}) to the cursor, position {} ({}):",
+        now.stream_id,
+        position(pinned_at),
+        after(pinned),
+        position(cursor_at),
+        after(now)
+    )
 }
 
 pub fn change_table(ui: &mut Ui, changes: &[FieldChange]) {

@@ -137,8 +137,8 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                     .on_hover_text("Show only the streams of this type");
                 if view.selected_stream.is_some()
                     && ui
-                        .small_button("Clear")
-                        .on_hover_text("Follow the cursor's stream")
+                        .small_button("Stop watching")
+                        .on_hover_text("Let the watched stream go: the state follows the cursor's stream again")
                         .clicked()
                 {
                     commands.push(ViewCommand::SelectStream(None).into());

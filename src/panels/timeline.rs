@@ -99,15 +99,16 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
         {
             send(TimelineCommand::SetMode(CursorMode::Global));
         }
-        let selected = view.selected_stream;
-        let stream_label = selected
+        // The stream the state shows: the watched one, or the cursor's.
+        let shown = view.state_stream(session);
+        let stream_label = shown
             .and_then(|s| index.stream(s))
-            .map_or("Selected stream".to_owned(), |e| format!("Only {}", e.stream_id));
-        let response = ui.add_enabled(selected.is_some(), egui::Button::selectable(!global, stream_label));
+            .map_or("One stream".to_owned(), |e| format!("Only {}", e.stream_id));
+        let response = ui.add_enabled(shown.is_some(), egui::Button::selectable(!global, stream_label));
         if response
-            .on_hover_text("Step through the selected stream by version; the event list shows its events only, with the state after each")
+            .on_hover_text("Watch this stream and step through it by version; the event list shows its events only, with the state after each")
             .clicked()
-            && let Some(s) = selected
+            && let Some(s) = shown
         {
             send(TimelineCommand::SetMode(CursorMode::Stream(s)));
         }
@@ -119,7 +120,7 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
         let response = ui
             .add(edit)
             .labelled_by(label.id)
-            .on_hover_text("A global position (1759), a version of the selected stream (v21), a time (2024-02-26T05:00:00Z) or a date (2024-02-26, its end); Enter to go");
+            .on_hover_text("A global position (1759), a version of the stream shown (v21), a time (2024-02-26T05:00:00Z) or a date (2024-02-26, its end); Enter to go");
         let go = ui.button("Go").clicked();
         if go || (response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
             commands.push(ViewCommand::GoTo(go_to.clone()).into());
@@ -181,7 +182,7 @@ fn track(
         |t: i64| graph.left() + ((t - start) as f64 / (end - start).max(1) as f64 * f64::from(graph.width())) as f32;
     let time_from_x = |x: f32| start + (f64::from((x - graph.left()) / graph.width()) * (end - start) as f64) as i64;
 
-    // Density: events per pixel column. In stream mode, only the selected stream's events.
+    // Density: events per pixel column. In stream mode, only the watched stream's events.
     let columns = graph.width().max(1.0) as usize;
     let counts: Vec<u32> = match view.timeline.mode() {
         CursorMode::Global => (0..columns)
