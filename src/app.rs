@@ -65,6 +65,9 @@ pub struct App {
     view: Option<View>,
     panels: Panels,
     error: Option<String>,
+    /// Characters no installed font draws, to say which fonts to install.
+    missing_glyphs: Arc<crate::fonts::MissingGlyphs>,
+    font_advice_dismissed: bool,
     /// The open dialog's answer to come, and when it was asked for (see [`NO_DIALOG`]).
     file_dialog: Option<(Receiver<Option<PathBuf>>, std::time::Instant)>,
     save_dialog: Option<PendingExport>,
@@ -104,7 +107,10 @@ impl App {
         if let Some(dark) = prefs.dark_mode {
             ctx.set_theme(if dark { egui::Theme::Dark } else { egui::Theme::Light });
         }
+        let missing_glyphs = crate::fonts::MissingGlyphs::install(ctx);
         let mut app = Self {
+            missing_glyphs,
+            font_advice_dismissed: false,
             prefs,
             mapping_dialog: None,
             connect_dialog: None,
@@ -285,6 +291,7 @@ impl App {
                 self.handle(AppCommand::SetTheme(Some(!dark)), ctx);
             }
             AppCommand::DismissError => self.error = None,
+            AppCommand::DismissFontAdvice => self.font_advice_dismissed = true,
             AppCommand::ChooseDomains(names) => {
                 if let Some(input) = self.current.clone() {
                     self.update_settings(&input, |settings| {
@@ -556,6 +563,21 @@ impl eframe::App for App {
             });
         }
 
+        if !self.font_advice_dismissed
+            && let Some(advice) = self.missing_glyphs.advice()
+        {
+            egui::Panel::bottom("font_bar").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.small_button("Dismiss").clicked() {
+                        self.commands.push(AppCommand::DismissFontAdvice);
+                    }
+                    ui.add(
+                        egui::Label::new(RichText::new(format!("⚠ {advice}")).color(theme::text(ui, theme::ISSUE)))
+                            .wrap(),
+                    );
+                });
+            });
+        }
         if let Some(dialog) = &mut self.mapping_dialog {
             dialog.show(&ctx, &mut self.commands);
         }
@@ -772,6 +794,12 @@ fn time_left(done: u64, total: u64, seconds: f64) -> String {
 const ICON: &[u8] = include_bytes!("../assets/icon.png");
 
 /// Opens the desktop window, replaying stores through the domains `choice` names.
+/// Draws text in any script with the system's fonts (eframe's provider, guarded against the
+/// panic it raises on a machine that lists no fonts). Call before [`App::new`].
+pub fn install_system_fonts(ctx: &egui::Context) {
+    crate::fonts::SystemFonts::install(ctx);
+}
+
 pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, choice: DomainChoice) -> anyhow::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Rewind")
@@ -786,12 +814,15 @@ pub fn run_native(store: Option<StoreLocation>, position: Option<u64>, choice: D
     }
     let options = eframe::NativeOptions {
         viewport,
+        // The app installs the system's fonts itself, guarded (src/fonts.rs).
+        system_font_fallback: false,
         ..Default::default()
     };
     eframe::run_native(
         "Rewind",
         options,
         Box::new(move |creation| {
+            install_system_fonts(&creation.egui_ctx);
             let prefs: Prefs = creation
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))

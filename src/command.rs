@@ -24,6 +24,8 @@ pub enum AppCommand {
     SetTheme(Option<bool>),
     ToggleTheme,
     DismissError,
+    /// Hide the advice about fonts to install (for this run).
+    DismissFontAdvice,
     /// Open the store of the mapping dialog with the mapping as edited, and remember it.
     ConfirmMapping,
     CancelMapping,

@@ -31,6 +31,7 @@ mod dialogs;
 pub mod domains;
 mod evidence;
 mod fetch;
+mod fonts;
 mod panels;
 pub mod pipeline;
 mod prefs;

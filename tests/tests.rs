@@ -8,6 +8,7 @@ mod docs;
 mod foreign;
 mod plugins;
 mod postgres;
+mod scripts;
 mod search;
 mod tabs;
 mod util;
