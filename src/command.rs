@@ -76,6 +76,8 @@ pub enum ViewCommand {
     /// Filter the event list (nothing asked: clear it).
     ApplyFilter(crate::view::FilterRequest),
     SetTab(Tab),
+    /// Show the storing library's bookkeeping fields in a generic state.
+    ShowBookkeeping(bool),
     /// Go where the Go to field says: a position, a version of the selected stream, a time.
     GoTo(String),
     /// The timeline's visible time range in milliseconds (`None`: everything).

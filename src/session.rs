@@ -217,6 +217,8 @@ pub struct Session {
     pub domains: String,
     /// The names a user can pick among (the domains, and `generic`).
     pub domain_names: Vec<String>,
+    /// How many streams a domain replays (the others fold generically).
+    pub claimed_streams: usize,
     /// The plug-in, while it runs.
     pub plugin: Option<rewind_plugin::PluginDomain>,
     /// Why the plug-in asked for did not replay the store: its streams fold generically.
@@ -368,6 +370,9 @@ pub fn open(
                     resolved.describe()
                 },
                 domain_names,
+                claimed_streams: (0..engine.index().stream_count())
+                    .filter(|&s| engine.route(s as StreamIdx).is_some())
+                    .count(),
                 plugin: resolved.plugin.clone().filter(|_| plugin_fault.is_none()),
                 plugin_fault,
                 choice,

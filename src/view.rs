@@ -29,6 +29,8 @@ pub struct View {
     pub position_error: Option<String>,
     pub related: Option<(String, Vec<Ordinal>)>,
     pub filter: EventFilter,
+    /// Whether a generic state shows the storing library's bookkeeping fields.
+    pub show_bookkeeping: bool,
     next_job_id: u64,
     pending_search: Option<(u64, SearchPurpose)>,
     /// The last message for the status bar, kept until the next or until dismissed.
@@ -105,6 +107,7 @@ impl View {
             position_error: None,
             related: None,
             filter: EventFilter::default(),
+            show_bookkeeping: false,
             next_job_id: 0,
             pending_search: None,
             status: None,
@@ -211,6 +214,7 @@ impl View {
                 session.send(Job::FindEvent { id, event_id });
             }
             ViewCommand::SetTab(tab) => self.tab = tab,
+            ViewCommand::ShowBookkeeping(show) => self.show_bookkeeping = show,
             ViewCommand::PageProjection(name, start) => {
                 self.projection_starts.retain(|(n, _)| *n != name);
                 if let Some(start) = start {

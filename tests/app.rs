@@ -644,6 +644,34 @@ fn a_python_eventsourcing_store_opens_generic_and_shows_its_amounts() {
     // Lists show an event by its own name.
     assert!(harness.query_all_by_label("Deposited").count() >= 2, "the events list");
     assert!(harness.query_all_by_label("Opened").next().is_some());
+
+    // The library's bookkeeping is hidden from the state until asked for.
+    assert!(
+        state.state.get("originator_topic").is_some(),
+        "the fold keeps it: {}",
+        state.state
+    );
+    assert!(harness.query_by_label_contains("originator_topic: ").is_none());
+    assert!(harness.query_all_by_label_contains("amount: 100").next().is_some());
+    harness
+        .get_by_label_contains("Show the library's bookkeeping fields (originator_topic, timestamp)")
+        .click();
+    harness.step();
+    harness.step();
+    assert!(harness.query_by_label_contains("originator_topic: ").is_some());
+
+    // No read models, and why.
+    open_tab(&mut harness, "Projections");
+    assert!(
+        harness
+            .query_by_label_contains("no domain replays its streams (they fold generically)")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Read models come with a domain")
+            .is_some()
+    );
 }
 
 #[test]

@@ -16,6 +16,26 @@ use super::state::change_table;
 pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let Some(result) = &view.result else { return };
     let pinned_at = result.pinned.and_then(|p| session.engine.index().position_of(p));
+    let all_generic = session.claimed_streams == 0;
+    if result.projections.is_empty() || all_generic {
+        ui.label(
+            RichText::new(if all_generic {
+                "No read model sees this store's events: no domain replays its streams (they fold generically)."
+            } else {
+                "No read models: none of the domains that replay this store declares one."
+            })
+            .strong(),
+        );
+        ui.add(
+            egui::Label::new(
+                "Read models come with a domain. A domain of your own brings its read models here, with its state \
+                 and invariants: written in Rust (the README's \"Bring your own domain\"), or in any language as a \
+                 plug-in (docs/plugin-protocol.md; *Run a domain plug-in…* in the domain menu of the status bar).",
+            )
+            .wrap(),
+        );
+        return;
+    }
     egui::ScrollArea::vertical()
         .id_salt("projections_scroll")
         .auto_shrink(false)

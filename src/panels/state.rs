@@ -2,6 +2,7 @@
 //! pinned position.
 
 use egui::{RichText, Ui};
+use serde_json::Value;
 
 use rewind_engine::FieldChange;
 
@@ -10,6 +11,19 @@ use crate::session::Session;
 use crate::theme;
 use crate::view::View;
 use crate::widgets::{changes_by_path, json_tree, short};
+
+/// Payload fields that libraries keep for themselves, not the aggregate's: Python
+/// `eventsourcing`'s (`timestamp` only beside its `originator_…` fields, since a domain's own
+/// payload may have one), and EventStoreDB's `$`-prefixed ones.
+fn bookkeeping(fields: &serde_json::Map<String, Value>) -> Vec<&str> {
+    let eventsourcing = fields.contains_key("originator_topic") || fields.contains_key("originator_id");
+    ["originator_id", "originator_version", "originator_topic", "timestamp"]
+        .into_iter()
+        .filter(|_| eventsourcing)
+        .chain(["$correlationId", "$causationId"])
+        .filter(|k| fields.contains_key(*k))
+        .collect()
+}
 
 pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let Some(result) = &view.result else { return };
@@ -129,7 +143,31 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 ui.label(RichText::new("Changed by this event:").color(theme::text(ui, theme::CHANGED)));
             }
             let changes = changes_by_path(&result.aggregate_changes);
-            json_tree(ui, "state", &aggregate.state, &changes);
+            // A generic fold keeps every payload field, the library's bookkeeping too; hidden
+            // unless asked for.
+            let hidden: Vec<&str> = match &aggregate.state {
+                Value::Object(fields) if aggregate.generic => bookkeeping(fields),
+                _ => Vec::new(),
+            };
+            if hidden.is_empty() || view.show_bookkeeping {
+                json_tree(ui, "state", &aggregate.state, &changes);
+            } else {
+                let mut shown = aggregate.state.clone();
+                if let Value::Object(fields) = &mut shown {
+                    fields.retain(|k, _| !hidden.contains(&k.as_str()));
+                }
+                json_tree(ui, "state", &shown, &changes);
+            }
+            if !hidden.is_empty() {
+                let mut show = view.show_bookkeeping;
+                if ui
+                    .checkbox(&mut show, format!("Show the library's bookkeeping fields ({})", hidden.join(", ")))
+                    .on_hover_text("Fields the storing library keeps in every payload (its ids, versions, topics and times), not the aggregate's own")
+                    .changed()
+                {
+                    commands.push(ViewCommand::ShowBookkeeping(show).into());
+                }
+            }
         });
 }
 

@@ -63,7 +63,13 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
 
 /// Which domains replay the store, and a menu to choose others or run a plug-in.
 fn domains(ui: &mut Ui, session: &Session, commands: &mut Vec<AppCommand>) {
-    ui.menu_button(format!("replayed by {} ⏷", session.domains), |ui| {
+    let streams = session.engine.index().stream_count();
+    let replayed_by = match session.claimed_streams {
+        0 => "the generic fold".to_owned(),
+        n if n == streams => session.domains.clone(),
+        n => format!("{} ({n} of {streams} streams)", session.domains),
+    };
+    ui.menu_button(format!("replayed by {replayed_by} ⏷"), |ui| {
         ui.label(RichText::new("Replay this store with").weak());
         let only = &session.choice.only;
         if ui
