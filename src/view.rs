@@ -30,7 +30,7 @@ pub struct View {
     pub related: Option<(String, Vec<Ordinal>)>,
     pub filter: EventFilter,
     /// Whether a generic state shows the storing library's bookkeeping fields.
-    pub show_bookkeeping: bool,
+    pub bookkeeping: Bookkeeping,
     next_job_id: u64,
     pending_search: Option<(u64, SearchPurpose)>,
     /// The last message for the status bar, kept until the next or until dismissed.
@@ -53,6 +53,13 @@ enum SearchPurpose {
     Correlated(String),
     Event(String),
     Filter,
+}
+
+/// The storing library's own fields in a generic state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bookkeeping {
+    Hidden,
+    Shown,
 }
 
 /// What the filter bar asks for.
@@ -107,7 +114,7 @@ impl View {
             position_error: None,
             related: None,
             filter: EventFilter::default(),
-            show_bookkeeping: false,
+            bookkeeping: Bookkeeping::Hidden,
             next_job_id: 0,
             pending_search: None,
             status: None,
@@ -214,7 +221,9 @@ impl View {
                 session.send(Job::FindEvent { id, event_id });
             }
             ViewCommand::SetTab(tab) => self.tab = tab,
-            ViewCommand::ShowBookkeeping(show) => self.show_bookkeeping = show,
+            ViewCommand::ShowBookkeeping(show) => {
+                self.bookkeeping = if show { Bookkeeping::Shown } else { Bookkeeping::Hidden };
+            }
             ViewCommand::PageProjection(name, start) => {
                 self.projection_starts.retain(|(n, _)| *n != name);
                 if let Some(start) = start {

@@ -9,7 +9,7 @@ use rewind_engine::FieldChange;
 use crate::command::{AppCommand, UiCommand, ViewCommand};
 use crate::session::Session;
 use crate::theme;
-use crate::view::View;
+use crate::view::{Bookkeeping, View};
 use crate::widgets::{changes_by_path, json_tree, short};
 
 /// Payload fields that libraries keep for themselves, not the aggregate's: Python
@@ -149,7 +149,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 Value::Object(fields) if aggregate.generic => bookkeeping(fields),
                 _ => Vec::new(),
             };
-            if hidden.is_empty() || view.show_bookkeeping {
+            if hidden.is_empty() || (view.bookkeeping == Bookkeeping::Shown) {
                 json_tree(ui, "state", &aggregate.state, &changes);
             } else {
                 let mut shown = aggregate.state.clone();
@@ -159,7 +159,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 json_tree(ui, "state", &shown, &changes);
             }
             if !hidden.is_empty() {
-                let mut show = view.show_bookkeeping;
+                let mut show = view.bookkeeping == Bookkeeping::Shown;
                 if ui
                     .checkbox(&mut show, format!("Show the library's bookkeeping fields ({})", hidden.join(", ")))
                     .on_hover_text("Fields the storing library keeps in every payload (its ids, versions, topics and times), not the aggregate's own")
