@@ -1182,3 +1182,53 @@ fn a_stream_is_watched_only_when_chosen_and_let_go_visibly() {
     harness.step();
     assert!(harness.state().view().unwrap().selected_stream.is_none());
 }
+
+/// At 1024×700, with a position pinned and an error under Go to, every control is inside the
+/// window: the toolbar wraps instead of running off its right edge, and the streams keep their
+/// Last column.
+#[test]
+fn everything_is_reachable_in_a_1024_by_700_window() {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_eframe(|cc| App::new(Prefs::default(), Arc::new(ScriptedDialog(None)), None, &cc.egui_ctx));
+    harness.step();
+    harness
+        .query_all_by_label("Load sample bank data")
+        .nth(1)
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the sample to open", |app| app.session().is_some());
+    settle(&mut harness);
+    go_to(&mut harness, 1759);
+    harness.get_by_label("Pin").click();
+    harness.step();
+    type_go_to(&mut harness, "abc");
+    harness.step();
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1024.0, 700.0));
+    for label in [
+        "Unpin 1759",
+        "Go",
+        "Only account-0002",
+        "Filter",
+        "Stored form",
+        "Last",
+        "Export evidence…",
+        "Watch this stream",
+        "Diff with pinned position",
+        "Light theme",
+    ] {
+        let node = harness
+            .query_all_by_label(label)
+            .next()
+            .unwrap_or_else(|| panic!("`{label}` is shown"));
+        let rect = node.rect();
+        assert!(
+            window.contains_rect(rect),
+            "`{label}` at {rect:?} is outside the window"
+        );
+    }
+    assert!(
+        harness.query_by_label_contains("is not a position").is_some(),
+        "the error is shown"
+    );
+}

@@ -218,13 +218,16 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
             })
             .response
             .on_hover_text("Show only the events of this type");
+        // A label and its field wrap as one.
         let mut field = |ui: &mut Ui, label: &str, text: &mut String, hint: &str, width: f32, help: &str| {
-            let label = ui.label(label);
-            let response = ui
-                .add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(width))
-                .labelled_by(label.id)
-                .on_hover_text(help);
-            entered |= response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.horizontal(|ui| {
+                let label = ui.label(label);
+                let response = ui
+                    .add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(width))
+                    .labelled_by(label.id)
+                    .on_hover_text(help);
+                entered |= response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            });
         };
         field(
             ui,

@@ -75,7 +75,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             );
         }
     }
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let can_diff = view.pinned.is_some();
         ui.add_enabled_ui(can_diff, |ui| {
             let mut diff_mode = view.diff_mode;

@@ -148,23 +148,47 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
             let selected = view.selected_stream;
             let headers = index.headers();
             let mut sort_clicked = None;
-            TableBuilder::new(ui)
+            // A narrow panel (a small window) drops the First column, never Last.
+            let wide = ui.available_width() >= 430.0;
+            let mut table = TableBuilder::new(ui)
                 .id_salt("streams_table")
                 .striped(true)
                 .sense(egui::Sense::click())
-                .column(Column::initial(110.0).at_least(80.0).clip(true).resizable(true))
-                .column(Column::initial(90.0).at_least(50.0).clip(true))
-                .column(Column::initial(56.0).at_least(40.0))
-                .column(Column::initial(84.0).at_least(60.0).clip(true))
-                .column(Column::remainder().at_least(80.0).clip(true))
+                .column(
+                    Column::initial(if wide { 110.0 } else { 92.0 })
+                        .at_least(70.0)
+                        .clip(true)
+                        .resizable(true),
+                )
+                .column(
+                    Column::initial(if wide { 90.0 } else { 78.0 })
+                        .at_least(50.0)
+                        .clip(true),
+                )
+                .column(Column::initial(56.0).at_least(52.0));
+            if wide {
+                table = table.column(Column::initial(84.0).at_least(60.0).clip(true));
+            }
+            let columns: &[(&str, SortBy)] = if wide {
+                &[
+                    ("Stream", SortBy::Stream),
+                    ("Type", SortBy::Type),
+                    ("Events", SortBy::Events),
+                    ("First", SortBy::FirstSeen),
+                    ("Last", SortBy::Last),
+                ]
+            } else {
+                &[
+                    ("Stream", SortBy::Stream),
+                    ("Type", SortBy::Type),
+                    ("Events", SortBy::Events),
+                    ("Last", SortBy::Last),
+                ]
+            };
+            table
+                .column(Column::remainder().at_least(72.0).clip(true))
                 .header(theme::ROW_HEIGHT, |mut header| {
-                    for (label, sort) in [
-                        ("Stream", SortBy::Stream),
-                        ("Type", SortBy::Type),
-                        ("Events", SortBy::Events),
-                        ("First", SortBy::FirstSeen),
-                        ("Last", SortBy::Last),
-                    ] {
+                    for &(label, sort) in columns {
                         header.col(|ui| {
                             let arrow = match (panel.sort == sort, panel.descending) {
                                 (true, false) => " ⏶",
@@ -201,14 +225,16 @@ fn show(panel: &mut StreamsPanel, ui: &mut Ui, session: &Session, view: &View, c
                         row.col(|ui| {
                             ui.add(egui::Label::new(entry.ordinals.len().to_string()).selectable(false));
                         });
-                        row.col(|ui| {
-                            let first = entry.ordinals.first().and_then(|&o| headers[o as usize].recorded_at());
-                            let text =
-                                first.map_or(theme::UNKNOWN_TIME.to_owned(), |t| t.format("%Y-%m-%d").to_string());
-                            ui.add(egui::Label::new(text).selectable(false)).on_hover_text(
-                                first.map_or("the store records no time".to_owned(), |t| t.to_rfc3339()),
-                            );
-                        });
+                        if wide {
+                            row.col(|ui| {
+                                let first = entry.ordinals.first().and_then(|&o| headers[o as usize].recorded_at());
+                                let text =
+                                    first.map_or(theme::UNKNOWN_TIME.to_owned(), |t| t.format("%Y-%m-%d").to_string());
+                                ui.add(egui::Label::new(text).selectable(false)).on_hover_text(
+                                    first.map_or("the store records no time".to_owned(), |t| t.to_rfc3339()),
+                                );
+                            });
+                        }
                         row.col(|ui| {
                             let last = entry.ordinals.last().and_then(|&o| headers[o as usize].recorded_at());
                             ui.add(

@@ -42,7 +42,8 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
     let timeline = &view.timeline;
     let mut timeline_commands = Vec::new();
     let mut send = |command| timeline_commands.push(command);
-    ui.horizontal(|ui| {
+    // Wrapped: in a small window the rest goes to a second line rather than out of sight.
+    ui.horizontal_wrapped(|ui| {
         for command in [UiCommand::JumpToStart, UiCommand::StepBack] {
             if command.button(ui) {
                 commands.push(command.command());
@@ -101,9 +102,9 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
         }
         // The stream the state shows: the watched one, or the cursor's.
         let shown = view.state_stream(session);
-        let stream_label = shown
-            .and_then(|s| index.stream(s))
-            .map_or("One stream".to_owned(), |e| format!("Only {}", e.stream_id));
+        let stream_label = shown.and_then(|s| index.stream(s)).map_or("One stream".to_owned(), |e| {
+            format!("Only {}", crate::widgets::elided_middle(ui, e.stream_id, 150.0))
+        });
         let response = ui.add_enabled(shown.is_some(), egui::Button::selectable(!global, stream_label));
         if response
             .on_hover_text("Watch this stream and step through it by version; the event list shows its events only, with the state after each")
@@ -116,7 +117,7 @@ fn controls(go_to: &mut String, ui: &mut Ui, session: &Session, view: &View, com
         let label = ui.label("Go to");
         let edit = egui::TextEdit::singleline(go_to)
             .hint_text("position or time")
-            .desired_width(190.0);
+            .desired_width(150.0);
         let response = ui
             .add(edit)
             .labelled_by(label.id)
