@@ -1232,3 +1232,101 @@ fn everything_is_reachable_in_a_1024_by_700_window() {
         "the error is shown"
     );
 }
+
+/// Hovering the track names the event a click there would go to (and says when it broke an
+/// invariant), not only how to use the track.
+#[test]
+fn hovering_the_timeline_names_the_event_under_the_pointer() {
+    let mut harness = loaded_sample();
+    harness.get_by_label("Timeline").hover();
+    for _ in 0..60 {
+        harness.step();
+    }
+    let app = harness.state();
+    let session = app.session().unwrap();
+    let index = session.engine.index();
+    // The track's middle is the middle of the sample's time span.
+    let times = (0..index.len()).filter_map(|o| index.headers()[o].recorded_at_ms());
+    let (first, last) = (times.clone().min().unwrap(), times.max().unwrap());
+    let middle = chrono::DateTime::from_timestamp_millis(first + (last - first) / 2).unwrap();
+    let under = index.ordinal_at_or_before_time(middle).unwrap();
+    let expected = format!("position {} · ", index.position(under));
+    let near: Vec<u64> = (index.position(under).saturating_sub(3)..=index.position(under) + 3).collect();
+    assert!(
+        near.iter()
+            .any(|p| harness.query_by_label_contains(&format!("position {p} · ")).is_some()),
+        "a tooltip near {expected}"
+    );
+    assert!(harness.query_by_label_contains("Click or drag to go there").is_some());
+}
+
+/// An issue's message cut by a narrow window ends in "…" and is whole on hover.
+#[test]
+fn an_issue_message_is_whole_on_hover() {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_eframe(|cc| App::new(Prefs::default(), Arc::new(ScriptedDialog(None)), None, &cc.egui_ctx));
+    harness.step();
+    harness
+        .query_all_by_label("Load sample bank data")
+        .nth(1)
+        .unwrap()
+        .click();
+    step_until(&mut harness, "the sample to open", |app| app.session().is_some());
+    settle(&mut harness);
+    open_tab(&mut harness, "Issues (1)");
+    let message = "balance went negative after MoneyWithdrawn: from 141643 to -141643 cents";
+    let cell = harness.get_by_label(message);
+    assert!(
+        cell.rect().max.x <= 1024.0,
+        "the cell is cut to the window: {:?}",
+        cell.rect()
+    );
+    cell.hover();
+    for _ in 0..60 {
+        harness.step();
+    }
+    assert!(
+        harness
+            .query_by_label(&format!("invariant_violated: {message}"))
+            .is_some(),
+        "the tooltip names the kind and the whole message"
+    );
+}
+
+/// The Projections tab shows the row the cursor's event changed without scrolling: after a
+/// jump to the incident, account-0002's balance row is on screen in `account_balances`.
+#[test]
+fn the_row_an_event_changed_is_scrolled_into_view() {
+    let mut harness = loaded_sample();
+    open_tab(&mut harness, "Projections");
+    go_to(&mut harness, 1000);
+    settle(&mut harness);
+    // The reader scrolls account_balances far down, then jumps.
+    let title = harness.get_by_label_contains("account_balances ·").rect();
+    harness.hover_at(egui::pos2(title.center().x, title.max.y + 100.0));
+    harness.step();
+    for _ in 0..10 {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -400.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: Modifiers::NONE,
+        });
+        harness.step();
+    }
+    go_to(&mut harness, 1759);
+    settle(&mut harness);
+    // Scrolling is animated.
+    for _ in 0..60 {
+        harness.step();
+    }
+    let projections = harness.get_by_label_contains("account_balances ·").rect();
+    let shown: Vec<egui::Rect> = harness
+        .query_all_by_label("account-0002")
+        .map(|n| n.rect())
+        .filter(|r| r.min.x >= projections.min.x - 30.0 && r.min.y > projections.max.y)
+        .collect();
+    assert!(!shown.is_empty(), "account-0002's row is drawn in the read model");
+}

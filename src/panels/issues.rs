@@ -110,18 +110,29 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
 fn table(ui: &mut Ui, session: &Session, view: &View, issues: &[&ReplayIssue], commands: &mut Vec<AppCommand>) {
     let engine = &session.engine;
     let cursor_position = view.timeline.cursor().and_then(|c| engine.index().position_of(c));
-    TableBuilder::new(ui)
+    // A narrow pane (a small window) drops the Kind column: the message takes its colour, and
+    // its hover names the kind.
+    let wide = ui.available_width() >= 420.0;
+    let mut table = TableBuilder::new(ui)
         .id_salt("issues_table")
         .striped(true)
         .sense(egui::Sense::click())
-        .column(Column::initial(70.0))
-        .column(Column::initial(110.0).clip(true))
-        .column(Column::initial(150.0).clip(true))
-        .column(Column::remainder().clip(true))
+        .column(Column::initial(62.0))
+        .column(Column::initial(if wide { 110.0 } else { 96.0 }).clip(true));
+    if wide {
+        table = table.column(Column::initial(150.0).clip(true));
+    }
+    let labels: &[&str] = if wide {
+        &["Position", "Stream", "Kind", "Message"]
+    } else {
+        &["Position", "Stream", "Message"]
+    };
+    table
+        .column(Column::remainder().at_least(100.0).clip(true))
         .header(theme::ROW_HEIGHT, |mut header| {
-            for label in ["Position", "Stream", "Kind", "Message"] {
+            for label in labels {
                 header.col(|ui| {
-                    ui.strong(label);
+                    ui.strong(*label);
                 });
             }
         })
@@ -142,14 +153,23 @@ fn table(ui: &mut Ui, session: &Session, view: &View, issues: &[&ReplayIssue], c
                 row.col(|ui| {
                     ui.add(egui::Label::new(&issue.stream_id).selectable(false));
                 });
+                if wide {
+                    row.col(|ui| {
+                        ui.add(
+                            egui::Label::new(RichText::new(issue.kind.label()).color(theme::text(ui, colour)))
+                                .selectable(false),
+                        );
+                    });
+                }
                 row.col(|ui| {
-                    ui.add(
-                        egui::Label::new(RichText::new(issue.kind.label()).color(theme::text(ui, colour)))
-                            .selectable(false),
-                    );
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(&issue.message).selectable(false));
+                    // Cut to the column with "…", whole on hover.
+                    let text = if wide {
+                        RichText::new(&issue.message)
+                    } else {
+                        RichText::new(&issue.message).color(theme::text(ui, colour))
+                    };
+                    ui.add(egui::Label::new(text).selectable(false).truncate())
+                        .on_hover_text(format!("{}: {}", issue.kind.label(), issue.message));
                 });
                 if row.response().clicked()
                     && let Some(ordinal) = engine.index().ordinal_at_or_before_position(issue.position)

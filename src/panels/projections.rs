@@ -40,6 +40,11 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         .id_salt("projections_scroll")
         .auto_shrink(false)
         .show(ui, |ui| {
+            let first_changed = result
+                .projections
+                .iter()
+                .find(|p| !p.changes.is_empty())
+                .map(|p| &p.name);
             for projection in &result.projections {
                 let title = if projection.changes.is_empty() {
                     RichText::new(format!("{} · {} rows", projection.name, projection.row_count)).strong()
@@ -53,7 +58,7 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                     .strong()
                     .color(theme::text(ui, theme::CHANGED))
                 };
-                egui::CollapsingHeader::new(title)
+                let shown = egui::CollapsingHeader::new(title)
                     .id_salt(&projection.name)
                     .default_open(true)
                     .show(ui, |ui| {
@@ -69,8 +74,17 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                             }
                         }
                         let paged = view.projection_starts.iter().any(|(name, _)| *name == projection.name);
-                        projection_table(ui, session, projection, pinned_at, paged, commands);
+                        projection_table(ui, session, projection, (result.cursor, pinned_at), paged, commands);
                     });
+                // The tab scrolls to the first read model the cursor's event changed, once for
+                // each cursor; its table scrolls to the row (above).
+                let scrolled = egui::Id::unique("projections_tab_scrolled_for");
+                if Some(&projection.name) == first_changed
+                    && ui.data(|d| d.get_temp::<Option<rewind_engine::Ordinal>>(scrolled)) != Some(result.cursor)
+                {
+                    ui.data_mut(|d| d.insert_temp(scrolled, result.cursor));
+                    shown.header_response.scroll_to_me(Some(egui::Align::Min));
+                }
             }
         });
 }
@@ -81,7 +95,7 @@ fn projection_table(
     ui: &mut Ui,
     session: &Session,
     projection: &crate::session::ProjectionView,
-    pinned_at: Option<u64>,
+    (cursor, pinned_at): (Option<rewind_engine::Ordinal>, Option<u64>),
     paged: bool,
     commands: &mut Vec<AppCommand>,
 ) {
@@ -157,10 +171,21 @@ fn projection_table(
         );
     }
     let dark = ui.visuals().dark_mode;
+    // Scrolled to the first row the cursor's event changed, once for each cursor (then the
+    // user scrolls freely).
+    let scrolled = egui::Id::unique(("projection_scrolled_for", &projection.name));
+    let scroll_to = projection
+        .rows
+        .iter()
+        .position(|(key, _)| changed.contains(&key.as_str()))
+        .filter(|_| ui.data(|d| d.get_temp::<Option<rewind_engine::Ordinal>>(scrolled)) != Some(cursor));
+    if scroll_to.is_some() {
+        ui.data_mut(|d| d.insert_temp(scrolled, cursor));
+    }
     let mut table = TableBuilder::new(ui)
         .id_salt(("projection", &projection.name))
         .striped(true)
-        .max_scroll_height(260.0)
+        .max_scroll_height(TABLE_HEIGHT)
         .vscroll(true)
         .column(Column::auto().at_least(90.0));
     for _ in &columns {
@@ -171,6 +196,9 @@ fn projection_table(
         table = table.column(Column::auto().at_least(70.0));
     }
     table = table.column(Column::remainder());
+    if let Some(row) = scroll_to {
+        table = table.scroll_to_row(row, Some(egui::Align::Center));
+    }
     table
         .header(theme::ROW_HEIGHT, |mut header| {
             header.col(|ui| {
@@ -247,6 +275,9 @@ fn projection_table(
             });
         });
 }
+
+/// The most a read model's table takes before it scrolls.
+const TABLE_HEIGHT: f32 = 260.0;
 
 /// A projection cell as text: strings bare, nothing as a dash.
 fn cell_text(value: Option<&Value>) -> String {

@@ -169,8 +169,6 @@ fn track(
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(vec2(width, theme::TIMELINE_TRACK_HEIGHT), Sense::click_and_drag());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
-    let response =
-        response.on_hover_text("Drag to scrub · scroll to zoom · Shift+scroll to pan · double-click to see all");
     let painter = ui.painter_at(rect);
     let visuals = ui.visuals();
     painter.rect_filled(rect, 4.0, visuals.extreme_bg_color);
@@ -182,6 +180,25 @@ fn track(
     let x_from_time =
         |t: i64| graph.left() + ((t - start) as f64 / (end - start).max(1) as f64 * f64::from(graph.width())) as f32;
     let time_from_x = |x: f32| start + (f64::from((x - graph.left()) / graph.width()) * (end - start) as f64) as i64;
+    // The event a click there would go to, and how to move about.
+    let under = response
+        .hover_pos()
+        .and_then(|p| event_under(view, session, axis, time_from_x(p.x.clamp(graph.left(), graph.right()))));
+    let response = response.on_hover_ui(|ui| {
+        if let Some(ordinal) = under {
+            ui.label(RichText::new(describe(session, ordinal)).strong());
+            let flags = headers[ordinal].flags;
+            if flags & rewind_engine::EventHeader::VIOLATION != 0 {
+                ui.label(RichText::new("⚠ an invariant broke here").color(theme::text(ui, theme::VIOLATION)));
+            } else if flags & rewind_engine::EventHeader::HAS_ISSUE != 0 {
+                ui.label(RichText::new("⚠ a replay issue here").color(theme::text(ui, theme::ISSUE)));
+            }
+        }
+        ui.label(
+            RichText::new("Click or drag to go there · scroll to zoom · Shift+scroll to pan · double-click to see all")
+                .weak(),
+        );
+    });
 
     // Density: events per pixel column. In stream mode, only the watched stream's events.
     let columns = graph.width().max(1.0) as usize;
@@ -353,6 +370,24 @@ fn track(
             let new_end = anchor + ((end - anchor) as f64 * factor) as i64;
             let range = clamp_range(new_start, new_end.max(new_start + axis.min_span()), full);
             commands.push(ViewCommand::SetTrackRange(Some(range)).into());
+        }
+    }
+}
+
+/// The event a click at `t` on the track goes to: the last at or before it (in stream mode,
+/// the watched stream's).
+fn event_under(view: &View, session: &Session, axis: Axis, t: i64) -> Option<Ordinal> {
+    let index = session.engine.index();
+    let global = match axis {
+        Axis::Time => index.ordinal_at_or_before_time(chrono::DateTime::from_timestamp_millis(t)?)?,
+        Axis::Position => usize::try_from(t).ok()?.min(index.len().checked_sub(1)?),
+    };
+    match view.timeline.mode() {
+        CursorMode::Global => Some(global),
+        CursorMode::Stream(s) => {
+            let ordinals = index.stream(s)?.ordinals;
+            let at = ordinals.partition_point(|&o| o as usize <= global);
+            ordinals.get(at.saturating_sub(1)).map(|&o| o as Ordinal)
         }
     }
 }
