@@ -132,6 +132,14 @@ impl View {
         })
     }
 
+    /// The position the panels show: the one the last seek answered (the inspector and state
+    /// show its event), or the cursor before any answer. The playhead shows the cursor itself.
+    pub fn shown_cursor(&self) -> Option<Ordinal> {
+        self.result
+            .as_ref()
+            .map_or_else(|| self.timeline.cursor(), |r| r.cursor)
+    }
+
     /// Whether what is shown answers the last request sent (no seek in flight) and the cursor
     /// is still where it asked.
     pub fn seek_settled(&self, session: &Session) -> bool {

@@ -1330,3 +1330,25 @@ fn the_row_an_event_changed_is_scrolled_into_view() {
         .collect();
     assert!(!shown.is_empty(), "account-0002's row is drawn in the read model");
 }
+
+/// While the cursor moves faster than seeks answer, the event list's heading and highlighted
+/// row show the event the inspector shows, in every frame.
+#[test]
+fn every_panel_shows_the_same_event_in_each_frame() {
+    let mut harness = loaded_sample();
+    for _ in 0..40 {
+        harness.key_press(Key::ArrowRight);
+        harness.step();
+        let view = harness.state().view().unwrap();
+        let Some(event) = view.result.as_ref().and_then(|r| r.event.as_ref()) else {
+            continue;
+        };
+        assert!(
+            harness
+                .query_by_label_contains(&format!("position {} · ", event.global_position))
+                .is_some(),
+            "the heading names position {}",
+            event.global_position
+        );
+    }
+}

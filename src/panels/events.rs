@@ -55,13 +55,15 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                     None => format!("{} in global order", index.len()),
                 };
                 ui.label(RichText::new(what).weak());
-                if let Some(cursor) = view.timeline.cursor().filter(|&c| c < index.len()) {
+                if let Some(cursor) = view.shown_cursor().filter(|&c| c < index.len()) {
                     ui.separator();
                     ui.label(RichText::new(super::timeline::describe(session, cursor)).strong());
                 }
             });
             filter_bar(panel, ui, session, view, commands);
-            let cursor = view.timeline.cursor();
+            // The position the inspector and the state show, so that every panel shows the
+            // same event in a frame (the playhead alone leads, by the seek in flight).
+            let cursor = view.shown_cursor();
             let matches = listed.as_deref();
             let rows = matches.map_or(index.len(), <[Ordinal]>::len);
             let payloads = view
@@ -91,7 +93,9 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                     .column(Column::initial(150.0).at_least(80.0).clip(true))
                     .column(Column::remainder().at_least(100.0).clip(true))
             };
+            // Once the panels show the cursor's event (the seek answered).
             if view.scroll_to_cursor
+                && cursor == view.timeline.cursor()
                 && let Some(c) = cursor
             {
                 let row = matches.map_or(c, |m| m.partition_point(|&o| o < c).min(m.len().saturating_sub(1)));
