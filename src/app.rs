@@ -333,9 +333,15 @@ impl App {
 
     /// Opens, or saves the evidence to, the path typed in the app's prompt.
     fn confirm_path_prompt(&mut self, ctx: &egui::Context) {
-        let Some(prompt) = self.path_prompt.take() else {
+        let Some(mut prompt) = self.path_prompt.take() else {
             return;
         };
+        if let Err(error) = prompt.check() {
+            // Said in the prompt, which stays open with the path as typed.
+            prompt.error = Some(error);
+            self.path_prompt = Some(prompt);
+            return;
+        }
         let typed = prompt.path.trim().to_owned();
         match prompt.purpose {
             PromptFor::Open => self.start_opening(StoreInput::Location(StoreLocation::parse(&typed)), ctx),

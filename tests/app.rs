@@ -839,14 +839,29 @@ fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
             // Enter in the field saves too.
             harness.key_press(Key::Enter);
         }
-        step_until(&mut harness, "the save to finish", |app| {
-            app.path_prompt().is_none() && status(app).is_some_and(|s| !s.starts_with("writing"))
-        });
-        let shown = status(harness.state()).unwrap();
         if attempt == 0 {
+            step_until(&mut harness, "the save to finish", |app| {
+                app.path_prompt().is_none() && status(app).is_some_and(|s| !s.starts_with("writing"))
+            });
+            let shown = status(harness.state()).unwrap();
             assert!(shown.contains("written to"), "{shown}");
         } else {
-            assert!(shown.starts_with("⚠") && shown.contains("the file exists"), "{shown}");
+            // The file is there now: the prompt stays, and says why where it can be read whole.
+            step_until(&mut harness, "the prompt's error", |app| {
+                app.path_prompt().is_some_and(|p| p.error.is_some())
+            });
+            let error = harness.state().path_prompt().unwrap().error.clone().unwrap();
+            assert!(
+                error.contains("already exists") && error.contains("typed.json"),
+                "{error}"
+            );
+            assert!(
+                harness
+                    .query_by_label_contains("never replaces a file: choose another name")
+                    .is_some()
+            );
+            harness.key_press(Key::Escape);
+            step_until(&mut harness, "the prompt to close", |app| app.path_prompt().is_none());
         }
     }
     let evidence: serde_json::Value = serde_json::from_slice(&std::fs::read(&typed).unwrap()).unwrap();
@@ -874,6 +889,22 @@ fn without_a_file_dialog_open_file_asks_for_the_path_in_the_app() {
     assert!(harness.state().session().is_none());
 
     open_file(&mut harness);
+    harness.get_by_label("file").focus();
+    harness.step();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    harness.step();
+    // A path with nothing there is said in the prompt, which stays.
+    harness.get_by_label("file").type_text("/no/such/store.sqlite");
+    harness.step();
+    harness.key_press(Key::Enter);
+    step_until(&mut harness, "the prompt's error", |app| {
+        app.path_prompt().is_some_and(|p| p.error.is_some())
+    });
+    assert!(
+        harness
+            .query_by_label_contains("there is no file at /no/such/store.sqlite")
+            .is_some()
+    );
     harness.get_by_label("file").focus();
     harness.step();
     harness.key_press_modifiers(Modifiers::COMMAND, Key::A);

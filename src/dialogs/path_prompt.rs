@@ -9,6 +9,8 @@ use crate::evidence::Until;
 pub struct PathPrompt {
     pub path: String,
     pub purpose: PromptFor,
+    /// Why the path typed cannot be used, shown in the prompt, whole.
+    pub error: Option<String>,
     /// The field takes the keyboard when the prompt first shows.
     focus: bool,
 }
@@ -35,8 +37,44 @@ impl PathPrompt {
         Self {
             path,
             purpose,
+            error: None,
             focus: true,
         }
+    }
+
+    /// Why the path typed cannot be used, if it cannot: checked before the prompt closes, so
+    /// the reason is shown where the path is (a later failure, such as a disk that fills up,
+    /// is said in the status bar).
+    pub fn check(&self) -> Result<(), String> {
+        let typed = self.path.trim();
+        if typed.is_empty() {
+            return Err("type a path".into());
+        }
+        let path = std::path::Path::new(typed);
+        match &self.purpose {
+            PromptFor::Open => {
+                if !rewind_store::is_postgres_url(typed) && !path.exists() {
+                    return Err(format!("there is no file at {typed}"));
+                }
+            }
+            PromptFor::Evidence { .. } => {
+                if path.is_dir() {
+                    return Err(format!("{typed} is a folder: add a file name"));
+                }
+                if path.exists() {
+                    return Err(format!(
+                        "{typed} already exists, and Rewind never replaces a file: choose another name"
+                    ));
+                }
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                if let Some(parent) = parent
+                    && !parent.is_dir()
+                {
+                    return Err(format!("there is no folder {}", parent.display()));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn show(&mut self, ctx: &egui::Context, commands: &mut Vec<AppCommand>) {
@@ -79,6 +117,17 @@ impl PathPrompt {
                     .inner;
                 if std::mem::take(&mut self.focus) {
                     typed.request_focus();
+                }
+                if typed.changed() {
+                    self.error = None;
+                }
+                if let Some(error) = &self.error {
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(format!("⚠ {error}")).color(crate::theme::text(ui, crate::theme::VIOLATION)),
+                        )
+                        .wrap(),
+                    );
                 }
                 let can_go = !self.path.trim().is_empty();
                 // Enter in the field confirms, Escape cancels, as in a file dialog.
