@@ -136,6 +136,8 @@ pub struct SeekResult {
     pub pinned_aggregate: Option<AggregateAt>,
     pub projections: Vec<ProjectionView>,
     pub event: Option<RecordedEvent>,
+    /// The event at the pinned position, to compare the cursor's with.
+    pub pinned_event: Option<RecordedEvent>,
     /// The event after upcasting, when its schema was old.
     pub upcast: Option<RecordedEvent>,
     /// The events of the request's rows, in global order.
@@ -604,6 +606,15 @@ pub fn seek(engine: &Engine, fetch: &StoreFetch<'_>, request: &SeekRequest) -> S
                 result.upcast = engine.upcast_shown(event)?;
             }
             result.event = event;
+        }
+        if let Some(pinned) = request.pinned.filter(|&p| Some(p) != cursor)
+            && let Some(position) = engine.index().position_of(pinned)
+        {
+            result.pinned_event = fetch
+                .0
+                .read_positions(&[position])
+                .map_err(|e| rewind_engine::FetchError(e.to_string()))?
+                .pop();
         }
         let index = engine.index();
         let positions: Vec<u64> = request.rows.iter().filter_map(|&row| index.position_of(row)).collect();

@@ -1383,3 +1383,32 @@ fn every_panel_shows_the_same_event_in_each_frame() {
         );
     }
 }
+
+/// The duplicate withdrawal proven side by side: pinned at the payout (1758), the duplicate at
+/// 1759 has the same payload and metadata; only its own identity, place and time differ.
+#[test]
+fn two_events_compare_side_by_side() {
+    let mut harness = loaded_sample();
+    go_to(&mut harness, 1758);
+    harness.get_by_label("Pin").click();
+    harness.step();
+    go_to(&mut harness, 1759);
+    settle(&mut harness);
+    harness.get_by_label("Compare with the pinned event at 1758").click();
+    harness.step();
+    harness.step();
+    assert!(
+        harness
+            .query_by_label(
+                "payload identical; metadata identical; its own fields: version, position, recorded at, event id differ"
+            )
+            .is_some(),
+        "what differs is said in a line"
+    );
+    assert!(
+        harness.query_by_label("payload reference").is_some(),
+        "payload fields are listed"
+    );
+    assert!(harness.query_by_label("pinned, 1758").is_some());
+    assert!(harness.query_by_label("this, 1759").is_some());
+}

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 
 use egui::{RichText, Ui};
+use rewind_core::RecordedEvent;
+use serde_json::Value;
 
 use crate::command::{AppCommand, ViewCommand};
 use crate::session::Session;
@@ -110,6 +112,9 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
             }
         }
     }
+    if let Some(pinned) = &result.pinned_event {
+        compare(ui, pinned, event);
+    }
     ui.separator();
     if let Some(upcast) = &result.upcast {
         ui.label(RichText::new("Payload (upcast from an older schema)").strong());
@@ -126,6 +131,155 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
     ui.add_space(6.0);
     ui.label(RichText::new("Metadata").strong());
     json_tree(ui, "metadata", event.metadata.value(), &HashMap::new());
+}
+
+/// The pinned event and the cursor's side by side: their own fields, then every payload and
+/// metadata field, those that differ marked, with a line saying what differs.
+fn compare(ui: &mut Ui, pinned: &RecordedEvent, event: &RecordedEvent) {
+    let own = |e: &RecordedEvent| -> Vec<(String, String)> {
+        vec![
+            ("type".into(), e.event_type.to_string()),
+            ("stream".into(), e.stream_id.to_string()),
+            ("version".into(), e.stream_version.to_string()),
+            ("position".into(), e.global_position.to_string()),
+            (
+                "recorded at".into(),
+                e.recorded_at.map_or_else(
+                    || theme::UNKNOWN_TIME.to_owned(),
+                    |t| t.format(theme::TIME_FORMAT).to_string(),
+                ),
+            ),
+            ("event id".into(), e.event_id.to_string()),
+            ("schema".into(), schema(e.schema_version)),
+        ]
+    };
+    let (before, after) = (own(pinned), own(event));
+    let payload = fields_side_by_side(pinned.data.value(), event.data.value());
+    let metadata = fields_side_by_side(pinned.metadata.value(), event.metadata.value());
+    let differ = |rows: &[(String, Option<String>, Option<String>)]| rows.iter().filter(|(_, a, b)| a != b).count();
+    let own_differ: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| a.0.clone())
+        .collect();
+    let say = |what: &str, n: usize, of: usize| match n {
+        0 => format!("{what} identical"),
+        n => format!("{what}: {n} of {of} field(s) differ"),
+    };
+    egui::CollapsingHeader::new(
+        RichText::new(format!("Compare with the pinned event at {}", pinned.global_position)).strong(),
+    )
+    .id_salt("compare_events")
+    .show(ui, |ui| {
+        ui.label(format!(
+            "{}; {}; its own fields: {}",
+            say("payload", differ(&payload), payload.len()),
+            say("metadata", differ(&metadata), metadata.len()),
+            if own_differ.is_empty() {
+                "identical".to_owned()
+            } else {
+                format!("{} differ", own_differ.join(", "))
+            }
+        ));
+        let rows: Vec<(String, Option<String>, Option<String>)> = before
+            .into_iter()
+            .zip(after)
+            .map(|((name, a), (_, b))| (name, Some(a), Some(b)))
+            .chain(
+                payload
+                    .into_iter()
+                    .map(|(path, a, b)| (format!("payload {path}"), a, b)),
+            )
+            .chain(
+                metadata
+                    .into_iter()
+                    .map(|(path, a, b)| (format!("metadata {path}"), a, b)),
+            )
+            .collect();
+        egui_extras::TableBuilder::new(ui)
+            .id_salt("compare_events_table")
+            .striped(true)
+            .vscroll(false)
+            .column(egui_extras::Column::auto().at_least(80.0))
+            .column(egui_extras::Column::remainder().clip(true))
+            .column(egui_extras::Column::remainder().clip(true))
+            .header(theme::ROW_HEIGHT, |mut header| {
+                for title in [
+                    "field".to_owned(),
+                    format!("pinned, {}", pinned.global_position),
+                    format!("this, {}", event.global_position),
+                ] {
+                    header.col(|ui| {
+                        ui.label(RichText::new(title).weak());
+                    });
+                }
+            })
+            .body(|mut body| {
+                for (name, a, b) in rows {
+                    let same = a == b;
+                    body.row(theme::ROW_HEIGHT, |mut row| {
+                        row.col(|ui| {
+                            ui.label(if same {
+                                RichText::new(&name).weak()
+                            } else {
+                                RichText::new(&name).strong()
+                            });
+                        });
+                        for text in [a.clone(), b.clone()] {
+                            row.col(|ui| {
+                                let text = text.unwrap_or_else(|| "(absent)".to_owned());
+                                let text = if same {
+                                    RichText::new(text)
+                                } else {
+                                    RichText::new(text).color(theme::text(ui, theme::CHANGED))
+                                };
+                                ui.add(egui::Label::new(text.monospace()).truncate());
+                            });
+                        }
+                    });
+                }
+            });
+    });
+}
+
+/// Every leaf field of two JSON values (`amount_cents`, `items[0].sku`), in the order met,
+/// with each side's value as text (`None` where a side lacks it).
+fn fields_side_by_side(a: &Value, b: &Value) -> Vec<(String, Option<String>, Option<String>)> {
+    fn leaves(value: &Value, path: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, value) in map {
+                    let path = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    leaves(value, &path, out);
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                for (i, value) in items.iter().enumerate() {
+                    leaves(value, &format!("{path}[{i}]"), out);
+                }
+            }
+            leaf => out.push((path.to_owned(), crate::widgets::short(leaf))),
+        }
+    }
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    leaves(a, "", &mut left);
+    leaves(b, "", &mut right);
+    let mut rows: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    for (path, value) in left {
+        let other = right.iter().find(|(p, _)| *p == path).map(|(_, v)| v.clone());
+        rows.push((path, Some(value), other));
+    }
+    for (path, value) in right {
+        if !rows.iter().any(|(p, _, _)| *p == path) {
+            rows.push((path, None, Some(value)));
+        }
+    }
+    rows
 }
 
 fn abbreviate(id: &str) -> String {
