@@ -208,6 +208,7 @@ pub fn write(
             "recorded_at": last.recorded_at.map(format_time),
         },
         "state": state,
+        "state_money": money_in(&state, &domain.money_fields()),
         "event_count": events.len(),
         "issues": replay.issues(),
     });
@@ -249,6 +250,39 @@ impl Serialize for Document<'_> {
     }
 }
 
+/// The amounts of money in `state` as people write them, by field path (`balance_cents`:
+/// `1,416.43 EUR`), beside the raw values the state keeps; `null` when it has none.
+pub(crate) fn money_in(state: &Value, fields: &[rewind_core::MoneyField]) -> Value {
+    fn walk(value: &Value, path: &str, fields: &[rewind_core::MoneyField], out: &mut serde_json::Map<String, Value>) {
+        let Value::Object(object) = value else { return };
+        for field in fields {
+            if let Some(text) = field.format_in(object) {
+                let key = if path.is_empty() {
+                    field.field.clone()
+                } else {
+                    format!("{path}.{}", field.field)
+                };
+                out.insert(key, Value::String(text));
+            }
+        }
+        for (key, child) in object {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            walk(child, &path, fields, out);
+        }
+    }
+    let mut out = serde_json::Map::new();
+    walk(state, "", fields, &mut out);
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    }
+}
+
 /// The state after each step: an event the domain could not fold leaves the state before it.
 /// An error when the folder failed.
 fn states_after(steps: &[StreamStep]) -> Result<Vec<Value>, String> {
@@ -278,6 +312,7 @@ struct EventsWithStates<'a> {
 impl Serialize for EventsWithStates<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut replay = Replay::new(Arc::clone(&self.domain));
+        let money = self.domain.money_fields();
         let mut list = serializer.serialize_seq(Some(self.events.len()))?;
         for (i, event) in self.events.iter().enumerate() {
             let state = if let Some(states) = &self.states {
@@ -295,6 +330,7 @@ impl Serialize for EventsWithStates<'_> {
                 "event_id": event.event_id,
                 "data": event.data,
                 "metadata": event.metadata,
+                "state_money_after": money_in(&state, &money),
                 "state_after": state,
             }))?;
         }

@@ -221,6 +221,8 @@ pub struct Session {
     pub domain_names: Vec<String>,
     /// How many streams a domain replays (the others fold generically).
     pub claimed_streams: usize,
+    /// The fields the domains say hold money.
+    pub money: Vec<rewind_core::MoneyField>,
     /// The plug-in, while it runs.
     pub plugin: Option<rewind_plugin::PluginDomain>,
     /// Why the plug-in asked for did not replay the store: its streams fold generically.
@@ -372,6 +374,7 @@ pub fn open(
                     resolved.describe()
                 },
                 domain_names,
+                money: engine.domain().money_fields(),
                 claimed_streams: (0..engine.index().stream_count())
                     .filter(|&s| engine.route(s as StreamIdx).is_some())
                     .count(),

@@ -6,6 +6,7 @@ use std::hash::BuildHasher;
 use egui::{RichText, Ui};
 use serde_json::Value;
 
+use rewind_core::MoneyField;
 use rewind_engine::FieldChange;
 
 use crate::theme;
@@ -16,19 +17,34 @@ pub fn changes_by_path(changes: &[FieldChange]) -> HashMap<&str, &FieldChange> {
 }
 
 /// Shows `value` as a tree; fields in `changes` are highlighted with their previous value.
-pub fn json_tree<S: BuildHasher>(ui: &mut Ui, id: &str, value: &Value, changes: &HashMap<&str, &FieldChange, S>) {
-    node(ui, id, None, "", value, changes, 0);
+pub fn json_tree<S: BuildHasher>(
+    ui: &mut Ui,
+    id: &str,
+    value: &Value,
+    changes: &HashMap<&str, &FieldChange, S>,
+    money: &[MoneyField],
+) {
+    let tree = Tree { id, changes, money };
+    node(ui, &tree, None, None, "", value, 0);
+}
+
+/// What every node of a [`json_tree`] draws with.
+struct Tree<'a, S> {
+    id: &'a str,
+    changes: &'a HashMap<&'a str, &'a FieldChange, S>,
+    money: &'a [MoneyField],
 }
 
 fn node<S: BuildHasher>(
     ui: &mut Ui,
-    id: &str,
+    tree: &Tree<'_, S>,
     key: Option<&str>,
+    siblings: Option<&serde_json::Map<String, Value>>,
     path: &str,
     value: &Value,
-    changes: &HashMap<&str, &FieldChange, S>,
     depth: usize,
 ) {
+    let (id, changes) = (tree.id, tree.changes);
     let changed_inside = changes.keys().any(|p| p.starts_with(path) && p.len() > path.len());
     match value {
         Value::Object(map) if !map.is_empty() => {
@@ -44,7 +60,7 @@ fn node<S: BuildHasher>(
             header.show(ui, |ui| {
                 for (k, v) in map {
                     let child = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
-                    node(ui, id, Some(k), &child, v, changes, depth + 1);
+                    node(ui, tree, Some(k), Some(map), &child, v, depth + 1);
                 }
             });
         }
@@ -62,41 +78,60 @@ fn node<S: BuildHasher>(
                     for (i, v) in items.iter().enumerate() {
                         node(
                             ui,
-                            id,
+                            tree,
                             Some(&i.to_string()),
+                            None,
                             &format!("{path}/{i}"),
                             v,
-                            changes,
                             depth + 1,
                         );
                     }
                 });
         }
         leaf => {
-            let text = format!("{}{}", key.map(|k| format!("{k}: ")).unwrap_or_default(), short(leaf));
-            match changes.get(path) {
+            // Money as people write it (the raw value on hover), where the domain says so.
+            let money = key.zip(siblings).and_then(|(k, siblings)| {
+                tree.money
+                    .iter()
+                    .filter(|m| m.field == k)
+                    .find_map(|m| m.format_in(siblings))
+            });
+            let shown = money.clone().unwrap_or_else(|| short(leaf));
+            let text = format!("{}{}", key.map(|k| format!("{k}: ")).unwrap_or_default(), shown);
+            let raw = money.map(|_| format!("{} (as stored: {})", key.unwrap_or_default(), short(leaf)));
+            let response = match changes.get(path) {
                 Some(FieldChange::Changed { old, .. }) => {
                     ui.horizontal(|ui| {
-                        ui.label(
+                        let response = ui.label(
                             RichText::new(text)
                                 .monospace()
                                 .color(theme::text(ui, theme::CHANGED))
                                 .strong(),
                         );
-                        ui.label(RichText::new(format!("was {}", short(old))).monospace().weak());
-                    });
+                        let was = siblings
+                            .zip(key)
+                            .and_then(|(siblings, k)| {
+                                let field = tree.money.iter().find(|m| m.field == k)?;
+                                let mut before = siblings.clone();
+                                before.insert(k.to_owned(), (*old).clone());
+                                field.format_in(&before)
+                            })
+                            .unwrap_or_else(|| short(old));
+                        ui.label(RichText::new(format!("was {was}")).monospace().weak());
+                        response
+                    })
+                    .inner
                 }
-                Some(FieldChange::Added { .. }) => {
-                    ui.label(
-                        RichText::new(format!("{text}  (new)"))
-                            .monospace()
-                            .color(theme::text(ui, theme::CHANGED))
-                            .strong(),
-                    );
-                }
-                _ => {
-                    ui.label(RichText::new(text).monospace());
-                }
+                Some(FieldChange::Added { .. }) => ui.label(
+                    RichText::new(format!("{text}  (new)"))
+                        .monospace()
+                        .color(theme::text(ui, theme::CHANGED))
+                        .strong(),
+                ),
+                _ => ui.label(RichText::new(text).monospace()),
+            };
+            if let Some(raw) = raw {
+                response.on_hover_text(raw);
             }
         }
     }

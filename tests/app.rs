@@ -114,22 +114,25 @@ fn the_start_screen_loads_the_sample_bank_data() {
 #[test]
 fn stepping_forward_changes_the_state_panel() {
     let mut harness = loaded_sample();
-    assert!(harness.query_by_label("balance_cents: 0").is_some());
+    assert!(harness.query_by_label("balance_cents: 0.00 EUR").is_some());
     harness.get_by_label("Fwd ▶").click();
     harness.step();
     settle(&mut harness);
     assert_eq!(cursor_position(&harness), 2);
     // Event 2 is the first (legacy v1) deposit into account-0001, upcast to cents.
-    // {"amount": 1273.28} in major units became 127328 cents.
+    // {"amount": 1273.28} in major units became 127328 cents, shown as money.
     assert!(
-        harness.query_by_label("balance_cents: 127328").is_some(),
+        harness.query_by_label("balance_cents: 1,273.28 EUR").is_some(),
         "the deposit is in the state"
     );
     assert!(
-        harness.query_by_label("balance_cents: 0").is_none(),
+        harness.query_by_label("balance_cents: 0.00 EUR").is_none(),
         "the balance changed"
     );
-    assert!(harness.query_by_label("was 0").is_some(), "the previous value is shown");
+    assert!(
+        harness.query_by_label("was 0.00 EUR").is_some(),
+        "the previous value is shown"
+    );
 }
 
 #[test]
@@ -138,7 +141,9 @@ fn typing_a_position_moves_the_cursor() {
     go_to(&mut harness, 1759);
     assert_eq!(cursor_position(&harness), 1759);
     assert!(
-        harness.query_by_label_contains("balance_cents: -141643").is_some(),
+        harness
+            .query_by_label_contains("balance_cents: -1,416.43 EUR")
+            .is_some(),
         "the incident's state"
     );
 }
@@ -800,6 +805,10 @@ fn export_evidence_saves_the_stream_shown_up_to_the_cursor() {
     assert_eq!(evidence["as_of"]["requested"]["global_position"], 1759);
     assert_eq!(evidence["as_of"]["global_position"], 1759);
     assert_eq!(evidence["state"]["balance_cents"], -141_643);
+    assert_eq!(
+        evidence["state_money"]["balance_cents"], "-1,416.43 EUR",
+        "the raw value, and money as money"
+    );
     let events = evidence["events"].as_array().unwrap();
     assert_eq!(events.last().unwrap()["state_after"], evidence["state"]);
     assert_eq!(evidence["issues"][0]["position"], 1759);
@@ -1411,4 +1420,28 @@ fn two_events_compare_side_by_side() {
     );
     assert!(harness.query_by_label("pinned, 1758").is_some());
     assert!(harness.query_by_label("this, 1759").is_some());
+}
+
+/// The bank says its `…_cents` fields are money in the row's currency: the state and the read
+/// models show `-1,416.43 EUR`, the stored value on hover.
+#[test]
+fn money_is_shown_as_money() {
+    let mut harness = loaded_sample();
+    go_to(&mut harness, 1759);
+    settle(&mut harness);
+    assert!(
+        harness.query_by_label("balance_cents: -1,416.43 EUR").is_some(),
+        "the state"
+    );
+    harness.get_by_label("balance_cents: -1,416.43 EUR").hover();
+    for _ in 0..40 {
+        harness.step();
+    }
+    assert!(harness.query_by_label("balance_cents (as stored: -141643)").is_some());
+    open_tab(&mut harness, "Projections");
+    settle(&mut harness);
+    assert!(
+        harness.query_all_by_label("-1,416.43 EUR").next().is_some(),
+        "account_balances shows the balance as money"
+    );
 }

@@ -64,7 +64,12 @@ fn a_plugin_run_from_the_domain_menu_replays_its_streams_and_is_remembered() {
     );
     type_go_to(&mut harness, "1759");
     assert!(harness.query_by_label("replayed by bank-js: BankAccount").is_some());
-    assert!(harness.query_by_label_contains("balance_cents: -141643").is_some());
+    // Money as money: the bank beside the plug-in says what `balance_cents` is.
+    assert!(
+        harness
+            .query_by_label_contains("balance_cents: -1,416.43 EUR")
+            .is_some()
+    );
     assert!(
         harness
             .query_by_label_contains("this event broke an invariant: balance went negative")

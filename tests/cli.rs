@@ -92,6 +92,15 @@ fn state_and_projection_balances_agree_with_sums_computed_in_sql() {
             Some(*balance),
             "{stream}"
         );
+        // And as money, beside the raw value.
+        let currency = json(&output)["state"]["currency"].as_str().unwrap().to_owned();
+        let money = json(&output)["state_money"]["balance_cents"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(money.ends_with(&format!(" {currency}")), "{money}");
+        let digits: String = money.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect();
+        assert_eq!(digits.parse::<i64>().ok(), Some(*balance), "{money} is {balance} cents");
     }
 }
 

@@ -581,6 +581,7 @@ fn state(args: &StateArgs, opts: &OpenArgs, domains: &Arc<DomainSet>) -> Result<
         "stream_type": events.first().map(|e| e.stream_type.clone()),
         "stream_version": stream.map_or(0, |s| s.version),
         "global_position": stream.and(events.last()).map_or(0, |e| e.global_position),
+        "state_money": crate::evidence::money_in(&state, &domain.money_fields()),
         "state": state,
         "generic": route.is_none(),
         "replayed_by": replayed_by,

@@ -120,17 +120,29 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         ui.label(RichText::new("Payload (upcast from an older schema)").strong());
         ui.columns(2, |columns| {
             columns[0].label(RichText::new(format!("stored, {}", schema(event.schema_version))).weak());
-            json_tree(&mut columns[0], "stored_payload", event.data.value(), &HashMap::new());
+            json_tree(
+                &mut columns[0],
+                "stored_payload",
+                event.data.value(),
+                &HashMap::new(),
+                &session.money,
+            );
             columns[1].label(RichText::new(format!("upcast, {}", schema(upcast.schema_version))).weak());
-            json_tree(&mut columns[1], "upcast_payload", upcast.data.value(), &HashMap::new());
+            json_tree(
+                &mut columns[1],
+                "upcast_payload",
+                upcast.data.value(),
+                &HashMap::new(),
+                &session.money,
+            );
         });
     } else {
         ui.label(RichText::new("Payload").strong());
-        json_tree(ui, "payload", event.data.value(), &HashMap::new());
+        json_tree(ui, "payload", event.data.value(), &HashMap::new(), &session.money);
     }
     ui.add_space(6.0);
     ui.label(RichText::new("Metadata").strong());
-    json_tree(ui, "metadata", event.metadata.value(), &HashMap::new());
+    json_tree(ui, "metadata", event.metadata.value(), &HashMap::new(), &[]);
 }
 
 /// The pinned event and the cursor's side by side: their own fields, then every payload and

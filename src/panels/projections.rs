@@ -241,14 +241,23 @@ fn projection_table(
                         let was = then
                             .as_ref()
                             .and_then(|(row, at)| Some((row.as_ref()?.get(column), *at)));
-                        match was {
-                            Some((was, at)) if was != now => {
-                                ui.label(RichText::new(cell_text(now)).color(theme::text(ui, theme::CHANGED)))
-                                    .on_hover_text(format!("{} at the pinned position {at}", cell_text(was)));
-                            }
-                            _ => {
-                                ui.label(cell_text(now));
-                            }
+                        // Money as people write it, where the domain says a column holds it.
+                        let money = value.as_object().and_then(|row| {
+                            session
+                                .money
+                                .iter()
+                                .filter(|m| m.field == *column)
+                                .find_map(|m| m.format_in(row))
+                        });
+                        let shown = money.clone().unwrap_or_else(|| cell_text(now));
+                        let response = match was {
+                            Some((was, at)) if was != now => ui
+                                .label(RichText::new(shown).color(theme::text(ui, theme::CHANGED)))
+                                .on_hover_text(format!("{} at the pinned position {at}", cell_text(was))),
+                            _ => ui.label(shown),
+                        };
+                        if money.is_some() {
+                            response.on_hover_text(format!("as stored: {}", cell_text(now)));
                         }
                     });
                 }

@@ -150,13 +150,13 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 _ => Vec::new(),
             };
             if hidden.is_empty() || (view.bookkeeping == Bookkeeping::Shown) {
-                json_tree(ui, "state", &aggregate.state, &changes);
+                json_tree(ui, "state", &aggregate.state, &changes, &session.money);
             } else {
                 let mut shown = aggregate.state.clone();
                 if let Value::Object(fields) = &mut shown {
                     fields.retain(|k, _| !hidden.contains(&k.as_str()));
                 }
-                json_tree(ui, "state", &shown, &changes);
+                json_tree(ui, "state", &shown, &changes, &session.money);
             }
             if !hidden.is_empty() {
                 let mut show = view.bookkeeping == Bookkeeping::Shown;

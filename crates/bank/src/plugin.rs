@@ -47,6 +47,21 @@ impl Domain for BankDomain {
     /// Streams are claimed by category (`account-…`, `order-…`), whatever store holds them
     /// and whatever type it gives them: another library's stream typed `BankAccount` is not
     /// claimed for its type alone.
+    fn money_fields(&self) -> Vec<rewind_core::MoneyField> {
+        // Every amount in the bank is in cents of the account's (or order's) currency.
+        [
+            "balance_cents",
+            "amount_cents",
+            "total_cents",
+            "unit_price_cents",
+            "deposits_cents",
+            "withdrawals_cents",
+        ]
+        .into_iter()
+        .map(|field| rewind_core::MoneyField::new(field, "currency"))
+        .collect()
+    }
+
     fn aggregates(&self) -> Vec<AggregateClaim> {
         let names = |types: &[&str]| types.iter().map(|t| (*t).to_owned()).collect();
         vec![

@@ -519,6 +519,13 @@ pub trait Domain: Send + Sync {
         0
     }
 
+    /// Fields that hold an amount of money in the minor unit of a currency (cents, yen), each
+    /// with the field beside it that names the currency: shown as `1,416.43 EUR`, raw on hover
+    /// (none by default).
+    fn money_fields(&self) -> Vec<MoneyField> {
+        Vec::new()
+    }
+
     /// For each of [`Domain::projections`], in order, the domain it belongs to (as
     /// [`Domain::domain_of_route`] numbers them); empty when they all belong to domain 0.
     fn projection_domains(&self) -> Vec<usize> {
@@ -717,5 +724,90 @@ impl UpcasterChain {
             version += 1;
         }
         Ok(Some((version, data.unwrap_or_else(|| Payload::from(Value::Null)))))
+    }
+}
+
+/// A field holding money: `balance_cents` in the minor unit of the currency named by the
+/// `currency` field of the same object (in a state, a read-model row or a payload).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoneyField {
+    pub field: String,
+    pub currency_field: String,
+}
+
+impl MoneyField {
+    pub fn new(field: &str, currency_field: &str) -> Self {
+        Self {
+            field: field.to_owned(),
+            currency_field: currency_field.to_owned(),
+        }
+    }
+
+    /// The amount `field` holds in `object` as people write it (`1,416.43 EUR`), when `object`
+    /// has both it (an integer) and its currency (a three-letter code).
+    pub fn format_in(&self, object: &serde_json::Map<String, Value>) -> Option<String> {
+        let minor = object.get(&self.field)?.as_i64()?;
+        let currency = object.get(&self.currency_field)?.as_str()?;
+        format_money(minor, currency)
+    }
+}
+
+/// `minor` units of `currency` (ISO 4217) as people write it: `1,416.43 EUR`, `-250 JPY`,
+/// `1.500 BHD`. `None` for a code that is not three letters.
+pub fn format_money(minor: i64, currency: &str) -> Option<String> {
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    // The currencies whose minor unit is not a hundredth.
+    let decimals: u32 = match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    };
+    let scale = 10u64.pow(decimals);
+    let magnitude = minor.unsigned_abs();
+    let (whole, fraction) = (magnitude / scale, magnitude % scale);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    Some(if decimals == 0 {
+        format!("{sign}{grouped} {currency}")
+    } else {
+        format!(
+            "{sign}{grouped}.{fraction:0width$} {currency}",
+            width = decimals as usize
+        )
+    })
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+
+    #[test]
+    fn money_is_written_as_people_write_it() {
+        assert_eq!(format_money(141_643, "EUR").as_deref(), Some("1,416.43 EUR"));
+        assert_eq!(format_money(-141_643, "USD").as_deref(), Some("-1,416.43 USD"));
+        assert_eq!(format_money(5, "EUR").as_deref(), Some("0.05 EUR"));
+        assert_eq!(format_money(1_234_567, "JPY").as_deref(), Some("1,234,567 JPY"));
+        assert_eq!(format_money(1_500, "BHD").as_deref(), Some("1.500 BHD"));
+        assert_eq!(format_money(100, "euro"), None);
+        let row = serde_json::json!({"balance_cents": 250_000, "currency": "KRW"});
+        let money = MoneyField::new("balance_cents", "currency");
+        assert_eq!(
+            money.format_in(row.as_object().unwrap()).as_deref(),
+            Some("250,000 KRW")
+        );
+        assert_eq!(
+            money.format_in(serde_json::json!({"balance_cents": 1}).as_object().unwrap()),
+            None
+        );
     }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::domain::{
-    AggregateClaim, AggregateState, ApplyError, Domain, ProjectionState, ProjectionView, ReplayError, StreamStep,
-    UpcastError, Violation, replay_stream_here,
+    AggregateClaim, AggregateState, ApplyError, Domain, MoneyField, ProjectionState, ProjectionView, ReplayError,
+    StreamStep, UpcastError, Violation, replay_stream_here,
 };
 use crate::event::RecordedEvent;
 use crate::remote::BatchFold;
@@ -188,6 +188,16 @@ impl Domain for DomainSet {
 
     fn new_aggregate(&self, aggregate: &str) -> Option<Box<dyn AggregateState>> {
         self.domains.iter().find_map(|d| d.new_aggregate(aggregate))
+    }
+
+    fn money_fields(&self) -> Vec<MoneyField> {
+        let mut fields: Vec<MoneyField> = Vec::new();
+        for field in self.domains.iter().flat_map(|d| d.money_fields()) {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        fields
     }
 
     fn route(&self, first: &RecordedEvent) -> Option<u32> {

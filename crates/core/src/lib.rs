@@ -19,9 +19,9 @@ pub mod payload;
 pub mod remote;
 
 pub use domain::{
-    Aggregate, AggregateClaim, AggregateState, ApplyError, Domain, DomainEvent, Projection, ProjectionState,
-    ProjectionView, ReplayError, StreamStep, TypedAggregate, UpcastError, Upcaster, UpcasterChain, Violation, category,
-    is_uuid, replay_stream_here, rows_of,
+    Aggregate, AggregateClaim, AggregateState, ApplyError, Domain, DomainEvent, MoneyField, Projection,
+    ProjectionState, ProjectionView, ReplayError, StreamStep, TypedAggregate, UpcastError, Upcaster, UpcasterChain,
+    Violation, category, format_money, is_uuid, replay_stream_here, rows_of,
 };
 pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
