@@ -1444,4 +1444,8 @@ fn money_is_shown_as_money() {
         harness.query_all_by_label("-1,416.43 EUR").next().is_some(),
         "account_balances shows the balance as money"
     );
+    assert!(
+        harness.query_by_label("-> -1,416.43 EUR").is_some() && harness.query_by_label("1,416.43 EUR").is_some(),
+        "and so does the change the event made"
+    );
 }

@@ -11,7 +11,7 @@ use crate::theme;
 use crate::view::View;
 use crate::widgets::short;
 
-use super::state::change_table;
+use super::state::{Compared, change_table};
 
 pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let Some(result) = &view.result else { return };
@@ -70,7 +70,15 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                             if change.before.is_none() {
                                 ui.label(RichText::new(format!("  new row {}", short(&new))).monospace());
                             } else {
-                                change_table(ui, &changes);
+                                change_table(
+                                    ui,
+                                    &changes,
+                                    &Compared {
+                                        before: &old,
+                                        after: &new,
+                                        money: &session.money,
+                                    },
+                                );
                             }
                         }
                         let paged = view.projection_starts.iter().any(|(name, _)| *name == projection.name);

@@ -136,7 +136,15 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
                 if changes.is_empty() {
                     ui.label(format!("No field of {} differs between the two.", aggregate.stream_id));
                 }
-                change_table(ui, &changes);
+                change_table(
+                    ui,
+                    &changes,
+                    &Compared {
+                        before: &pinned.state,
+                        after: &aggregate.state,
+                        money: &session.money,
+                    },
+                );
                 ui.separator();
             }
             if !result.aggregate_changes.is_empty() {
@@ -197,7 +205,32 @@ fn diff_heading(
     )
 }
 
-pub fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
+/// The two values a table of changes compares (`before`, `after`), to write money fields of
+/// theirs as money.
+pub struct Compared<'a> {
+    pub before: &'a Value,
+    pub after: &'a Value,
+    pub money: &'a [rewind_core::MoneyField],
+}
+
+impl Compared<'_> {
+    /// `value` of the top-level field at `path` (`/balance_cents`) as money, in `object`'s currency.
+    fn text(&self, object: &Value, path: &str, value: &Value) -> String {
+        let key = path.trim_start_matches('/');
+        object
+            .as_object()
+            .filter(|_| !key.contains('/'))
+            .and_then(|object| {
+                let field = self.money.iter().find(|m| m.field == key)?;
+                let mut with = object.clone();
+                with.insert(key.to_owned(), value.clone());
+                field.format_in(&with)
+            })
+            .unwrap_or_else(|| short(value))
+    }
+}
+
+pub fn change_table(ui: &mut Ui, changes: &[FieldChange], compared: &Compared<'_>) {
     egui::Grid::new(ui.next_auto_id())
         .striped(true)
         .num_columns(3)
@@ -206,21 +239,23 @@ pub fn change_table(ui: &mut Ui, changes: &[FieldChange]) {
                 match change {
                     FieldChange::Changed { path, old, new } => {
                         ui.monospace(path);
-                        ui.monospace(short(old));
+                        ui.monospace(compared.text(compared.before, path, old));
                         ui.monospace(
-                            RichText::new(format!("-> {}", short(new))).color(theme::text(ui, theme::CHANGED)),
+                            RichText::new(format!("-> {}", compared.text(compared.after, path, new)))
+                                .color(theme::text(ui, theme::CHANGED)),
                         );
                     }
                     FieldChange::Added { path, new } => {
                         ui.monospace(path);
                         ui.monospace("(absent)");
                         ui.monospace(
-                            RichText::new(format!("-> {}", short(new))).color(theme::text(ui, theme::CHANGED)),
+                            RichText::new(format!("-> {}", compared.text(compared.after, path, new)))
+                                .color(theme::text(ui, theme::CHANGED)),
                         );
                     }
                     FieldChange::Removed { path, old } => {
                         ui.monospace(path);
-                        ui.monospace(short(old));
+                        ui.monospace(compared.text(compared.before, path, old));
                         ui.monospace(RichText::new("-> (removed)").color(theme::text(ui, theme::REMOVED)));
                     }
                 }
