@@ -1449,3 +1449,36 @@ fn money_is_shown_as_money() {
         "and so does the change the event made"
     );
 }
+
+/// A store kept in a table per aggregate type (sqlite-es `with_tables`): the mapping dialog
+/// shows the tables it merges, and opens them as one store with their streams apart.
+#[test]
+fn the_mapping_dialog_merges_a_table_per_aggregate_type() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sqlite-es/per-type-tables.sqlite");
+    let mut harness = open_through_dialog(path);
+    step_until(&mut harness, "the mapping dialog", |app| app.mapping_dialog().is_some());
+    assert!(harness.query_by_label("A table per aggregate type").is_some());
+    assert!(
+        harness
+            .query_by_label("payment_events (streams of type payment)")
+            .is_some()
+    );
+    // The window takes its size over a few frames.
+    for _ in 0..5 {
+        harness.step();
+    }
+    harness.get_by_label("Open with this mapping").click();
+    step_until(&mut harness, "the merged store to open", |app| {
+        assert!(app.error().is_none(), "{:?}", app.error());
+        app.session().is_some()
+    });
+    settle(&mut harness);
+    let index = harness.state().session().unwrap().engine.index();
+    let mut streams: Vec<String> = index.streams().map(|s| s.stream_id.to_owned()).collect();
+    streams.sort();
+    assert_eq!(
+        streams,
+        ["bank_account-17", "bank_account-18", "payment-17", "payment-18"]
+    );
+    assert!(harness.query_by_label_contains("2 tables merged by time").is_some());
+}

@@ -717,3 +717,85 @@ fn event_types_are_read_where_the_library_put_them() {
         ["Deposited", "AccountClosed"]
     );
 }
+
+/// sqlite-es configured with a table per aggregate type (`with_tables`): the proposal covers
+/// both tables, each table's name its streams' type; opened with it, the two tables are one
+/// store whose streams stay apart (account 17 and payment 17 are two streams), in one order
+/// that says how it was made, and verify finds nothing wrong.
+#[test]
+fn a_store_kept_in_a_table_per_aggregate_type_opens_as_one() {
+    let store = fixture("sqlite-es/per-type-tables.sqlite");
+    let Err(StoreError::NeedsMapping { proposal, .. }) = open_store(&store) else {
+        panic!("expected a mapping proposal");
+    };
+    assert_eq!(proposal.table.as_deref(), Some("bank_account_events"));
+    assert_eq!(proposal.stream_type_name.as_deref(), Some("bank_account"));
+    let more: Vec<(Option<&str>, Option<&str>)> = proposal
+        .more_tables
+        .iter()
+        .map(|m| (m.table.as_deref(), m.stream_type_name.as_deref()))
+        .collect();
+    assert_eq!(more, [(Some("payment_events"), Some("payment"))], "{proposal:?}");
+
+    // The proposal, printed and read back, as a user saves it.
+    let dir = tempfile::tempdir().unwrap();
+    let mapping_file = dir.path().join("tables.toml");
+    std::fs::write(&mapping_file, proposal.to_toml()).unwrap();
+    assert_eq!(Mapping::from_toml(&proposal.to_toml()).unwrap(), *proposal);
+    let (store, mapping) = (store.to_str().unwrap(), mapping_file.to_str().unwrap());
+    let streams = rewind(&["streams", store, "--mapping", mapping, "--json"]);
+    assert!(streams.status.success(), "{}", stderr(&streams));
+    let mut listed: Vec<(String, String, u64)> = json(&streams)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stream_id"].as_str().unwrap().to_owned(),
+                s["stream_type"].as_str().unwrap().to_owned(),
+                s["event_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let expected = [
+        ("bank_account-17", "bank_account", 3),
+        ("bank_account-18", "bank_account", 1),
+        ("payment-17", "payment", 2),
+        ("payment-18", "payment", 2),
+    ]
+    .map(|(id, kind, n)| (id.to_owned(), kind.to_owned(), n));
+    assert_eq!(listed, expected);
+    assert!(
+        stderr(&streams).contains("2 tables merged by time, then stream version, then stream"),
+        "{}",
+        stderr(&streams)
+    );
+
+    // One order over both tables: positions 1 to 8, each stream in version order.
+    let events = rewind(&["events", store, "--mapping", mapping]);
+    assert!(events.status.success(), "{}", stderr(&events));
+    let events: Vec<Value> = stdout(&events)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let positions: Vec<u64> = events.iter().map(|e| e["global_position"].as_u64().unwrap()).collect();
+    assert_eq!(positions, (1..=8).collect::<Vec<_>>());
+    let payment_17: Vec<u64> = events
+        .iter()
+        .filter(|e| e["stream_id"] == "payment-17")
+        .map(|e| e["stream_version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(payment_17, [1, 2]);
+    let one = rewind(&["events", store, "--mapping", mapping, "--stream", "payment-17"]);
+    assert_eq!(stdout(&one).lines().count(), 2, "{}", stderr(&one));
+
+    let verified = rewind(&["verify", store, "--mapping", mapping, "--domain", "generic", "--json"]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&verified),
+        stderr(&verified)
+    );
+}

@@ -88,6 +88,9 @@ fn parts(ui: &mut egui::Ui, request: &MappingRequest, mapping: &mut Mapping) {
                     .show_ui(ui, |ui| {
                         if part != Part::Stream && ui.selectable_label(current.is_none(), "(none)").clicked() {
                             part.set(mapping, None);
+                            for more in &mut mapping.more_tables {
+                                part.set(more, None);
+                            }
                         }
                         let rowid = (sqlite && part == Part::Position).then(|| "rowid".to_owned());
                         for name in request.names.iter().chain(rowid.as_ref()) {
@@ -100,6 +103,10 @@ fn parts(ui: &mut egui::Ui, request: &MappingRequest, mapping: &mut Mapping) {
                                 .clicked()
                             {
                                 part.set(mapping, Some(name.clone()));
+                                // The store's other tables have the same columns: the same choice.
+                                for more in &mut mapping.more_tables {
+                                    part.set(more, Some(name.clone()));
+                                }
                             }
                         }
                     })
@@ -122,9 +129,55 @@ fn parts(ui: &mut egui::Ui, request: &MappingRequest, mapping: &mut Mapping) {
             let mut from_zero = mapping.version_base == 0;
             if ui.checkbox(&mut from_zero, "count from 0 in the store").changed() {
                 mapping.version_base = u64::from(!from_zero);
+                for more in &mut mapping.more_tables {
+                    more.version_base = mapping.version_base;
+                }
             }
             ui.end_row();
         });
+    more_tables(ui, mapping);
+}
+
+/// A store kept in a table per aggregate type: the other tables proposed with the first, each
+/// kept or left out, each table's name its streams' type.
+fn more_tables(ui: &mut egui::Ui, mapping: &mut Mapping) {
+    if mapping.more_tables.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    ui.label(RichText::new("A table per aggregate type").strong());
+    ui.add(
+        egui::Label::new(
+            "These tables have the same columns and are merged with the first into one order (by time, then \
+             stream version, then stream); each table's streams have its type, so one id in two tables is two \
+             streams. The choices above apply to every table.",
+        )
+        .wrap(),
+    );
+    let first = mapping.table.clone().unwrap_or_default();
+    let first_type = mapping.stream_type_name.clone().unwrap_or_else(|| first.clone());
+    ui.label(RichText::new(format!("{first} (streams of type {first_type})")).monospace());
+    let mut dropped = None;
+    for (i, more) in mapping.more_tables.iter().enumerate() {
+        let table = more.table.clone().unwrap_or_default();
+        let kind = more.stream_type_name.clone().unwrap_or_else(|| table.clone());
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(format!("{table} (streams of type {kind})")).monospace());
+            if ui
+                .small_button("Leave out")
+                .on_hover_text("Read this table no more")
+                .clicked()
+            {
+                dropped = Some(i);
+            }
+        });
+    }
+    if let Some(i) = dropped {
+        mapping.more_tables.remove(i);
+        if mapping.more_tables.is_empty() {
+            mapping.stream_type_name = None;
+        }
+    }
 }
 
 /// The first row's value of a column (or field), to help tell columns apart.

@@ -87,6 +87,15 @@ pub struct Mapping {
     /// Unwrap `{"_type_": …, "_data_": …}` values (Python `eventsourcing`'s transcoder).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unwrap_type_tags: bool,
+    /// The stream type of every stream in this table, for a store kept in a table per
+    /// aggregate type (default there: the table's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_type_name: Option<String>,
+    /// The store's other tables, each mapped like this one, all merged into one global order
+    /// (by time, then stream version, then stream): a store kept in a table per aggregate type.
+    /// A stream id is then `{stream type}-{id}`, so one id in two tables is two streams.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_tables: Vec<Mapping>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,6 +126,8 @@ impl Default for Mapping {
             metadata: None,
             filter: Vec::new(),
             unwrap_type_tags: false,
+            stream_type_name: None,
+            more_tables: Vec::new(),
         }
     }
 }
@@ -358,6 +369,8 @@ impl Mapping {
             metadata,
             filter: Vec::new(),
             unwrap_type_tags: false,
+            stream_type_name: None,
+            more_tables: Vec::new(),
         }
     }
 
@@ -528,7 +541,45 @@ impl Mapping {
         if self.version_base > 1 {
             problems.push(format!("version_base must be 0 or 1, not {}", self.version_base));
         }
+        if !self.more_tables.is_empty() && self.table.is_none() {
+            problems.push("more_tables needs a `table` for the first one too".to_owned());
+        }
+        for (i, more) in self.more_tables.iter().enumerate() {
+            let name = more.table.clone().unwrap_or_else(|| format!("more_tables[{i}]"));
+            if more.table.is_none() {
+                problems.push(format!("more_tables[{i}] names no `table`"));
+            }
+            if !more.more_tables.is_empty() {
+                problems.push(format!(
+                    "{name}: more_tables go at the top of the mapping, not inside one"
+                ));
+            }
+            problems.extend(more.problems().into_iter().map(|p| format!("{name}: {p}")));
+        }
         problems
+    }
+
+    /// Each table of a store kept in several (this one, then `more_tables`), with the stream
+    /// type its streams have; empty for a mapping of one table.
+    pub fn tables(&self) -> Vec<(Mapping, String)> {
+        if self.more_tables.is_empty() {
+            return Vec::new();
+        }
+        let first = Mapping {
+            more_tables: Vec::new(),
+            ..self.clone()
+        };
+        std::iter::once(first)
+            .chain(self.more_tables.iter().cloned())
+            .map(|m| {
+                let stream_type = m
+                    .stream_type_name
+                    .clone()
+                    .or_else(|| m.table.clone())
+                    .unwrap_or_default();
+                (m, stream_type)
+            })
+            .collect()
     }
 
     /// The mapping as a file a person can read and edit: every key, with its value or, where
@@ -620,6 +671,12 @@ impl Mapping {
             "for JSON, the record without the fields above",
         );
         key(&mut out, "metadata", self.metadata.as_ref(), "none");
+        key(
+            &mut out,
+            "stream_type_name",
+            self.stream_type_name.as_ref(),
+            "with more_tables, the table's name is its streams' type",
+        );
         let _ = writeln!(
             out,
             "unwrap_type_tags = {}    # unwrap Python eventsourcing's {{\"_type_\": …, \"_data_\": …}} values",
@@ -638,6 +695,18 @@ impl Mapping {
                 quoted(&filter.column),
                 filter.equals
             );
+        }
+        for more in &self.more_tables {
+            // The same keys, for the next table (its filters are that table's).
+            out.push_str("\n[[more_tables]]\n");
+            for line in more.to_toml().lines().skip(1) {
+                if line.starts_with("# [[more_tables]]") || line.starts_with("# stream_type_name") {
+                    continue;
+                }
+                let line = line.replace("[[filter]]", "[[more_tables.filter]]");
+                out.push_str(&line);
+                out.push('\n');
+            }
         }
         out
     }
@@ -818,6 +887,7 @@ mod tests {
             "payload",
             "metadata",
             "unwrap_type_tags",
+            "stream_type_name",
         ] {
             assert!(
                 text.lines()
@@ -847,6 +917,17 @@ mod tests {
                 equals: toml::Value::Integer(3),
             }],
             unwrap_type_tags: true,
+            stream_type_name: Some("first".into()),
+            more_tables: vec![Mapping {
+                table: Some("t2".into()),
+                stream: "id".into(),
+                stream_type_name: Some("second".into()),
+                filter: vec![Filter {
+                    column: "kind".into(),
+                    equals: toml::Value::String("E".into()),
+                }],
+                ..Mapping::default()
+            }],
         };
         assert_eq!(Mapping::from_toml(&everything.to_toml()), Ok(everything));
         assert_eq!(

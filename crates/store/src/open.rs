@@ -2,7 +2,7 @@
 //! module that names every backend.
 
 use std::io::{BufRead, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,6 +12,7 @@ use crate::foreign::json::{JsonRead, read_json};
 use crate::foreign::sqlite::{MappedSqliteStore, inspect_sqlite};
 use crate::location::StoreLocation;
 use crate::mapping::Mapping;
+use crate::merged::{MergedStore, TablePart};
 use crate::native::ndjson::NdjsonStore;
 use crate::native::sqlite::SqliteStore;
 use crate::postgres::PostgresStore;
@@ -127,7 +128,36 @@ pub fn open_store(location: impl Into<StoreLocation>) -> Result<Box<dyn EventSou
 
 /// Opens a store read-only with options (a mapping, a progress report).
 pub fn open_store_with(location: impl Into<StoreLocation>, options: &OpenOptions) -> Result<Box<dyn EventSource>> {
-    match location.into() {
+    let location = location.into();
+    // A store kept in a table per aggregate type: each table through its own mapping, merged.
+    if let Some(mapping) = &options.mapping
+        && !mapping.more_tables.is_empty()
+    {
+        let problems = mapping.problems();
+        if !problems.is_empty() {
+            return Err(StoreError::BadMapping {
+                path: PathBuf::from(location.to_string()),
+                reason: problems.join("; "),
+            });
+        }
+        let mut parts = Vec::new();
+        for (table, stream_type) in mapping.tables() {
+            let options = OpenOptions {
+                mapping: Some(table),
+                ..options.clone()
+            };
+            parts.push(TablePart {
+                source: open_one(location.clone(), &options)?,
+                stream_type,
+            });
+        }
+        return Ok(Box::new(MergedStore::new(parts, "mapped")?));
+    }
+    open_one(location, options)
+}
+
+fn open_one(location: StoreLocation, options: &OpenOptions) -> Result<Box<dyn EventSource>> {
+    match location {
         StoreLocation::File(path) => open_file(&path, options),
         StoreLocation::Postgres(db) => Ok(Box::new(PostgresStore::open(
             db.connection_url(),

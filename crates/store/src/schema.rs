@@ -290,16 +290,49 @@ pub(crate) fn recognise(tables: &[Table], has_rowid: bool) -> Recognised {
         .filter(|(_, mapping, _)| mapping.looks_like_events())
         .collect();
     candidates.sort_by_key(|(named_event, _, _)| !named_event);
-    match candidates.into_iter().next() {
-        Some((_, proposal, columns)) => Recognised::Unknown {
-            examples: vec![String::new(); columns.len()],
-            proposal,
-            columns,
-        },
+    let mut candidates = candidates.into_iter();
+    match candidates.next() {
+        Some((named_event, mut proposal, columns)) => {
+            // A table per aggregate type: the other tables named like events with exactly these
+            // columns are the same store's, merged with it (each table's name its streams' type).
+            let same_shape: Vec<Mapping> = candidates
+                .filter(|(other_named_event, mapping, other)| {
+                    named_event && *other_named_event && *other == columns && mapping.table.is_some()
+                })
+                .map(|(_, mapping, _)| Mapping {
+                    stream_type_name: mapping.table.as_deref().map(aggregate_type_of_table),
+                    ..mapping
+                })
+                .collect();
+            if !same_shape.is_empty() {
+                proposal.stream_type_name = proposal.table.as_deref().map(aggregate_type_of_table);
+                proposal.more_tables = same_shape;
+            }
+            Recognised::Unknown {
+                examples: vec![String::new(); columns.len()],
+                proposal,
+                columns,
+            }
+        }
         None => Recognised::NoEvents {
             tables: tables.iter().map(Table::qualified_name).collect(),
         },
     }
+}
+
+/// The aggregate type a table per aggregate type is named after: `bank_account_events` →
+/// `bank_account`.
+fn aggregate_type_of_table(table: &str) -> String {
+    let lower = table.to_ascii_lowercase();
+    ["_events", "-events", "events"]
+        .iter()
+        .find_map(|suffix| {
+            lower
+                .ends_with(suffix)
+                .then(|| table[..table.len() - suffix.len()].to_owned())
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| table.to_owned())
 }
 
 /// Emmett and Marten mark archived rows (`is_archived`); they are not replayed.

@@ -101,40 +101,61 @@ pub(crate) fn separated(connection: &Connection, mapping: Mapping) -> Mapping {
     )
 }
 
+/// A proposal checked against its table's data (versions that hold versions, the column that
+/// separates streams, counting from 0, a type inside the payload), with the table's first row
+/// as examples.
+fn refined(connection: &Connection, proposal: Mapping, columns: &[String]) -> (Mapping, Vec<String>) {
+    let table = proposal.table.clone().unwrap_or_default();
+    let examples = connection
+        .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(&table)), [], |row| {
+            Ok((0..columns.len())
+                .map(|i| {
+                    row.get_ref(i)
+                        .ok()
+                        .and_then(text_of)
+                        .map(|t| decode::clip(&t))
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<String>>())
+        })
+        .unwrap_or_else(|_| vec![String::new(); columns.len()]);
+    // A version column must hold versions: not NULL everywhere, varying within a stream.
+    let table = quote(&table);
+    let proposal = proposal
+        .checking_versions(columns, &mut |stream, version| {
+            version_holds(connection, &table, &quote(stream), &quote(version))
+        })
+        .separating(
+            columns,
+            &mut |columns| repeats(connection, &table, columns),
+            &mut |by, column| varies(connection, &table, by, column),
+        )
+        .counting_from(columns, &examples)
+        .typing_from_payload(columns, &examples);
+    (proposal, examples)
+}
+
 /// Recognises the event table of a SQLite file.
 pub fn inspect_sqlite(connection: &Connection, path: &Path) -> Result<Recognised> {
     let tables = tables(connection, path)?;
     Ok(match recognise(&tables, true) {
         Recognised::Unknown { proposal, columns, .. } => {
-            let table = proposal.table.clone().unwrap_or_default();
-            let examples = connection
-                .query_row(&format!("SELECT * FROM {} LIMIT 1", quote(&table)), [], |row| {
-                    Ok((0..columns.len())
-                        .map(|i| {
-                            row.get_ref(i)
-                                .ok()
-                                .and_then(text_of)
-                                .map(|t| decode::clip(&t))
-                                .unwrap_or_default()
-                        })
-                        .collect::<Vec<String>>())
-                })
-                .unwrap_or_else(|_| vec![String::new(); columns.len()]);
-            // A version column must hold versions: not NULL everywhere, varying within a stream.
-            let table = quote(&table);
-            let proposal = proposal
-                .checking_versions(&columns, &mut |stream, version| {
-                    version_holds(connection, &table, &quote(stream), &quote(version))
-                })
-                .separating(
-                    &columns,
-                    &mut |columns| repeats(connection, &table, columns),
-                    &mut |by, column| varies(connection, &table, by, column),
-                );
+            let more = proposal.more_tables.clone();
+            let (first, examples) = refined(
+                connection,
+                Mapping {
+                    more_tables: Vec::new(),
+                    ..proposal
+                },
+                &columns,
+            );
+            // Each other table of a table-per-type store is looked at in its own data.
+            let more_tables = more
+                .into_iter()
+                .map(|mapping| refined(connection, mapping, &columns).0)
+                .collect();
             Recognised::Unknown {
-                proposal: proposal
-                    .counting_from(&columns, &examples)
-                    .typing_from_payload(&columns, &examples),
+                proposal: Mapping { more_tables, ..first },
                 columns,
                 examples,
             }

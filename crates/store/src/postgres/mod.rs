@@ -156,6 +156,26 @@ fn pg_varies(client: &mut Client, from: &str, by: &str, column: &str) -> bool {
     matches!(client.query_opt(&sql, &[]), Ok(Some(_)))
 }
 
+/// A proposal checked against its table's data (versions that hold versions, counting from 0,
+/// a type inside the payload, the column that separates streams), with its first row.
+fn refined(client: &mut Client, proposal: Mapping, columns: &[String]) -> (Mapping, Vec<String>) {
+    let examples = first_row(client, &proposal, columns);
+    let from = from_of(&proposal);
+    let proposal = proposal
+        .checking_versions(columns, &mut |stream, version| {
+            version_holds(client, &from, &quote(stream), &quote(version))
+        })
+        .counting_from(columns, &examples)
+        .typing_from_payload(columns, &examples);
+    let client = std::cell::RefCell::new(client);
+    let proposal = proposal.separating(
+        columns,
+        &mut |columns| pg_repeats(&mut client.borrow_mut(), &from, columns),
+        &mut |by, column| pg_varies(&mut client.borrow_mut(), &from, by, column),
+    );
+    (proposal, examples)
+}
+
 /// A known schema's mapping, with a category where its data needs one (see
 /// [`Mapping::separating`]).
 fn separated(client: &mut Client, mapping: Mapping) -> Mapping {
@@ -386,21 +406,17 @@ impl PostgresStore {
                     (native_mapping(table), "Rewind", true)
                 }
                 Recognised::Known { name, mapping } => (separated(&mut client, mapping), name, false),
-                Recognised::Unknown { proposal, columns, .. } => {
-                    let examples = first_row(&mut client, &proposal, &columns);
-                    let from = from_of(&proposal);
-                    let proposal = proposal
-                        .checking_versions(&columns, &mut |stream, version| {
-                            version_holds(&mut client, &from, &quote(stream), &quote(version))
-                        })
-                        .counting_from(&columns, &examples)
-                        .typing_from_payload(&columns, &examples);
-                    let client = std::cell::RefCell::new(&mut client);
-                    let proposal = proposal.separating(
-                        &columns,
-                        &mut |columns| pg_repeats(&mut client.borrow_mut(), &from, columns),
-                        &mut |by, column| pg_varies(&mut client.borrow_mut(), &from, by, column),
-                    );
+                Recognised::Unknown {
+                    mut proposal, columns, ..
+                } => {
+                    let more = std::mem::take(&mut proposal.more_tables);
+                    let (first, examples) = refined(&mut client, proposal, &columns);
+                    // Each other table of a table-per-type store is looked at in its own data.
+                    let more_tables = more
+                        .into_iter()
+                        .map(|mapping| refined(&mut client, mapping, &columns).0)
+                        .collect();
+                    let proposal = Mapping { more_tables, ..first };
                     return Err(StoreError::NeedsMapping {
                         path: shown.clone().into(),
                         what: format!(
