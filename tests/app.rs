@@ -1482,3 +1482,18 @@ fn the_mapping_dialog_merges_a_table_per_aggregate_type() {
     );
     assert!(harness.query_by_label_contains("2 tables merged by time").is_some());
 }
+
+/// A payload the library stored zlib-compressed is shown inflated, and the inspector says so.
+#[test]
+fn the_inspector_says_a_payload_was_stored_compressed() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/python-eventsourcing/compressed.sqlite");
+    let mut harness = open_through_dialog(path);
+    step_until(&mut harness, "the store to open", |app| app.session().is_some());
+    settle(&mut harness);
+    assert!(
+        harness
+            .query_by_label("ℹ payload stored zlib-compressed; shown inflated")
+            .is_some()
+    );
+    assert!(harness.query_all_by_label_contains("owner: \"Alice\"").next().is_some());
+}

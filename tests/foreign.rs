@@ -799,3 +799,31 @@ fn a_store_kept_in_a_table_per_aggregate_type_opens_as_one() {
         stderr(&verified)
     );
 }
+
+/// Python `eventsourcing` with its zlib compressor: every payload is inflated and read, the
+/// replay finds nothing wrong, and each event says how its payload was stored.
+#[test]
+fn a_compressed_payload_is_read_and_says_so() {
+    let store = fixture("python-eventsourcing/compressed.sqlite");
+    let store = store.to_str().unwrap();
+    let events = rewind(&["events", store]);
+    assert!(events.status.success(), "{}", stderr(&events));
+    let events: Vec<Value> = stdout(&events)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 6);
+    for event in &events {
+        assert_eq!(
+            event["metadata"]["$rewind.payload_encoding"], "stored zlib-compressed; shown inflated",
+            "{event}"
+        );
+        assert!(
+            event["metadata"].get("$rewind.payload").is_none(),
+            "not an issue: {event}"
+        );
+    }
+    assert_eq!(events[0]["data"]["owner"], "Alice");
+    let verified = rewind(&["verify", store, "--json"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+}

@@ -140,6 +140,10 @@ pub fn show(ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppC
         ui.label(RichText::new("Payload").strong());
         json_tree(ui, "payload", event.data.value(), &HashMap::new(), &session.money);
     }
+    if let Some(encoding) = event.payload_encoding() {
+        ui.label(RichText::new(format!("ℹ payload {encoding}")).color(theme::text(ui, theme::NOTE)))
+            .on_hover_text("How the store keeps this payload: Rewind decoded it to show it");
+    }
     ui.add_space(6.0);
     ui.label(RichText::new("Metadata").strong());
     json_tree(ui, "metadata", event.metadata.value(), &HashMap::new(), &[]);

@@ -47,6 +47,10 @@ pub struct RecordedEvent {
 /// replay issue.
 pub const PAYLOAD_NOTE: &str = "$rewind.payload";
 
+/// Metadata key under which a store reader says how it decoded a payload that it could read
+/// (`stored zlib-compressed; shown inflated`): worth showing, not an issue.
+pub const PAYLOAD_ENCODING: &str = "$rewind.payload_encoding";
+
 fn empty_object() -> Payload {
     Payload::from(Value::Object(serde_json::Map::new()))
 }
@@ -65,6 +69,19 @@ impl RecordedEvent {
             return None;
         }
         self.metadata.value().get(PAYLOAD_NOTE).and_then(Value::as_str)
+    }
+
+    /// How the reader decoded the payload, when it was stored otherwise than as JSON text
+    /// (compressed) and read fine.
+    pub fn payload_encoding(&self) -> Option<&str> {
+        if self
+            .metadata
+            .text()
+            .is_some_and(|text| !text.contains(PAYLOAD_ENCODING))
+        {
+            return None;
+        }
+        self.metadata.value().get(PAYLOAD_ENCODING).and_then(Value::as_str)
     }
 
     /// The causation id in the metadata, if any: the id of the event that caused this one.

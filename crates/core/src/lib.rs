@@ -23,7 +23,7 @@ pub use domain::{
     ProjectionState, ProjectionView, ReplayError, StreamStep, TypedAggregate, UpcastError, Upcaster, UpcasterChain,
     Violation, category, format_money, is_uuid, replay_stream_here, rows_of,
 };
-pub use event::{GlobalPosition, PAYLOAD_NOTE, RecordedEvent, metadata};
+pub use event::{GlobalPosition, PAYLOAD_ENCODING, PAYLOAD_NOTE, RecordedEvent, metadata};
 pub use generic::{DomainSet, GenericDomain, GenericState};
 pub use issue::{ReplayIssue, ReplayIssueKind, Severity};
 pub use json_rows::{JsonRowHistory, JsonRowsAt};

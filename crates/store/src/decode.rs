@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use rewind_core::{PAYLOAD_NOTE, Payload};
+use rewind_core::{PAYLOAD_ENCODING, PAYLOAD_NOTE, Payload};
 
 /// A payload as it came out of a store, before decoding.
 pub enum RawPayload<'a> {
@@ -62,7 +62,10 @@ fn decode_bytes(bytes: &[u8]) -> (Payload, Option<String>) {
         let mut decoder = flate2::read::ZlibDecoder::new(bytes);
         if decoder.read_to_end(&mut inflated).is_ok() {
             let (value, note) = decode_bytes(&inflated);
-            return (value, note.map(|n| format!("zlib-compressed {n}")));
+            return match note {
+                Some(note) => (value, Some(format!("zlib-compressed {note}"))),
+                None => (value, Some(INFLATED.to_owned())),
+            };
         }
     }
     match std::str::from_utf8(bytes) {
@@ -76,6 +79,10 @@ fn decode_bytes(bytes: &[u8]) -> (Payload, Option<String>) {
         ),
     }
 }
+
+/// The note of a payload stored zlib-compressed and read fine: not an issue, said in the
+/// metadata under [`PAYLOAD_ENCODING`] by [`with_note`].
+pub const INFLATED: &str = "stored zlib-compressed; shown inflated";
 
 /// zlib's two-byte header: deflate with a 32 KiB window, any level.
 fn is_zlib(bytes: &[u8]) -> bool {
@@ -119,7 +126,12 @@ pub fn with_note(metadata: impl Into<Payload>, note: Option<String>) -> Payload 
         }
     };
     if let Some(note) = note {
-        map.insert(PAYLOAD_NOTE.into(), Value::String(note));
+        let key = if note == INFLATED {
+            PAYLOAD_ENCODING
+        } else {
+            PAYLOAD_NOTE
+        };
+        map.insert(key.into(), Value::String(note));
     }
     Value::Object(map).into()
 }
@@ -337,8 +349,12 @@ mod tests {
         let compressed = encoder.finish().expect("compresses");
         assert_eq!(
             decode_payload(RawPayload::Bytes(&compressed)),
-            (json!({"amount": 5}).into(), None)
+            (json!({"amount": 5}).into(), Some(INFLATED.to_owned())),
+            "read, and said how"
         );
+        let metadata = with_note(json!({}), Some(INFLATED.to_owned()));
+        assert_eq!(metadata.value()[PAYLOAD_ENCODING], INFLATED);
+        assert!(metadata.value().get(PAYLOAD_NOTE).is_none(), "not an issue");
 
         let (value, note) = decode_payload(RawPayload::Text("<deposit amount=\"5\"/>"));
         assert_eq!(value, json!("<deposit amount=\"5\"/>"));

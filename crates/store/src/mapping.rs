@@ -774,7 +774,10 @@ impl MappedRow {
         let recorded_at = match time {
             Some(Ok(time)) => Some(time),
             Some(Err(reason)) => {
-                note.get_or_insert(format!("recorded time unreadable: {reason}"));
+                // An issue outranks saying how the payload was stored.
+                if note.as_deref().is_none_or(|n| n == decode::INFLATED) {
+                    note = Some(format!("recorded time unreadable: {reason}"));
+                }
                 None
             }
             None => None,
