@@ -83,7 +83,14 @@ pub(crate) fn loaded_sample() -> Harness<'static, App> {
 
 /// The sample, with a file dialog that answers `dialog`.
 fn loaded_sample_with(dialog: Option<PathBuf>) -> Harness<'static, App> {
-    let mut harness = harness_with(dialog);
+    loaded_sample_in(egui::vec2(1400.0, 900.0), dialog)
+}
+
+/// The sample in a window of `size`, with a file dialog that answers `dialog`.
+fn loaded_sample_in(size: egui::Vec2, dialog: Option<PathBuf>) -> Harness<'static, App> {
+    let mut harness = Harness::builder()
+        .with_size(size)
+        .build_eframe(move |cc| App::new(Prefs::default(), Arc::new(ScriptedDialog(dialog)), None, &cc.egui_ctx));
     harness.step();
     let buttons: Vec<_> = harness.query_all_by_label("Load sample bank data").collect();
     assert_eq!(buttons.len(), 2, "one in the top bar, one on the start screen");
@@ -1228,16 +1235,7 @@ fn a_stream_is_watched_only_when_chosen_and_let_go_visibly() {
 /// Last column.
 #[test]
 fn everything_is_reachable_in_a_1024_by_700_window() {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1024.0, 700.0))
-        .build_eframe(|cc| App::new(Prefs::default(), Arc::new(ScriptedDialog(None)), None, &cc.egui_ctx));
-    harness.step();
-    harness
-        .query_all_by_label("Load sample bank data")
-        .nth(1)
-        .unwrap()
-        .click();
-    step_until(&mut harness, "the sample to open", |app| app.session().is_some());
+    let mut harness = loaded_sample_in(egui::vec2(1024.0, 700.0), None);
     settle(&mut harness);
     go_to(&mut harness, 1759);
     harness.get_by_label("Pin").click();
@@ -1303,16 +1301,7 @@ fn hovering_the_timeline_names_the_event_under_the_pointer() {
 /// An issue's message cut by a narrow window ends in "…" and is whole on hover.
 #[test]
 fn an_issue_message_is_whole_on_hover() {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1024.0, 700.0))
-        .build_eframe(|cc| App::new(Prefs::default(), Arc::new(ScriptedDialog(None)), None, &cc.egui_ctx));
-    harness.step();
-    harness
-        .query_all_by_label("Load sample bank data")
-        .nth(1)
-        .unwrap()
-        .click();
-    step_until(&mut harness, "the sample to open", |app| app.session().is_some());
+    let mut harness = loaded_sample_in(egui::vec2(1024.0, 700.0), None);
     settle(&mut harness);
     open_tab(&mut harness, "Issues (1)");
     let message = "balance went negative after MoneyWithdrawn: from 141643 to -141643 cents";

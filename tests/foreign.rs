@@ -578,18 +578,7 @@ fn streams_told_apart_by_two_columns_are_two_streams() {
     let store = store.to_str().unwrap();
     let streams = rewind(&["streams", store, "--json"]);
     assert!(streams.status.success(), "{}", stderr(&streams));
-    let listed: Vec<(String, String, u64)> = json(&streams)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["stream_id"].as_str().unwrap().to_owned(),
-                s["stream_type"].as_str().unwrap().to_owned(),
-                s["event_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let listed = listed_streams(&streams);
     let expected = [
         ("BankAccount-17", "BankAccount", 3),
         ("Payment-17", "Payment", 2),
@@ -745,18 +734,7 @@ fn a_store_kept_in_a_table_per_aggregate_type_opens_as_one() {
     let (store, mapping) = (store.to_str().unwrap(), mapping_file.to_str().unwrap());
     let streams = rewind(&["streams", store, "--mapping", mapping, "--json"]);
     assert!(streams.status.success(), "{}", stderr(&streams));
-    let mut listed: Vec<(String, String, u64)> = json(&streams)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["stream_id"].as_str().unwrap().to_owned(),
-                s["stream_type"].as_str().unwrap().to_owned(),
-                s["event_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let mut listed = listed_streams(&streams);
     listed.sort();
     let expected = [
         ("bank_account-17", "bank_account", 3),
@@ -826,4 +804,20 @@ fn a_compressed_payload_is_read_and_says_so() {
     assert_eq!(events[0]["data"]["owner"], "Alice");
     let verified = rewind(&["verify", store, "--json"]);
     assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+}
+
+/// What `rewind streams --json` printed: each stream's id, type and number of events.
+fn listed_streams(streams: &std::process::Output) -> Vec<(String, String, u64)> {
+    json(streams)
+        .as_array()
+        .expect("an array of streams")
+        .iter()
+        .map(|s| {
+            (
+                s["stream_id"].as_str().unwrap_or_default().to_owned(),
+                s["stream_type"].as_str().unwrap_or_default().to_owned(),
+                s["event_count"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
