@@ -77,6 +77,21 @@ fn the_javascript_bank_finds_the_planted_incident_the_built_in_bank_finds() {
     assert_eq!(state["replayed_by"], "bank-js: BankAccount");
     assert_eq!(state["state"]["balance_cents"], -141_643);
     assert_eq!(state["issues"][0]["kind"]["invariant"], "balance_never_negative");
+
+    // The plug-in alone (no built-in bank beside it) says what money is.
+    let alone = json(&run(&[
+        "state",
+        store,
+        "--stream",
+        "account-0002",
+        "--position",
+        "1759",
+        "--plugin",
+        &plugin,
+        "--domain",
+        "bank-js",
+    ]));
+    assert_eq!(alone["state_money"]["balance_cents"], "-1,416.43 EUR", "{alone}");
 }
 
 /// The plug-in's read model, kept by Rewind from the rows it answered, agrees with the

@@ -11,6 +11,7 @@
 //     projections: { account_balances: { key: 'account id', reads: { categories: ['account'] },
 //                                        apply: (rows, event) => { rows.set(key, row) } } },
 //     upcasters: { MoneyDeposited: { 1: (data) => dataV2 } },
+//     money: { balance_cents: 'currency' },   // amounts in minor units, and their currency field
 //   });
 //
 // `apply` returns the state after the event (a new object, or the same one changed); throw a
@@ -150,6 +151,7 @@ function serve(domain) {
           aggregate: name,
           description: i.description || '',
         }))),
+      money: Object.entries(domain.money || {}).map(([field, currency_field]) => ({ field, currency_field })),
     };
   }
 

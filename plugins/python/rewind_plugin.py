@@ -11,6 +11,7 @@ over stdin and stdout, so a domain is a few plain functions:
         projections=[Projection("account_balances", key="account id", categories=["account"],
                                 apply=apply_balances)],
         upcasters={"MoneyDeposited": {1: lambda data: {...}}},
+        money={"balance_cents": "currency"},   # amounts in minor units, and their currency field
     )
 
 `apply(state, event)` returns the state after the event; raise `Rejected` (or any exception)
@@ -172,6 +173,7 @@ def serve(
     aggregates: list[Aggregate] = (),
     projections: list[Projection] = (),
     upcasters: dict[str, dict[int, Callable[[Any], Any]]] | None = None,
+    money: dict[str, str] | None = None,
 ) -> None:
     """Answers Rewind's requests on stdin until it says bye or closes it."""
     protocol_out = sys.stdout
@@ -224,6 +226,7 @@ def serve(
                 for a in aggregates
                 for inv, (description, _) in a.invariants.items()
             ],
+            "money": [{"field": f, "currency_field": c} for f, c in (money or {}).items()],
         }
 
     def fold(request: dict) -> dict:

@@ -82,6 +82,16 @@ pub struct Handshake {
     projections: Vec<ProjectionDeclared>,
     #[serde(default)]
     pub invariants: Vec<Invariant>,
+    /// Fields holding money in the minor unit of the currency named beside them.
+    #[serde(default)]
+    pub money: Vec<MoneyDeclared>,
+}
+
+/// A field a plug-in says holds money: `{"field": "balance_cents", "currency_field": "currency"}`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct MoneyDeclared {
+    pub field: String,
+    pub currency_field: String,
 }
 
 /// A plug-in as the app shows it: who it is, and what it said on stderr.
@@ -181,6 +191,16 @@ impl Domain for PluginDomain {
 
     fn aggregates(&self) -> Vec<AggregateClaim> {
         self.plugin.rules.handshake.aggregates.clone()
+    }
+
+    fn money_fields(&self) -> Vec<rewind_core::MoneyField> {
+        self.plugin
+            .rules
+            .handshake
+            .money
+            .iter()
+            .map(|m| rewind_core::MoneyField::new(&m.field, &m.currency_field))
+            .collect()
     }
 
     /// A stream's state before its first event: nothing yet; the plug-in makes it.

@@ -93,4 +93,6 @@ serve({
       1: (data) => ({ amount_cents: Math.round(data.amount * 100), reference: data.reference || '' }),
     },
   },
+  // Balances are cents of the currency beside them: Rewind shows them as money.
+  money: { balance_cents: 'currency' },
 });
