@@ -289,3 +289,57 @@ fn a_stream_id_typed_in_find_finds_that_streams_events_and_in_quotes_the_text() 
         .collect();
     assert_eq!(mentions, expected, "the text, wherever it is");
 }
+
+/// Shift+dragging over the timeline filters the event list to the time range swept, and the
+/// From and To fields show it.
+#[test]
+fn shift_dragging_the_timeline_filters_a_time_range() {
+    let mut harness = loaded_sample();
+    let track = harness.get_by_label("Timeline").rect();
+    let (start, end) = (
+        egui::pos2(track.left() + track.width() * 0.25, track.center().y),
+        egui::pos2(track.left() + track.width() * 0.5, track.center().y),
+    );
+    let press = |pressed: bool, pos: egui::Pos2| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::SHIFT,
+    };
+    harness.event(egui::Event::ModifiersChanged(Modifiers::SHIFT));
+    harness.event(egui::Event::PointerMoved(start));
+    harness.step();
+    harness.event(press(true, start));
+    harness.step();
+    for step in 1..=5 {
+        harness.event(egui::Event::PointerMoved(start + (end - start) * (step as f32 / 5.0)));
+        harness.step();
+    }
+    harness.event(press(false, end));
+    harness.event(egui::Event::ModifiersChanged(Modifiers::NONE));
+    harness.step();
+    step_until(&mut harness, "the range filter", |app| {
+        app.view()
+            .is_some_and(|v| v.filter.matches.is_some() && !v.filter.searching)
+    });
+    let app = harness.state();
+    let (view, index) = (app.view().unwrap(), app.session().unwrap().engine.index());
+    let (from, to) = (view.filter.applied.from.clone(), view.filter.applied.to.clone());
+    assert!(!from.is_empty() && !to.is_empty(), "{from} {to}");
+    let ms = |text: &str| {
+        text.parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            .timestamp_millis()
+    };
+    let expected: Vec<usize> = (0..index.len())
+        .filter(|&o| {
+            index.headers()[o]
+                .recorded_at_ms()
+                .is_some_and(|t| t >= ms(&from) && t <= ms(&to))
+        })
+        .collect();
+    assert!(expected.len() > 100, "a quarter of the history");
+    assert_eq!(view.filter.matches.clone().unwrap(), expected);
+    harness.step();
+    assert_eq!(harness.get_by_label("From").value().as_deref(), Some(from.as_str()));
+}

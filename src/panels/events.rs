@@ -22,6 +22,8 @@ const MAX_WINDOW: usize = 400;
 #[derive(Default)]
 pub struct EventsPanel {
     draft: FilterRequest,
+    /// The filter last applied, to take a range swept on the timeline into the fields.
+    seen: FilterRequest,
 }
 
 impl EventsPanel {
@@ -195,6 +197,11 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
 
 fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, commands: &mut Vec<AppCommand>) {
     let index = session.engine.index();
+    // A filter applied from elsewhere (a range swept on the timeline) shows in the fields.
+    if view.filter.applied != panel.seen {
+        panel.seen = view.filter.applied.clone();
+        panel.draft = view.filter.applied.clone();
+    }
     let draft = &mut panel.draft;
     let before = (draft.event_type, draft.stored);
     let mut entered = false;

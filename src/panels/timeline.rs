@@ -19,6 +19,8 @@ pub struct TimelinePanel {
     /// Where the cursor was before the last click on the track: a double-click (to see
     /// everything) puts it back, since its first click moved it.
     before_click: Option<Ordinal>,
+    /// Where a Shift+drag started (a time on the track): the range it sweeps filters the events.
+    range_from: Option<i64>,
 }
 
 impl TimelinePanel {
@@ -27,7 +29,13 @@ impl TimelinePanel {
             ui.add_space(4.0);
             self.controls(ui, session, view, commands);
             ui.add_space(2.0);
-            track(ui, session, view, &mut self.before_click, commands);
+            track(
+                ui,
+                session,
+                view,
+                (&mut self.before_click, &mut self.range_from),
+                commands,
+            );
             ui.add_space(4.0);
         });
     }
@@ -152,7 +160,7 @@ fn track(
     ui: &mut Ui,
     session: &Session,
     view: &View,
-    before_click: &mut Option<Ordinal>,
+    (before_click, range_from): (&mut Option<Ordinal>, &mut Option<i64>),
     commands: &mut Vec<AppCommand>,
 ) {
     let index = session.engine.index();
@@ -195,7 +203,7 @@ fn track(
             }
         }
         ui.label(
-            RichText::new("Click or drag to go there · scroll to zoom · Shift+scroll to pan · double-click to see all")
+            RichText::new("Click or drag to go there · Shift+drag to filter the events to a time range · scroll to zoom · Shift+scroll to pan · double-click to see all")
                 .weak(),
         );
     });
@@ -329,6 +337,64 @@ fn track(
             label_font,
             label_colour,
         );
+    }
+
+    // The time range the event list is filtered to, shaded.
+    if axis == Axis::Time {
+        let applied = &view.filter.applied;
+        let bound = |text: &str, last: bool| {
+            rewind_engine::filter::time_span(text).map(|(first, end)| if last { end } else { first })
+        };
+        let (from, to) = (bound(&applied.from, false), bound(&applied.to, true));
+        if from.is_some() || to.is_some() {
+            let left = from.map_or(graph.left(), &x_from_time).max(graph.left());
+            let right = to.map_or(graph.right(), &x_from_time).min(graph.right());
+            if right > left {
+                painter.rect_filled(
+                    Rect::from_x_y_ranges(left..=right, rect.y_range()),
+                    0.0,
+                    theme::highlight(visuals.dark_mode).gamma_multiply(0.5),
+                );
+            }
+        }
+    }
+
+    // Shift+drag sweeps a time range that filters the event list (From/To), instead of scrubbing.
+    let shift = ui.input(|i| i.modifiers.shift);
+    if response.drag_started()
+        && shift
+        && axis == Axis::Time
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        *range_from = Some(time_from_x(pointer.x.clamp(graph.left(), graph.right())));
+    }
+    if let Some(start) = *range_from {
+        let at = response
+            .interact_pointer_pos()
+            .or_else(|| ui.input(|i| i.pointer.latest_pos()));
+        let now = at.map_or(start, |p| time_from_x(p.x.clamp(graph.left(), graph.right())));
+        let (a, b) = (x_from_time(start.min(now)), x_from_time(start.max(now)));
+        painter.rect_filled(
+            Rect::from_x_y_ranges(a..=b.max(a + 1.0), rect.y_range()),
+            0.0,
+            theme::highlight(visuals.dark_mode),
+        );
+        if response.drag_stopped() || !response.dragged() {
+            *range_from = None;
+            let written = |ms: i64| {
+                chrono::DateTime::from_timestamp_millis(ms)
+                    .map_or_else(String::new, |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+            };
+            commands.push(
+                ViewCommand::ApplyFilter(crate::view::FilterRequest {
+                    from: written(start.min(now)),
+                    to: written(start.max(now)),
+                    ..view.filter.applied.clone()
+                })
+                .into(),
+            );
+        }
+        return;
     }
 
     // Scrub: a click or drag puts the cursor on the last event at or before that time. A
