@@ -1,6 +1,7 @@
 //! The view of an opened store: where the cursor is, what is selected, pinned and filtered,
 //! and the last seek's result. Panels read it; it changes only through [`View::handle`].
 
+use rewind_engine::filter::{Bound, time_bound};
 use rewind_engine::{
     CursorMode, EventHeader, Ordinal, Query, StreamIdx, Timeline, TimelineCommand, TimelineIndex, Times,
 };
@@ -95,6 +96,9 @@ pub struct EventFilter {
     pub error: Option<String>,
     /// How the filter was read, when that is not plain (a stream's id taken as its stream).
     pub note: Option<String>,
+    /// Stepping through one stream: that stream and the matches among its events (kept in
+    /// step with `matches` and the mode by the view, so panels need not sift every frame).
+    pub in_stream: Option<(StreamIdx, Vec<Ordinal>)>,
 }
 
 impl View {
@@ -153,6 +157,11 @@ impl View {
 
     /// Applies one command. Every command is handled here, and only here.
     pub fn handle(&mut self, session: &Session, command: ViewCommand) {
+        self.handle_command(session, command);
+        self.sync_stream_matches(session);
+    }
+
+    fn handle_command(&mut self, session: &Session, command: ViewCommand) {
         let index = session.engine.index();
         match command {
             ViewCommand::Timeline(command) => {
@@ -275,6 +284,7 @@ impl View {
         self.filter.applied = request.clone();
         if request.is_empty() {
             self.filter.matches = None;
+            self.filter.in_stream = None;
             self.filter.searching = false;
             return;
         }
@@ -300,13 +310,38 @@ impl View {
                 // Nothing is filtered by what does not read.
                 self.filter.searching = false;
                 self.filter.matches = None;
+                self.filter.in_stream = None;
                 self.filter.error = Some(error);
             }
         }
     }
 
+    /// The filter's matches in the stream stepped through, when both are there: worked out
+    /// once when either changes (a change of matches empties it first).
+    fn sync_stream_matches(&mut self, session: &Session) {
+        let stream = match self.timeline.mode() {
+            CursorMode::Stream(s) => Some(s),
+            CursorMode::Global => None,
+        };
+        match (stream, &self.filter.matches) {
+            (Some(s), Some(matches)) => {
+                if self.filter.in_stream.as_ref().is_none_or(|(kept, _)| *kept != s) {
+                    let headers = session.engine.index().headers();
+                    let here = matches.iter().copied().filter(|&o| headers[o].stream == s).collect();
+                    self.filter.in_stream = Some((s, here));
+                }
+            }
+            _ => self.filter.in_stream = None,
+        }
+    }
+
     /// Takes in what the session's worker answered.
     pub fn receive(&mut self, session: &Session, result: JobResult) {
+        self.receive_result(session, result);
+        self.sync_stream_matches(session);
+    }
+
+    fn receive_result(&mut self, session: &Session, result: JobResult) {
         match result {
             JobResult::Seek(result) => self.result = Some(*result),
             JobResult::Export(Ok(done)) => self.status = Some(done),
@@ -324,7 +359,10 @@ impl View {
                     (SearchPurpose::Filter, result) => {
                         self.filter.searching = false;
                         match result {
-                            Ok(found) => self.filter.matches = Some(found),
+                            Ok(found) => {
+                                self.filter.matches = Some(found);
+                                self.filter.in_stream = None;
+                            }
                             Err(message) => self.filter.error = Some(message),
                         }
                     }
@@ -604,16 +642,8 @@ pub fn seek_to_time(view: &View, session: &Session, ms: i64) -> TimelineCommand 
 
 /// The search a filter request asks for, or why it cannot be read.
 fn filter_query(request: &FilterRequest) -> Result<Query, String> {
-    let time = |text: &str, which: &str| -> Result<Option<(i64, i64)>, String> {
-        if text.is_empty() {
-            return Ok(None);
-        }
-        rewind_engine::filter::time_span(text).map(Some).ok_or_else(|| {
-            format!("cannot read the {which} time `{text}`: write a date (2024-02-01) or a time (2024-02-01T10:00:00Z)")
-        })
-    };
-    let from_ms = time(&request.from, "From")?.map(|(first, _)| first);
-    let to_ms = time(&request.to, "To")?.map(|(_, last)| last);
+    let from_ms = time_bound(&request.from, Bound::From, "the From time")?;
+    let to_ms = time_bound(&request.to, Bound::To, "the To time")?;
     let condition = if request.text.is_empty() {
         None
     } else {

@@ -111,10 +111,7 @@ fn node<S: BuildHasher>(
                         let was = siblings
                             .zip(key)
                             .and_then(|(siblings, k)| {
-                                let field = tree.money.iter().find(|m| m.field == k)?;
-                                let mut before = siblings.clone();
-                                before.insert(k.to_owned(), (*old).clone());
-                                field.format_in(&before)
+                                tree.money.iter().find(|m| m.field == k)?.format_with(siblings, old)
                             })
                             .unwrap_or_else(|| short(old));
                         ui.label(RichText::new(format!("was {was}")).monospace().weak());

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use rewind_bank::sample::{SampleConfig, generate};
 use rewind_core::{Domain, DomainSet, RecordedEvent, ReplayIssue, Severity};
 use rewind_engine::Replay;
+use rewind_engine::filter::{Bound, time_bound};
 use rewind_store::{
     EncodedEvent, EventSource, Mapping, NdjsonWriter, OpenOptions, SqliteStore, StoreLocation, export_ndjson,
     format_time, open_store_with,
@@ -447,19 +448,9 @@ fn events(
 }
 
 fn search(args: &SearchArgs, opts: &OpenArgs, domain: &Arc<dyn Domain>) -> Result<Outcome> {
-    let time = |text: &Option<String>, option: &str| -> Result<Option<(i64, i64)>> {
-        text.as_deref()
-            .map(|text| {
-                rewind_engine::filter::time_span(text).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "cannot read {option} `{text}`: write a date (2024-02-01) or a time (2024-02-01T10:00:00Z)"
-                    )
-                })
-            })
-            .transpose()
-    };
-    let from_ms = time(&args.from_time, "--from-time")?.map(|(first, _)| first);
-    let to_ms = time(&args.to_time, "--to-time")?.map(|(_, last)| last);
+    let bound = |text: &Option<String>, bound, option| time_bound(text.as_deref().unwrap_or(""), bound, option);
+    let from_ms = bound(&args.from_time, Bound::From, "--from-time").map_err(anyhow::Error::msg)?;
+    let to_ms = bound(&args.to_time, Bound::To, "--to-time").map_err(anyhow::Error::msg)?;
     let condition = if args.query.trim().is_empty() {
         None
     } else {

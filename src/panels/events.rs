@@ -1,8 +1,6 @@
 //! The event list: every event (or the filtered ones) in a virtualized table, the current one
 //! highlighted, click to seek.
 
-use std::borrow::Cow;
-
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
@@ -16,6 +14,44 @@ use crate::widgets::{short, state_line};
 
 /// The most payloads fetched for the rows on screen.
 const MAX_WINDOW: usize = 400;
+
+/// The events the list shows, in order, without copying them.
+enum Rows<'a> {
+    /// Every event of the store.
+    All(usize),
+    /// One stream's events.
+    Stream(&'a [u32]),
+    /// The filter's matches (in the stream stepped through, if any).
+    Some(&'a [Ordinal]),
+}
+
+impl Rows<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::All(n) => *n,
+            Self::Stream(ordinals) => ordinals.len(),
+            Self::Some(ordinals) => ordinals.len(),
+        }
+    }
+
+    fn get(&self, row: usize) -> Ordinal {
+        match self {
+            Self::All(_) => row,
+            Self::Stream(ordinals) => ordinals[row] as Ordinal,
+            Self::Some(ordinals) => ordinals[row],
+        }
+    }
+
+    /// The row of `ordinal`, or of the first event after it (the last row past the end).
+    fn row_of(&self, ordinal: Ordinal) -> usize {
+        let row = match self {
+            Self::All(_) => ordinal,
+            Self::Stream(ordinals) => ordinals.partition_point(|&o| (o as Ordinal) < ordinal),
+            Self::Some(ordinals) => ordinals.partition_point(|&o| o < ordinal),
+        };
+        row.min(self.len().saturating_sub(1))
+    }
+}
 
 /// The event list, and its filter as typed (applied with Enter or Filter; a type or the
 /// stored-form box when chosen).
@@ -45,10 +81,11 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                 CursorMode::Stream(s) => index.stream(s).map(|entry| (s, entry)),
                 CursorMode::Global => None,
             };
-            let listed: Option<Cow<'_, [Ordinal]>> = match (stream, view.filter.matches.as_deref()) {
-                (Some((s, _)), Some(m)) => Some(m.iter().copied().filter(|&o| headers[o].stream == s).collect()),
-                (Some((_, entry)), None) => Some(entry.ordinals.iter().map(|&o| o as Ordinal).collect()),
-                (None, m) => m.map(Cow::Borrowed),
+            let listed = match (stream, view.filter.matches.as_deref(), &view.filter.in_stream) {
+                (Some(_), Some(_), Some((_, here))) => Rows::Some(here),
+                (Some((_, entry)), None, _) => Rows::Stream(entry.ordinals),
+                (_, Some(matches), _) => Rows::Some(matches),
+                (None, None, _) => Rows::All(index.len()),
             };
             ui.horizontal(|ui| {
                 ui.heading("Events");
@@ -66,8 +103,7 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
             // The position the inspector and the state show, so that every panel shows the
             // same event in a frame (the playhead alone leads, by the seek in flight).
             let cursor = view.shown_cursor();
-            let matches = listed.as_deref();
-            let rows = matches.map_or(index.len(), <[Ordinal]>::len);
+            let rows = listed.len();
             let payloads = view
                 .result
                 .as_ref()
@@ -100,7 +136,7 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                 && cursor == view.timeline.cursor()
                 && let Some(c) = cursor
             {
-                let row = matches.map_or(c, |m| m.partition_point(|&o| o < c).min(m.len().saturating_sub(1)));
+                let row = listed.row_of(c);
                 table = table.scroll_to_row(row, Some(egui::Align::Center));
                 commands.push(ViewCommand::ScrolledToCursor.into());
             }
@@ -120,7 +156,7 @@ fn show(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &View, co
                 })
                 .body(|body| {
                     body.rows(theme::ROW_HEIGHT, rows, |mut row| {
-                        let ordinal = matches.map_or(row.index(), |m| m[row.index()]);
+                        let ordinal = listed.get(row.index());
                         if shown.len() < MAX_WINDOW {
                             shown.push(ordinal);
                         }
@@ -286,14 +322,9 @@ fn filter_bar(panel: &mut EventsPanel, ui: &mut Ui, session: &Session, view: &Vi
         } else {
             "payloads as the domain reads them"
         };
-        let in_stream = match view.timeline.mode() {
-            CursorMode::Stream(s) => {
-                let headers = index.headers();
-                let here = matches.iter().filter(|&&o| headers[o].stream == s).count();
-                format!(", {here} of them in this stream")
-            }
-            CursorMode::Global => String::new(),
-        };
+        let in_stream = view.filter.in_stream.as_ref().map_or_else(String::new, |(_, here)| {
+            format!(", {} of them in this stream", here.len())
+        });
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(format!("{} matching event(s){in_stream}", matches.len())).weak());
             match &view.filter.note {

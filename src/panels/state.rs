@@ -220,12 +220,7 @@ impl Compared<'_> {
         object
             .as_object()
             .filter(|_| !key.contains('/'))
-            .and_then(|object| {
-                let field = self.money.iter().find(|m| m.field == key)?;
-                let mut with = object.clone();
-                with.insert(key.to_owned(), value.clone());
-                field.format_in(&with)
-            })
+            .and_then(|object| self.money.iter().find(|m| m.field == key)?.format_with(object, value))
             .unwrap_or_else(|| short(value))
     }
 }

@@ -3,6 +3,7 @@
 
 use egui::{Align2, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, pos2, vec2};
 
+use rewind_engine::filter::{Bound, time_bound};
 use rewind_engine::{CursorMode, Ordinal, TimelineCommand};
 
 use crate::command::{AppCommand, UiCommand, ViewCommand};
@@ -342,10 +343,8 @@ fn track(
     // The time range the event list is filtered to, shaded.
     if axis == Axis::Time {
         let applied = &view.filter.applied;
-        let bound = |text: &str, last: bool| {
-            rewind_engine::filter::time_span(text).map(|(first, end)| if last { end } else { first })
-        };
-        let (from, to) = (bound(&applied.from, false), bound(&applied.to, true));
+        let bound = |text: &str, bound| time_bound(text, bound, "").ok().flatten();
+        let (from, to) = (bound(&applied.from, Bound::From), bound(&applied.to, Bound::To));
         if from.is_some() || to.is_some() {
             let left = from.map_or(graph.left(), &x_from_time).max(graph.left());
             let right = to.map_or(graph.right(), &x_from_time).min(graph.right());

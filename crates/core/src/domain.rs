@@ -746,9 +746,13 @@ impl MoneyField {
     /// The amount `field` holds in `object` as people write it (`1,416.43 EUR`), when `object`
     /// has both it (an integer) and its currency (a three-letter code).
     pub fn format_in(&self, object: &serde_json::Map<String, Value>) -> Option<String> {
-        let minor = object.get(&self.field)?.as_i64()?;
-        let currency = object.get(&self.currency_field)?.as_str()?;
-        format_money(minor, currency)
+        self.format_with(object, object.get(&self.field)?)
+    }
+
+    /// `amount` (an integer, such as the field's value before a change) in the currency of
+    /// `object`.
+    pub fn format_with(&self, object: &serde_json::Map<String, Value>, amount: &Value) -> Option<String> {
+        format_money(amount.as_i64()?, object.get(&self.currency_field)?.as_str()?)
     }
 }
 

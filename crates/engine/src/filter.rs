@@ -304,6 +304,30 @@ pub fn time_span(text: &str) -> Option<(i64, i64)> {
     None
 }
 
+/// Where a time range starts or ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    From,
+    To,
+}
+
+/// A range's From or To as milliseconds: the first millisecond of a date or time as a start,
+/// its last as an end (`To 2024-02-01` includes that day). `None` for empty text; an error,
+/// naming `what` (`the From time`, `--to-time`), for text that is no time.
+pub fn time_bound(text: &str, bound: Bound, what: &str) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let (first, last) = time_span(text).ok_or_else(|| {
+        format!("cannot read {what} `{text}`: write a date (2024-02-01) or a time (2024-02-01T10:00:00Z)")
+    })?;
+    Ok(Some(match bound {
+        Bound::From => first,
+        Bound::To => last,
+    }))
+}
+
 fn span(first: DateTime<Utc>, width: Duration) -> (i64, i64) {
     let first = first.timestamp_millis();
     (first, first + width.num_milliseconds() - 1)
