@@ -64,33 +64,27 @@ fn the_javascript_bank_finds_the_planted_incident_the_built_in_bank_finds() {
     );
 
     // The account's state at the incident, folded by the plug-in from a checkpoint it answered.
-    let state = json(&run(&[
-        "state",
-        store,
-        "--stream",
-        "account-0002",
-        "--position",
-        "1759",
-        "--plugin",
-        &plugin,
-    ]));
+    let state_at_incident = |more: &[&str]| {
+        let mut args = vec![
+            "state",
+            store,
+            "--stream",
+            "account-0002",
+            "--position",
+            "1759",
+            "--plugin",
+            &plugin,
+        ];
+        args.extend_from_slice(more);
+        json(&run(&args))
+    };
+    let state = state_at_incident(&[]);
     assert_eq!(state["replayed_by"], "bank-js: BankAccount");
     assert_eq!(state["state"]["balance_cents"], -141_643);
     assert_eq!(state["issues"][0]["kind"]["invariant"], "balance_never_negative");
 
     // The plug-in alone (no built-in bank beside it) says what money is.
-    let alone = json(&run(&[
-        "state",
-        store,
-        "--stream",
-        "account-0002",
-        "--position",
-        "1759",
-        "--plugin",
-        &plugin,
-        "--domain",
-        "bank-js",
-    ]));
+    let alone = state_at_incident(&["--domain", "bank-js"]);
     assert_eq!(alone["state_money"]["balance_cents"], "-1,416.43 EUR", "{alone}");
 }
 
