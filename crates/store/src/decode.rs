@@ -20,18 +20,44 @@ pub enum RawPayload<'a> {
     Json(Value),
 }
 
+/// What reading a payload found worth saying: a problem (the engine reports it as a replay
+/// issue), and how a payload read fine was stored (said, not an issue).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Note {
+    pub problem: Option<String>,
+    pub encoding: Option<&'static str>,
+}
+
+impl Note {
+    pub fn problem(problem: String) -> Self {
+        Self {
+            problem: Some(problem),
+            encoding: None,
+        }
+    }
+
+    /// With `problem` too, unless there is one already (the first is the one said).
+    #[must_use]
+    pub fn or_problem(mut self, problem: Option<String>) -> Self {
+        if self.problem.is_none() {
+            self.problem = problem;
+        }
+        self
+    }
+}
+
 /// Decodes a payload to JSON. Payloads that are not JSON become a string (the text, or hex
 /// for binary) and a note saying so, which the engine reports as a replay issue. JSON text is
 /// checked and kept as text (see [`Payload`]).
-pub fn decode_payload(raw: RawPayload<'_>) -> (Payload, Option<String>) {
+pub fn decode_payload(raw: RawPayload<'_>) -> (Payload, Note) {
     match raw {
-        RawPayload::Json(value) => (value.into(), None),
+        RawPayload::Json(value) => (value.into(), Note::default()),
         RawPayload::Text(text) => decode_payload(RawPayload::OwnedText(text.to_owned())),
         RawPayload::OwnedText(text) => match Payload::from_json(text) {
-            Ok(payload) => (payload, None),
+            Ok(payload) => (payload, Note::default()),
             Err(not_json) => (
                 Value::String(not_json.text).into(),
-                Some(format!(
+                Note::problem(format!(
                     "payload is not JSON ({}); shown as text",
                     first_line(&not_json.error.to_string())
                 )),
@@ -43,28 +69,34 @@ pub fn decode_payload(raw: RawPayload<'_>) -> (Payload, Option<String>) {
 
 /// [`decode_payload`] as a JSON tree, for readers that work on the tree anyway (and metadata):
 /// JSON text is parsed once, straight into the tree.
-pub fn decode_payload_value(raw: RawPayload<'_>) -> (Value, Option<String>) {
+pub fn decode_payload_value(raw: RawPayload<'_>) -> (Value, Note) {
     let text = match &raw {
         RawPayload::Text(text) => Some(*text),
         RawPayload::OwnedText(text) => Some(text.as_str()),
         RawPayload::Bytes(_) | RawPayload::Json(_) => None,
     };
     if let Some(Ok(value)) = text.map(serde_json::from_str) {
-        return (value, None);
+        return (value, Note::default());
     }
     let (payload, note) = decode_payload(raw);
     (payload.into_value(), note)
 }
 
-fn decode_bytes(bytes: &[u8]) -> (Payload, Option<String>) {
+fn decode_bytes(bytes: &[u8]) -> (Payload, Note) {
     if is_zlib(bytes) {
         let mut inflated = Vec::new();
         let mut decoder = flate2::read::ZlibDecoder::new(bytes);
         if decoder.read_to_end(&mut inflated).is_ok() {
             let (value, note) = decode_bytes(&inflated);
-            return match note {
-                Some(note) => (value, Some(format!("zlib-compressed {note}"))),
-                None => (value, Some(INFLATED.to_owned())),
+            return match note.problem {
+                Some(problem) => (value, Note::problem(format!("zlib-compressed {problem}"))),
+                None => (
+                    value,
+                    Note {
+                        problem: None,
+                        encoding: Some(INFLATED),
+                    },
+                ),
             };
         }
     }
@@ -72,7 +104,7 @@ fn decode_bytes(bytes: &[u8]) -> (Payload, Option<String>) {
         Ok(text) => decode_payload(RawPayload::Text(text)),
         Err(_) => (
             Value::String(hex(bytes)).into(),
-            Some(format!(
+            Note::problem(format!(
                 "payload is {} bytes of binary data (not UTF-8 JSON; encrypted, compressed or another encoding?); shown as hex",
                 bytes.len()
             )),
@@ -80,7 +112,7 @@ fn decode_bytes(bytes: &[u8]) -> (Payload, Option<String>) {
     }
 }
 
-/// The note of a payload stored zlib-compressed and read fine: not an issue, said in the
+/// How a payload stored zlib-compressed and read fine was stored: not an issue, said in the
 /// metadata under [`PAYLOAD_ENCODING`] by [`with_note`].
 pub const INFLATED: &str = "stored zlib-compressed; shown inflated";
 
@@ -107,15 +139,16 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Metadata as the event keeps it: no metadata is an empty object, and the payload note (if
-/// any) is added, making metadata an object if it was not. JSON text with no note is kept as
-/// text.
-pub fn with_note(metadata: impl Into<Payload>, note: Option<String>) -> Payload {
+/// Metadata as the event keeps it: no metadata is an empty object, and the note's problem
+/// ([`PAYLOAD_NOTE`]) and encoding ([`PAYLOAD_ENCODING`]), if any, are added, making metadata
+/// an object if it was not. JSON text with nothing to add is kept as text.
+pub fn with_note(metadata: impl Into<Payload>, note: Note) -> Payload {
     let metadata = metadata.into();
-    if note.is_none() && metadata.text().is_some_and(|text| text.trim() != "null") {
+    let noted = note.problem.is_some() || note.encoding.is_some();
+    if !noted && metadata.text().is_some_and(|text| text.trim() != "null") {
         return metadata;
     }
-    let mut map = match (metadata.into_value(), note.is_some()) {
+    let mut map = match (metadata.into_value(), noted) {
         (Value::Object(map), _) => map,
         (Value::Null, _) => Map::new(),
         (other, false) => return other.into(),
@@ -125,13 +158,11 @@ pub fn with_note(metadata: impl Into<Payload>, note: Option<String>) -> Payload 
             map
         }
     };
-    if let Some(note) = note {
-        let key = if note == INFLATED {
-            PAYLOAD_ENCODING
-        } else {
-            PAYLOAD_NOTE
-        };
-        map.insert(key.into(), Value::String(note));
+    if let Some(problem) = note.problem {
+        map.insert(PAYLOAD_NOTE.into(), Value::String(problem));
+    }
+    if let Some(encoding) = note.encoding {
+        map.insert(PAYLOAD_ENCODING.into(), Value::String(encoding.to_owned()));
     }
     Value::Object(map).into()
 }
@@ -318,12 +349,12 @@ mod tests {
     #[test]
     fn metadata_is_an_object_and_carries_the_note() {
         let text = |json: &str| Payload::from_json(json.to_owned()).expect("JSON");
-        let kept = with_note(text(r#"{"a":1}"#), None);
+        let kept = with_note(text(r#"{"a":1}"#), Note::default());
         assert_eq!(kept.text(), Some(r#"{"a":1}"#), "JSON text with no note stays text");
-        assert_eq!(with_note(text("null"), None), json!({}));
-        assert_eq!(with_note(Value::Null, None), json!({}));
-        assert_eq!(with_note(json!("x"), None), json!("x"));
-        let noted = Some("not JSON".to_owned());
+        assert_eq!(with_note(text("null"), Note::default()), json!({}));
+        assert_eq!(with_note(Value::Null, Note::default()), json!({}));
+        assert_eq!(with_note(json!("x"), Note::default()), json!("x"));
+        let noted = Note::problem("not JSON".to_owned());
         assert_eq!(
             with_note(text(r#"{"a":1}"#), noted.clone()),
             json!({"a": 1, PAYLOAD_NOTE: "not JSON"})
@@ -338,30 +369,42 @@ mod tests {
     fn text_json_blob_zlib_and_binary_payloads_decode_or_say_why_not() {
         assert_eq!(
             decode_payload(RawPayload::Text(r#"{"a":1}"#)),
-            (json!({"a": 1}).into(), None)
+            (json!({"a": 1}).into(), Note::default())
         );
         assert_eq!(
             decode_payload(RawPayload::Bytes(br#"{"a":1}"#)),
-            (json!({"a": 1}).into(), None)
+            (json!({"a": 1}).into(), Note::default())
         );
         let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(br#"{"amount":5}"#).expect("compresses");
         let compressed = encoder.finish().expect("compresses");
         assert_eq!(
             decode_payload(RawPayload::Bytes(&compressed)),
-            (json!({"amount": 5}).into(), Some(INFLATED.to_owned())),
+            (
+                json!({"amount": 5}).into(),
+                Note {
+                    problem: None,
+                    encoding: Some(INFLATED)
+                }
+            ),
             "read, and said how"
         );
-        let metadata = with_note(json!({}), Some(INFLATED.to_owned()));
+        let metadata = with_note(
+            json!({}),
+            Note {
+                problem: None,
+                encoding: Some(INFLATED),
+            },
+        );
         assert_eq!(metadata.value()[PAYLOAD_ENCODING], INFLATED);
         assert!(metadata.value().get(PAYLOAD_NOTE).is_none(), "not an issue");
 
         let (value, note) = decode_payload(RawPayload::Text("<deposit amount=\"5\"/>"));
         assert_eq!(value, json!("<deposit amount=\"5\"/>"));
-        assert!(note.expect("a note").contains("not JSON"));
+        assert!(note.problem.expect("a note").contains("not JSON"));
         let (value, note) = decode_payload(RawPayload::Bytes(&[0xff, 0x00, 0x10]));
         assert_eq!(value, json!("ff0010"));
-        assert!(note.expect("a note").contains("shown as hex"));
+        assert!(note.problem.expect("a note").contains("shown as hex"));
     }
 
     #[test]

@@ -737,7 +737,7 @@ pub struct MappedRow {
     pub event_type: Option<String>,
     pub time: RowTime,
     /// The decoded payload and, if it was not JSON, why.
-    pub payload: (Payload, Option<String>),
+    pub payload: (Payload, decode::Note),
     pub metadata: Payload,
     pub schema_version: Option<String>,
 }
@@ -774,10 +774,7 @@ impl MappedRow {
         let recorded_at = match time {
             Some(Ok(time)) => Some(time),
             Some(Err(reason)) => {
-                // An issue outranks saying how the payload was stored.
-                if note.as_deref().is_none_or(|n| n == decode::INFLATED) {
-                    note = Some(format!("recorded time unreadable: {reason}"));
-                }
+                note = note.or_problem(Some(format!("recorded time unreadable: {reason}")));
                 None
             }
             None => None,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use rewind_core::RecordedEvent;
 
 use super::memory::MemoryStore;
-use crate::decode::{self, RawPayload};
+use crate::decode::{self, Note, RawPayload};
 use crate::error::{Result, StoreError};
 use crate::mapping::Mapping;
 use crate::source::Skipped;
@@ -347,14 +347,14 @@ impl Converter {
         let (data, note) = match content.get("data") {
             None => (
                 Value::Null,
-                Some("the entry has no `data` (read the feed with embed=body)".to_owned()),
+                Note::problem("the entry has no `data` (read the feed with embed=body)".to_owned()),
             ),
             Some(Value::String(text)) if is_json => decode::decode_payload_value(RawPayload::Text(text)),
             Some(Value::String(text)) => (
                 Value::String(text.clone()),
-                Some("payload is not JSON (isJson is false); shown as text".into()),
+                Note::problem("payload is not JSON (isJson is false); shown as text".into()),
             ),
-            Some(other) => (other.clone(), None),
+            Some(other) => (other.clone(), Note::default()),
         };
         let metadata = match content.get("metaData").or_else(|| content.get("metadata")) {
             Some(Value::String(text)) => decode::decode_payload_value(RawPayload::Text(text)).0,
@@ -374,7 +374,7 @@ impl Converter {
             schema_version: None,
             recorded_at,
             data: data.into(),
-            metadata: decode::with_note(metadata, note.or(time_note)),
+            metadata: decode::with_note(metadata, note.or_problem(time_note)),
         }))
     }
 
@@ -397,20 +397,20 @@ impl Converter {
                 Ok(bytes) => decode::decode_payload_value(RawPayload::Bytes(&bytes)),
                 Err(e) => (
                     Value::String(encoded.to_owned()),
-                    Some(format!("data_base64 is not base64: {e}")),
+                    Note::problem(format!("data_base64 is not base64: {e}")),
                 ),
             }
         } else {
             match event.get("data") {
                 Some(Value::String(text)) if !json_content => (
                     Value::String(text.clone()),
-                    Some(format!(
+                    Note::problem(format!(
                         "payload is {} (not JSON); shown as text",
                         string_field(event, "datacontenttype").unwrap_or("text")
                     )),
                 ),
-                Some(value) => (value.clone(), None),
-                None => (Value::Null, None),
+                Some(value) => (value.clone(), Note::default()),
+                None => (Value::Null, Note::default()),
             }
         };
         // The `sequence` extension orders a source's events (all streams): a global position.
@@ -444,7 +444,7 @@ impl Converter {
             schema_version: None,
             recorded_at,
             data: data.into(),
-            metadata: decode::with_note(metadata, note.or(time_note)),
+            metadata: decode::with_note(metadata, note.or_problem(time_note)),
         }))
     }
 
@@ -488,7 +488,7 @@ impl Converter {
         };
         let (data, note) = match data {
             Value::String(text) => decode::decode_payload_value(RawPayload::Text(&text)),
-            other => (other, None),
+            other => (other, Note::default()),
         };
         let event_type = match field(&mapping.event_type) {
             Some(value) => decode::as_text(value)
@@ -537,7 +537,7 @@ impl Converter {
             schema_version: None,
             recorded_at,
             data: data.into(),
-            metadata: decode::with_note(metadata, note.or(time_note)),
+            metadata: decode::with_note(metadata, note.or_problem(time_note)),
         }))
     }
 }

@@ -48,16 +48,16 @@ impl Cell {
     }
 
     /// As a payload: JSON as it is, text and bytes decoded (with a note if not JSON).
-    pub(super) fn into_payload(self) -> (Payload, Option<String>) {
+    pub(super) fn into_payload(self) -> (Payload, decode::Note) {
         match self {
-            Self::Null => (Value::Null.into(), None),
+            Self::Null => (Value::Null.into(), decode::Note::default()),
             // The server keeps only valid JSON in json and jsonb columns: not checked again
             // here (a replay checks what nothing parsed).
-            Self::Json(text) => (Payload::from_stored_json(text), None),
+            Self::Json(text) => (Payload::from_stored_json(text), decode::Note::default()),
             Self::Text(text) => decode::decode_payload(RawPayload::OwnedText(text)),
             Self::Bytes(bytes) => decode::decode_payload(RawPayload::Bytes(&bytes)),
-            Self::Integer(n) => (Value::from(n).into(), None),
-            other => (Value::String(other.into_text()).into(), None),
+            Self::Integer(n) => (Value::from(n).into(), decode::Note::default()),
+            other => (Value::String(other.into_text()).into(), decode::Note::default()),
         }
     }
 }
